@@ -54,7 +54,7 @@ typedef struct MachineClass {
     uint64_t default_ram_size;
     /* -machine properties this board accepts (NULL-terminated). */
     const char *const *props;
-    void (*init)(MachineState *ms);
+    bool (*init)(MachineState *ms, GError **errp);
     /* Extra work for system_reset after every device was reset. */
     void (*reset)(MachineState *ms);
 } MachineClass;

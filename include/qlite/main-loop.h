@@ -26,10 +26,10 @@ void main_loop_kick(void);
 
 /* Clocks, in nanoseconds. */
 typedef enum {
-    CLOCK_REALTIME,     /* monotonic host time; always runs */
-    CLOCK_VIRTUAL,      /* guest time: stops while the VM is paused */
-    CLOCK_HOST,         /* wall-clock time (RTC) */
-    CLOCK_MAX
+    QLITE_CLOCK_REALTIME,     /* monotonic host time; always runs */
+    QLITE_CLOCK_VIRTUAL,      /* guest time: stops while the VM is paused */
+    QLITE_CLOCK_HOST,         /* wall-clock time (RTC) */
+    QLITE_CLOCK_MAX
 } QliteClockType;
 
 int64_t clock_get_ns(QliteClockType type);

@@ -127,6 +127,8 @@ char *object_get_canonical_path(Object *obj);
  * when several match.
  */
 Object *object_resolve_path(const char *path, bool *ambiguous);
+/* Get or make the container at absolute @path ("/machine/peripheral"). */
+Object *container_get(const char *path);
 /* Children of @obj, in insertion order. */
 GPtrArray *object_get_children(Object *obj);
 

@@ -30,6 +30,7 @@
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
 
+#define ROUND_UP(n, d) (((n) + (d) - 1) / (d) * (d))
 #define QLITE_IS_ALIGNED(n, a) (((n) & ((a) - 1)) == 0)
 
 #endif

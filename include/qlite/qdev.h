@@ -11,9 +11,12 @@
 
 #include "qlite/object.h"
 #include "qlite/irq.h"
+#include "qlite/keyval.h"
 
 #define TYPE_DEVICE "device"
 #define TYPE_BUS "bus"
+/* The root bus that bus-less devices plug into. */
+#define TYPE_SYSTEM_BUS "System"
 
 typedef struct DeviceState DeviceState;
 typedef struct BusState BusState;
@@ -94,15 +97,17 @@ typedef struct DeviceClass {
 
 typedef struct NamedGpio {
     char *name;                 /* NULL for the anonymous list */
-    int count;
+    int num_in;
     IrqLine **in;               /* lines into the device */
-    IrqLine ***out;             /* pointers to the device's output fields */
+    int num_out;
+    IrqLine **out;              /* the device's own array of outputs */
 } NamedGpio;
 
 struct DeviceState {
     Object parent;
     char *id;                   /* -device id=, may be NULL */
     bool realized;
+    GError *global_err;         /* a -global that did not apply */
     BusState *parent_bus;
     GPtrArray *child_buses;     /* of BusState * */
     GPtrArray *gpios;           /* of NamedGpio * */
@@ -131,6 +136,11 @@ DeviceState *qdev_new(const char *typename);
 bool qdev_prop_set(DeviceState *dev, const char *name, const char *value,
                    GError **errp);
 const Property *qdev_prop_find(DeviceClass *dc, const char *name);
+/* Visit the props of @dc and its ancestors; stop when @fn returns false. */
+typedef bool (*PropVisitFn)(const Property *prop, void *opaque);
+bool qdev_class_foreach_prop(DeviceClass *dc, PropVisitFn fn, void *opaque);
+/* "uint32", "bool", "str" ... as help and QMP print them. */
+const char *qdev_prop_type_name(const Property *prop);
 /* A property's current value as a string. */
 char *qdev_prop_get(DeviceState *dev, const Property *prop);
 /* Plug into @bus (may be NULL for bus-less devices) and realize. */
@@ -158,7 +168,7 @@ bool qdev_add_global(const char *spec, GError **errp);
  * -device / device_add: driver=NAME, id=, bus=, then properties.  The device
  * goes into /machine/peripheral/ID (or peripheral-anon).
  */
-DeviceState *qdev_device_add(struct QliteOpts *opts, GError **errp);
+DeviceState *qdev_device_add(QliteOpts *opts, GError **errp);
 /* Print "-device help" / "-device NAME,help". */
 void qdev_print_device_list(FILE *out);
 bool qdev_print_device_props(FILE *out, const char *name, GError **errp);

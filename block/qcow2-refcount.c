@@ -1,0 +1,276 @@
+/*
+ * qcow2 refcounts ("Host cluster management"): a refcount table pointing
+ * at refcount blocks, each one cluster of refcount_bits-wide entries.
+ *
+ * Ordering rules that keep a crash harmless:
+ *  - increments reach the disk (written and synced) before any L2/L1
+ *    entry that points at the cluster: the L2 cache depends on
+ *    qcow2_refcount_sync();
+ *  - decrements are held back (pending_frees) until the tables that
+ *    stopped pointing at the cluster are on disk, so a freed cluster is
+ *    neither reused nor counted free while an old pointer may survive.
+ */
+#include "qcow2.h"
+
+/*
+ * Entry @idx of a refcount block.  Widths of 8 bits and more are
+ * big-endian; narrower ones pack from the least significant bit of each
+ * byte ("Refcount block entry").
+ */
+static uint64_t qcow2_rb_get(const uint8_t *blk, uint64_t idx, int order)
+{
+    int bits = 1 << order;
+    uint64_t v = 0;
+
+    if (bits < 8) {
+        uint64_t bit = idx << order;
+        return (blk[bit >> 3] >> (bit & 7)) & ((1u << bits) - 1);
+    }
+    for (int i = 0; i < bits / 8; i++) {
+        v = (v << 8) | blk[idx * (bits / 8) + i];
+    }
+    return v;
+}
+
+static void qcow2_rb_set(uint8_t *blk, uint64_t idx, int order, uint64_t v)
+{
+    int bits = 1 << order;
+
+    if (bits < 8) {
+        uint64_t bit = idx << order;
+        uint8_t mask = ((1u << bits) - 1) << (bit & 7);
+        blk[bit >> 3] = (blk[bit >> 3] & ~mask) | ((v << (bit & 7)) & mask);
+        return;
+    }
+    for (int i = bits / 8 - 1; i >= 0; i--) {
+        blk[idx * (bits / 8) + i] = v & 0xff;
+        v >>= 8;
+    }
+}
+
+int qcow2_refcount_init(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t bytes = (uint64_t)s->refcount_table_size * 8;
+    int ret;
+
+    s->refcount_table = g_try_malloc0(MAX(bytes, 8));
+    if (!s->refcount_table) {
+        return -ENOMEM;
+    }
+    ret = bdrv_pread(bs->file, s->refcount_table_offset, bytes,
+                     s->refcount_table);
+    if (ret < 0) {
+        return ret;
+    }
+    for (uint32_t i = 0; i < s->refcount_table_size; i++) {
+        s->refcount_table[i] = GUINT64_FROM_BE(s->refcount_table[i]);
+    }
+    s->pending_frees = g_array_new(false, false, sizeof(Qcow2PendingFree));
+    return 0;
+}
+
+/* The refcount block offset for cluster @ci, or 0 when none. */
+static uint64_t qcow2_refblock_offset(BDRVQcow2State *s, uint64_t ci)
+{
+    uint64_t ti = ci >> s->refcount_block_bits;
+
+    if (ti >= s->refcount_table_size) {
+        return 0;
+    }
+    return s->refcount_table[ti] & REFT_OFFSET_MASK;
+}
+
+static int qcow2_refblock_get(BlockDriverState *bs, uint64_t rb_off,
+                              void **blk)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (!QLITE_IS_ALIGNED(rb_off, s->cluster_size) ||
+        rb_off >= s->file_size) {
+        qcow2_signal_corruption(bs, "Refcount block offset %#" PRIx64
+                                " invalid (unaligned or past the end of "
+                                "the file)", rb_off);
+        return -EIO;
+    }
+    return qcow2_cache_get(bs, s->refcount_cache, rb_off, blk);
+}
+
+int qcow2_get_refcount(BlockDriverState *bs, uint64_t ci, uint64_t *rc)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t rb_off = qcow2_refblock_offset(s, ci);
+    void *blk;
+    int ret;
+
+    *rc = 0;
+    if (!rb_off) {
+        return 0;
+    }
+    ret = qcow2_refblock_get(bs, rb_off, &blk);
+    if (ret < 0) {
+        return ret;
+    }
+    *rc = qcow2_rb_get(blk, ci & ((1ULL << s->refcount_block_bits) - 1),
+                       s->refcount_order);
+    qcow2_cache_put(s->refcount_cache, &blk);
+    return 0;
+}
+
+/* Set a refcount whose block exists. */
+static int qcow2_set_refcount_existing(BlockDriverState *bs, uint64_t ci,
+                                       uint64_t value)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t rb_off = qcow2_refblock_offset(s, ci);
+    void *blk;
+    int ret;
+
+    g_assert(rb_off);
+    ret = qcow2_refblock_get(bs, rb_off, &blk);
+    if (ret < 0) {
+        return ret;
+    }
+    qcow2_rb_set(blk, ci & ((1ULL << s->refcount_block_bits) - 1),
+                 s->refcount_order, value);
+    qcow2_cache_mark_dirty(s->refcount_cache, blk);
+    qcow2_cache_put(s->refcount_cache, &blk);
+    if (value == 0) {
+        uint64_t off = ci << s->cluster_bits;
+        qcow2_cache_discard(s->l2_cache, off);
+        qcow2_cache_discard(s->refcount_cache, off);
+        s->free_cluster_index = MIN(s->free_cluster_index, ci);
+    }
+    return 0;
+}
+
+/* Number of refcount blocks missing to cover clusters [first, end). */
+static uint64_t qcow2_missing_blocks(BDRVQcow2State *s, const uint64_t *tbl,
+                                     uint64_t tbl_size, uint64_t first,
+                                     uint64_t end)
+{
+    uint64_t n = 0;
+
+    for (uint64_t ti = first >> s->refcount_block_bits;
+         ti <= (end - 1) >> s->refcount_block_bits; ti++) {
+        if (ti >= tbl_size || !(tbl[ti] & REFT_OFFSET_MASK)) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Write the table in big-endian at @off. */
+static int qcow2_write_u64_table(BlockDriverState *bs, uint64_t off,
+                                 const uint64_t *tbl, uint64_t n,
+                                 uint64_t bytes)
+{
+    uint64_t *be = g_malloc0(bytes);
+    int ret;
+
+    for (uint64_t i = 0; i < n; i++) {
+        be[i] = GUINT64_TO_BE(tbl[i]);
+    }
+    ret = bdrv_pwrite(bs->file, off, bytes, be, 0);
+    g_free(be);
+    return ret;
+}
+
+/* Point the header at a new refcount table (bytes 48-59, one write). */
+static int qcow2_header_set_reftable(BlockDriverState *bs, uint64_t off,
+                                     uint32_t clusters)
+{
+    uint8_t buf[12];
+    uint64_t be_off = GUINT64_TO_BE(off);
+    uint32_t be_cl = GUINT32_TO_BE(clusters);
+    int ret;
+
+    memcpy(buf, &be_off, 8);
+    memcpy(buf + 8, &be_cl, 4);
+    ret = bdrv_flush(bs->file);
+    if (ret == 0) {
+        ret = bdrv_pwrite(bs->file, 48, sizeof(buf), buf, 0);
+    }
+    return ret < 0 ? ret : bdrv_flush(bs->file);
+}
+
+/*
+ * Grow the refcount table to at least @min_entries.  The new table and
+ * the refcount blocks that describe it go at the end of the file; the
+ * header switches to it in one write once both are on disk.
+ */
+static int qcow2_grow_refcount_table(BlockDriverState *bs,
+                                     uint64_t min_entries)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t per_cluster = s->cluster_size / 8;
+    uint64_t start = qcow2_size_to_clusters(s, s->file_size);
+    uint64_t entries = MAX(min_entries, s->refcount_table_size * 2ULL);
+    uint64_t tcl, nb = 0, old_off = s->refcount_table_offset;
+    uint32_t old_clusters = s->refcount_table_clusters;
+    uint64_t *tbl;
+    int ret;
+
+    for (;;) {
+        tcl = (entries + per_cluster - 1) / per_cluster;
+        entries = tcl * per_cluster;
+        nb = 0;
+        for (int i = 0; i < 4; i++) {
+            nb = qcow2_missing_blocks(s, s->refcount_table,
+                                      s->refcount_table_size, start,
+                                      start + tcl + nb);
+        }
+        if (((start + tcl + nb - 1) >> s->refcount_block_bits) < entries) {
+            break;
+        }
+        entries = ((start + tcl + nb) >> s->refcount_block_bits) + 1;
+    }
+    if (tcl * s->cluster_size > QCOW2_MAX_REFTABLE_BYTES) {
+        return -EFBIG;
+    }
+    tbl = g_new0(uint64_t, entries);
+    memcpy(tbl, s->refcount_table, s->refcount_table_size * 8ULL);
+    /* Blocks go right after the table, one per uncovered table index. */
+    uint64_t next = start + tcl;
+    for (uint64_t ti = start >> s->refcount_block_bits;
+         ti <= (start + tcl + nb - 1) >> s->refcount_block_bits; ti++) {
+        if (!(tbl[ti] & REFT_OFFSET_MASK)) {
+            void *blk;
+            tbl[ti] = next << s->cluster_bits;
+            ret = qcow2_cache_get_empty(bs, s->refcount_cache, tbl[ti], &blk);
+            if (ret < 0) {
+                g_free(tbl);
+                return ret;
+            }
+            qcow2_cache_mark_dirty(s->refcount_cache, blk);
+            qcow2_cache_put(s->refcount_cache, &blk);
+            next++;
+        }
+    }
+    g_free(s->refcount_table);
+    s->refcount_table = tbl;
+    s->refcount_table_size = entries;
+    s->file_size = MAX(s->file_size, next << s->cluster_bits);
+    for (uint64_t ci = start; ci < next; ci++) {
+        ret = qcow2_set_refcount_existing(bs, ci, 1);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    ret = qcow2_cache_write(bs, s->refcount_cache);
+    if (ret == 0) {
+        ret = qcow2_write_u64_table(bs, start << s->cluster_bits, tbl,
+                                    entries, tcl * s->cluster_size);
+    }
+    if (ret == 0) {
+        ret = qcow2_header_set_reftable(bs, start << s->cluster_bits, tcl);
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    qcow2_free_clusters_deferred(bs, old_off, (uint64_t)old_clusters <<
+                                 s->cluster_bits);
+    s->refcount_table_offset = start << s->cluster_bits;
+    s->refcount_table_clusters = tcl;
+    return 0;
+}

@@ -1,0 +1,12 @@
+/* Shared inside system/ only. */
+#ifndef SYSTEM_INTERNAL_H
+#define SYSTEM_INTERNAL_H
+
+#include "qlite/osdep.h"
+
+/* The big lock itself, for condition variables that wait on it. */
+GMutex *bql_mutex(void);
+/* Add the timer GSource to @ctx (main-loop.c calls it). */
+void timers_attach_source(GMainContext *ctx);
+
+#endif

@@ -1,0 +1,586 @@
+/*
+ * The command line: qemu-system-x86_64's options, parsed into a VlConfig,
+ * which vl-run.c then builds and runs.
+ *
+ * Every option argument of the key=value kind goes through keyval_parse().
+ * Errors print one line "qlite-system-x86_64: -opt arg: problem" and exit 1,
+ * as QEMU does.
+ */
+#include "qlite/accel.h"
+#include "qlite/chardev.h"
+#include "qlite/cpu.h"
+#include "qlite/error.h"
+#include "qlite/machine.h"
+#include "qlite/main-loop.h"
+#include "qlite/monitor.h"
+#include "qlite/qdev.h"
+#include "qlite/qtest.h"
+#include "qlite/runstate.h"
+#include "vl.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+typedef bool (*VlHandler)(VlConfig *cfg, const char *arg, GError **errp);
+
+typedef struct VlOption {
+    const char *name;
+    bool has_arg;
+    VlHandler handler;
+} VlOption;
+
+void vl_fail(GError *err)
+{
+    error_report_err(err);
+    qlite_run_exit_notifiers();
+    exit(1);
+}
+
+VlItem *vl_item_new(const char *opt, const char *arg, QliteOpts *opts)
+{
+    VlItem *item = g_new0(VlItem, 1);
+
+    item->location = g_strdup_printf("-%s %s", opt, arg);
+    item->arg = g_strdup(arg);
+    item->opts = opts;
+    return item;
+}
+
+/* "help" or "?" asked for a list */
+static bool is_help(const char *arg)
+{
+    return !strcmp(arg, "help") || !strcmp(arg, "?");
+}
+
+static bool opt_memory(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, "size", 0, errp);
+    const char *size;
+
+    if (!opts) {
+        return false;
+    }
+    size = qopts_get(opts, "size");
+    qopts_get(opts, "slots");       /* memory hotplug: accepted, unused */
+    qopts_get(opts, "maxmem");
+    if (!qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    if (!size) {
+        error_setg(errp, "Parameter 'size' is missing");
+        return false;
+    }
+    if (!keyval_parse_size("size", size, MiB, &cfg->ram_size, errp)) {
+        return false;
+    }
+    if (cfg->ram_size == 0) {
+        error_setg(errp, "Invalid RAM size '%s': must be at least 1 MiB",
+                   size);
+        return false;
+    }
+    cfg->ram_size = ROUND_UP(cfg->ram_size, 8 * KiB);
+    cfg->ram_set = true;
+    return true;
+}
+
+static bool opt_smp(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->smp = arg;
+    return true;
+}
+
+static bool add_accel_list(VlConfig *cfg, const char *list, GError **errp)
+{
+    g_auto(GStrv) names = g_strsplit(list, ":", -1);
+
+    for (char **n = names; *n; n++) {
+        if (!**n) {
+            continue;
+        }
+        if (!accel_find(*n)) {
+            error_setg(errp, "invalid accelerator %s", *n);
+            return false;
+        }
+        g_ptr_array_add(cfg->accel_names, g_strdup(*n));
+    }
+    return true;
+}
+
+static void print_accel_list(void)
+{
+    GPtrArray *list = accel_list();
+
+    printf("Accelerators supported in QEMU binary:\n");
+    for (guint i = 0; i < list->len; i++) {
+        printf("%s\n", ((const AccelOps *)list->pdata[i])->name);
+    }
+}
+
+static bool opt_accel(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, "accel", 0, errp);
+    const char *name;
+
+    if (!opts) {
+        return false;
+    }
+    name = qopts_get(opts, "accel");
+    if (!name) {
+        error_setg(errp, "Parameter 'accel' is missing");
+        return false;
+    }
+    if (is_help(name)) {
+        print_accel_list();
+        exit(0);
+    }
+    /* Tuning knobs QEMU users pass; they do not change behaviour here. */
+    qopts_get(opts, "thread");
+    qopts_get(opts, "tb-size");
+    qopts_get(opts, "kernel-irqchip");
+    if (!qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    g_free(cfg->accel_location);
+    cfg->accel_location = g_strdup_printf("-accel %s", arg);
+    return add_accel_list(cfg, name, errp);
+}
+
+static bool opt_enable_kvm(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_free(cfg->accel_location);
+    cfg->accel_location = g_strdup("-enable-kvm");
+    g_ptr_array_add(cfg->accel_names, g_strdup("kvm"));
+    return true;
+}
+
+static bool opt_machine(VlConfig *cfg, const char *arg, GError **errp)
+{
+    QliteOpts *opts = keyval_parse(arg, "type", 0, errp);
+    const char *type;
+
+    if (!opts) {
+        return false;
+    }
+    type = qopts_get(opts, "type");
+    if (type && is_help(type)) {
+        machine_print_list(stdout);
+        exit(0);
+    }
+    if (cfg->machine_opts) {
+        /* Later -machine options add to earlier ones, as in QEMU. */
+        for (guint i = 0; i < opts->pairs->len; i++) {
+            KeyvalPair *kv = opts->pairs->pdata[i];
+
+            qopts_set(cfg->machine_opts, kv->key, kv->value);
+        }
+        qopts_free(opts);
+    } else {
+        cfg->machine_opts = opts;
+    }
+    g_free(cfg->machine_location);
+    cfg->machine_location = g_strdup_printf("-machine %s", arg);
+    return true;
+}
+
+static bool opt_cpu(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->cpu_model = arg;
+    return true;
+}
+
+static bool opt_kernel(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->kernel = arg;
+    return true;
+}
+
+static bool opt_initrd(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->initrd = arg;
+    return true;
+}
+
+static bool opt_append(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->append = arg;
+    return true;
+}
+
+static bool opt_nographic(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->nographic = true;
+    return true;
+}
+
+static bool opt_display(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, "type", 0, errp);
+    const char *type;
+
+    if (!opts) {
+        return false;
+    }
+    type = qopts_get(opts, "type");
+    if (type && is_help(type)) {
+        printf("Available display backend types:\nnone\n");
+        exit(0);
+    }
+    if (!type || strcmp(type, "none")) {
+        error_setg(errp, "Display '%s' is not available (qlite supports "
+                   "only 'none'; use -nographic for a serial console)",
+                   type ? type : "");
+        return false;
+    }
+    cfg->display_none = true;
+    return true;
+}
+
+static bool opt_vga(VlConfig *cfg, const char *arg, GError **errp)
+{
+    if (is_help(arg)) {
+        printf("none                 no graphic card\n");
+        exit(0);
+    }
+    if (strcmp(arg, "none")) {
+        error_setg(errp, "VGA type '%s' is not available (only 'none')",
+                   arg);
+        return false;
+    }
+    return true;
+}
+
+static bool opt_serial(VlConfig *cfg, const char *arg, GError **errp)
+{
+    if (cfg->serials->len >= 4) {
+        error_setg(errp, "too many serial ports (at most 4)");
+        return false;
+    }
+    g_ptr_array_add(cfg->serials, vl_item_new("serial", arg, NULL));
+    return true;
+}
+
+static bool opt_chardev(VlConfig *cfg, const char *arg, GError **errp)
+{
+    QliteOpts *opts = keyval_parse(arg, "backend", KEYVAL_BARE_KEY_IS_ON,
+                                   errp);
+
+    if (!opts) {
+        return false;
+    }
+    g_ptr_array_add(cfg->chardevs, vl_item_new("chardev", arg, opts));
+    return true;
+}
+
+static bool opt_device(VlConfig *cfg, const char *arg, GError **errp)
+{
+    QliteOpts *opts = keyval_parse(arg, "driver", 0, errp);
+    const char *driver;
+
+    if (!opts) {
+        return false;
+    }
+    driver = qopts_get(opts, "driver");
+    if (driver && is_help(driver)) {
+        qdev_print_device_list(stdout);
+        exit(0);
+    }
+    if (driver && (qopts_has(opts, "help") || qopts_has(opts, "?"))) {
+        if (!qdev_print_device_props(stdout, driver, errp)) {
+            qopts_free(opts);
+            return false;
+        }
+        exit(0);
+    }
+    g_ptr_array_add(cfg->devices, vl_item_new("device", arg, opts));
+    return true;
+}
+
+static bool opt_global(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return qdev_add_global(arg, errp);
+}
+
+static bool opt_name(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, "guest", 0, errp);
+
+    if (!opts) {
+        return false;
+    }
+    cfg->name = g_strdup(qopts_get(opts, "guest"));
+    qopts_get(opts, "process");
+    qopts_get(opts, "debug-threads");
+    return qopts_check_all_used(opts, errp);
+}
+
+static bool opt_uuid(VlConfig *cfg, const char *arg, GError **errp)
+{
+    if (!g_uuid_string_is_valid(arg)) {
+        error_setg(errp, "Fail to parse UUID string");
+        return false;
+    }
+    cfg->uuid = arg;
+    return true;
+}
+
+static bool opt_pidfile(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->pidfile = arg;
+    return true;
+}
+
+static bool opt_daemonize(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->daemonize = true;
+    return true;
+}
+
+static bool opt_start_paused(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->start_paused = true;
+    return true;
+}
+
+static bool opt_no_reboot(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->no_reboot = true;
+    return true;
+}
+
+static bool opt_no_shutdown(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->no_shutdown = true;
+    return true;
+}
+
+static bool opt_nodefaults(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->nodefaults = true;
+    return true;
+}
+
+static bool opt_ignore(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return true;
+}
+
+static bool opt_version(VlConfig *cfg, const char *arg, GError **errp)
+{
+    vl_print_version();
+    exit(0);
+}
+
+static bool opt_help(VlConfig *cfg, const char *arg, GError **errp)
+{
+    vl_print_help();
+    exit(0);
+}
+
+static bool add_monitor(VlConfig *cfg, const char *opt, const char *arg,
+                        MonitorMode mode, bool pretty)
+{
+    QliteOpts *opts = qopts_new("mon");
+
+    qopts_set(opts, "mode", mode == MONITOR_MODE_CONTROL ? "control"
+                                                        : "readline");
+    qopts_set(opts, "pretty", pretty ? "on" : "off");
+    g_ptr_array_add(cfg->monitors, vl_item_new(opt, arg, opts));
+    return true;
+}
+
+static bool opt_monitor(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return add_monitor(cfg, "monitor", arg, MONITOR_MODE_READLINE, false);
+}
+
+static bool opt_qmp(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return add_monitor(cfg, "qmp", arg, MONITOR_MODE_CONTROL, false);
+}
+
+static bool opt_qmp_pretty(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return add_monitor(cfg, "qmp-pretty", arg, MONITOR_MODE_CONTROL, true);
+}
+
+/* -mon [chardev=]ID[,mode=readline|control][,pretty=on|off] */
+static bool opt_mon(VlConfig *cfg, const char *arg, GError **errp)
+{
+    QliteOpts *opts = keyval_parse(arg, "chardev", 0, errp);
+    const char *mode;
+    bool pretty;
+
+    if (!opts) {
+        return false;
+    }
+    mode = qopts_get(opts, "mode");
+    if (!qopts_get(opts, "chardev")) {
+        error_setg(errp, "Parameter 'chardev' is missing");
+    } else if (mode && strcmp(mode, "readline") && strcmp(mode, "control")) {
+        error_setg(errp, "Parameter 'mode' does not accept value '%s'",
+                   mode);
+    } else if (qopts_get_bool(opts, "pretty", false, &pretty, errp)) {
+        qopts_get(opts, "id");
+        if (qopts_check_all_used(opts, errp)) {
+            g_ptr_array_add(cfg->monitors, vl_item_new("mon", arg, opts));
+            return true;
+        }
+    }
+    qopts_free(opts);
+    return false;
+}
+
+static bool opt_qtest(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->qtest = arg;
+    return true;
+}
+
+static bool opt_log(VlConfig *cfg, const char *arg, GError **errp)
+{
+    qlite_log_set_mask(arg, errp);
+    return !(errp && *errp);
+}
+
+/* Stored for the block and network issues; parsed for syntax now. */
+static bool opt_store_keyval(GPtrArray *list, const char *opt,
+                             const char *arg, const char *implied,
+                             GError **errp)
+{
+    QliteOpts *opts = keyval_parse(arg, implied, 0, errp);
+
+    if (!opts) {
+        return false;
+    }
+    g_ptr_array_add(list, vl_item_new(opt, arg, opts));
+    return true;
+}
+
+static bool opt_drive(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return opt_store_keyval(cfg->drives, "drive", arg, NULL, errp);
+}
+
+static bool opt_blockdev(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return opt_store_keyval(cfg->drives, "blockdev", arg, NULL, errp);
+}
+
+static bool opt_netdev(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return opt_store_keyval(cfg->netdevs, "netdev", arg, "type", errp);
+}
+
+static bool opt_nic(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return opt_store_keyval(cfg->netdevs, "nic", arg, "type", errp);
+}
+
+static const VlOption vl_options[] = {
+    { "h", false, opt_help },
+    { "help", false, opt_help },
+    { "version", false, opt_version },
+    { "m", true, opt_memory },
+    { "smp", true, opt_smp },
+    { "machine", true, opt_machine },
+    { "M", true, opt_machine },
+    { "accel", true, opt_accel },
+    { "enable-kvm", false, opt_enable_kvm },
+    { "cpu", true, opt_cpu },
+    { "kernel", true, opt_kernel },
+    { "initrd", true, opt_initrd },
+    { "append", true, opt_append },
+    { "nographic", false, opt_nographic },
+    { "display", true, opt_display },
+    { "vga", true, opt_vga },
+    { "serial", true, opt_serial },
+    { "chardev", true, opt_chardev },
+    { "device", true, opt_device },
+    { "global", true, opt_global },
+    { "name", true, opt_name },
+    { "uuid", true, opt_uuid },
+    { "pidfile", true, opt_pidfile },
+    { "daemonize", false, opt_daemonize },
+    { "S", false, opt_start_paused },
+    { "no-reboot", false, opt_no_reboot },
+    { "no-shutdown", false, opt_no_shutdown },
+    { "nodefaults", false, opt_nodefaults },
+    { "no-user-config", false, opt_ignore },
+    { "no-hpet", false, opt_ignore },
+    { "monitor", true, opt_monitor },
+    { "qmp", true, opt_qmp },
+    { "qmp-pretty", true, opt_qmp_pretty },
+    { "mon", true, opt_mon },
+    { "qtest", true, opt_qtest },
+    { "qtest-log", true, opt_ignore },
+    { "d", true, opt_log },
+    { "drive", true, opt_drive },
+    { "blockdev", true, opt_blockdev },
+    { "netdev", true, opt_netdev },
+    { "nic", true, opt_nic },
+    { "boot", true, opt_ignore },
+    { "rtc", true, opt_ignore },
+    { "L", true, opt_ignore },
+};
+
+static const VlOption *vl_find_option(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(vl_options); i++) {
+        if (!strcmp(vl_options[i].name, name)) {
+            return &vl_options[i];
+        }
+    }
+    return NULL;
+}
+
+void vl_config_init(VlConfig *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->accel_names = g_ptr_array_new_with_free_func(g_free);
+    cfg->serials = g_ptr_array_new();
+    cfg->chardevs = g_ptr_array_new();
+    cfg->devices = g_ptr_array_new();
+    cfg->monitors = g_ptr_array_new();
+    cfg->drives = g_ptr_array_new();
+    cfg->netdevs = g_ptr_array_new();
+}
+
+void vl_parse(VlConfig *cfg, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *name = argv[i];
+        const VlOption *opt;
+        const char *arg = NULL;
+        GError *err = NULL;
+
+        if (name[0] != '-') {
+            /* A bare disk image, as "qemu-system-x86_64 disk.img". */
+            opt_store_keyval(cfg->drives, "hda", "", NULL, &err);
+            g_clear_error(&err);
+            continue;
+        }
+        name += name[1] == '-' ? 2 : 1;
+        opt = vl_find_option(name);
+        if (!opt) {
+            error_set_location(argv[i]);
+            vl_fail(g_error_new(QLITE_ERROR, 0, "invalid option"));
+        }
+        if (opt->has_arg) {
+            if (i + 1 >= argc) {
+                error_set_location(argv[i]);
+                vl_fail(g_error_new(QLITE_ERROR, 0, "requires an argument"));
+            }
+            arg = argv[++i];
+        }
+        {
+            g_autofree char *loc = arg ? g_strdup_printf("-%s %s", name, arg)
+                                       : g_strdup_printf("-%s", name);
+
+            error_set_location(loc);
+        }
+        if (!opt->handler(cfg, arg, &err)) {
+            vl_fail(err ? err : g_error_new(QLITE_ERROR, 0, "invalid"));
+        }
+        error_set_location(NULL);
+    }
+}

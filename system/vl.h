@@ -1,0 +1,62 @@
+/* The parsed command line, shared by vl.c and its helpers. */
+#ifndef SYSTEM_VL_H
+#define SYSTEM_VL_H
+
+#include "qlite/keyval.h"
+
+/* A deferred option: its parsed form plus "-opt arg" for messages. */
+typedef struct VlItem {
+    char *location;
+    char *arg;
+    QliteOpts *opts;
+} VlItem;
+
+typedef struct VlConfig {
+    GPtrArray *accel_names;     /* fallback order, of char * */
+    char *accel_location;
+    const char *machine_type;
+    QliteOpts *machine_opts;
+    char *machine_location;
+    uint64_t ram_size;
+    bool ram_set;
+    const char *smp;
+    char *smp_location;
+    const char *cpu_model;
+    const char *kernel;
+    const char *initrd;
+    const char *append;
+    const char *name;
+    const char *pidfile;
+    const char *qtest;
+    const char *uuid;
+    bool nographic;
+    bool display_none;
+    bool daemonize;
+    bool start_paused;
+    bool no_reboot;
+    bool no_shutdown;
+    bool nodefaults;
+    GPtrArray *serials;         /* of VlItem * (arg = legacy spec) */
+    GPtrArray *chardevs;        /* of VlItem * */
+    GPtrArray *devices;         /* of VlItem * */
+    GPtrArray *monitors;        /* of VlItem * (-monitor, -qmp, -mon) */
+    GPtrArray *drives;          /* stored for the block issue */
+    GPtrArray *netdevs;         /* stored for the net issue */
+} VlConfig;
+
+/* vl.c */
+void vl_config_init(VlConfig *cfg);
+void vl_parse(VlConfig *cfg, int argc, char **argv);
+/* A deferred item located as "-opt arg". */
+VlItem *vl_item_new(const char *opt, const char *arg, QliteOpts *opts);
+/* Print @err with the current location, run exit notifiers, exit 1. */
+G_NORETURN void vl_fail(GError *err);
+
+/* vl-run.c */
+int qlite_main(int argc, char **argv);
+
+/* vl-help.c */
+void vl_print_help(void);
+void vl_print_version(void);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * Internals of the execution side: operand access, the stack, the lazy
+ * flags, and the handler tables the interpreter dispatches through.
+ */
+#ifndef TARGET_I386_EXEC_H
+#define TARGET_I386_EXEC_H
+
+#include "cpu.h"
+#include "decode.h"
+
+/* Every handler has this shape; it runs one decoded instruction. */
+typedef void X86Handler(X86CPUState *env, const X86Insn *in);
+
+/*
+ * Run one decoded instruction: env->rip is its address on entry and the
+ * next instruction's (or the branch target) on return.
+ */
+void x86_exec_insn(X86CPUState *env, const X86Insn *in);
+
+/* Handlers registered by each exec-*.c file into the dispatch table. */
+void x86_exec_register(unsigned op, X86Handler *h);
+void x86_exec_alu_init(void);
+void x86_exec_ctl_init(void);
+void x86_exec_str_init(void);
+void x86_exec_sys_init(void);
+
+uint32_t x86_cc_compute(X86CPUState *env);
+
+static inline uint64_t x86_size_mask(unsigned size)
+{
+    return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
+}
+
+static inline int64_t x86_sext(uint64_t v, unsigned size)
+{
+    unsigned sh = 64 - size * 8;
+    return (int64_t)(v << sh) >> sh;
+}
+
+/* Size in bytes of operand kind @o for @in. */
+unsigned x86_opnd_size(const X86Insn *in, unsigned o);
+
+/*
+ * A resolved operand: a register (with its byte-register quirk) or a
+ * memory location seg:ea.
+ */
+typedef struct X86Loc {
+    bool mem;
+    uint8_t reg;
+    bool high8;             /* AH CH DH BH */
+    uint8_t size;
+    uint8_t seg;
+    uint64_t ea;
+} X86Loc;
+
+uint64_t x86_ea(X86CPUState *env, const X86Insn *in);
+X86Loc x86_loc(X86CPUState *env, const X86Insn *in, int n);
+uint64_t x86_loc_read(X86CPUState *env, const X86Loc *l);
+void x86_loc_write(X86CPUState *env, const X86Loc *l, uint64_t v);
+/* Operand n's value: locations and immediates alike. */
+uint64_t x86_opnd_read(X86CPUState *env, const X86Insn *in, int n);
+
+uint64_t x86_reg_read(X86CPUState *env, unsigned reg, unsigned size);
+void x86_reg_write(X86CPUState *env, unsigned reg, unsigned size,
+                   uint64_t v);
+uint64_t x86_mem_read(X86CPUState *env, int seg, uint64_t ea, unsigned size);
+void x86_mem_write(X86CPUState *env, int seg, uint64_t ea, unsigned size,
+                   uint64_t v);
+
+/* Stack: width from the mode and SS.B. */
+unsigned x86_stack_size(const X86CPUState *env);
+void x86_push(X86CPUState *env, unsigned size, uint64_t v);
+uint64_t x86_pop(X86CPUState *env, unsigned size);
+
+/* The address of the next instruction, wrapped to the code size. */
+uint64_t x86_next_rip(const X86CPUState *env, const X86Insn *in);
+/* Branch to @target (truncated to the operand size). */
+void x86_jump(X86CPUState *env, const X86Insn *in, uint64_t target);
+/* Jcc/SETcc/CMOVcc condition 0-15 (SDM vol 1 appendix B). */
+bool x86_cond(X86CPUState *env, unsigned cc);
+
+static inline void x86_set_cc(X86CPUState *env, unsigned op, unsigned size,
+                              uint64_t dst, uint64_t src)
+{
+    env->cc_op = op + __builtin_ctz(size);
+    env->cc_dst = dst;
+    env->cc_src = src;
+}
+
+static inline bool x86_is_64(const X86CPUState *env)
+{
+    return env->hflags & HF_CS64;
+}
+
+#endif

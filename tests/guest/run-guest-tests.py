@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Build the bare-metal test kernels and run each one in an emulator.
+
+Each tests/guest/<name>.c is one kernel.  A name ending in "64" is a
+long-mode kernel (entry64.S, built -m64 and converted to ELF32 because
+multiboot loaders take ELF32 only); the others are 32-bit protected-mode
+kernels.  A kernel passes when the emulator exits with status 33 (the guest
+wrote 0x10 to isa-debug-exit, see lib/guest.h) and the serial output says
+"GUEST TEST PASSED" with no "FAIL" line.  A source may override this with
+a line "guest-expect: exit=N" and add emulator options with
+"guest-args: ..." (used by the triple-fault kernel).
+
+  run-guest-tests.py --emulator build/qlite-system-x86_64 --out DIR [NAME...]
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LIB = os.path.join(HERE, 'lib')
+CFLAGS = ['-ffreestanding', '-fno-pic', '-fno-pie', '-nostdlib', '-O2',
+          '-fno-stack-protector', '-mgeneral-regs-only', '-Wall', '-Wextra',
+          '-Werror', '-fno-asynchronous-unwind-tables', '-fcf-protection=none',
+          '-I', LIB]
+
+
+def run(cmd):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    if r.returncode != 0:
+        raise RuntimeError('%s failed:\n%s' % (' '.join(cmd), r.stdout))
+
+
+def build(name, out):
+    """Compile and link one kernel; returns the ELF32 path."""
+    wide = name.endswith('64')
+    m = '-m64' if wide else '-m32'
+    extra = ['-mno-red-zone', '-mcmodel=small'] if wide else []
+    objdir = os.path.join(out, name + '.d')
+    os.makedirs(objdir, exist_ok=True)
+    srcs = [os.path.join(HERE, name + '.c'), os.path.join(LIB, 'guest.c'),
+            os.path.join(LIB, 'entry64.S' if wide else 'entry32.S'),
+            os.path.join(LIB, 'trap64.S' if wide else 'trap32.S')]
+    objs = []
+    for src in srcs:
+        obj = os.path.join(objdir, os.path.basename(src) + '.o')
+        run(['gcc', m] + CFLAGS + extra + ['-c', src, '-o', obj])
+        objs.append(obj)
+    elf = os.path.join(out, name + '.elf')
+    link = os.path.join(objdir, 'linked.elf')
+    libgcc = subprocess.run(['gcc', m, '-print-libgcc-file-name'],
+                            stdout=subprocess.PIPE, text=True).stdout.strip()
+    run(['ld', '-m', 'elf_x86_64' if wide else 'elf_i386', '-n', '-static',
+         '-z', 'noexecstack', '--no-warn-rwx-segments',
+         '-T', os.path.join(LIB, 'link.ld'), '-o', link] + objs + [libgcc])
+    if wide:
+        run(['objcopy', '-O', 'elf32-i386', link, elf])
+    else:
+        os.replace(link, elf)
+    return elf
+
+
+def expectations(name):
+    text = open(os.path.join(HERE, name + '.c')).read()
+    m = re.search(r'guest-expect: exit=(\d+)', text)
+    a = re.search(r'guest-args: (.*?)\s*(\*/)?$', text, re.M)
+    return (int(m.group(1)) if m else 33), (a.group(1).split() if a else [])
+
+
+def run_kernel(emulator, name, elf, timeout):
+    status, args = expectations(name)
+    cmd = [emulator, '-accel', 'tcg', '-nographic', '-device',
+           'isa-debug-exit', '-m', '128M', '-kernel', elf] + args
+    start = time.monotonic()
+    try:
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b'').decode(errors='replace')
+        return False, 'timed out after %ds\n%s' % (timeout, out)
+    out = r.stdout.decode(errors='replace').replace('\r', '')
+    took = time.monotonic() - start
+    ok = r.returncode == status and 'FAIL' not in out
+    if status == 33:
+        ok = ok and 'GUEST TEST PASSED' in out
+    else:
+        ok = ok and 'GUEST EXPECTS EXIT' in out
+    why = 'exit status %d (want %d), %.1fs' % (r.returncode, status, took)
+    return ok, why + '\n' + out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--emulator', required=True)
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--timeout', type=int, default=60)
+    ap.add_argument('-v', '--verbose', action='store_true')
+    ap.add_argument('names', nargs='*')
+    opts = ap.parse_args()
+    names = opts.names or sorted(
+        f[:-2] for f in os.listdir(HERE) if f.endswith('.c'))
+    os.makedirs(opts.out, exist_ok=True)
+    failed = []
+    for name in names:
+        try:
+            elf = build(name, opts.out)
+        except RuntimeError as e:
+            print('FAIL %s: build: %s' % (name, e))
+            failed.append(name)
+            continue
+        ok, log = run_kernel(opts.emulator, name, elf, opts.timeout)
+        print('%s %s: %s' % ('PASS' if ok else 'FAIL', name,
+                             log.splitlines()[0]))
+        if not ok or opts.verbose:
+            print(log)
+        if not ok:
+            failed.append(name)
+    print('%d kernels, %d failed%s' % (len(names), len(failed),
+          (': ' + ' '.join(failed)) if failed else ''))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -68,7 +68,13 @@ bool accel_setup(GPtrArray *names, const char *opt_name, MachineState *ms,
     bool failed = false;
 
     if (!names || names->len == 0) {
-        return accel_try(accel_find("tcg"), ms, errp);
+        const AccelOps *tcg = accel_find("tcg");
+
+        if (!tcg) {
+            error_setg(errp, "no accelerator found (this build lacks tcg)");
+            return false;
+        }
+        return accel_try(tcg, ms, errp);
     }
     for (guint i = 0; i < names->len; i++) {
         const char *name = names->pdata[i];

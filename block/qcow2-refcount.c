@@ -214,12 +214,14 @@ static int qcow2_grow_refcount_table(BlockDriverState *bs,
     for (;;) {
         tcl = (entries + per_cluster - 1) / per_cluster;
         entries = tcl * per_cluster;
+        uint64_t prev;
         nb = 0;
-        for (int i = 0; i < 4; i++) {
+        do {
+            prev = nb;
             nb = qcow2_missing_blocks(s, s->refcount_table,
                                       s->refcount_table_size, start,
-                                      start + tcl + nb);
-        }
+                                      start + tcl + prev);
+        } while (nb != prev);
         if (((start + tcl + nb - 1) >> s->refcount_block_bits) < entries) {
             break;
         }
@@ -273,4 +275,287 @@ static int qcow2_grow_refcount_table(BlockDriverState *bs,
     s->refcount_table_offset = start << s->cluster_bits;
     s->refcount_table_clusters = tcl;
     return 0;
+}
+
+/*
+ * Make sure a refcount block covers cluster @ci.  A new block goes into
+ * the first cluster of the range it describes (all of which are free, as
+ * no block counted them), so it describes itself.  Returns 1 when it had
+ * to allocate (callers searching for free clusters start over), 0 when
+ * the block was there.
+ */
+static int qcow2_ensure_refblock(BlockDriverState *bs, uint64_t ci)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t ti = ci >> s->refcount_block_bits;
+    uint64_t blk_ci = ti << s->refcount_block_bits;
+    void *blk;
+    int ret;
+
+    if (ti >= s->refcount_table_size) {
+        ret = qcow2_grow_refcount_table(bs, ti + 1);
+        return ret < 0 ? ret : 1;
+    }
+    if (s->refcount_table[ti] & REFT_OFFSET_MASK) {
+        return 0;
+    }
+    if (blk_ci == 0) {
+        qcow2_signal_corruption(bs, "Refcount table entry 0 is empty");
+        return -EIO;
+    }
+    ret = qcow2_cache_get_empty(bs, s->refcount_cache,
+                                blk_ci << s->cluster_bits, &blk);
+    if (ret < 0) {
+        return ret;
+    }
+    qcow2_cache_mark_dirty(s->refcount_cache, blk);
+    qcow2_cache_put(s->refcount_cache, &blk);
+    s->refcount_table[ti] = blk_ci << s->cluster_bits;
+    s->file_size = MAX(s->file_size, (blk_ci + 1) << s->cluster_bits);
+    ret = qcow2_set_refcount_existing(bs, blk_ci, 1);
+    if (ret < 0) {
+        return ret;
+    }
+    /* The table entry must be on disk after the block it points at. */
+    ret = qcow2_cache_write(bs, s->refcount_cache);
+    if (ret == 0) {
+        uint64_t be = GUINT64_TO_BE(s->refcount_table[ti]);
+        ret = bdrv_flush(bs->file);
+        if (ret == 0) {
+            ret = bdrv_pwrite(bs->file, s->refcount_table_offset + ti * 8,
+                              8, &be, 0);
+        }
+    }
+    return ret < 0 ? ret : 1;
+}
+
+int qcow2_set_refcount(BlockDriverState *bs, uint64_t ci, uint64_t value)
+{
+    int ret = qcow2_ensure_refblock(bs, ci);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return qcow2_set_refcount_existing(bs, ci, value);
+}
+
+int qcow2_update_refcount(BlockDriverState *bs, uint64_t offset,
+                          uint64_t len, int64_t delta)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t first = offset >> s->cluster_bits;
+    uint64_t end = (offset + len + s->cluster_size - 1) >> s->cluster_bits;
+    int ret;
+
+    if (len == 0) {
+        return 0;
+    }
+    for (uint64_t ci = first; ci < end; ci++) {
+        uint64_t rc;
+        ret = qcow2_get_refcount(bs, ci, &rc);
+        if (ret < 0) {
+            return ret;
+        }
+        if ((delta < 0 && rc < (uint64_t)-delta) ||
+            (delta > 0 && s->refcount_max - rc < (uint64_t)delta)) {
+            qcow2_signal_corruption(bs, "Refcount of cluster %#" PRIx64
+                                    " would leave its range (%" PRIu64
+                                    " %+" PRId64 ")", ci, rc, delta);
+            return delta < 0 ? -EIO : -ERANGE;
+        }
+        ret = qcow2_set_refcount(bs, ci, rc + delta);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+/* First run of @n free clusters from @ci on; refblocks may be missing. */
+static int qcow2_find_free_run(BlockDriverState *bs, uint64_t n,
+                               uint64_t *ci)
+{
+    uint64_t start = *ci, run = 0;
+    int ret;
+
+    while (run < n) {
+        uint64_t rc;
+        ret = qcow2_get_refcount(bs, start + run, &rc);
+        if (ret < 0) {
+            return ret;
+        }
+        if (rc) {
+            start += run + 1;
+            run = 0;
+        } else {
+            run++;
+        }
+    }
+    *ci = start;
+    return 0;
+}
+
+int64_t qcow2_alloc_clusters(BlockDriverState *bs, uint64_t n)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t ci;
+    int ret;
+
+restart:
+    ci = s->free_cluster_index;
+    ret = qcow2_find_free_run(bs, n, &ci);
+    if (ret < 0) {
+        return ret;
+    }
+    if (((ci + n) << s->cluster_bits) >> s->cluster_bits != ci + n ||
+        ((ci + n) << s->cluster_bits) > (1ULL << 56)) {
+        return -EFBIG;
+    }
+    for (uint64_t i = ci; i < ci + n; i++) {
+        ret = qcow2_ensure_refblock(bs, i);
+        if (ret < 0) {
+            return ret;
+        }
+        if (ret > 0) {
+            goto restart;
+        }
+    }
+    for (uint64_t i = ci; i < ci + n; i++) {
+        ret = qcow2_set_refcount_existing(bs, i, 1);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    if (ci == s->free_cluster_index) {
+        s->free_cluster_index = ci + n;
+    }
+    s->file_size = MAX(s->file_size, (ci + n) << s->cluster_bits);
+    return ci << s->cluster_bits;
+}
+
+int64_t qcow2_alloc_bytes(BlockDriverState *bs, int size)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t off = s->free_byte_offset;
+    int64_t cl;
+    int ret;
+
+    g_assert(size > 0 && size <= s->cluster_size);
+    if (off && qcow2_offset_into_cluster(s, off) + size <= s->cluster_size) {
+        /* Another compressed cluster shares this host cluster. */
+        ret = qcow2_update_refcount(bs, off, 1, 1);
+        if (ret < 0) {
+            return ret;
+        }
+    } else {
+        cl = qcow2_alloc_clusters(bs, 1);
+        if (cl < 0) {
+            return cl;
+        }
+        off = cl;
+    }
+    s->free_byte_offset = off + size;
+    if (qcow2_offset_into_cluster(s, s->free_byte_offset) == 0) {
+        s->free_byte_offset = 0;
+    }
+    return off;
+}
+
+void qcow2_free_clusters_deferred(BlockDriverState *bs, uint64_t offset,
+                                  uint64_t bytes)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Qcow2PendingFree f = { offset, bytes };
+
+    if (bytes) {
+        g_array_append_val(s->pending_frees, f);
+    }
+}
+
+void qcow2_free_l2_entry_deferred(BlockDriverState *bs, uint64_t l2_entry)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t off, len;
+
+    switch (qcow2_get_cluster_type(l2_entry)) {
+    case QCOW2_CLUSTER_NORMAL:
+    case QCOW2_CLUSTER_ZERO_ALLOC:
+        qcow2_free_clusters_deferred(bs, l2_entry & L2E_OFFSET_MASK,
+                                     s->cluster_size);
+        break;
+    case QCOW2_CLUSTER_COMPRESSED:
+        /* One reference per host cluster the sectors touch. */
+        qcow2_compressed_range(s, l2_entry, &off, &len);
+        qcow2_free_clusters_deferred(bs, off, len);
+        break;
+    default:
+        break;
+    }
+}
+
+int qcow2_refcount_sync(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (s->lazy_refcounts) {
+        return 0;
+    }
+    ret = qcow2_cache_write(bs, s->refcount_cache);
+    if (ret == 0 && s->file_unsynced) {
+        ret = bdrv_flush(bs->file);
+        if (ret == 0) {
+            s->file_unsynced = false;
+        }
+    }
+    return ret;
+}
+
+static int qcow2_apply_pending_frees(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    GArray *frees = s->pending_frees;
+    int ret = 0;
+
+    s->pending_frees = g_array_new(false, false, sizeof(Qcow2PendingFree));
+    for (guint i = 0; i < frees->len && ret == 0; i++) {
+        Qcow2PendingFree *f = &g_array_index(frees, Qcow2PendingFree, i);
+        ret = qcow2_update_refcount(bs, f->offset, f->bytes, -1);
+    }
+    g_array_free(frees, true);
+    return ret;
+}
+
+int qcow2_flush_metadata(BlockDriverState *bs, bool sync)
+{
+    BDRVQcow2State *s = bs->opaque;
+    bool frees = s->pending_frees->len > 0;
+    int ret;
+
+    ret = qcow2_cache_write(bs, s->refcount_cache);
+    if (ret == 0) {
+        ret = qcow2_cache_write(bs, s->l2_cache);
+    }
+    if (ret == 0 && s->l1_dirty) {
+        if (s->file_unsynced) {
+            ret = bdrv_flush(bs->file);
+        }
+        if (ret == 0) {
+            ret = qcow2_write_l1(bs);
+        }
+    }
+    if (ret == 0 && (sync || frees)) {
+        ret = bdrv_flush(bs->file);
+        s->file_unsynced = ret < 0;
+    }
+    if (ret == 0 && frees) {
+        ret = qcow2_apply_pending_frees(bs);
+        if (ret == 0) {
+            ret = qcow2_cache_write(bs, s->refcount_cache);
+        }
+        if (ret == 0 && sync) {
+            ret = bdrv_flush(bs->file);
+        }
+    }
+    return ret;
 }

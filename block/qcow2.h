@@ -113,6 +113,8 @@ typedef struct BDRVQcow2State {
     uint64_t compatible_features;
     uint64_t autoclear_features;
     uint8_t compression_type;
+    /* Header bytes 104..header_length-1 (additional fields), kept. */
+    uint8_t *header_tail;
     GPtrArray *unknown_exts;        /* of Qcow2UnknownExt * */
     bool has_feature_table;
 
@@ -243,7 +245,8 @@ int qcow2_read_compressed(BlockDriverState *bs, uint64_t l2_entry,
 /* Writes: mapping existing writable clusters or allocating. */
 int qcow2_write_cluster_range(BlockDriverState *bs, uint64_t offset,
                               uint64_t bytes, const uint8_t *buf,
-                              bool *done_unlocked, uint64_t *host);
+                              uint64_t *done, bool *in_place,
+                              uint64_t *host);
 int qcow2_zero_range(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                      bool full_discard, bool unmap);
 int qcow2_write_compressed_cluster(BlockDriverState *bs, uint64_t offset,
@@ -254,8 +257,14 @@ int qcow2_write_l1(BlockDriverState *bs);
 bool qcow2_host_offset_ok(BlockDriverState *bs, uint64_t off,
                           const char *what, uint64_t guest);
 
-/* qcow2.c */
+/* qcow2-header.c */
+int qcow2_read_header(BlockDriverState *bs, GError **errp);
+/* Rewrite the whole header cluster from the state. */
 int qcow2_update_header(BlockDriverState *bs);
+/* Write the 8-byte incompatible_features field alone. */
+int qcow2_write_incompat(BlockDriverState *bs);
+
+/* qcow2.c */
 int qcow2_mark_dirty(BlockDriverState *bs);
 void qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);

@@ -14,24 +14,24 @@
 
 #define MUX_MAX_FRONTENDS 4
 #define MUX_BUFFER_SIZE 32
-#define MUX_ESCAPE_CHAR 0x01    /* Ctrl-a */
+#define MUX_ESCAPE_CHAR 0x01 /* Ctrl-a */
 
 typedef struct MuxFrontEnd {
     CharBackend *be;
     uint8_t buf[MUX_BUFFER_SIZE];
-    unsigned head;              /* first buffered byte */
-    unsigned count;             /* bytes buffered */
+    unsigned head;  /* first buffered byte */
+    unsigned count; /* bytes buffered */
 } MuxFrontEnd;
 
 typedef struct MuxChardev {
     Chardev parent;
     Chardev *base;
-    CharBackend base_be;        /* our handle on the base, as its front end */
+    CharBackend base_be; /* our handle on the base, as its front end */
     MuxFrontEnd fe[MUX_MAX_FRONTENDS];
-    int fe_count;               /* tags handed out */
-    int focus;                  /* tag with the focus, -1 before any */
+    int fe_count; /* tags handed out */
+    int focus;    /* tag with the focus, -1 before any */
     bool got_escape;
-    bool timestamps;            /* C-a t */
+    bool timestamps; /* C-a t */
     bool at_line_start;
     int64_t ts_start_us;
 } MuxChardev;
@@ -61,8 +61,8 @@ static void char_mux_print_timestamp(MuxChardev *d)
     char stamp[40];
 
     snprintf(stamp, sizeof(stamp), "[%02d:%02d:%02d.%03d] ",
-             (int)(ms / 3600000), (int)(ms / 60000 % 60),
-             (int)(ms / 1000 % 60), (int)(ms % 1000));
+             (int)(ms / 3600000), (int)(ms / 60000 % 60), (int)(ms / 1000 % 60),
+             (int)(ms % 1000));
     char_mux_print(d, stamp);
 }
 
@@ -167,7 +167,7 @@ static void char_mux_deliver(MuxChardev *d, uint8_t ch)
     }
     f = &d->fe[d->focus];
     if (f->count == MUX_BUFFER_SIZE) {
-        return;     /* the backend ignored can_write(); nowhere to keep it */
+        return; /* the backend ignored can_write(); nowhere to keep it */
     }
     f->buf[(f->head + f->count) % MUX_BUFFER_SIZE] = ch;
     f->count++;
@@ -197,7 +197,7 @@ static void char_mux_escape(MuxChardev *d, uint8_t ch)
         break;
     case 's':
         char_mux_print(d, "\n\rqlite: saving disks (C-a s) is not "
-                       "supported\n\r");
+                          "supported\n\r");
         break;
     case 't':
         d->timestamps = !d->timestamps;
@@ -297,8 +297,8 @@ void char_mux_handlers_set(Chardev *chr, CharBackend *be)
     MuxChardev *d = mux_of(chr);
 
     if (be->event) {
-        be->event(be->opaque, be->tag == d->focus ? CHR_EVENT_MUX_IN
-                                                  : CHR_EVENT_MUX_OUT);
+        be->event(be->opaque,
+                  be->tag == d->focus ? CHR_EVENT_MUX_IN : CHR_EVENT_MUX_OUT);
     }
 }
 
@@ -330,8 +330,10 @@ static bool char_mux_open(Chardev *chr, QliteOpts *opts, GError **errp)
         return false;
     }
     if (!base || chardev_is_mux(base)) {
-        error_setg(errp, "chardev: mux: '%s' is not a chardev to "
-                   "multiplex", id);
+        error_setg(errp,
+                   "chardev: mux: '%s' is not a chardev to "
+                   "multiplex",
+                   id);
         return false;
     }
     /* A base created by mux=on is already marked as ours. */
@@ -342,8 +344,8 @@ static bool char_mux_open(Chardev *chr, QliteOpts *opts, GError **errp)
     }
     base->in_mux = true;
     d->base = base;
-    chr_fe_set_handlers(&d->base_be, char_mux_base_can_read,
-                        char_mux_base_read, char_mux_base_event, chr);
+    chr_fe_set_handlers(&d->base_be, char_mux_base_can_read, char_mux_base_read,
+                        char_mux_base_event, chr);
     return true;
 }
 

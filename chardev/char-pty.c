@@ -20,9 +20,9 @@
 
 typedef struct PtyChardev {
     Chardev parent;
-    int fd;                 /* the master */
-    GSource *src;           /* input, while connected */
-    guint timer;            /* looking for a peer, while disconnected */
+    int fd;       /* the master */
+    GSource *src; /* input, while connected */
+    guint timer;  /* looking for a peer, while disconnected */
     bool connected;
 } PtyChardev;
 
@@ -33,7 +33,7 @@ static void char_pty_init(Object *obj)
 
 static bool char_pty_peer_present(PtyChardev *s)
 {
-    struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+    struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
 
     if (poll(&pfd, 1, 0) < 0) {
         return s->connected;
@@ -152,8 +152,8 @@ static bool char_pty_open(Chardev *chr, QliteOpts *opts, GError **errp)
         return false;
     }
     chardev_set_filename(chr, "pty:%s", name);
-    fprintf(stderr, "char device redirected to %s (label %s)\n",
-            name, chr->label);
+    fprintf(stderr, "char device redirected to %s (label %s)\n", name,
+            chr->label);
     s->timer = g_timeout_add(PTY_POLL_INTERVAL_MS, char_pty_timer, s);
     return true;
 }

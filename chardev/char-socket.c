@@ -22,17 +22,17 @@
 
 typedef struct SocketChardev {
     Chardev parent;
-    char *path;             /* unix */
-    char *host, *port;      /* tcp */
+    char *path;        /* unix */
+    char *host, *port; /* tcp */
     bool is_listen;
     bool nodelay;
-    uint64_t reconnect;     /* seconds; 0: never */
+    uint64_t reconnect; /* seconds; 0: never */
     int listen_fd;
     guint listen_tag;
-    int fd;                 /* the connected peer, or -1 */
+    int fd; /* the connected peer, or -1 */
     GSource *src;
     guint reconnect_tag;
-    bool unlink_on_close;   /* we created the unix socket file */
+    bool unlink_on_close; /* we created the unix socket file */
 } SocketChardev;
 
 static void char_socket_init(Object *obj)
@@ -52,12 +52,11 @@ static char *char_socket_address(SocketChardev *s, const char *prefix)
     if (s->path) {
         return g_strdup_printf("%sunix:%s%s", prefix, s->path, server);
     }
-    return g_strdup_printf("%stcp:%s:%s%s", prefix, s->host, s->port,
-                           server);
+    return g_strdup_printf("%stcp:%s:%s%s", prefix, s->host, s->port, server);
 }
 
-static void char_socket_format_addr(struct sockaddr_storage *ss,
-                                    socklen_t len, char *out, size_t size)
+static void char_socket_format_addr(struct sockaddr_storage *ss, socklen_t len,
+                                    char *out, size_t size)
 {
     char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
 
@@ -196,8 +195,8 @@ static gboolean char_socket_accept_cb(gint fd, GIOCondition cond,
 static bool char_socket_listen_watch(SocketChardev *s)
 {
     if (!s->listen_tag && s->listen_fd >= 0) {
-        s->listen_tag = g_unix_fd_add(s->listen_fd, G_IO_IN,
-                                      char_socket_accept_cb, s);
+        s->listen_tag =
+            g_unix_fd_add(s->listen_fd, G_IO_IN, char_socket_accept_cb, s);
     }
     return true;
 }
@@ -267,8 +266,8 @@ static struct addrinfo *char_socket_resolve(SocketChardev *s, bool passive,
 
     rc = getaddrinfo(*host ? host : NULL, s->port, &hints, &res);
     if (rc) {
-        error_setg(errp, "address resolution failed for %s:%s: %s",
-                   s->host, s->port, gai_strerror(rc));
+        error_setg(errp, "address resolution failed for %s:%s: %s", s->host,
+                   s->port, gai_strerror(rc));
         return NULL;
     }
     return res;
@@ -277,8 +276,8 @@ static struct addrinfo *char_socket_resolve(SocketChardev *s, bool passive,
 static int char_socket_bind_one(struct addrinfo *ai)
 {
     int one = 1;
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+    int fd =
+        socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 
     if (fd < 0) {
         return -1;
@@ -320,7 +319,7 @@ static bool char_socket_listen_tcp(SocketChardev *s, GError **errp)
 static void char_socket_wait_first_client(SocketChardev *s)
 {
     g_autofree char *addr = char_socket_address(s, "disconnected:");
-    struct pollfd pfd = { .fd = s->listen_fd, .events = POLLIN };
+    struct pollfd pfd = {.fd = s->listen_fd, .events = POLLIN};
 
     fprintf(stderr, "qlite waiting for connection on: %s\n", addr);
     while (s->fd < 0) {
@@ -336,8 +335,7 @@ static void char_socket_wait_first_client(SocketChardev *s)
     }
 }
 
-static bool char_socket_open_server(SocketChardev *s, bool wait,
-                                    GError **errp)
+static bool char_socket_open_server(SocketChardev *s, bool wait, GError **errp)
 {
     bool ok = s->path ? char_socket_listen_unix(s, errp)
                       : char_socket_listen_tcp(s, errp);
@@ -396,8 +394,8 @@ static int char_socket_connect_tcp(SocketChardev *s, GError **errp)
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        error_setg(errp, "Failed to connect to '%s:%s': %s", s->host,
-                   s->port, g_strerror(err));
+        error_setg(errp, "Failed to connect to '%s:%s': %s", s->host, s->port,
+                   g_strerror(err));
     }
     return fd;
 }
@@ -475,7 +473,7 @@ static bool char_socket_parse_addr(SocketChardev *s, QliteOpts *opts,
     if (path) {
         if (host || port) {
             error_setg(errp, "chardev: socket: 'path' cannot be combined "
-                       "with 'host' or 'port'");
+                             "with 'host' or 'port'");
             return false;
         }
         if (!*path) {
@@ -517,15 +515,15 @@ static bool char_socket_parse_mode(SocketChardev *s, QliteOpts *opts,
     if (nowait) {
         *wait = false;
     }
-    if (!s->is_listen && (qopts_has(opts, "wait") ||
-                          qopts_has(opts, "nowait"))) {
+    if (!s->is_listen &&
+        (qopts_has(opts, "wait") || qopts_has(opts, "nowait"))) {
         error_setg(errp, "'wait' option is incompatible with "
-                   "socket in client connect mode");
+                         "socket in client connect mode");
         return false;
     }
     if (s->is_listen && s->reconnect) {
         error_setg(errp, "'reconnect' option is incompatible with "
-                   "socket in server listen mode");
+                         "socket in server listen mode");
         return false;
     }
     return true;

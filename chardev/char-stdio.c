@@ -58,8 +58,8 @@ static void char_stdio_set_raw(bool isig)
     stdio_saved_tty = tty;
     stdio_tty_saved = true;
     char_stdio_register_restore();
-    tty.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR |
-                     ICRNL | IXON);
+    tty.c_iflag &=
+        ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
     /* Keep output processing: the guest's "\n" still starts a new line. */
     tty.c_oflag |= OPOST;
     tty.c_lflag &= ~(ECHO | ECHONL | ICANON | IEXTEN | ISIG);
@@ -121,7 +121,7 @@ static bool char_stdio_open(Chardev *chr, QliteOpts *opts, GError **errp)
  */
 static int char_stdio_write(Chardev *chr, const uint8_t *buf, int len)
 {
-    struct pollfd pfd = { .fd = 1, .events = POLLOUT };
+    struct pollfd pfd = {.fd = 1, .events = POLLOUT};
     ssize_t n;
 
     if (poll(&pfd, 1, 0) < 0) {

@@ -269,12 +269,11 @@ static bool chardev_legacy_add_tail(QliteOpts *opts, const char *tail,
 }
 
 /* "HOST:PORT[,opts]": the port is after the last ':' before any ','. */
-static bool chardev_legacy_tcp(QliteOpts *opts, const char *rest,
-                               GError **errp)
+static bool chardev_legacy_tcp(QliteOpts *opts, const char *rest, GError **errp)
 {
     const char *comma = strchr(rest, ',');
-    g_autofree char *addr = g_strndup(rest, comma ? comma - rest
-                                                  : (long)strlen(rest));
+    g_autofree char *addr =
+        g_strndup(rest, comma ? comma - rest : (long)strlen(rest));
     char *colon = strrchr(addr, ':');
 
     if (!colon) {
@@ -292,8 +291,8 @@ static bool chardev_legacy_unix(QliteOpts *opts, const char *rest,
                                 GError **errp)
 {
     const char *comma = strchr(rest, ',');
-    g_autofree char *path = g_strndup(rest, comma ? comma - rest
-                                                  : (long)strlen(rest));
+    g_autofree char *path =
+        g_strndup(rest, comma ? comma - rest : (long)strlen(rest));
 
     qopts_set(opts, "backend", "socket");
     qopts_set(opts, "path", path);
@@ -304,7 +303,7 @@ static bool chardev_legacy_unix(QliteOpts *opts, const char *rest,
 static bool chardev_legacy_fill(QliteOpts *opts, const char *spec,
                                 GError **errp)
 {
-    static const char *const simple[] = { "stdio", "null", "pty" };
+    static const char *const simple[] = {"stdio", "null", "pty"};
 
     for (size_t i = 0; i < G_N_ELEMENTS(simple); i++) {
         if (!strcmp(spec, simple[i])) {
@@ -332,8 +331,7 @@ static bool chardev_legacy_fill(QliteOpts *opts, const char *spec,
     return false;
 }
 
-Chardev *chardev_new_legacy(const char *label, const char *spec,
-                            GError **errp)
+Chardev *chardev_new_legacy(const char *label, const char *spec, GError **errp)
 {
     g_autoptr(QliteOpts) opts = qopts_new("chardev");
     Chardev *chr;
@@ -411,8 +409,8 @@ void chr_fe_deinit(CharBackend *be)
  * OPENED at once (as QEMU does), so a monitor can print its greeting.  On
  * a mux it first learns whether it has the focus (MUX_IN or MUX_OUT).
  */
-void chr_fe_set_handlers(CharBackend *be, ChrCanReadFn can_read,
-                         ChrReadFn read, ChrEventFn event, void *opaque)
+void chr_fe_set_handlers(CharBackend *be, ChrCanReadFn can_read, ChrReadFn read,
+                         ChrEventFn event, void *opaque)
 {
     Chardev *chr = be->chr;
     ChardevClass *cc;
@@ -559,8 +557,8 @@ int chardev_write_all(Chardev *chr, const uint8_t *buf, int len)
 {
     ChardevClass *cc = CHARDEV_GET_CLASS(chr);
     bool stalled = chardev_is_stalled(chr);
-    int64_t deadline = g_get_monotonic_time() +
-                       (stalled ? 0 : CHARDEV_WRITE_TIMEOUT_US);
+    int64_t deadline =
+        g_get_monotonic_time() + (stalled ? 0 : CHARDEV_WRITE_TIMEOUT_US);
     gulong sleep_us = 50;
     int done = 0;
 
@@ -605,7 +603,7 @@ bool chardev_fd_set_nonblock(int fd)
 typedef struct ChardevFdSource {
     GSource source;
     GPollFD pfd;
-    bool polling;               /* pfd is in the source's poll set */
+    bool polling; /* pfd is in the source's poll set */
     Chardev *chr;
     ChardevReadableFn readable;
 } ChardevFdSource;
@@ -655,11 +653,10 @@ static GSourceFuncs chardev_fd_source_funcs = {
     .dispatch = chardev_fd_source_dispatch,
 };
 
-GSource *chardev_fd_source_new(Chardev *chr, int fd,
-                               ChardevReadableFn readable)
+GSource *chardev_fd_source_new(Chardev *chr, int fd, ChardevReadableFn readable)
 {
-    GSource *src = g_source_new(&chardev_fd_source_funcs,
-                                sizeof(ChardevFdSource));
+    GSource *src =
+        g_source_new(&chardev_fd_source_funcs, sizeof(ChardevFdSource));
     ChardevFdSource *s = (ChardevFdSource *)src;
 
     s->pfd.fd = fd;

@@ -260,6 +260,7 @@ typedef struct X86TLBEntry {
     uint64_t tag_code;
     uintptr_t addend;           /* host = linear + addend */
     uint64_t paddr;             /* physical page, for code and SMC */
+    uint64_t page_mask;         /* of the guest page (4K..1G), for INVLPG */
 } X86TLBEntry;
 
 /*

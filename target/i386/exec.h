@@ -23,8 +23,10 @@ void x86_exec_alu_init(void);
 void x86_exec_ctl_init(void);
 void x86_exec_str_init(void);
 void x86_exec_sys_init(void);
+void x86_exec_sys2_init(void);
 
 uint32_t x86_cc_compute(X86CPUState *env);
+int x86_decode_mode(const X86CPUState *env);
 
 static inline uint64_t x86_size_mask(unsigned size)
 {

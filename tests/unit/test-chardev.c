@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 /* How long a test waits for the main loop to deliver something. */
@@ -23,9 +24,9 @@ static char *tmpdir;
 
 typedef struct TestFe {
     CharBackend be;
-    GString *in;            /* bytes received */
-    GArray *events;         /* of ChrEvent */
-    int room;               /* what can_read() answers */
+    GString *in;    /* bytes received */
+    GArray *events; /* of ChrEvent */
+    int room;       /* what can_read() answers */
 } TestFe;
 
 static int test_fe_can_read(void *opaque)
@@ -60,8 +61,8 @@ static void test_fe_attach(TestFe *fe, Chardev *chr)
     fe->room = 1 << 20;
     g_assert_true(chr_fe_init(&fe->be, chr, &err));
     g_assert_no_error(err);
-    chr_fe_set_handlers(&fe->be, test_fe_can_read, test_fe_read,
-                        test_fe_event, fe);
+    chr_fe_set_handlers(&fe->be, test_fe_can_read, test_fe_read, test_fe_event,
+                        fe);
 }
 
 static void test_fe_free(TestFe *fe)
@@ -91,8 +92,8 @@ static ChrEvent test_fe_last_event(TestFe *fe)
 
 static Chardev *new_chardev(const char *spec, GError **errp)
 {
-    g_autoptr(QliteOpts) opts = keyval_parse(spec, "backend",
-                                             KEYVAL_BARE_KEY_IS_ON, errp);
+    g_autoptr(QliteOpts) opts =
+        keyval_parse(spec, "backend", KEYVAL_BARE_KEY_IS_ON, errp);
 
     return opts ? chardev_new_from_opts(opts, errp) : NULL;
 }
@@ -167,7 +168,7 @@ static bool fe_is_closed(void *opaque)
 
 static void wait_bytes(TestFe *fe, size_t len)
 {
-    WantBytes w = { fe, len };
+    WantBytes w = {fe, len};
 
     g_assert_true(loop_until(fe_has_bytes, &w));
 }
@@ -189,7 +190,7 @@ static char *read_fd(int fd, size_t len)
     size_t got = 0;
 
     while (got < len) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
         ssize_t n;
 
         g_assert_cmpint(poll(&pfd, 1, WAIT_US / 1000), ==, 1);
@@ -202,7 +203,7 @@ static char *read_fd(int fd, size_t len)
 
 static int connect_unix(const char *path)
 {
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
     g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
@@ -213,7 +214,7 @@ static int connect_unix(const char *path)
 /* Leave a socket file behind, as a crashed process would. */
 static void make_stale_socket(const char *path)
 {
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
     g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
@@ -225,7 +226,7 @@ static void make_stale_socket(const char *path)
 /* A TCP port nobody uses right now: bind to port 0 and let it go. */
 static int free_tcp_port(void)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET };
+    struct sockaddr_in sin = {.sin_family = AF_INET};
     socklen_t len = sizeof(sin);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int port;
@@ -240,7 +241,7 @@ static int free_tcp_port(void)
 
 static int connect_tcp(int port)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET };
+    struct sockaddr_in sin = {.sin_family = AF_INET};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -302,8 +303,7 @@ static void test_null(void)
 
     test_fe_attach(&fe, chr);
     g_assert_true(chr_fe_backend_connected(&fe.be));
-    g_assert_cmpint(chr_fe_write_all(&fe.be, (const uint8_t *)"abc", 3),
-                    ==, 3);
+    g_assert_cmpint(chr_fe_write_all(&fe.be, (const uint8_t *)"abc", 3), ==, 3);
     /* null never opens, and never produces input */
     g_assert_cmpuint(fe.events->len, ==, 0);
     loop_idle();
@@ -320,16 +320,16 @@ static void test_file(void)
 {
     g_autofree char *path = tmp_path("out.txt");
     g_autofree char *spec = g_strdup_printf("file,id=f0,path=%s", path);
-    g_autofree char *spec2 = g_strdup_printf("file,id=f1,path=%s,append=on",
-                                             path);
+    g_autofree char *spec2 =
+        g_strdup_printf("file,id=f1,path=%s,append=on", path);
     g_autofree char *data = NULL;
     TestFe fe, fe2;
 
     g_file_set_contents(path, "old contents\n", -1, NULL);
     test_fe_attach(&fe, new_chardev_ok(spec));
     g_assert_true(test_fe_saw(&fe, CHR_EVENT_OPENED));
-    g_assert_cmpint(chr_fe_write_all(&fe.be, (const uint8_t *)"hello\n", 6),
-                    ==, 6);
+    g_assert_cmpint(chr_fe_write_all(&fe.be, (const uint8_t *)"hello\n", 6), ==,
+                    6);
     g_assert_true(g_file_get_contents(path, &data, NULL, NULL));
     g_assert_cmpstr(data, ==, "hello\n");
     g_clear_pointer(&data, g_free);
@@ -349,11 +349,11 @@ static void test_file(void)
 static void test_socket_unix_pair(void)
 {
     g_autofree char *path = tmp_path("pair.sock");
-    g_autofree char *sspec = g_strdup_printf(
-        "socket,id=srv,path=%s,server=on,wait=off", path);
+    g_autofree char *sspec =
+        g_strdup_printf("socket,id=srv,path=%s,server=on,wait=off", path);
     g_autofree char *cspec = g_strdup_printf("socket,id=cli,path=%s", path);
-    g_autofree char *want = g_strdup_printf("disconnected:unix:%s,server=on",
-                                            path);
+    g_autofree char *want =
+        g_strdup_printf("disconnected:unix:%s,server=on", path);
     TestFe srv, cli;
     Chardev *schr;
 
@@ -386,8 +386,8 @@ static void test_socket_unix_pair(void)
 static void test_socket_events(void)
 {
     g_autofree char *path = tmp_path("ev.sock");
-    g_autofree char *spec = g_strdup_printf(
-        "socket,id=s0,path=%s,server=on,wait=off", path);
+    g_autofree char *spec =
+        g_strdup_printf("socket,id=s0,path=%s,server=on,wait=off", path);
     g_autofree char *connected = g_strdup_printf("unix:%s,server=on", path);
     Chardev *chr = new_chardev_ok(spec);
     TestFe fe;
@@ -395,8 +395,8 @@ static void test_socket_events(void)
 
     test_fe_attach(&fe, chr);
     /* Nobody connected: output is dropped, not an error or a hang. */
-    g_assert_cmpint(chr_fe_write_all(&fe.be, (const uint8_t *)"lost", 4),
-                    ==, 4);
+    g_assert_cmpint(chr_fe_write_all(&fe.be, (const uint8_t *)"lost", 4), ==,
+                    4);
 
     fd = connect_unix(path);
     g_assert_true(loop_until(fe_is_opened, &fe));
@@ -428,10 +428,10 @@ static void test_socket_tcp(void)
     int port = free_tcp_port();
     g_autofree char *spec = g_strdup_printf(
         "socket,id=t0,host=127.0.0.1,port=%d,server=on,wait=off", port);
-    g_autofree char *idle = g_strdup_printf(
-        "disconnected:tcp:127.0.0.1:%d,server=on", port);
-    g_autofree char *prefix = g_strdup_printf(
-        "tcp:127.0.0.1:%d,server=on <-> 127.0.0.1:", port);
+    g_autofree char *idle =
+        g_strdup_printf("disconnected:tcp:127.0.0.1:%d,server=on", port);
+    g_autofree char *prefix =
+        g_strdup_printf("tcp:127.0.0.1:%d,server=on <-> 127.0.0.1:", port);
     g_autofree char *got = NULL;
     Chardev *chr = new_chardev_ok(spec);
     TestFe fe;
@@ -459,7 +459,7 @@ static void test_socket_tcp(void)
 /* A tcp client chardev against a listening socket of our own. */
 static void test_socket_tcp_client(void)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET };
+    struct sockaddr_in sin = {.sin_family = AF_INET};
     socklen_t len = sizeof(sin);
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     g_autofree char *spec = NULL;
@@ -493,8 +493,8 @@ static void test_socket_tcp_client(void)
 static void test_flow_control(void)
 {
     g_autofree char *path = tmp_path("flow.sock");
-    g_autofree char *spec = g_strdup_printf(
-        "socket,id=fc,path=%s,server=on,wait=off", path);
+    g_autofree char *spec =
+        g_strdup_printf("socket,id=fc,path=%s,server=on,wait=off", path);
     TestFe fe;
     int fd;
 
@@ -577,7 +577,7 @@ static void test_mux(void)
     g_assert_cmpint(test_fe_last_event(&serial), ==, CHR_EVENT_MUX_OUT);
     g_assert_cmpint(test_fe_last_event(&mon), ==, CHR_EVENT_MUX_IN);
     feed(base, "info\001");
-    feed(base, "\001");         /* escape split across two reads */
+    feed(base, "\001"); /* escape split across two reads */
     g_assert_cmpstr(mon.in->str, ==, "info\001");
     g_assert_cmpstr(serial.in->str, ==, "ab");
 
@@ -587,7 +587,8 @@ static void test_mux(void)
     g_assert_false(test_fe_saw(&serial, CHR_EVENT_BREAK));
 
     /* C-a c again: back to the serial port. */
-    feed(base, "\001c" "z");
+    feed(base, "\001c"
+               "z");
     g_assert_cmpint(test_fe_last_event(&serial), ==, CHR_EVENT_MUX_IN);
     g_assert_cmpstr(serial.in->str, ==, "abz");
 
@@ -603,6 +604,22 @@ static void test_mux(void)
     chr_fe_write_all(&serial.be, (const uint8_t *)"from the serial port", 20);
     chr_fe_write_all(&mon.be, (const uint8_t *)"(qlite) ", 8);
     g_assert_cmpstr(fake_output->str, ==, "from the serial port(qlite) ");
+
+    /* C-a t: timestamps at the start of each later output line. */
+    g_string_truncate(fake_output, 0);
+    feed(base, "\001t");
+    chr_fe_write_all(&serial.be, (const uint8_t *)"one\ntwo", 7);
+    g_assert_true(g_str_has_prefix(fake_output->str, "one\n[00:00:00."));
+    g_assert_true(g_str_has_suffix(fake_output->str, "] two"));
+    feed(base, "\001t");
+    g_string_truncate(fake_output, 0);
+    chr_fe_write_all(&serial.be, (const uint8_t *)"\nthree", 6);
+    g_assert_cmpstr(fake_output->str, ==, "\nthree");
+
+    /* C-a s: no -snapshot commit here; it says so. */
+    g_string_truncate(fake_output, 0);
+    feed(base, "\001s");
+    g_assert_nonnull(strstr(fake_output->str, "not supported"));
 
     /* C-a x: terminates through a host-ui shutdown request. */
     g_assert_false(runstate_handle_requests(&status));
@@ -664,8 +681,8 @@ static void test_pty(void)
     test_fe_attach(&fe, chr);
     g_assert_false(chr->be_open);
     /* Nobody on the other side: writing must not block or fail. */
-    g_assert_cmpint(chr_fe_write_all(&fe.be, (const uint8_t *)"void", 4),
-                    ==, 4);
+    g_assert_cmpint(chr_fe_write_all(&fe.be, (const uint8_t *)"void", 4), ==,
+                    4);
 
     fd = open(chr->filename + 4, O_RDWR | O_NOCTTY);
     g_assert_cmpint(fd, >=, 0);
@@ -726,6 +743,73 @@ static void test_stdio(void)
     close(out[0]);
 }
 
+static bool tty_is_raw(int fd)
+{
+    struct termios tty;
+
+    g_assert_cmpint(tcgetattr(fd, &tty), ==, 0);
+    return !(tty.c_lflag & (ICANON | ECHO));
+}
+
+static bool tty_has_isig(int fd)
+{
+    struct termios tty;
+
+    g_assert_cmpint(tcgetattr(fd, &tty), ==, 0);
+    return tty.c_lflag & ISIG;
+}
+
+/* Child: stdin on the pty named by $TEST_PTS, raw mode, then exit. */
+static void test_stdio_tty_child(void)
+{
+    int fd = open(g_getenv("TEST_PTS"), O_RDWR | O_NOCTTY);
+
+    g_assert_cmpint(fd, >=, 0);
+    dup2(fd, 0);
+    new_chardev_ok("stdio,id=tty");
+    g_assert_true(tty_is_raw(0));
+    qlite_system_exit(0);
+}
+
+/* A terminal on stdin goes raw, and comes back on close and on exit. */
+static void test_stdio_tty(void)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    int saved_in = dup(0);
+    int slave;
+
+    g_assert_cmpint(master, >=, 0);
+    g_assert_cmpint(grantpt(master) | unlockpt(master), ==, 0);
+    slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    g_assert_cmpint(slave, >=, 0);
+    g_assert_false(tty_is_raw(slave));
+    dup2(slave, 0);
+
+    new_chardev_ok("stdio,id=tty");
+    g_assert_true(tty_is_raw(slave));
+    g_assert_true(tty_has_isig(slave));
+    chardev_cleanup_all();
+    g_assert_false(tty_is_raw(slave));
+
+    /* Under a mux Ctrl-C is a key for the guest, not a signal. */
+    new_chardev_ok("stdio,id=tty,mux=on");
+    g_assert_true(tty_is_raw(slave));
+    g_assert_false(tty_has_isig(slave));
+    chardev_cleanup_all();
+    g_assert_false(tty_is_raw(slave));
+    g_assert_true(tty_has_isig(slave));
+    dup2(saved_in, 0);
+    close(saved_in);
+
+    /* The exit path restores it even without a close. */
+    g_setenv("TEST_PTS", ptsname(master), true);
+    g_test_trap_subprocess("/chardev/stdio/tty/subprocess", 0, 0);
+    g_test_trap_assert_passed();
+    g_assert_false(tty_is_raw(slave));
+    close(slave);
+    close(master);
+}
+
 static void test_legacy(void)
 {
     g_autofree char *upath = tmp_path("legacy.sock");
@@ -734,11 +818,12 @@ static void test_legacy(void)
     g_autofree char *fspec = g_strdup_printf("file:%s", fpath);
     int port = free_tcp_port();
     g_autofree char *tspec = g_strdup_printf("tcp:127.0.0.1:%d,server=on,"
-                                             "wait=off", port);
-    g_autofree char *tname = g_strdup_printf(
-        "disconnected:tcp:127.0.0.1:%d,server=on", port);
-    g_autofree char *uname = g_strdup_printf(
-        "disconnected:unix:%s,server=on", upath);
+                                             "wait=off",
+                                             port);
+    g_autofree char *tname =
+        g_strdup_printf("disconnected:tcp:127.0.0.1:%d,server=on", port);
+    g_autofree char *uname =
+        g_strdup_printf("disconnected:unix:%s,server=on", upath);
     GError *err = NULL;
     Chardev *chr;
 
@@ -827,7 +912,7 @@ static void test_in_use(void)
 {
     Chardev *chr = new_chardev_ok("null,id=u0");
     Chardev *mux = new_chardev_ok("null,id=u1,mux=on");
-    CharBackend a = { 0 }, b = { 0 }, m[5] = { 0 };
+    CharBackend a = {0}, b = {0}, m[5] = {0};
     GError *err = NULL;
 
     g_assert_true(chr_fe_init(&a, chr, &err));
@@ -873,6 +958,8 @@ int main(int argc, char **argv)
     g_test_add_func("/chardev/mux/flow-control", test_mux_flow_control);
     g_test_add_func("/chardev/pty", test_pty);
     g_test_add_func("/chardev/stdio", test_stdio);
+    g_test_add_func("/chardev/stdio/tty", test_stdio_tty);
+    g_test_add_func("/chardev/stdio/tty/subprocess", test_stdio_tty_child);
     g_test_add_func("/chardev/legacy", test_legacy);
     g_test_add_func("/chardev/errors", test_errors);
     g_test_add_func("/chardev/in-use", test_in_use);

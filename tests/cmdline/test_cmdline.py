@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Command-line behaviour of qlite-system-x86_64: exit codes and the one
+line of error output for bad input, help and version output, accelerator
+fallback, -daemonize/-pidfile.  Standard library only."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+BINARY = os.environ.get('QLITE_BINARY', 'build/qlite-system-x86_64')
+PROG = 'qlite-system-x86_64'
+
+
+def run(*args, timeout=20, env=None, stdin=subprocess.DEVNULL):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([BINARY, *args], capture_output=True, text=True,
+                          timeout=timeout, env=full_env, stdin=stdin)
+
+
+class BadInput(unittest.TestCase):
+    """Each bad input: exit 1 and one line naming the option."""
+
+    def expect_error(self, args, pattern):
+        res = run(*args)
+        self.assertEqual(res.returncode, 1, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, res.stderr)
+        self.assertRegex(lines[0], '^' + PROG + ': ' + pattern)
+
+    def test_unknown_option(self):
+        self.expect_error(['-frobnicate'], '-frobnicate: invalid option')
+
+    def test_unknown_option_double_dash(self):
+        self.expect_error(['--frobnicate'], '--frobnicate: invalid option')
+
+    def test_missing_argument(self):
+        self.expect_error(['-m'], '-m: requires an argument')
+
+    def test_bad_memory(self):
+        self.expect_error(['-m', 'lots'], "-m lots: Parameter 'size' "
+                          'expects a non-negative number')
+
+    def test_unknown_device(self):
+        self.expect_error(['-device', 'nosuch'], "-device nosuch: 'nosuch' "
+                          'is not a valid device model name')
+
+    def test_bad_device_property(self):
+        self.expect_error(['-device', 'isa-debug-exit,iobase=banana'],
+                          r"-device isa-debug-exit,iobase=banana: .*"
+                          r"'iobase'.*")
+
+    def test_unknown_device_property(self):
+        self.expect_error(['-device', 'isa-debug-exit,colour=red'],
+                          r"-device isa-debug-exit,colour=red: Property "
+                          r"'isa-debug-exit.colour' not found")
+
+    def test_unknown_machine(self):
+        self.expect_error(['-M', 'amiga'], '-machine amiga: unsupported '
+                          "machine type 'amiga'")
+
+    def test_unknown_machine_property(self):
+        self.expect_error(['-machine', 'pc,turbo=on'],
+                          r"-machine pc,turbo=on: Property .*turbo' "
+                          'not found')
+
+    def test_bad_smp(self):
+        self.expect_error(['-smp', 'cpus=4,sockets=3,cores=1'],
+                          '-smp cpus=4,sockets=3,cores=1: Invalid CPU '
+                          'topology')
+
+    def test_too_many_cpus(self):
+        self.expect_error(['-smp', '1000'], '-smp 1000: Invalid SMP CPUs')
+
+    def test_unknown_accel(self):
+        self.expect_error(['-accel', 'warp'], '-accel warp: invalid '
+                          'accelerator warp')
+
+    def test_missing_kernel(self):
+        self.expect_error(['-kernel', '/nonexistent/vmlinuz',
+                           '-display', 'none'],
+                          "could not load kernel '/nonexistent/vmlinuz': "
+                          'No such file or directory')
+
+    def test_bad_display(self):
+        self.expect_error(['-display', 'gtk'], "-display gtk: Display 'gtk' "
+                          'is not available')
+
+    def test_bad_global(self):
+        self.expect_error(['-global', 'nodot'], '-global nodot: ')
+
+    def test_bad_chardev(self):
+        self.expect_error(['-chardev', 'warpdrive,id=x'],
+                          '-chardev warpdrive,id=x: ')
+
+    def test_nographic_daemonize(self):
+        self.expect_error(['-nographic', '-daemonize'],
+                          '-nographic cannot be used with -daemonize')
+
+
+class Info(unittest.TestCase):
+
+    def test_version(self):
+        res = run('-version')
+        self.assertEqual(res.returncode, 0)
+        self.assertRegex(res.stdout, r'^QEMU emulator version 7\.2\.\d+ '
+                         r'\(qlite [\d.]+\)')
+
+    def test_help(self):
+        res = run('--help')
+        self.assertEqual(res.returncode, 0)
+        self.assertIn('-device driver', res.stdout)
+        self.assertIn('-machine', res.stdout)
+
+    def test_device_help(self):
+        res = run('-device', 'help')
+        self.assertEqual(res.returncode, 0)
+        self.assertIn('name "isa-debug-exit", bus ISA', res.stdout)
+        self.assertIn('name "isa-serial", bus ISA', res.stdout)
+        for line in res.stdout.splitlines():
+            if line and not line.endswith('devices:'):
+                self.assertRegex(line, r'^name "[^"]+"(, bus \S+)?'
+                                 r'(, desc "[^"]*")?$')
+
+    def test_device_props_help(self):
+        res = run('-device', 'isa-debug-exit,help')
+        self.assertEqual(res.returncode, 0)
+        self.assertEqual(res.stdout,
+                         'isa-debug-exit options:\n'
+                         '  iobase=<uint32>        -  (default: 1281)\n'
+                         '  iosize=<uint32>        -  (default: 2)\n')
+
+    def test_machine_help(self):
+        res = run('-machine', 'help')
+        self.assertEqual(res.returncode, 0)
+        self.assertRegex(res.stdout, r'pc\s+Standard PC \(i440FX \+ PIIX, '
+                         r'1996\) \(alias of pc-i440fx-7\.2\)')
+        self.assertRegex(res.stdout, r'none\s+empty machine')
+
+    def test_accel_help(self):
+        res = run('-accel', 'help')
+        self.assertEqual(res.returncode, 0)
+        for name in ('tcg', 'kvm', 'qtest'):
+            self.assertIn(name + '\n', res.stdout)
+
+
+class Accel(unittest.TestCase):
+    NO_KVM = {'QLITE_KVM_DEVICE': '/nonexistent/kvm'}
+
+    def test_kvm_missing_fails(self):
+        res = run('-accel', 'kvm', '-nographic', env=self.NO_KVM)
+        self.assertEqual(res.returncode, 1)
+        lines = res.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, res.stderr)
+        self.assertIn('/nonexistent/kvm', lines[0])
+        self.assertIn('failed to initialize kvm', lines[0])
+
+    def test_enable_kvm_missing_fails(self):
+        res = run('-enable-kvm', '-display', 'none', env=self.NO_KVM)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn('/nonexistent/kvm', res.stderr)
+
+    def fallback(self, *args):
+        """Starts on tcg after saying so; ended through QMP quit."""
+        with tempfile.TemporaryDirectory() as tmp:
+            sock = os.path.join(tmp, 'qmp.sock')
+            proc = subprocess.Popen(
+                [BINARY, *args, '-machine', 'none', '-display', 'none',
+                 '-qmp', 'unix:%s,server=on,wait=off' % sock],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True,
+                env=dict(os.environ, **self.NO_KVM))
+            try:
+                wait_for_path(sock)
+                qmp_quit(sock)
+                out, err = proc.communicate(timeout=10)
+            finally:
+                proc.kill()
+            self.assertEqual(proc.returncode, 0, err)
+            self.assertIn('falling back to tcg', err)
+
+    def test_machine_accel_fallback(self):
+        self.fallback('-machine', 'accel=kvm:tcg')
+
+    def test_accel_list_fallback(self):
+        self.fallback('-accel', 'kvm', '-accel', 'tcg')
+
+
+def wait_for_path(path, timeout=10):
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        if time.time() > deadline:
+            raise TimeoutError(path)
+        time.sleep(0.02)
+
+
+def qmp_quit(path):
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)
+        f = s.makefile('rw')
+        f.readline()                                  # greeting
+        f.write('{"execute": "qmp_capabilities"}\n')
+        f.flush()
+        f.readline()
+        f.write('{"execute": "quit"}\n')
+        f.flush()
+        f.readline()
+
+
+class Daemonize(unittest.TestCase):
+
+    def test_daemonize_pidfile(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            sock = os.path.join(tmp, 'qmp.sock')
+            pidfile = os.path.join(tmp, 'qlite.pid')
+            res = run('-machine', 'none', '-display', 'none', '-daemonize',
+                      '-pidfile', pidfile, '-qmp',
+                      'unix:%s,server=on,wait=off' % sock)
+            self.assertEqual(res.returncode, 0, res.stderr)
+            # Both must exist the moment the parent returns.
+            self.assertTrue(os.path.exists(sock))
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            self.assertNotEqual(pid, os.getpid())
+            os.kill(pid, 0)                           # alive
+            fds = {os.readlink('/proc/%d/fd/%d' % (pid, n))
+                   for n in (0, 1, 2)}
+            self.assertEqual(fds, {'/dev/null'})
+            qmp_quit(sock)
+            for _ in range(200):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(pid, 9)
+                self.fail('daemon did not exit on quit')
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)

@@ -1,0 +1,552 @@
+/*
+ * Differential test: random instructions run on the host CPU and in the
+ * emulator from the same registers, flags and memory; everything must
+ * match except the flags the SDM calls undefined (diff_undef_flags(), the
+ * one table of exceptions).
+ *
+ * The native side runs a generated stub in an RWX page: it loads the 16
+ * registers and RFLAGS from a struct, executes the instruction bytes and
+ * stores everything back with RIP-relative stores.  RSP is never an
+ * operand.  Memory operands point into a buffer mapped at DIFF_MEM, a
+ * 32-bit address, mirrored by the flat memory the emulator sees.
+ */
+#include "qlite/osdep.h"
+#include "target/i386/exec.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#define DIFF_MEM        UINT64_C(0x10000000)
+#define DIFF_MEM_SIZE   0x10000
+
+typedef struct DiffState {
+    uint64_t regs[16];
+    uint64_t flags;
+} DiffState;
+
+static uint8_t *diff_host_mem;          /* native side, at DIFF_MEM */
+static uint8_t diff_emu_mem[DIFF_MEM_SIZE];
+static uint8_t *diff_code;              /* RWX stub page */
+static sigjmp_buf diff_fpe_jmp;
+
+/* ---- the emulator's memory: flat, just the test buffer (weak: the
+ * system side's real accessors replace these once they exist) ---- */
+
+__attribute__((weak)) noreturn void x86_raise_exception_err(
+    X86CPUState *env, int vector, uint32_t error_code)
+{
+    env->exc_vector = vector;
+    env->exc_error_code = error_code;
+    longjmp(env->jmp_env, 1);
+}
+
+__attribute__((weak)) noreturn void x86_raise_exception(X86CPUState *env,
+                                                        int vector)
+{
+    x86_raise_exception_err(env, vector, 0);
+}
+
+static uint8_t *diff_emu_ptr(X86CPUState *env, uint64_t ea, unsigned size)
+{
+    if (ea < DIFF_MEM || ea + size > DIFF_MEM + DIFF_MEM_SIZE) {
+        x86_raise_exception_err(env, EXCP_GP, 0);
+    }
+    return diff_emu_mem + (ea - DIFF_MEM);
+}
+
+#define DIFF_LD(bits) \
+    __attribute__((weak)) uint##bits##_t x86_ld##bits( \
+        X86CPUState *env, int seg, uint64_t ea) \
+    { \
+        uint##bits##_t v; \
+        memcpy(&v, diff_emu_ptr(env, ea, bits / 8), sizeof(v)); \
+        return v; \
+    } \
+    __attribute__((weak)) void x86_st##bits( \
+        X86CPUState *env, int seg, uint64_t ea, uint##bits##_t v) \
+    { \
+        memcpy(diff_emu_ptr(env, ea, bits / 8), &v, sizeof(v)); \
+    }
+DIFF_LD(8)
+DIFF_LD(16)
+DIFF_LD(32)
+DIFF_LD(64)
+
+__attribute__((weak)) void x86_probe_write(X86CPUState *env, int seg,
+                                           uint64_t ea, unsigned size)
+{
+    diff_emu_ptr(env, ea, size);
+}
+
+/* ---- the native side ---- */
+
+static unsigned diff_emit(uint8_t *p, const char *hex)
+{
+    unsigned n = 0;
+    for (; hex[0] && hex[1]; hex += 2) {
+        p[n++] = g_ascii_xdigit_value(hex[0]) * 16 +
+                 g_ascii_xdigit_value(hex[1]);
+    }
+    return n;
+}
+
+static void diff_emit_rel32(uint8_t *p, unsigned at, unsigned target)
+{
+    int32_t rel = (int32_t)target - (int32_t)(at + 4);
+    memcpy(p + at, &rel, 4);
+}
+
+/*
+ * Layout of the stub page: code at 0, results (DiffState) at 0x800, the
+ * saved RSP at 0x900.  The stub is rebuilt for each instruction.
+ */
+static void diff_build_stub(const uint8_t *insn, unsigned len)
+{
+    uint8_t *p = diff_code;
+    unsigned n = 0;
+
+    /* push rbx, rbp, r12-r15; mov [rip+save], rsp */
+    n += diff_emit(p + n, "53554154415541564157");
+    n += diff_emit(p + n, "488925");
+    diff_emit_rel32(p, n, 0x900);
+    n += 4;
+    /* push [rdi+128]; popfq */
+    n += diff_emit(p + n, "ffb78000000009d");
+    n--;                                    /* "9d" was odd-aligned */
+    n += diff_emit(p + n, "9d");
+    for (int r = 0; r < 16; r++) {
+        if (r == R_ESP || r == R_EDI) {
+            continue;
+        }
+        /* mov reg, [rdi + r*8] */
+        p[n++] = 0x48 | (r >= 8 ? 4 : 0);
+        p[n++] = 0x8b;
+        p[n++] = 0x47 | ((r & 7) << 3);
+        p[n++] = r * 8;
+    }
+    n += diff_emit(p + n, "488b7f38");      /* mov rdi, [rdi+56] */
+    memcpy(p + n, insn, len);
+    n += len;
+    for (int r = 0; r < 16; r++) {
+        /* mov [rip+out+r*8], reg */
+        p[n++] = 0x48 | (r >= 8 ? 4 : 0);
+        p[n++] = 0x89;
+        p[n++] = 0x05 | ((r & 7) << 3);
+        diff_emit_rel32(p, n, 0x800 + r * 8);
+        n += 4;
+    }
+    n += diff_emit(p + n, "9c8f05");        /* pushfq; pop [rip+flags] */
+    diff_emit_rel32(p, n, 0x800 + 128);
+    n += 4;
+    n += diff_emit(p + n, "488b25");        /* mov rsp, [rip+save] */
+    diff_emit_rel32(p, n, 0x900);
+    n += 4;
+    n += diff_emit(p + n, "415f415e415d415c5d5bc3");
+    g_assert_cmpuint(n, <, 0x800);
+}
+
+static void diff_fpe(int sig)
+{
+    siglongjmp(diff_fpe_jmp, 1);
+}
+
+/* Returns false when the host raised #DE. */
+static bool diff_run_native(const DiffState *in, DiffState *out)
+{
+    void (*fn)(const DiffState *) = (void (*)(const DiffState *))diff_code;
+    if (sigsetjmp(diff_fpe_jmp, 1)) {
+        return false;
+    }
+    fn(in);
+    memcpy(out, diff_code + 0x800, sizeof(*out));
+    return true;
+}
+
+/* Returns the exception vector, or -1. */
+static int diff_run_emu(const DiffState *in, DiffState *out,
+                        const uint8_t *insn, unsigned len)
+{
+    static X86CPUState env;
+    X86Insn d;
+
+    memset(&env, 0, sizeof(env));
+    memcpy(env.regs, in->regs, sizeof(env.regs));
+    env.eflags = 2 | (in->flags & ~CC_MASK);
+    env.cc_op = CC_OP_EFLAGS;
+    env.cc_src = in->flags & CC_MASK;
+    env.cr[0] = CR0_PE | CR0_PG;
+    env.efer = EFER_LMA | EFER_LME;
+    env.segs[R_CS].flags = DESC_L_MASK | DESC_P_MASK | DESC_S_MASK |
+                           DESC_CS_MASK;
+    env.segs[R_CS].selector = 3;
+    x86_update_hflags(&env);
+    env.exc_vector = -1;
+    if (x86_decode(&d, insn, len, X86_MODE64) != X86_DEC_OK) {
+        return EXCP_UD;
+    }
+    g_assert_cmpuint(d.len, ==, len);
+    if (setjmp(env.jmp_env)) {
+        return env.exc_vector;
+    }
+    x86_exec_insn(&env, &d);
+    memcpy(out->regs, env.regs, sizeof(out->regs));
+    out->flags = x86_get_eflags(&env);
+    return -1;
+}
+
+/* ---- instruction generators ---- */
+
+typedef struct DiffCase {
+    uint8_t insn[16];
+    unsigned len;
+    uint32_t undef;         /* flags the SDM leaves undefined here */
+    bool skip;              /* an encoding whose result is undefined */
+} DiffCase;
+
+typedef void DiffGen(GRand *r, DiffCase *c, DiffState *s);
+
+static unsigned diff_reg(GRand *r)
+{
+    static const uint8_t ok[] = { 0, 1, 2, 3, 5, 6, 7 };
+    return ok[g_rand_int_range(r, 0, 7)];
+}
+
+/* Optional 66 / REX prefix, returns the operand size. */
+static unsigned diff_prefix(GRand *r, DiffCase *c, bool byte_op)
+{
+    unsigned k = g_rand_int_range(r, 0, 4), rex = 0x40;
+    if (k == 1 && !byte_op) {
+        c->insn[c->len++] = 0x66;
+    }
+    if (k == 2 || (k == 3 && !byte_op)) {
+        rex |= g_rand_int_range(r, 0, 2) ? 1 : 0;
+        rex |= g_rand_int_range(r, 0, 2) ? 4 : 0;
+        rex |= k == 3 ? 8 : 0;
+        c->insn[c->len++] = rex;
+    }
+    return byte_op ? 1 : k == 1 ? 2 : k == 3 ? 8 : 4;
+}
+
+static void diff_modrm(GRand *r, DiffCase *c, unsigned reg)
+{
+    c->insn[c->len++] = 0xc0 | (reg << 3) | diff_reg(r);
+}
+
+static void diff_imm(GRand *r, DiffCase *c, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        c->insn[c->len++] = g_rand_int(r);
+    }
+}
+
+static void gen_alu(GRand *r, DiffCase *c, DiffState *s)
+{
+    unsigned k = g_rand_int_range(r, 0, 5), sz;
+    unsigned op = g_rand_int_range(r, 0, 8);
+    bool byte = g_rand_int_range(r, 0, 2);
+
+    sz = diff_prefix(r, c, byte);
+    switch (k) {
+    case 0: case 1:     /* op Ev,Gv / Gv,Ev */
+        c->insn[c->len++] = op * 8 + (k * 2) + !byte;
+        diff_modrm(r, c, diff_reg(r));
+        break;
+    case 2:             /* grp1 with immediate */
+        c->insn[c->len++] = byte ? 0x80 : g_rand_int_range(r, 0, 2) ? 0x81
+                                                                    : 0x83;
+        diff_modrm(r, c, op);
+        diff_imm(r, c, byte || c->insn[c->len - 2] == 0x83 ? 1
+                                                            : sz == 2 ? 2 : 4);
+        break;
+    case 3:             /* INC DEC NOT NEG TEST */
+        op = g_rand_int_range(r, 0, 4);
+        c->insn[c->len++] = op < 2 ? 0xfe + !byte : 0xf6 + !byte;
+        diff_modrm(r, c, op < 2 ? op : op == 2 ? 2 : 3);
+        break;
+    default:            /* XADD, CMPXCHG, TEST Ev,Gv */
+        op = g_rand_int_range(r, 0, 3);
+        if (op == 2) {
+            c->insn[c->len++] = 0x84 + !byte;
+        } else {
+            c->insn[c->len++] = 0x0f;
+            c->insn[c->len++] = (op ? 0xb0 : 0xc0) + !byte;
+        }
+        diff_modrm(r, c, diff_reg(r));
+        break;
+    }
+    if (op >= 4 && k == 0) {
+        c->undef = AF_MASK;     /* AND/OR/XOR: AF undefined */
+    }
+    if (k == 2 && (op == 1 || op == 4 || op == 6)) {
+        c->undef = AF_MASK;
+    }
+    if (k == 4 && c->insn[c->len - 2] == 0x84 + !byte) {
+        c->undef = AF_MASK;
+    }
+    if (k == 3 && op >= 2) {
+        c->undef = 0;
+    }
+    (void)s;
+}
+
+static void gen_shift(GRand *r, DiffCase *c, DiffState *s)
+{
+    bool byte = g_rand_int_range(r, 0, 2);
+    unsigned sz = diff_prefix(r, c, byte);
+    unsigned op = g_rand_int_range(r, 0, 8), k = g_rand_int_range(r, 0, 4);
+    unsigned cnt, bits = sz * 8;
+
+    if (k == 3 && !byte) {      /* SHLD/SHRD with CL */
+        op = g_rand_int_range(r, 0, 2);
+        c->insn[c->len++] = 0x0f;
+        c->insn[c->len++] = op ? 0xad : 0xa5;
+        diff_modrm(r, c, diff_reg(r));
+        cnt = s->regs[R_ECX] & (sz == 8 ? 63 : 31);
+        c->skip = cnt > bits;   /* result undefined */
+        c->undef = (cnt != 1 ? OF_MASK : 0) | AF_MASK;
+        return;
+    }
+    if (k == 0) {
+        c->insn[c->len++] = 0xd0 + !byte;
+        cnt = 1;
+    } else if (k == 1) {
+        c->insn[c->len++] = 0xc0 + !byte;
+        cnt = 0;
+    } else {
+        c->insn[c->len++] = 0xd2 + !byte;
+        cnt = s->regs[R_ECX];
+    }
+    diff_modrm(r, c, op);
+    if (k == 1) {
+        diff_imm(r, c, 1);
+        cnt = c->insn[c->len - 1];
+    }
+    cnt &= sz == 8 ? 63 : 31;
+    if (cnt == 0) {
+        return;
+    }
+    c->undef = cnt != 1 ? OF_MASK : 0;
+    if (op >= 4) {
+        c->undef |= AF_MASK;
+        if (cnt >= bits) {
+            c->undef |= CF_MASK;
+        }
+    }
+}
+
+static void gen_muldiv(GRand *r, DiffCase *c, DiffState *s)
+{
+    bool byte = g_rand_int_range(r, 0, 2);
+    unsigned sz = diff_prefix(r, c, byte), k = g_rand_int_range(r, 0, 3);
+
+    c->undef = SF_MASK | ZF_MASK | AF_MASK | PF_MASK;
+    if (k == 0 || byte) {
+        unsigned op = g_rand_int_range(r, 4, 8);
+        c->insn[c->len++] = 0xf6 + !byte;
+        diff_modrm(r, c, op);
+        if (op >= 6) {
+            c->undef = CC_MASK;
+            /* Small dividends so that some divisions do not overflow. */
+            if (g_rand_int_range(r, 0, 2)) {
+                s->regs[R_EDX] = g_rand_int_range(r, 0, 2) ? 0 : -1;
+            }
+        }
+    } else if (k == 1) {
+        c->insn[c->len++] = 0x0f;
+        c->insn[c->len++] = 0xaf;
+        diff_modrm(r, c, diff_reg(r));
+    } else {
+        bool b8 = g_rand_int_range(r, 0, 2);
+        c->insn[c->len++] = b8 ? 0x6b : 0x69;
+        diff_modrm(r, c, diff_reg(r));
+        diff_imm(r, c, b8 ? 1 : sz == 2 ? 2 : 4);
+    }
+}
+
+static void gen_bitop(GRand *r, DiffCase *c, DiffState *s)
+{
+    unsigned sz = diff_prefix(r, c, false), k = g_rand_int_range(r, 0, 5);
+    static const uint8_t bt_ops[] = { 0xa3, 0xab, 0xb3, 0xbb };
+
+    c->undef = OF_MASK | SF_MASK | AF_MASK | PF_MASK;
+    if (k == 0) {
+        c->insn[c->len++] = 0x0f;
+        c->insn[c->len++] = bt_ops[g_rand_int_range(r, 0, 4)];
+        diff_modrm(r, c, diff_reg(r));
+    } else if (k == 1) {
+        c->insn[c->len++] = 0x0f;
+        c->insn[c->len++] = 0xba;
+        diff_modrm(r, c, g_rand_int_range(r, 4, 8));
+        diff_imm(r, c, 1);
+    } else if (k == 2 || k == 3) {
+        /* BSF/BSR: a zero source leaves the destination undefined. */
+        unsigned src;
+        c->insn[c->len++] = 0x0f;
+        c->insn[c->len++] = k == 2 ? 0xbc : 0xbd;
+        diff_modrm(r, c, diff_reg(r));
+        src = (c->insn[c->len - 1] & 7) |
+              ((c->len >= 4 && (c->insn[c->len - 4] & 0xf0) == 0x40 &&
+                (c->insn[c->len - 4] & 1)) ? 8 : 0);
+        c->skip = (s->regs[src] & x86_size_mask(sz)) == 0;
+        c->undef = CF_MASK | OF_MASK | SF_MASK | AF_MASK | PF_MASK;
+    } else {
+        /* POPCNT: F3 must come before REX; rebuild the prefix. */
+        c->len = 0;
+        c->insn[c->len++] = 0xf3;
+        sz = diff_prefix(r, c, false);
+        c->insn[c->len++] = 0x0f;
+        c->insn[c->len++] = 0xb8;
+        diff_modrm(r, c, diff_reg(r));
+        c->undef = 0;
+    }
+}
+
+static void gen_misc(GRand *r, DiffCase *c, DiffState *s)
+{
+    unsigned k = g_rand_int_range(r, 0, 7);
+    diff_prefix(r, c, false);
+    switch (k) {
+    case 0:     /* CMOVcc */
+        c->insn[c->len++] = 0x0f;
+        c->insn[c->len++] = 0x40 + g_rand_int_range(r, 0, 16);
+        diff_modrm(r, c, diff_reg(r));
+        break;
+    case 1:     /* SETcc */
+        c->insn[c->len++] = 0x0f;
+        c->insn[c->len++] = 0x90 + g_rand_int_range(r, 0, 16);
+        diff_modrm(r, c, 0);
+        break;
+    case 2:     /* MOVZX/MOVSX */
+        c->insn[c->len++] = 0x0f;
+        c->insn[c->len++] = 0xb6 + g_rand_int_range(r, 0, 2) +
+                            8 * g_rand_int_range(r, 0, 2);
+        diff_modrm(r, c, diff_reg(r));
+        break;
+    case 3:     /* CBW family, CWD family, LAHF, SAHF, CLC, STC, CMC */
+        c->insn[c->len++] = (const uint8_t[]){ 0x98, 0x99, 0x9f, 0x9e,
+                                               0xf8, 0xf9, 0xf5 }
+                            [g_rand_int_range(r, 0, 7)];
+        break;
+    case 4:     /* LEA with SIB */
+        c->insn[c->len++] = 0x8d;
+        c->insn[c->len++] = 0x84 | (diff_reg(r) << 3);
+        c->insn[c->len++] = g_rand_int_range(r, 0, 256) & ~0x07;
+        c->insn[c->len - 1] |= diff_reg(r);
+        if ((c->insn[c->len - 1] & 0x38) == 0x20) {
+            c->insn[c->len - 1] |= 0x08;
+        }
+        diff_imm(r, c, 4);
+        break;
+    case 5:     /* XCHG, MOV */
+        c->insn[c->len++] = 0x86 + g_rand_int_range(r, 0, 4);
+        diff_modrm(r, c, diff_reg(r));
+        break;
+    default:    /* BSWAP r32/r64 */
+        if (c->len && c->insn[0] == 0x66) {
+            c->insn[0] = 0x90;  /* 16-bit BSWAP is undefined */
+        }
+        c->insn[c->len++] = 0x0f;
+        c->insn[c->len++] = 0xc8 + diff_reg(r);
+        break;
+    }
+    (void)s;
+}
+
+static void gen_string(GRand *r, DiffCase *c, DiffState *s)
+{
+    static const uint8_t ops[] = { 0xa4, 0xaa, 0xac, 0xa6, 0xae };
+    unsigned k = g_rand_int_range(r, 0, 5), rep = g_rand_int_range(r, 0, 3);
+    bool byte = g_rand_int_range(r, 0, 2);
+
+    if (rep) {
+        c->insn[c->len++] = rep == 1 ? 0xf3 : 0xf2;
+    }
+    diff_prefix(r, c, byte);
+    c->insn[c->len++] = ops[k] + !byte;
+    s->regs[R_ESI] = DIFF_MEM + 0x4000 + g_rand_int_range(r, 0, 0x100);
+    s->regs[R_EDI] = DIFF_MEM + 0x8000 + g_rand_int_range(r, 0, 0x100);
+    s->regs[R_ECX] = g_rand_int_range(r, 0, 40);
+    if (g_rand_int_range(r, 0, 2)) {
+        s->flags |= DF_MASK;
+    }
+    /* Equal data now and then so REPE runs on. */
+    if (g_rand_int_range(r, 0, 2)) {
+        memset(diff_host_mem + 0x4000, 0x5a, 0x800);
+        memset(diff_host_mem + 0x8000, 0x5a, 0x800);
+        s->regs[R_EAX] = 0x5a5a5a5a5a5a5a5aull;
+    }
+}
+
+typedef struct DiffClass {
+    const char *name;
+    DiffGen *gen;
+    unsigned count;
+} DiffClass;
+
+static DiffClass diff_classes[] = {
+    { "alu", gen_alu, 40000 },
+    { "shift/rotate", gen_shift, 30000 },
+    { "mul/div", gen_muldiv, 20000 },
+    { "bit ops", gen_bitop, 15000 },
+    { "misc", gen_misc, 15000 },
+    { "string", gen_string, 10000 },
+};
+
+static uint64_t diff_rand64(GRand *r)
+{
+    uint64_t v = ((uint64_t)g_rand_int(r) << 32) | g_rand_int(r);
+    switch (g_rand_int_range(r, 0, 6)) {
+    case 0: return v & 0xff;
+    case 1: return (uint64_t)(int64_t)(int32_t)v;
+    case 2: return v & 1 ? 0 : UINT64_MAX;
+    case 3: return (uint64_t)1 << (v & 63);
+    default: return v;
+    }
+}
+
+static void diff_random_state(GRand *r, DiffState *s)
+{
+    for (int i = 0; i < 16; i++) {
+        s->regs[i] = diff_rand64(r);
+    }
+    s->regs[R_ESP] = 0;
+    s->flags = 2 | (g_rand_int(r) & CC_MASK);
+    for (unsigned i = 0; i < DIFF_MEM_SIZE; i++) {
+        diff_host_mem[i] = i * 7 + 3;
+    }
+}
+
+static bool diff_one(GRand *r, const DiffClass *cl, unsigned *faults)
+{
+    DiffState in, nat, emu;
+    DiffCase c = { .len = 0 };
+    int vec;
+    bool nat_ok;
+
+    diff_random_state(r, &in);
+    cl->gen(r, &c, &in);
+    if (c.skip) {
+        return true;
+    }
+    memcpy(diff_emu_mem, diff_host_mem, DIFF_MEM_SIZE);
+    vec = diff_run_emu(&in, &emu, c.insn, c.len);
+    diff_build_stub(c.insn, c.len);
+    in.regs[R_ESP] = 0;
+    nat_ok = diff_run_native(&in, &nat);
+    if (!nat_ok || vec >= 0) {
+        (*faults)++;
+        if (nat_ok || vec != EXCP_DE) {
+            GString *h = g_string_new(NULL);
+            for (unsigned i = 0; i < c.len; i++) {
+                g_string_append_printf(h, "%02x", c.insn[i]);
+            }
+            g_printerr("%s: %s: host %s, emulator vector %d\n", cl->name,
+                       h->str, nat_ok ? "ran" : "#DE", vec);
+            g_string_free(h, true);
+            return false;
+        }
+        return true;
+    }
+    return diff_compare(&c, &in, &nat, &emu, cl->name);
+}

@@ -17,7 +17,7 @@
  * big-endian; narrower ones pack from the least significant bit of each
  * byte ("Refcount block entry").
  */
-static uint64_t qcow2_rb_get(const uint8_t *blk, uint64_t idx, int order)
+uint64_t qcow2_rb_get(const uint8_t *blk, uint64_t idx, int order)
 {
     int bits = 1 << order;
     uint64_t v = 0;
@@ -32,7 +32,7 @@ static uint64_t qcow2_rb_get(const uint8_t *blk, uint64_t idx, int order)
     return v;
 }
 
-static void qcow2_rb_set(uint8_t *blk, uint64_t idx, int order, uint64_t v)
+void qcow2_rb_set(uint8_t *blk, uint64_t idx, int order, uint64_t v)
 {
     int bits = 1 << order;
 

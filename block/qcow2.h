@@ -210,6 +210,9 @@ void qcow2_cache_set_dependency(Qcow2Cache *c,
                                 int (*dep)(BlockDriverState *bs));
 
 /* qcow2-refcount.c */
+/* Entry @idx of a refcount block of 2^@order-bit entries. */
+uint64_t qcow2_rb_get(const uint8_t *blk, uint64_t idx, int order);
+void qcow2_rb_set(uint8_t *blk, uint64_t idx, int order, uint64_t v);
 int qcow2_refcount_init(BlockDriverState *bs);
 int qcow2_get_refcount(BlockDriverState *bs, uint64_t cluster_index,
                        uint64_t *refcount);

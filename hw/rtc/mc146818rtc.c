@@ -163,7 +163,7 @@ static void rtc_fill_time(RTCState *s)
     s->cmos[RTC_DAY_OF_MONTH] = rtc_to_reg(s, tm.tm_mday);
     s->cmos[RTC_MONTH] = rtc_to_reg(s, tm.tm_mon + 1);
     s->cmos[RTC_YEAR] = rtc_to_reg(s, (year - s->base_year + 100) % 100);
-    s->cmos[RTC_CENTURY] = ((year / 1000) << 4) | ((year / 100) % 10);
+    s->cmos[RTC_CENTURY] = rtc_to_reg(s, year / 100);
 }
 
 /* The guest wrote the time: move the offset so the clock reads it. */
@@ -171,8 +171,7 @@ static void rtc_take_time(RTCState *s)
 {
     struct tm tm = { 0 };
     int year = rtc_from_reg(s, s->cmos[RTC_YEAR]) % 100;
-    int century = (s->cmos[RTC_CENTURY] >> 4) * 10 +
-                  (s->cmos[RTC_CENTURY] & 15);
+    int century = rtc_from_reg(s, s->cmos[RTC_CENTURY]);
     time_t t;
 
     tm.tm_sec = rtc_from_reg(s, s->cmos[RTC_SECONDS]) % 60;
@@ -340,6 +339,23 @@ static uint8_t rtc_read_reg(RTCState *s, uint8_t index)
     }
 }
 
+/* Registers that hold part of the time (not alarms or day of week). */
+static bool rtc_is_time_reg(uint8_t index)
+{
+    switch (index) {
+    case RTC_SECONDS:
+    case RTC_MINUTES:
+    case RTC_HOURS:
+    case RTC_DAY_OF_MONTH:
+    case RTC_MONTH:
+    case RTC_YEAR:
+    case RTC_CENTURY:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void rtc_write_reg_b(RTCState *s, uint8_t val)
 {
     uint8_t old = s->cmos[RTC_REG_B];
@@ -366,8 +382,7 @@ static void rtc_write_reg(RTCState *s, uint8_t index, uint8_t val)
     switch (index) {
     case RTC_SECONDS ... RTC_YEAR:
     case RTC_CENTURY:
-        if (!(s->cmos[RTC_REG_B] & REG_B_SET) && index != RTC_DAY_OF_WEEK &&
-            (index & 1) == 0 && index <= RTC_YEAR) {
+        if (!(s->cmos[RTC_REG_B] & REG_B_SET) && rtc_is_time_reg(index)) {
             /* A direct write while running: take the rest from now. */
             rtc_fill_time(s);
             s->cmos[index] = val;

@@ -112,9 +112,7 @@ static void diff_build_stub(const uint8_t *insn, unsigned len)
     diff_emit_rel32(p, n, 0x900);
     n += 4;
     /* push [rdi+128]; popfq */
-    n += diff_emit(p + n, "ffb78000000009d");
-    n--;                                    /* "9d" was odd-aligned */
-    n += diff_emit(p + n, "9d");
+    n += diff_emit(p + n, "ffb780000000""9d");
     for (int r = 0; r < 16; r++) {
         if (r == R_ESP || r == R_EDI) {
             continue;
@@ -517,6 +515,47 @@ static void diff_random_state(GRand *r, DiffState *s)
     }
 }
 
+static void diff_hex(GString *out, const uint8_t *b, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        g_string_append_printf(out, "%02x", b[i]);
+    }
+}
+
+static bool diff_compare(const DiffCase *c, const DiffState *in,
+                         const DiffState *nat, const DiffState *emu,
+                         const char *cls)
+{
+    uint32_t fmask = (CC_MASK | DF_MASK) & ~c->undef;
+    bool ok = (nat->flags & fmask) == (emu->flags & fmask);
+    g_autoptr(GString) h = g_string_new(NULL);
+
+    for (int i = 0; i < 16; i++) {
+        if (i != R_ESP && nat->regs[i] != emu->regs[i]) {
+            ok = false;
+        }
+    }
+    if (memcmp(diff_host_mem, diff_emu_mem, DIFF_MEM_SIZE)) {
+        ok = false;
+        g_string_append(h, " (memory differs)");
+    }
+    if (ok) {
+        return true;
+    }
+    diff_hex(h, c->insn, c->len);
+    g_printerr("%s mismatch: %s\n", cls, h->str);
+    for (int i = 0; i < 16; i++) {
+        g_printerr("  r%-2d in %016" PRIx64 " host %016" PRIx64
+                   " emu %016" PRIx64 "%s\n", i, in->regs[i], nat->regs[i],
+                   emu->regs[i],
+                   i != R_ESP && nat->regs[i] != emu->regs[i] ? " <--" : "");
+    }
+    g_printerr("  flags in %03" PRIx64 " host %03" PRIx64 " emu %03" PRIx64
+               " compared %03x\n", in->flags & 0xfff, nat->flags & 0xfff,
+               emu->flags & 0xfff, fmask);
+    return false;
+}
+
 static bool diff_one(GRand *r, const DiffClass *cl, unsigned *faults)
 {
     DiffState in, nat, emu;
@@ -537,16 +576,61 @@ static bool diff_one(GRand *r, const DiffClass *cl, unsigned *faults)
     if (!nat_ok || vec >= 0) {
         (*faults)++;
         if (nat_ok || vec != EXCP_DE) {
-            GString *h = g_string_new(NULL);
-            for (unsigned i = 0; i < c.len; i++) {
-                g_string_append_printf(h, "%02x", c.insn[i]);
-            }
+            g_autoptr(GString) h = g_string_new(NULL);
+            diff_hex(h, c.insn, c.len);
             g_printerr("%s: %s: host %s, emulator vector %d\n", cl->name,
                        h->str, nat_ok ? "ran" : "#DE", vec);
-            g_string_free(h, true);
             return false;
         }
         return true;
     }
     return diff_compare(&c, &in, &nat, &emu, cl->name);
+}
+
+static void test_diff_all(void)
+{
+    GRand *r = g_rand_new_with_seed(g_test_rand_int());
+    unsigned total = 0, bad = 0;
+
+    for (size_t k = 0; k < G_N_ELEMENTS(diff_classes); k++) {
+        const DiffClass *cl = &diff_classes[k];
+        unsigned faults = 0, mism = 0;
+        for (unsigned i = 0; i < cl->count; i++) {
+            if (!diff_one(r, cl, &faults) && ++mism > 20) {
+                break;
+            }
+        }
+        g_test_message("%-13s %6u cases, %5u faulted on both, "
+                       "%u mismatches", cl->name, cl->count, faults, mism);
+        printf("# %-13s %6u cases, %5u #DE on both, %u mismatches\n",
+               cl->name, cl->count, faults, mism);
+        total += cl->count;
+        bad += mism;
+    }
+    printf("# total %u cases, %u mismatches\n", total, bad);
+    g_rand_free(r);
+    g_assert_cmpuint(total, >=, 100000);
+    g_assert_cmpuint(bad, ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa = { .sa_handler = diff_fpe };
+
+    g_test_init(&argc, &argv, NULL);
+    diff_host_mem = mmap((void *)DIFF_MEM, DIFF_MEM_SIZE,
+                         PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                         -1, 0);
+    diff_code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (diff_host_mem != (void *)DIFF_MEM || diff_code == MAP_FAILED) {
+        printf("1..0 # SKIP cannot map the test memory or an RWX page\n");
+        return 0;
+    }
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NODEFER;
+    sigaction(SIGFPE, &sa, NULL);
+    g_test_add_func("/x86/diff/all", test_diff_all);
+    return g_test_run();
 }

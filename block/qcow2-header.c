@@ -347,6 +347,7 @@ int qcow2_read_header(BlockDriverState *bs, GError **errp)
     g_autofree uint8_t *h = NULL;
     int ret;
 
+    s->unknown_exts = g_ptr_array_new_with_free_func(qcow2_unknown_ext_free);
     if (s->file_size < QCOW2_V2_HEADER_LEN) {
         error_setg(errp, "Image is too small for a qcow2 header (%" PRIu64
                    " of %d bytes): truncated header", s->file_size,

@@ -239,7 +239,6 @@ static int qcow2_open(BlockDriverState *bs, QliteOpts *opts, int flags,
     int ret;
 
     g_mutex_init(&s->lock);
-    s->unknown_exts = g_ptr_array_new_with_free_func(g_free);
     s->read_only = bs->read_only;
     s->file_size = len < 0 ? 0 : len;
     ret = qcow2_read_header(bs, errp);

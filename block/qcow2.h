@@ -275,8 +275,12 @@ int qcow2_reread_l1_copied(BlockDriverState *bs);
 
 /* qcow2-check.c */
 int qcow2_check(BlockDriverState *bs, BdrvCheckResult *res, int fix);
-/* Recompute the COPIED flags of the active L1/L2 tables. */
-int qcow2_fix_copied_flags(BlockDriverState *bs, int *fixed);
+/*
+ * Compare the COPIED flags of the active L1/L2 tables with the refcounts;
+ * *count gets the mismatches, fixed when @repair.
+ */
+int qcow2_sync_copied_flags(BlockDriverState *bs, bool repair, bool verbose,
+                            int *count);
 
 /* qcow2-snapshot.c */
 int qcow2_read_snapshots(BlockDriverState *bs, GError **errp);

@@ -68,6 +68,7 @@ void x86_cpu_reset(X86CPUState *env)
     env->exc_prev = -1;
     env->triple_fault = false;
     x86_update_hflags(env);
+    x86_tlb_flush(env, true);
 }
 
 static uint32_t cpu_cpl(const X86CPUState *env)
@@ -136,4 +137,18 @@ int x86_decode_mode(const X86CPUState *env)
         return X86_MODE64;
     }
     return (env->hflags & HF_CS32) ? X86_MODE32 : X86_MODE16;
+}
+
+/*
+ * Self-modifying code hooks for the store slow path.  Until the block
+ * cache (accel/tcg) keeps decoded code, no page holds any, so there is
+ * nothing to invalidate.
+ */
+bool x86_tb_page_has_code(X86CPUState *env, uint64_t paddr)
+{
+    return false;
+}
+
+void x86_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len)
+{
 }

@@ -262,7 +262,11 @@ static void alu_shift(X86CPUState *env, const X86Insn *in)
     uint64_t a = x86_loc_read(env, &d), r;
 
     if (cnt == 0) {
-        return;                     /* flags and operand unchanged */
+        /* Flags unchanged, but a 32-bit register is still written. */
+        if (!d.mem && d.size == 4) {
+            x86_loc_write(env, &d, a);
+        }
+        return;
     }
     switch (in->op) {
     case X86_OP_SHL: case X86_OP_SAL:
@@ -314,6 +318,9 @@ static void alu_shd(X86CPUState *env, const X86Insn *in)
     uint64_t b = x86_reg_read(env, in->reg, sz), r, src;
 
     if (cnt == 0) {
+        if (!d.mem && d.size == 4) {
+            x86_loc_write(env, &d, a);
+        }
         return;
     }
     if (in->op == X86_OP_SHLD) {

@@ -1,0 +1,160 @@
+/*
+ * MOV to and from control and debug registers, with the checks and side
+ * effects of SDM vol 3A 2.5 (CR0/CR4 bits), 4.1 (paging mode changes) and
+ * 10.8.5 (entering and leaving long mode).  LMSW and CLTS come here too.
+ */
+#include "target/i386/cpu.h"
+#include "target/i386/cpuid.h"
+
+static noreturn void cr_gp(X86CPUState *env)
+{
+    x86_raise_exception_err(env, EXCP_GP, 0);
+}
+
+/* CR4 bits the model allows (others #GP). */
+static uint64_t cr4_writable(X86CPUState *env)
+{
+    uint64_t ok = CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE
+                | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_DE | CR4_TSD;
+
+    if (x86_has_feature(env, FEAT_1_ECX, CPUID_EXT_XSAVE)) {
+        ok |= CR4_OSXSAVE;
+    }
+    if (x86_has_feature(env, FEAT_7_0_EBX, CPUID_7_0_EBX_FSGSBASE)) {
+        ok |= CR4_FSGSBASE;
+    }
+    if (x86_has_feature(env, FEAT_7_0_EBX, CPUID_7_0_EBX_SMEP)) {
+        ok |= CR4_SMEP;
+    }
+    if (x86_has_feature(env, FEAT_1_EDX, CPUID_VME)) {
+        ok |= CR4_VME | CR4_PVI;
+    }
+    return ok;
+}
+
+static void cr_write_cr0(X86CPUState *env, uint64_t val)
+{
+    uint64_t old = env->cr[0];
+
+    val |= CR0_ET;
+    if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE))
+        || ((val & CR0_NW) && !(val & CR0_CD))) {
+        cr_gp(env);
+    }
+    if ((val & CR0_PG) && !(old & CR0_PG) && (env->efer & EFER_LME)) {
+        /* Activating long mode needs PAE, and not from a 64-bit CS. */
+        if (!(env->cr[4] & CR4_PAE) || (env->segs[R_CS].flags & DESC_L_MASK)) {
+            cr_gp(env);
+        }
+        env->efer |= EFER_LMA;
+    }
+    if (!(val & CR0_PG) && (old & CR0_PG) && (env->efer & EFER_LMA)) {
+        if (env->hflags & HF_CS64) {
+            cr_gp(env);
+        }
+        env->efer &= ~(uint64_t)EFER_LMA;
+    }
+    env->cr[0] = val;
+    if ((old ^ val) & (CR0_PG | CR0_WP | CR0_PE)) {
+        x86_tlb_flush(env, true);
+    }
+    x86_update_hflags(env);
+}
+
+static void cr_write_cr4(X86CPUState *env, uint64_t val)
+{
+    uint64_t old = env->cr[4];
+
+    if (val & ~cr4_writable(env)) {
+        cr_gp(env);
+    }
+    if ((env->efer & EFER_LMA) && !(val & CR4_PAE)) {
+        cr_gp(env);
+    }
+    env->cr[4] = val;
+    if ((old ^ val) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP)) {
+        x86_tlb_flush(env, true);
+    }
+    x86_update_hflags(env);
+}
+
+uint64_t x86_read_cr(X86CPUState *env, int cr)
+{
+    switch (cr) {
+    case 0: case 2: case 3: case 4:
+        return env->cr[cr];
+    case 8:
+        return env->cr[8] & 0xf;
+    default:
+        x86_raise_exception(env, EXCP_UD);
+    }
+}
+
+void x86_write_cr(X86CPUState *env, int cr, uint64_t val)
+{
+    switch (cr) {
+    case 0:
+        cr_write_cr0(env, val);
+        break;
+    case 2:
+        env->cr[2] = val;
+        break;
+    case 3:
+        if (!(env->efer & EFER_LMA)) {
+            val &= 0xffffffff;
+        } else if (val >> 52) {
+            cr_gp(env);
+        }
+        env->cr[3] = val;
+        x86_tlb_flush(env, false);
+        break;
+    case 4:
+        cr_write_cr4(env, val);
+        break;
+    case 8:
+        if (val & ~UINT64_C(0xf)) {
+            cr_gp(env);
+        }
+        env->cr[8] = val;
+        break;
+    default:
+        x86_raise_exception(env, EXCP_UD);
+    }
+}
+
+/* DR4/DR5 alias DR6/DR7 unless CR4.DE makes them #UD (SDM 17.2.2). */
+static int dr_index(X86CPUState *env, int dr)
+{
+    if (dr == 4 || dr == 5) {
+        if (env->cr[4] & CR4_DE) {
+            x86_raise_exception(env, EXCP_UD);
+        }
+        return dr + 2;
+    }
+    if (dr < 0 || dr > 7) {
+        x86_raise_exception(env, EXCP_UD);
+    }
+    return dr;
+}
+
+uint64_t x86_read_dr(X86CPUState *env, int dr)
+{
+    dr = dr_index(env, dr);
+    if (dr == 6) {
+        return env->dr[6] | 0xffff0ff0;
+    }
+    if (dr == 7) {
+        return env->dr[7] | 0x400;
+    }
+    return env->dr[dr];
+}
+
+void x86_write_dr(X86CPUState *env, int dr, uint64_t val)
+{
+    dr = dr_index(env, dr);
+    if ((dr == 6 || dr == 7) && (val >> 32)) {
+        cr_gp(env);
+    }
+    /* Breakpoints are stored but not armed: qlite has no debug traps. */
+    env->dr[dr] = val;
+}

@@ -1,0 +1,285 @@
+/*
+ * RDMSR/WRMSR and the time-stamp counter.  Every MSR the model has is in
+ * the switch below; any other index raises #GP(0), as on hardware.
+ *
+ * References: SDM vol 4 (MSR list), vol 3A 11.11 (MTRRs), 11.12 (PAT).
+ */
+#include <time.h>
+
+#include "target/i386/cpu.h"
+#include "target/i386/cpuid.h"
+
+#define MSR_IA32_TSC            0x10
+#define MSR_IA32_APICBASE       0x1b
+#define MSR_IA32_UCODE_REV      0x8b
+#define MSR_MTRRCAP             0xfe
+#define MSR_IA32_SYSENTER_CS    0x174
+#define MSR_IA32_SYSENTER_ESP   0x175
+#define MSR_IA32_SYSENTER_EIP   0x176
+#define MSR_MCG_CAP             0x179
+#define MSR_MCG_STATUS          0x17a
+#define MSR_IA32_MISC_ENABLE    0x1a0
+#define MSR_MTRR_PHYS_BASE0     0x200
+#define MSR_MTRR_FIX64K_00000   0x250
+#define MSR_MTRR_FIX16K_80000   0x258
+#define MSR_MTRR_FIX16K_A0000   0x259
+#define MSR_MTRR_FIX4K_C0000    0x268
+#define MSR_IA32_PAT            0x277
+#define MSR_MTRR_DEF_TYPE       0x2ff
+#define MSR_EFER                0xc0000080
+#define MSR_STAR                0xc0000081
+#define MSR_LSTAR               0xc0000082
+#define MSR_CSTAR               0xc0000083
+#define MSR_FMASK               0xc0000084
+#define MSR_FS_BASE             0xc0000100
+#define MSR_GS_BASE             0xc0000101
+#define MSR_KERNEL_GS_BASE      0xc0000102
+#define MSR_TSC_AUX             0xc0000103
+
+/* APIC base: BSP (8), x2APIC enable (10), global enable (11), base. */
+#define APICBASE_WRITABLE   (UINT64_C(0xffffff000) | (1u << 11))
+/* MTRRcap: 8 variable ranges, fixed ranges (bit 8), WC type (bit 10). */
+#define MTRRCAP_VALUE       (X86_MTRR_VAR_COUNT | (1u << 8) | (1u << 10))
+/* MISC_ENABLE: fast strings (0) and "perf monitoring available" (7). */
+#define MISC_ENABLE_WRITABLE UINT64_C(0x1)
+
+static noreturn void msr_gp(X86CPUState *env)
+{
+    x86_raise_exception_err(env, EXCP_GP, 0);
+}
+
+static bool msr_canonical(uint64_t a)
+{
+    return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+}
+
+static uint64_t msr_host_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* The guest TSC ticks at 1 GHz of host monotonic time. */
+uint64_t x86_rdtsc(X86CPUState *env)
+{
+    if ((env->cr[4] & CR4_TSD) && x86_cpl(env) != 0
+        && (env->hflags & HF_PE)) {
+        msr_gp(env);
+    }
+    return msr_host_ns() + (uint64_t)env->tsc_offset;
+}
+
+/* A fixed-range MTRR index (0..10) for @index, or -1. */
+static int msr_mtrr_fixed(uint32_t index)
+{
+    if (index == MSR_MTRR_FIX64K_00000) {
+        return 0;
+    }
+    if (index == MSR_MTRR_FIX16K_80000 || index == MSR_MTRR_FIX16K_A0000) {
+        return 1 + (int)(index - MSR_MTRR_FIX16K_80000);
+    }
+    if (index >= MSR_MTRR_FIX4K_C0000 && index < MSR_MTRR_FIX4K_C0000 + 8) {
+        return 3 + (int)(index - MSR_MTRR_FIX4K_C0000);
+    }
+    return -1;
+}
+
+static bool msr_is_mtrr_var(uint32_t index)
+{
+    return index >= MSR_MTRR_PHYS_BASE0
+           && index < MSR_MTRR_PHYS_BASE0 + 2 * X86_MTRR_VAR_COUNT;
+}
+
+static uint64_t *msr_mtrr_var(X86CPUState *env, uint32_t index)
+{
+    unsigned n = (index - MSR_MTRR_PHYS_BASE0) / 2;
+
+    return (index & 1) ? &env->mtrr_var[n].mask : &env->mtrr_var[n].base;
+}
+
+uint64_t x86_rdmsr(X86CPUState *env, uint32_t index)
+{
+    int fixed = msr_mtrr_fixed(index);
+
+    if (fixed >= 0) {
+        return env->mtrr_fixed[fixed];
+    }
+    if (msr_is_mtrr_var(index)) {
+        return *msr_mtrr_var(env, index);
+    }
+    switch (index) {
+    case MSR_IA32_TSC:
+        return msr_host_ns() + (uint64_t)env->tsc_offset;
+    case MSR_IA32_APICBASE:
+        return env->apic_base;
+    case MSR_IA32_UCODE_REV:
+        return 0;
+    case MSR_MTRRCAP:
+        return MTRRCAP_VALUE;
+    case MSR_IA32_SYSENTER_CS:
+        return env->sysenter_cs;
+    case MSR_IA32_SYSENTER_ESP:
+        return env->sysenter_esp;
+    case MSR_IA32_SYSENTER_EIP:
+        return env->sysenter_eip;
+    case MSR_MCG_CAP:
+    case MSR_MCG_STATUS:
+        return 0;               /* no machine-check banks */
+    case MSR_IA32_MISC_ENABLE:
+        return env->misc_enable;
+    case MSR_IA32_PAT:
+        return env->pat;
+    case MSR_MTRR_DEF_TYPE:
+        return env->mtrr_deftype;
+    case MSR_EFER:
+        return env->efer;
+    case MSR_STAR:
+        return env->star;
+    case MSR_LSTAR:
+        return env->lstar;
+    case MSR_CSTAR:
+        return env->cstar;
+    case MSR_FMASK:
+        return env->fmask;
+    case MSR_FS_BASE:
+        return env->segs[R_FS].base;
+    case MSR_GS_BASE:
+        return env->segs[R_GS].base;
+    case MSR_KERNEL_GS_BASE:
+        return env->kernel_gs_base;
+    case MSR_TSC_AUX:
+        if (x86_has_feature(env, FEAT_8000_0001_EDX, CPUID_EXT2_RDTSCP)) {
+            return env->tsc_aux;
+        }
+        break;
+    }
+    msr_gp(env);
+}
+
+/* EFER: only SCE, LME, NXE (when the model has NX); LMA is the CPU's. */
+static void msr_write_efer(X86CPUState *env, uint64_t val)
+{
+    uint64_t writable = EFER_SCE | EFER_LME | EFER_LMA;
+
+    if (x86_has_feature(env, FEAT_8000_0001_EDX, CPUID_EXT2_NX)) {
+        writable |= EFER_NXE;
+    }
+    if (val & ~writable) {
+        msr_gp(env);
+    }
+    /* LME may not change while paging is on (SDM 10.8.5). */
+    if ((env->cr[0] & CR0_PG) && ((val ^ env->efer) & EFER_LME)) {
+        msr_gp(env);
+    }
+    env->efer = (val & ~(uint64_t)EFER_LMA) | (env->efer & EFER_LMA);
+    x86_update_hflags(env);
+    x86_tlb_flush(env, true);
+}
+
+/* PAT entries must each be a valid memory type (0, 1, 4, 5, 6, 7). */
+static bool msr_pat_valid(uint64_t val)
+{
+    for (int i = 0; i < 8; i++) {
+        unsigned t = (val >> (8 * i)) & 0xff;
+
+        if (t == 2 || t == 3 || t > 7) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void msr_write_base(X86CPUState *env, int seg, uint64_t *slot,
+                           uint64_t val)
+{
+    if (!msr_canonical(val)) {
+        msr_gp(env);
+    }
+    if (slot) {
+        *slot = val;
+    } else {
+        env->segs[seg].base = val;
+    }
+}
+
+void x86_wrmsr(X86CPUState *env, uint32_t index, uint64_t val)
+{
+    int fixed = msr_mtrr_fixed(index);
+
+    if (fixed >= 0) {
+        env->mtrr_fixed[fixed] = val;
+        return;
+    }
+    if (msr_is_mtrr_var(index)) {
+        *msr_mtrr_var(env, index) = val;
+        return;
+    }
+    switch (index) {
+    case MSR_IA32_TSC:
+        env->tsc_offset = (int64_t)(val - msr_host_ns());
+        return;
+    case MSR_IA32_APICBASE:
+        env->apic_base = (env->apic_base & ~APICBASE_WRITABLE)
+                       | (val & APICBASE_WRITABLE);
+        return;
+    case MSR_IA32_UCODE_REV:
+        return;
+    case MSR_IA32_SYSENTER_CS:
+        env->sysenter_cs = val & 0xffff;
+        return;
+    case MSR_IA32_SYSENTER_ESP:
+        msr_write_base(env, 0, &env->sysenter_esp, val);
+        return;
+    case MSR_IA32_SYSENTER_EIP:
+        msr_write_base(env, 0, &env->sysenter_eip, val);
+        return;
+    case MSR_MCG_STATUS:
+        return;
+    case MSR_IA32_MISC_ENABLE:
+        env->misc_enable = (env->misc_enable & ~MISC_ENABLE_WRITABLE)
+                         | (val & MISC_ENABLE_WRITABLE);
+        return;
+    case MSR_IA32_PAT:
+        if (!msr_pat_valid(val)) {
+            msr_gp(env);
+        }
+        env->pat = val;
+        return;
+    case MSR_MTRR_DEF_TYPE:
+        env->mtrr_deftype = val & 0xcff;
+        return;
+    case MSR_EFER:
+        msr_write_efer(env, val);
+        return;
+    case MSR_STAR:
+        env->star = val;
+        return;
+    case MSR_LSTAR:
+        msr_write_base(env, 0, &env->lstar, val);
+        return;
+    case MSR_CSTAR:
+        msr_write_base(env, 0, &env->cstar, val);
+        return;
+    case MSR_FMASK:
+        env->fmask = (uint32_t)val;
+        return;
+    case MSR_FS_BASE:
+        msr_write_base(env, R_FS, NULL, val);
+        return;
+    case MSR_GS_BASE:
+        msr_write_base(env, R_GS, NULL, val);
+        return;
+    case MSR_KERNEL_GS_BASE:
+        msr_write_base(env, 0, &env->kernel_gs_base, val);
+        return;
+    case MSR_TSC_AUX:
+        if (x86_has_feature(env, FEAT_8000_0001_EDX, CPUID_EXT2_RDTSCP)) {
+            env->tsc_aux = (uint32_t)val;
+            return;
+        }
+        break;
+    }
+    msr_gp(env);
+}

@@ -463,7 +463,8 @@ int bdrv_block_status_above(BlockDriverState *bs, int64_t offset,
             *depth = d;
             *map = 0;
             *file = NULL;
-            return BDRV_BLOCK_ZERO | (d ? BDRV_BLOCK_ALLOCATED : 0);
+            return d ? BDRV_BLOCK_ZERO : BDRV_BLOCK_ZERO |
+                                         BDRV_BLOCK_ALLOCATED;
         }
         if (len >= 0) {
             limit = MIN(limit, len - offset);

@@ -178,6 +178,9 @@ int bdrv_read_backing(BlockDriverState *bs, int64_t offset, int64_t bytes,
 int bdrv_create(const char *fmt, const char *filename, QliteOpts *opts,
                 GError **errp);
 
+/* Keep a -blockdev node by its node-name (takes the reference). */
+void blockdev_register_node(BlockDriverState *bs);
+
 /* Helpers for drivers. */
 char *bdrv_resolve_backing(const char *image, const char *backing);
 

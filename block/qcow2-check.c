@@ -371,10 +371,8 @@ int qcow2_sync_copied_flags(BlockDriverState *bs, bool repair, bool verbose,
                 s->l1_dirty = true;
             }
         }
-        /* Entries of a shared L2 table are never COPIED; leave them. */
-        if (rc == 1) {
-            ret = qcow2_sync_copied_l2(bs, off, repair, verbose, count);
-        }
+        /* Flags count in every L2 table the active L1 reaches. */
+        ret = qcow2_sync_copied_l2(bs, off, repair, verbose, count);
     }
     return ret;
 }

@@ -161,14 +161,28 @@ bool qmp_arg_bool(json_t *args, const char *key, bool def);
 /* A property value string rendered as JSON for its QOM/qdev @type. */
 json_t *qmp_value_from_prop(const char *type, const char *value);
 
-/* ---- hmp.c ---- */
+/* ---- hmp.c: the human monitor's terminal side ---- */
 
-/* Run one HMP command line; output appended to @out. */
+typedef struct Monitor Monitor;
+typedef struct HmpState HmpState;
+
+HmpState *hmp_new(Monitor *mon, bool muxed);
+void hmp_free(HmpState *h);
+int hmp_can_read(HmpState *h);
+void hmp_input(HmpState *h, const uint8_t *buf, int len);
+void hmp_event(HmpState *h, ChrEvent event);
+
+/* ---- hmp-cmds.c ---- */
+
+/*
+ * Run one HMP command line, appending its output ('\n' line ends) to
+ * @out.  @cpu_index picks the CPU "info registers" shows (-1: the first).
+ */
 void hmp_execute(const char *line, int cpu_index, GString *out);
 
 /* ---- monitor.c ---- */
 
-/* Send an event to every negotiated QMP client (and other listeners). */
-void monitor_emit_event(const char *name, json_t *data);
+/* Queue text for @mon's peer ('\n' is sent as "\r\n"). */
+void monitor_printf(Monitor *mon, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 #endif

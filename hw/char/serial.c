@@ -244,11 +244,18 @@ static void serial_timeout_expired(void *opaque)
 
 /* ---- receive ---- */
 
+/*
+ * Overrun (datasheet, LSR bit 1): without FIFOs the new character replaces
+ * the unread one; with FIFOs the FIFO is kept and the new one is lost.
+ */
 static void serial_receive_byte(SerialState *s, uint8_t b)
 {
     if (s->rx.count >= serial_rx_capacity(s)) {
-        /* 16550A: the new character is lost, the FIFO kept. */
         s->lsr |= UART_LSR_OE;
+        if (!serial_fifo_enabled(s)) {
+            serial_fifo_reset(&s->rx);
+            serial_fifo_push(&s->rx, b);
+        }
     } else {
         serial_fifo_push(&s->rx, b);
     }

@@ -364,6 +364,8 @@ uint8_t pci_add_capability(PCIDevice *dev, uint8_t cap_id, uint8_t offset,
         }
     }
     memset(dev->used + offset, 1, size);
+    /* Read-only until the device opens the bits it implements. */
+    memset(dev->wmask + offset, 0, size);
     dev->config[offset] = cap_id;
     dev->config[offset + 1] = dev->config[PCI_CAPABILITY_LIST];
     dev->config[PCI_CAPABILITY_LIST] = offset;
@@ -440,6 +442,9 @@ static void pci_init_header(PCIDevice *dev, PCIDeviceClass *pc)
     dev->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
     dev->wmask[PCI_LATENCY_TIMER] = 0xff;
     dev->wmask[PCI_INTERRUPT_LINE] = 0xff;
+    /* Device-specific registers are plain read/write unless told. */
+    memset(dev->wmask + PCI_CONFIG_HEADER_SIZE, 0xff,
+           PCI_CONFIG_SPACE_SIZE - PCI_CONFIG_HEADER_SIZE);
     memset(dev->used, 1, PCI_CONFIG_HEADER_SIZE);
 }
 

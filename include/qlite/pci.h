@@ -220,4 +220,17 @@ uint8_t pci_find_capability(PCIDevice *dev, uint8_t cap_id);
 void pci_bus_assign_resources(PCIBus *bus, uint64_t mem_start,
                               uint64_t mem_end, const uint8_t *pirq_to_irq);
 
+/*
+ * The PC chipset as the board wires it: the i440FX host bridge (a device
+ * on the system bus that owns "pci.0") and the PIIX3 ISA bridge at 00:01.0
+ * that owns the ISA bus and routes PCI INTx through its PIRQ registers.
+ */
+#define TYPE_I440FX_PCI_HOST "i440FX-pcihost"
+#define TYPE_PIIX3 "PIIX3"
+#define PIIX3_PIRQ_ROUTE    0x60    /* 4 registers: PIRQA..PIRQD */
+#define   PIIX3_PIRQ_DISABLE 0x80
+PCIBus *i440fx_host_bus(DeviceState *host);
+typedef struct ISABus ISABus;
+ISABus *piix3_isa_bus(PCIDevice *piix3);
+
 #endif

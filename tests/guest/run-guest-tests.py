@@ -23,7 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LIB = os.path.join(HERE, 'lib')
 CFLAGS = ['-ffreestanding', '-fno-pic', '-fno-pie', '-nostdlib', '-O2',
           '-fno-stack-protector', '-mgeneral-regs-only', '-Wall', '-Wextra',
-          '-Werror', '-fno-asynchronous-unwind-tables', '-fcf-protection=none',
+          '-Werror', '-Wno-unused-parameter',
+          '-fno-asynchronous-unwind-tables', '-fcf-protection=none',
           '-I', LIB]
 
 

@@ -443,10 +443,6 @@ void trap_dispatch(TrapFrame *f)
 }
 
 /* gcc may emit calls to these even in freestanding code. */
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-
 void *memset(void *d, int c, size_t n)
 {
     uint8_t *p = d;

@@ -94,6 +94,11 @@ extern volatile ureg resume_ip;
 typedef void (*TrapHandler)(TrapFrame *f);
 extern TrapHandler trap_handlers[256];
 
+/* The freestanding C library bits guest.c provides. */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
 /* Serial output. */
 void guest_putc(char c);
 void guest_puts(const char *s);

@@ -1,0 +1,231 @@
+/*
+ * The execution loop of one vCPU: find the block at CS:rip, run its
+ * instructions, and between blocks take interrupts, notice HLT, stop
+ * requests and kicks.  Exceptions unwind (longjmp) to the loop, which
+ * delivers them (SDM vol 3 6.4-6.6).
+ *
+ * The big lock is not held while guest code runs; it is taken to
+ * acknowledge an interrupt (the PIC is a device) and by the memory
+ * interface around device accesses.
+ */
+#include "qlite/main-loop.h"
+#include "qlite/runstate.h"
+#include "qlite/x86.h"
+#include "tcg-internal.h"
+
+static int exec_kicked;         /* atomic: leave at the next boundary */
+
+void tcg_exec_kick(void)
+{
+    g_atomic_int_set(&exec_kicked, 1);
+}
+
+static bool exec_should_leave(CPUState *cpu)
+{
+    return g_atomic_int_get(&exec_kicked) ||
+           g_atomic_int_get(&cpu->exit_request) ||
+           cpu_should_stop(cpu) || cpu->halted;
+}
+
+/*
+ * Run the instructions of @tb.  A block stops early when an instruction
+ * did not fall through (a REP slice left rip on itself, a fault handler
+ * moved it), changed the mode bits, or stored over the block itself.
+ */
+static void exec_block(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
+{
+    const X86Insn *in = tb->insn;
+    const X86Insn *end = tb->insn + tb->n;
+    uint32_t hflags = env->hflags;
+
+    /* The interrupt shadow covered the boundary before this block. */
+    env->int_shadow = false;
+    tcg_tb_set_running(tb);
+    for (; in < end; in++) {
+        uint64_t next = x86_next_rip(env, in);
+
+        x86_exec_insn(env, in);
+        tc->insns++;
+        if (env->rip != next || env->hflags != hflags ||
+            tcg_tb_running_invalidated()) {
+            break;
+        }
+    }
+    tcg_tb_set_running(NULL);
+}
+
+/* ---- events between blocks ------------------------------------------ */
+
+/* SIPI: start the AP in real mode at vector * 4 KiB (SDM vol 3 8.4.4). */
+static void exec_sipi(X86CPUState *env, TcgCPU *tc, uint32_t vector)
+{
+    env->segs[R_CS].selector = (vector & 0xff) << 8;
+    env->segs[R_CS].base = (uint64_t)(vector & 0xff) << 12;
+    env->rip = 0;
+    tc->wait_sipi = false;
+    tc->cpu->halted = false;
+}
+
+static void exec_init_sipi(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
+                           uint32_t req)
+{
+    if (req & CPU_INTERRUPT_INIT) {
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI);
+        x86_cpu_reset(env);
+        if (cpu->index != 0) {
+            tc->wait_sipi = true;
+            cpu->halted = true;
+        }
+        return;
+    }
+    cpu_reset_interrupt(cpu, CPU_INTERRUPT_SIPI);
+    if (tc->wait_sipi) {
+        exec_sipi(env, tc, cpu->sipi_vector);
+    }
+}
+
+/* An external interrupt, when EFLAGS.IF and no interrupt shadow allow. */
+static void exec_hard_interrupt(CPUState *cpu, X86CPUState *env)
+{
+    int vector;
+
+    bql_lock();
+    vector = x86_intr_ack();
+    bql_unlock();
+    if (vector < 0) {
+        /* Nothing behind the line after all: don't spin on it. */
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_HARD);
+        return;
+    }
+    cpu->halted = false;
+    x86_deliver_interrupt(env, vector);
+}
+
+/* Take what interrupt_request asks for; delivery may raise (unwinds). */
+static void exec_interrupts(CPUState *cpu, X86CPUState *env, TcgCPU *tc)
+{
+    uint32_t req = g_atomic_int_get(&cpu->interrupt_request);
+
+    if (!req) {
+        return;
+    }
+    if (req & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
+        exec_init_sipi(cpu, env, tc, req);
+        return;
+    }
+    if (req & (CPU_INTERRUPT_SMI | CPU_INTERRUPT_POLL | CPU_INTERRUPT_RESET)) {
+        /* No SMM and no polled APIC here: nothing to do for them. */
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_SMI | CPU_INTERRUPT_POLL |
+                                 CPU_INTERRUPT_RESET);
+    }
+    if (tc->wait_sipi || tc->dead || env->int_shadow) {
+        return;
+    }
+    if ((req & CPU_INTERRUPT_NMI) && !env->nmi_blocked) {
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_NMI);
+        cpu->halted = false;
+        x86_deliver_interrupt(env, EXCP_NMI);
+    } else if ((req & CPU_INTERRUPT_HARD) && (env->eflags & IF_MASK)) {
+        exec_hard_interrupt(cpu, env);
+    }
+}
+
+bool tcg_exec_has_work(CPUState *cpu)
+{
+    TcgCPU *tc = cpu->accel;
+    uint32_t req = g_atomic_int_get(&cpu->interrupt_request);
+
+    if (!cpu->halted) {
+        return !tc->dead;
+    }
+    if (req & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
+        return true;
+    }
+    if (tc->wait_sipi || tc->dead) {
+        return false;
+    }
+    return ((req & CPU_INTERRUPT_NMI) && !tc->env->nmi_blocked) ||
+           ((req & CPU_INTERRUPT_HARD) && (tc->env->eflags & IF_MASK));
+}
+
+/* ---- exceptions ------------------------------------------------------ */
+
+/* Triple fault: the processor shuts down; the board resets (or exits). */
+static void exec_triple_fault(CPUState *cpu, TcgCPU *tc)
+{
+    tc->dead = true;
+    cpu->halted = true;
+    qlite_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
+}
+
+/*
+ * Deliver the exception in env->exc_*.  A fault during delivery unwinds
+ * to the setjmp here and is delivered in turn (the system side has
+ * already turned it into #DF or a triple fault as table 6-5 says).
+ */
+static void exec_deliver_exception(CPUState *cpu, X86CPUState *env,
+                                   TcgCPU *tc)
+{
+    setjmp(env->jmp_env);
+    if (env->triple_fault) {
+        exec_triple_fault(cpu, tc);
+        return;
+    }
+    if (env->exc_vector >= 0) {
+        x86_deliver_exception(env);
+    }
+    env->exc_vector = -1;
+    env->exc_prev = -1;
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+/*
+ * Run blocks in one setjmp frame.  Returns true when an exception ended
+ * the frame and the slice should go on in a new one.
+ */
+static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
+                       unsigned *budget)
+{
+    if (setjmp(env->jmp_env)) {
+        tcg_tb_set_running(NULL);
+        exec_deliver_exception(cpu, env, tc);
+        return !exec_should_leave(cpu) && *budget > 0;
+    }
+    while (!exec_should_leave(cpu) && *budget > 0) {
+        TcgBlock *tb;
+
+        tcg_tb_gc();
+        exec_interrupts(cpu, env, tc);
+        if (cpu->halted) {
+            break;
+        }
+        tb = tcg_block_find(env);
+        exec_block(env, tc, tb);
+        tcg_block_release(tb);
+        (*budget)--;
+    }
+    return false;
+}
+
+void tcg_exec_cpu(CPUState *cpu, unsigned budget)
+{
+    X86CPUState *env = x86_env(cpu);
+    TcgCPU *tc = cpu->accel;
+
+    uint32_t req;
+
+    g_atomic_int_set(&exec_kicked, 0);
+    g_atomic_int_set(&cpu->exit_request, 0);
+    req = g_atomic_int_get(&cpu->interrupt_request);
+    if (req & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
+        exec_init_sipi(cpu, env, tc, req);
+    }
+    if (cpu->halted && tcg_exec_has_work(cpu)) {
+        /* Wake up; exec_interrupts() takes the interrupt. */
+        cpu->halted = false;
+    }
+    while (exec_frame(cpu, env, tc, &budget)) {
+        /* a new frame after each delivered exception */
+    }
+}

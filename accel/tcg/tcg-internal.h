@@ -1,0 +1,97 @@
+/*
+ * Internals of the tcg accelerator: decoded blocks and their cache, the
+ * per-vCPU execution state, and the memory/port interface it gives the
+ * CPU core.
+ *
+ * Threads: one thread runs every vCPU round-robin (tcg-all.c), so the
+ * block cache is shared and needs no lock of its own; it is only touched
+ * by that thread (and by tests, which have no thread).
+ */
+#ifndef ACCEL_TCG_INTERNAL_H
+#define ACCEL_TCG_INTERNAL_H
+
+#include "target/i386/exec.h"
+
+/* Guest instructions per block at most: bounds the work between checks. */
+#define TCG_BLOCK_MAX_INSNS 64
+#define TCG_NO_PAGE         UINT64_MAX
+
+/*
+ * A decoded block: straight-line guest code that starts at physical
+ * address @phys and ends with a control transfer, a mode change, the end
+ * of its page or TCG_BLOCK_MAX_INSNS.  Only a block's first instruction
+ * may cross into a second page (then it is the block's only one), so the
+ * fault on that page is raised with rip on that instruction.
+ */
+typedef struct TcgBlock TcgBlock;
+struct TcgBlock {
+    uint64_t phys;              /* physical address of the first byte */
+    uint64_t page[2];           /* physical pages; page[1] TCG_NO_PAGE */
+    TcgBlock *hash_next;        /* bucket chain, then the garbage list */
+    TcgBlock *page_next[2];     /* blocks of page[0] / page[1] */
+    uint16_t size;              /* bytes of guest code */
+    uint16_t n;                 /* decoded instructions */
+    uint8_t mode;               /* X86_MODE16/32/64 of the decoder */
+    bool cached;                /* in the cache; false: run once, freed */
+    bool valid;                 /* false once invalidated */
+    X86Insn insn[];
+};
+
+/* ---- the block cache (tcg-tb.c) ----------------------------------- */
+
+TcgBlock *tcg_tb_lookup(uint64_t phys, int mode);
+/* Add a block to the cache (its pages become code pages). */
+void tcg_tb_insert(X86CPUState *env, TcgBlock *tb);
+/* Free what was invalidated; flush when the cache grew too big. */
+void tcg_tb_gc(void);
+/* Drop every block (memory map change, reset, cache full). */
+void tcg_tb_flush_all(void);
+/* The block being executed: invalidating it stops it after this insn. */
+void tcg_tb_set_running(TcgBlock *tb);
+bool tcg_tb_running_invalidated(void);
+/* Blocks in the cache (for tests and statistics). */
+unsigned tcg_tb_count(void);
+
+/* ---- building and finding blocks (tcg-block.c) -------------------- */
+
+/*
+ * The block to run at env's CS:rip (decoding it on a miss).  Raises the
+ * fetch faults: #PF, #GP for the CS limit, #UD for an undefined opcode
+ * and #GP for one longer than 15 bytes.  A block that is not cached
+ * (code outside RAM) must be given to tcg_block_release() after use.
+ */
+TcgBlock *tcg_block_find(X86CPUState *env);
+void tcg_block_release(TcgBlock *tb);
+uint64_t tcg_block_pc(const X86CPUState *env);
+
+/* ---- per-vCPU execution (tcg-exec.c) ------------------------------ */
+
+typedef struct TcgCPU {
+    CPUState *cpu;
+    X86CPUState *env;
+    X86IO io;
+    bool wait_sipi;             /* an AP waiting for INIT-SIPI-SIPI */
+    bool dead;                  /* triple-faulted: waits for the reset */
+    uint64_t insns;             /* guest instructions retired */
+} TcgCPU;
+
+/* Leave the execution loop at the next block boundary (any thread). */
+void tcg_exec_kick(void);
+/*
+ * Run @cpu for at most @budget blocks, returning early when it halts,
+ * is asked to stop or is kicked.  Called without the big lock.
+ */
+void tcg_exec_cpu(CPUState *cpu, unsigned budget);
+/* Can the vCPU run now (not halted, or halted with an event)? */
+bool tcg_exec_has_work(CPUState *cpu);
+
+/* ---- memory and ports for the system build (tcg-mem.c) ------------ */
+
+/* Route @io to address_space_memory/io, the big lock taken for devices. */
+void tcg_mem_io_init(X86IO *io, TcgCPU *tc);
+/* Start following the memory map (big lock held, once). */
+void tcg_mem_init(void);
+/* Pick up a memory map change, if any (big lock held). */
+void tcg_mem_sync(void);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * The CPU core's view of the board: physical memory through
+ * address_space_memory and ports through address_space_io (X86IO of
+ * target/i386/cpu.h).
+ *
+ * RAM is reached without the big lock: the vCPU thread keeps its own
+ * reference to a flattened view and looks pages up in it.  A memory map
+ * change (a listener callback in the main thread) only raises a flag; the
+ * vCPU thread swaps views, flushes its TLBs and drops decoded code at the
+ * next block boundary, under the big lock.  Devices (MMIO and ports) are
+ * always called with the big lock held.
+ */
+#include "qlite/main-loop.h"
+#include "qlite/memory.h"
+#include "tcg-internal.h"
+
+static FlatView *mem_view;      /* the vCPU thread's reference */
+static int mem_changed;         /* atomic: the map changed since */
+
+static void *mem_ram_ptr(void *opaque, uint64_t paddr, bool is_write)
+{
+    uint64_t page = paddr & X86_PAGE_MASK;
+    const FlatRange *fr = mem_view ? flatview_lookup(mem_view, page) : NULL;
+    MemoryRegion *mr;
+
+    if (!fr || fr->size < X86_PAGE_SIZE ||
+        page - fr->start > fr->size - X86_PAGE_SIZE) {
+        return NULL;            /* not a whole page of one range */
+    }
+    mr = fr->mr;
+    if (mr->kind != MR_RAM && mr->kind != MR_ROM) {
+        return NULL;
+    }
+    if (is_write && (mr->kind == MR_ROM || fr->readonly || mr->readonly)) {
+        return NULL;
+    }
+    return mr->ram + fr->offset + (page - fr->start);
+}
+
+/* Take the big lock unless this thread holds it; true if taken. */
+static bool mem_lock(void)
+{
+    if (bql_locked()) {
+        return false;
+    }
+    bql_lock();
+    return true;
+}
+
+static void mem_unlock(bool taken)
+{
+    if (taken) {
+        bql_unlock();
+    }
+}
+
+static uint64_t mem_phys_read(void *opaque, uint64_t paddr, unsigned size)
+{
+    uint64_t val = UINT64_MAX;
+    bool taken = mem_lock();
+
+    if (address_space_ld(&address_space_memory, paddr, size, &val) !=
+        MEMTX_OK) {
+        val = UINT64_MAX;       /* unassigned reads as all ones */
+    }
+    mem_unlock(taken);
+    return size >= 8 ? val : val & ((UINT64_C(1) << (size * 8)) - 1);
+}
+
+static void mem_phys_write(void *opaque, uint64_t paddr, uint64_t val,
+                           unsigned size)
+{
+    bool taken = mem_lock();
+
+    address_space_st(&address_space_memory, paddr, size, val);
+    mem_unlock(taken);
+}
+
+static uint32_t mem_port_in(void *opaque, uint16_t port, unsigned size)
+{
+    uint64_t val = UINT64_MAX;
+    bool taken = mem_lock();
+
+    if (address_space_ld(&address_space_io, port, size, &val) != MEMTX_OK) {
+        val = UINT64_MAX;
+    }
+    mem_unlock(taken);
+    return size >= 4 ? (uint32_t)val : val & ((1u << (size * 8)) - 1);
+}
+
+static void mem_port_out(void *opaque, uint16_t port, uint32_t val,
+                         unsigned size)
+{
+    bool taken = mem_lock();
+
+    address_space_st(&address_space_io, port, size, val);
+    mem_unlock(taken);
+}
+
+void tcg_mem_io_init(X86IO *io, TcgCPU *tc)
+{
+    io->opaque = tc;
+    io->ram_ptr = mem_ram_ptr;
+    io->phys_read = mem_phys_read;
+    io->phys_write = mem_phys_write;
+    io->port_in = mem_port_in;
+    io->port_out = mem_port_out;
+}
+
+/* Main thread, big lock held: a commit changed the memory map. */
+static void mem_listener(AddressSpace *as, FlatView *view, void *opaque)
+{
+    g_atomic_int_set(&mem_changed, 1);
+    tcg_exec_kick();
+}
+
+void tcg_mem_init(void)
+{
+    mem_view = address_space_get_flatview(&address_space_memory);
+    address_space_add_listener(&address_space_memory, mem_listener, NULL);
+}
+
+void tcg_mem_sync(void)
+{
+    FlatView *old = mem_view;
+
+    if (!g_atomic_int_compare_and_exchange(&mem_changed, 1, 0)) {
+        return;
+    }
+    mem_view = address_space_get_flatview(&address_space_memory);
+    flatview_unref(old);
+    /* Host pointers and code behind old translations may be stale. */
+    for (int i = 0; i < cpu_count(); i++) {
+        CPUState *cs = cpu_get(i);
+
+        if (cs->arch) {
+            x86_tlb_flush(x86_env(cs), true);
+        }
+    }
+    tcg_tb_flush_all();
+}

@@ -1,0 +1,185 @@
+/*
+ * -blockdev: one node per option, in keyval ("driver=qcow2,node-name=n,
+ * file.driver=file,file.filename=disk.qcow2") or JSON form.  A format
+ * node's "file" is either a nested protocol node or the node-name of one
+ * defined earlier.
+ */
+#include "block_int.h"
+
+/* Flatten a JSON object into dotted keys ("file.filename"). */
+static bool blockdev_flatten(json_t *obj, const char *prefix,
+                             QliteOpts *opts, GError **errp)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v) {
+        g_autofree char *k = prefix ? g_strdup_printf("%s.%s", prefix, key)
+                                    : g_strdup(key);
+        g_autofree char *val = NULL;
+
+        if (json_is_object(v)) {
+            if (!blockdev_flatten(v, k, opts, errp)) {
+                return false;
+            }
+            continue;
+        }
+        if (json_is_string(v)) {
+            val = g_strdup(json_string_value(v));
+        } else if (json_is_boolean(v)) {
+            val = g_strdup(json_is_true(v) ? "on" : "off");
+        } else if (json_is_integer(v)) {
+            val = g_strdup_printf("%" JSON_INTEGER_FORMAT,
+                                  json_integer_value(v));
+        } else {
+            error_setg(errp, "Invalid value for blockdev option '%s'", k);
+            return false;
+        }
+        qopts_set(opts, k, val);
+    }
+    return true;
+}
+
+static QliteOpts *blockdev_parse(const char *optstr, GError **errp)
+{
+    json_error_t jerr;
+    json_t *root;
+    QliteOpts *opts;
+
+    if (optstr[0] != '{') {
+        return keyval_parse(optstr, NULL, 0, errp);
+    }
+    root = json_loads(optstr, 0, &jerr);
+    if (!root || !json_is_object(root)) {
+        error_setg(errp, "Invalid JSON for -blockdev: %s", jerr.text);
+        json_decref(root);
+        return NULL;
+    }
+    opts = qopts_new("blockdev");
+    if (!blockdev_flatten(root, NULL, opts, errp)) {
+        qopts_free(opts);
+        opts = NULL;
+    }
+    json_decref(root);
+    return opts;
+}
+
+static bool blockdev_flags(QliteOpts *opts, const char *prefix, int *flags,
+                           GError **errp)
+{
+    g_autofree char *ro_k = g_strconcat(prefix, "read-only", NULL);
+    g_autofree char *dir_k = g_strconcat(prefix, "cache.direct", NULL);
+    g_autofree char *nf_k = g_strconcat(prefix, "cache.no-flush", NULL);
+    bool ro, direct, no_flush;
+
+    if (!qopts_get_bool(opts, ro_k, false, &ro, errp) ||
+        !qopts_get_bool(opts, dir_k, false, &direct, errp) ||
+        !qopts_get_bool(opts, nf_k, false, &no_flush, errp)) {
+        return false;
+    }
+    *flags = (ro ? 0 : BDRV_O_RDWR) | (direct ? BDRV_O_NOCACHE : 0) |
+             (no_flush ? BDRV_O_NO_FLUSH : 0);
+    return true;
+}
+
+/* The protocol node under a format node: nested or by name. */
+static BlockDriverState *blockdev_file_child(QliteOpts *opts, int flags,
+                                             GError **errp)
+{
+    const char *ref = qopts_get(opts, "file");
+    const char *drv = qopts_get(opts, "file.driver");
+    const char *fn = qopts_get(opts, "file.filename");
+    BlockDriverState *bs;
+    int cflags = flags;
+
+    if (ref) {
+        bs = bdrv_find_node(ref);
+        if (!bs) {
+            error_setg(errp, "Cannot find device='' nor node-name='%s'", ref);
+            return NULL;
+        }
+        bdrv_ref(bs);
+        return bs;
+    }
+    if (!drv || strcmp(drv, "file") != 0 || !fn) {
+        error_setg(errp, "Parameter 'file' is missing (give file=NODE or "
+                   "file.driver=file,file.filename=PATH)");
+        return NULL;
+    }
+    if (!blockdev_flags(opts, "file.", &cflags, errp)) {
+        return NULL;
+    }
+    cflags |= flags & BDRV_O_RDWR;
+    return bdrv_open(fn, "file", opts, cflags, errp);
+}
+
+static BlockDriverState *blockdev_open(QliteOpts *opts, GError **errp)
+{
+    const char *drv = qopts_get(opts, "driver");
+    const BlockDriver *d;
+    BlockDriverState *file;
+    int flags;
+
+    if (!drv) {
+        error_setg(errp, "Parameter 'driver' is missing");
+        return NULL;
+    }
+    d = bdrv_find_format(drv);
+    if (!d) {
+        error_setg(errp, "Unknown driver '%s'", drv);
+        return NULL;
+    }
+    if (!blockdev_flags(opts, "", &flags, errp)) {
+        return NULL;
+    }
+    if (d->is_protocol) {
+        const char *fn = qopts_get(opts, "filename");
+        if (!fn) {
+            error_setg(errp, "Parameter 'filename' is missing");
+            return NULL;
+        }
+        return bdrv_open(fn, drv, opts, flags, errp);
+    }
+    file = blockdev_file_child(opts, flags, errp);
+    if (!file) {
+        return NULL;
+    }
+    return bdrv_open_format(file, drv, opts, flags, errp);
+}
+
+BlockDriverState *blockdev_add(const char *optstr, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = blockdev_parse(optstr, errp);
+    const char *name;
+    BlockDriverState *bs;
+
+    if (!opts) {
+        return NULL;
+    }
+    name = qopts_get(opts, "node-name");
+    if (!name || !*name) {
+        error_setg(errp, "-blockdev needs a node-name");
+        return NULL;
+    }
+    if (bdrv_find_node(name)) {
+        error_setg(errp, "Duplicate nodes with node-name='%s'", name);
+        return NULL;
+    }
+    qopts_get(opts, "discard");
+    qopts_get(opts, "detect-zeroes");
+    qopts_get(opts, "l2-cache-size");
+    qopts_get(opts, "refcount-cache-size");
+    qopts_get(opts, "file.aio");
+    qopts_get(opts, "aio");
+    bs = blockdev_open(opts, errp);
+    if (!bs) {
+        return NULL;
+    }
+    if (!qopts_check_all_used(opts, errp)) {
+        bdrv_unref(bs);
+        return NULL;
+    }
+    bs->node_name = g_strdup(name);
+    blockdev_register_node(bs);
+    return bs;
+}

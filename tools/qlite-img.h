@@ -1,0 +1,26 @@
+/*
+ * qlite-img: shared helpers of the subcommands.
+ */
+#ifndef QLITE_IMG_H
+#define QLITE_IMG_H
+
+#include "../block/block_int.h"
+
+#include <getopt.h>
+
+/* Open an image for a subcommand; reports the error itself. */
+BlockBackend *img_open(const char *filename, const char *fmt, int flags,
+                       const char *cache, bool quiet);
+/* QEMU's human sizes: "%0.3g" in the largest unit under 1000. */
+char *img_size_to_str(uint64_t val);
+/* Parse a size argument ("1G", "512") or report and return false. */
+bool img_parse_size(const char *s, uint64_t *out);
+/* A -o option list merged into @opts; "help" is rejected. */
+bool img_parse_o(QliteOpts *opts, const char *optstr);
+void img_print_progress(double pct, bool *printed, double *last);
+
+int img_convert(int argc, char **argv);
+int img_compare(int argc, char **argv);
+int img_bench(int argc, char **argv);
+
+#endif

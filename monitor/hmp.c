@@ -58,7 +58,8 @@ static void hmp_greet(HmpState *h)
                        QLITE_QEMU_MINOR, QLITE_QEMU_MICRO, QLITE_VERSION);
         h->banner_shown = true;
     }
-    monitor_printf(h->mon, "%s", HMP_PROMPT);
+    /* Coming back to the monitor shows what was typed so far. */
+    monitor_printf(h->mon, "%s%s", HMP_PROMPT, h->line->str);
 }
 
 void hmp_event(HmpState *h, ChrEvent event)

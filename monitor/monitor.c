@@ -125,12 +125,14 @@ static void monitor_send_json(Monitor *mon, json_t *msg)
     size_t flags = JSON_PRESERVE_ORDER |
                    (mon->pretty ? JSON_INDENT(4) : 0);
     g_autofree char *text = json_dumps(msg, flags);
+    g_autofree char *line = NULL;
 
     if (!text) {
         return;
     }
-    monitor_puts(mon, text, strlen(text));
-    monitor_puts(mon, "\n", 1);
+    /* One piece, so a message is queued (or dropped) whole. */
+    line = g_strconcat(text, "\n", NULL);
+    monitor_puts(mon, line, strlen(line));
 }
 
 static void monitor_qmp_send(QmpSession *s, json_t *msg)

@@ -175,10 +175,9 @@ static bool qmp_accel_implements(const char *name, const char *implements)
            !strcmp(implements, TYPE_OBJECT);
 }
 
-static void qmp_list_accel_types(json_t *list, const char *implements,
-                                 bool abstract)
+static void qmp_list_accel_types(json_t *list, const char *implements)
 {
-    g_autoptr(GPtrArray) accels = accel_list();
+    GPtrArray *accels = accel_list();     /* accel.c owns it */
 
     for (guint i = 0; i < accels->len; i++) {
         const AccelOps *ops = accels->pdata[i];
@@ -189,10 +188,11 @@ static void qmp_list_accel_types(json_t *list, const char *implements,
                 ops->type_name, QMP_ACCEL_TYPE, false));
         }
     }
-    if (abstract && (!implements || !strcmp(implements, QMP_ACCEL_TYPE) ||
-                     !strcmp(implements, TYPE_OBJECT))) {
+    /* As in QEMU, "accel" itself is listed and is not abstract. */
+    if (!implements || !strcmp(implements, QMP_ACCEL_TYPE) ||
+        !strcmp(implements, TYPE_OBJECT)) {
         json_array_append_new(list, qmp_type_info(QMP_ACCEL_TYPE,
-                                                  TYPE_OBJECT, true));
+                                                  TYPE_OBJECT, false));
     }
 }
 
@@ -216,13 +216,13 @@ json_t *qmp_cmd_qom_list_types(QmpSession *s, json_t *a, GError **errp)
             object_class_is_abstract(oc)));
     }
     g_slist_free(classes);
-    qmp_list_accel_types(list, implements, abstract);
+    qmp_list_accel_types(list, implements);
     return list;
 }
 
 static bool qmp_is_accel_type(const char *name)
 {
-    g_autoptr(GPtrArray) accels = accel_list();
+    GPtrArray *accels = accel_list();     /* accel.c owns it */
 
     if (!strcmp(name, QMP_ACCEL_TYPE)) {
         return true;

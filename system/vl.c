@@ -271,24 +271,37 @@ static bool opt_chardev(VlConfig *cfg, const char *arg, GError **errp)
     return true;
 }
 
+/* "-device NAME,help": the properties of NAME */
+static bool device_help_request(const char *arg, GError **errp)
+{
+    g_autofree char *name = NULL;
+    const char *comma = strrchr(arg, ',');
+
+    if (!comma || (strcmp(comma, ",help") && strcmp(comma, ",?"))) {
+        return false;
+    }
+    name = g_strndup(arg, comma - arg);
+    if (!qdev_print_device_props(stdout, name, errp)) {
+        return true;
+    }
+    exit(0);
+}
+
 static bool opt_device(VlConfig *cfg, const char *arg, GError **errp)
 {
-    QliteOpts *opts = keyval_parse(arg, "driver", 0, errp);
+    QliteOpts *opts;
     const char *driver;
 
+    if (device_help_request(arg, errp)) {
+        return false;
+    }
+    opts = keyval_parse(arg, "driver", 0, errp);
     if (!opts) {
         return false;
     }
     driver = qopts_get(opts, "driver");
     if (driver && is_help(driver)) {
         qdev_print_device_list(stdout);
-        exit(0);
-    }
-    if (driver && (qopts_has(opts, "help") || qopts_has(opts, "?"))) {
-        if (!qdev_print_device_props(stdout, driver, errp)) {
-            qopts_free(opts);
-            return false;
-        }
         exit(0);
     }
     g_ptr_array_add(cfg->devices, vl_item_new("device", arg, opts));

@@ -341,6 +341,10 @@ static void kvm_reset_vcpu(CPUState *cpu)
         kvm_reset_chips(kvm_state);
     }
     v = kvm_vcpu_get(cpu, &err);
+    if (v) {
+        v->failed = false;
+        v->in_shutdown = false;
+    }
     if (!v || !kvm_x86_vcpu_reset(v, &err)) {
         error_report("kvm: cannot reset CPU %d: %s", cpu->index,
                      err->message);

@@ -115,7 +115,7 @@ static void kvm_vcpu_block_signals(void)
     pthread_sigmask(SIG_SETMASK, &set, NULL);
 }
 
-/* ---- errors --------------------------------------------------------------- */
+/* ---- errors -------------------------------------------------------------- */
 
 /* Main thread: stop the VM (a vCPU thread cannot wait for itself). */
 static void kvm_error_stop(void *opaque)
@@ -144,7 +144,7 @@ static void kvm_vcpu_fail(KVMVcpu *v, const char *fmt, ...)
     bh_schedule(kvm_error_bh);
 }
 
-/* ---- exits ---------------------------------------------------------------- */
+/* ---- exits --------------------------------------------------------------- */
 
 static void kvm_handle_io(KVMVcpu *v)
 {
@@ -275,7 +275,7 @@ static void kvm_handle_exit(KVMVcpu *v)
     }
 }
 
-/* ---- the loop ------------------------------------------------------------- */
+/* ---- the loop ------------------------------------------------------------ */
 
 /* Work for a halted vCPU: only a reset clears a failure or a shutdown. */
 static bool kvm_vcpu_has_work(CPUState *cpu)

@@ -8,12 +8,27 @@
  * acknowledge an interrupt (the PIC is a device) and by the memory
  * interface around device accesses.
  */
+#include "qlite/apic.h"
 #include "qlite/main-loop.h"
 #include "qlite/runstate.h"
-#include "qlite/x86.h"
 #include "tcg-internal.h"
 
 static int exec_kicked;         /* atomic: leave at the next boundary */
+static int exec_trace = -1;     /* QLITE_TCG_TRACE=1: log every block */
+
+/* Trace point: one line per block run (debugging guests and the core). */
+static void exec_trace_block(X86CPUState *env, const TcgBlock *tb)
+{
+    if (exec_trace < 0) {
+        exec_trace = g_getenv("QLITE_TCG_TRACE") != NULL;
+    }
+    if (exec_trace) {
+        fprintf(stderr, "tcg: cpu %d %04x:%016" PRIx64 " phys %" PRIx64
+                " n %u rax %" PRIx64 " rsp %" PRIx64 "\n", env->cs->index,
+                env->segs[R_CS].selector, env->rip, tb->phys, tb->n,
+                env->regs[R_EAX], env->regs[R_ESP]);
+    }
+}
 
 void tcg_exec_kick(void)
 {
@@ -72,6 +87,7 @@ static void exec_init_sipi(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
     if (req & CPU_INTERRUPT_INIT) {
         cpu_reset_interrupt(cpu, CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI);
         x86_cpu_reset(env);
+        x86_lapic_init_reset(env);
         if (cpu->index != 0) {
             tc->wait_sipi = true;
             cpu->halted = true;
@@ -90,7 +106,7 @@ static void exec_hard_interrupt(CPUState *cpu, X86CPUState *env)
     int vector;
 
     bql_lock();
-    vector = x86_intr_ack();
+    vector = apic_intr_ack(cpu);
     bql_unlock();
     if (vector < 0) {
         /* Nothing behind the line after all: don't spin on it. */
@@ -201,6 +217,7 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
             break;
         }
         tb = tcg_block_find(env);
+        exec_trace_block(env, tb);
         exec_block(env, tc, tb);
         tcg_block_release(tb);
         (*budget)--;
@@ -217,6 +234,7 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
 
     g_atomic_int_set(&exec_kicked, 0);
     g_atomic_int_set(&cpu->exit_request, 0);
+    apic_set_current_cpu(cpu);
     req = g_atomic_int_get(&cpu->interrupt_request);
     if (req & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
         exec_init_sipi(cpu, env, tc, req);

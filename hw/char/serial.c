@@ -297,6 +297,9 @@ static void serial_event(void *opaque, ChrEvent event)
     /* A break reads as a zero character with LSR.BI set. */
     serial_receive_byte(s, 0);
     s->lsr |= UART_LSR_BI;
+    if (serial_fifo_enabled(s)) {
+        s->lsr |= UART_LSR_FIFOE;   /* an error character is queued */
+    }
     serial_update_irq(s);
 }
 

@@ -22,6 +22,7 @@
 #include "qlite/error.h"
 #include "qlite/machine.h"
 #include "qlite/memory.h"
+#include "qlite/x86.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -426,6 +427,22 @@ static LinuxBootSegment lb_flat_segment(uint16_t sel, uint8_t type,
     };
 }
 
+/* The same entry state through x86.h, for the CPU emulator. */
+static void lb_tell_cpu(const LinuxBootCpuState *s)
+{
+    X86BootState bs = {
+        .mode = s->long_mode ? X86_BOOT_LONG64 : X86_BOOT_FLAT32,
+        .rip = s->rip,
+        .cr3 = s->cr3,
+        .gdt_base = s->gdt_base,
+    };
+
+    for (int i = 0; i < 8; i++) {
+        bs.regs[i] = s->gprs[i];
+    }
+    x86_set_boot_state(&bs);
+}
+
 static void lb_set_cpu_state(bool long_mode, uint64_t entry)
 {
     LinuxBootCpuState *s = &boot_cpu_state;
@@ -447,6 +464,7 @@ static void lb_set_cpu_state(bool long_mode, uint64_t entry)
         s->efer = EFER_LME | EFER_LMA;
     }
     boot_cpu_state_valid = true;
+    lb_tell_cpu(s);
 }
 
 /* ---- putting it together ------------------------------------------------ */

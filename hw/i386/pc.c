@@ -8,11 +8,22 @@
  * (gigabyte alignment, as pc-i440fx >= 1.7 does).
  */
 #include "qlite/machine.h"
+#include "qlite/acpi.h"
+#include "qlite/apic.h"
 #include "qlite/chardev.h"
 #include "qlite/cpu.h"
 #include "qlite/error.h"
+#include "qlite/fw_cfg.h"
+#include "qlite/i8259.h"
 #include "qlite/isa.h"
+#include "qlite/kvm.h"
+#include "qlite/linux-boot.h"
+#include "qlite/multiboot.h"
+#include "qlite/pc-firmware.h"
+#include "qlite/pci.h"
 #include "qlite/qdev.h"
+#include "qlite/rtc.h"
+#include "qlite/x86.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -29,7 +40,14 @@ typedef struct PCMachineState {
     MemoryRegion ram_below_4g;
     MemoryRegion ram_above_4g;
     DeviceState *pic;
+    DeviceState *ioapic;
     ISABus *isa_bus;
+    PCIBus *pci_bus;
+    PCIDevice *piix3;
+    DeviceState *pm;            /* PIIX4 PM, NULL with acpi=off */
+    DeviceState *rtc;
+    DeviceState *fw_cfg;
+    IrqLine **gsi;              /* GSI 0-23: to the PIC and the IOAPIC */
 } PCMachineState;
 
 #define TYPE_PC_MACHINE "pc-i440fx-7.2-machine"
@@ -62,19 +80,32 @@ static bool pc_memory_init(PCMachineState *pcms, GError **errp)
     return true;
 }
 
-/* The PIC's INT output drives CPU 0's interrupt pin. */
+/*
+ * The PIC's INT output reaches the CPUs through their local APICs' LINT0
+ * (ExtINT), or CPU 0's interrupt pin when there is no APIC.
+ */
 static void pc_cpu_intr(void *opaque, int n, int level)
 {
-    CPUState *cpu = cpu_get(0);
+    apic_deliver_pic_intr(level);
+}
 
-    if (!cpu) {
-        return;
+/* A GSI: ISA IRQs 0-15 go to the PIC and the IOAPIC, 16-23 to the IOAPIC. */
+static void pc_gsi_handler(void *opaque, int n, int level)
+{
+    PCMachineState *pcms = opaque;
+
+    if (n < ISA_NUM_IRQS && pcms->pic) {
+        irq_set(qdev_get_gpio_in(pcms->pic, n), level);
     }
-    if (level) {
-        cpu_interrupt(cpu, CPU_INTERRUPT_HARD);
-    } else {
-        cpu_reset_interrupt(cpu, CPU_INTERRUPT_HARD);
+    if (pcms->ioapic) {
+        irq_set(qdev_get_gpio_in(pcms->ioapic, n), level);
     }
+}
+
+/* The CPU's interrupt acknowledge cycle goes to the PIC. */
+static int pc_pic_ack(void *pic)
+{
+    return i8259_acknowledge(pic);
 }
 
 static DeviceState *pc_new_isa_device(PCMachineState *pcms,
@@ -87,11 +118,39 @@ static DeviceState *pc_new_isa_device(PCMachineState *pcms,
     return qdev_new(type);
 }
 
+/*
+ * The i440FX host bridge with the PCI bus, and the PIIX3 at 00:01.0 that
+ * owns the ISA bus.
+ */
+static bool pc_pci_init(PCMachineState *pcms, GError **errp)
+{
+    DeviceState *host = qdev_new(TYPE_I440FX_PCI_HOST);
+
+    object_property_add_child(container_get("/machine"), "i440fx",
+                              OBJECT(host));
+    if (!qdev_realize_and_unref(host, NULL, errp)) {
+        return false;
+    }
+    pcms->pci_bus = i440fx_host_bus(host);
+    pcms->piix3 = pci_create_simple(pcms->pci_bus, PCI_DEVFN(1, 0),
+                                    TYPE_PIIX3, errp);
+    if (!pcms->piix3) {
+        return false;
+    }
+    pcms->isa_bus = piix3_isa_bus(pcms->piix3);
+    return true;
+}
+
 static bool pc_pic_init(PCMachineState *pcms, GError **errp)
 {
-    IrqLine *isa_irqs[ISA_NUM_IRQS];
-    DeviceState *pic = pc_new_isa_device(pcms, "i8259", errp);
+    DeviceState *pic;
 
+    if (kvm_irqchip_in_kernel()) {
+        /* KVM: PIC, IOAPIC and local APICs live in the kernel. */
+        isa_bus_set_irqs(pcms->isa_bus, kvm_isa_irqs());
+        return true;
+    }
+    pic = pc_new_isa_device(pcms, "i8259", errp);
     if (!pic) {
         return false;
     }
@@ -101,11 +160,27 @@ static bool pc_pic_init(PCMachineState *pcms, GError **errp)
         return false;
     }
     qdev_connect_gpio_out(pic, 0, irq_new(pc_cpu_intr, pcms, 0));
-    for (int i = 0; i < ISA_NUM_IRQS; i++) {
-        isa_irqs[i] = qdev_get_gpio_in(pic, i);
-    }
-    isa_bus_set_irqs(pcms->isa_bus, isa_irqs);
+    x86_set_intr_ack(pc_pic_ack, pic);
+    pcms->gsi = irq_new_array(pc_gsi_handler, pcms, IOAPIC_NUM_PINS);
+    isa_bus_set_irqs(pcms->isa_bus, pcms->gsi);
     pcms->pic = pic;
+    return true;
+}
+
+static bool pc_ioapic_init(PCMachineState *pcms, GError **errp)
+{
+    DeviceState *dev;
+
+    if (kvm_irqchip_in_kernel()) {
+        return true;
+    }
+    dev = qdev_new(TYPE_IOAPIC);
+    object_property_add_child(container_get("/machine"), "ioapic",
+                              OBJECT(dev));
+    if (!qdev_realize_and_unref(dev, NULL, errp)) {
+        return false;
+    }
+    pcms->ioapic = dev;
     return true;
 }
 
@@ -139,32 +214,147 @@ static bool pc_simple_isa_device(PCMachineState *pcms, const char *type,
     return dev && qdev_realize_and_unref(dev, BUS(pcms->isa_bus), errp);
 }
 
+static bool pc_isa_device_at(PCMachineState *pcms, const char *type,
+                             DeviceState **out, GError **errp)
+{
+    DeviceState *dev = pc_new_isa_device(pcms, type, errp);
+
+    if (!dev || !qdev_realize(dev, BUS(pcms->isa_bus), errp)) {
+        return false;
+    }
+    *out = dev;
+    object_unref(OBJECT(dev));
+    return true;
+}
+
+/* -machine pit=off leaves it out; KVM's in-kernel PIT replaces it. */
+static bool pc_pit_init(PCMachineState *pcms, GError **errp)
+{
+    if (g_strcmp0(machine_get_prop(&pcms->parent, "pit"), "off") == 0 ||
+        kvm_irqchip_in_kernel()) {
+        return true;
+    }
+    return pc_simple_isa_device(pcms, "isa-pit", errp);
+}
+
+static bool pc_rtc_init(PCMachineState *pcms, GError **errp)
+{
+    MachineState *ms = &pcms->parent;
+
+    if (!pc_isa_device_at(pcms, TYPE_MC146818_RTC, &pcms->rtc, errp)) {
+        return false;
+    }
+    rtc_set_pc_config(pcms->rtc, pcms->below_4g, pcms->above_4g,
+                      ms->smp.cpus);
+    return true;
+}
+
+/* The PIIX4 power management function at 00:01.3, SCI on GSI 9. */
+static bool pc_acpi_pm_init(PCMachineState *pcms, GError **errp)
+{
+    PCIDevice *pm;
+
+    if (g_strcmp0(machine_get_prop(&pcms->parent, "acpi"), "off") == 0) {
+        return true;
+    }
+    pm = pci_create_simple(pcms->pci_bus, PCI_DEVFN(1, 3), TYPE_PIIX4_PM,
+                           errp);
+    if (!pm) {
+        return false;
+    }
+    pcms->pm = DEVICE(pm);
+    qdev_connect_gpio_out_named(pcms->pm, "sci", 0,
+                                pcms->isa_bus->irqs[ACPI_SCI_IRQ]);
+    return true;
+}
+
+/* fw_cfg with the items QEMU's pc machine gives firmware. */
+static bool pc_fw_cfg_init(PCMachineState *pcms, GError **errp)
+{
+    MachineState *ms = &pcms->parent;
+    uint8_t e820[2][20];
+    int n = 0;
+
+    pcms->fw_cfg = qdev_new(TYPE_FW_CFG_IO);
+    object_property_add_child(container_get("/machine"), "fw_cfg",
+                              OBJECT(pcms->fw_cfg));
+    if (!qdev_realize_and_unref(pcms->fw_cfg, NULL, errp)) {
+        return false;
+    }
+    fw_cfg_add_i64(pcms->fw_cfg, FW_CFG_RAM_SIZE, ms->ram_size);
+    fw_cfg_add_i16(pcms->fw_cfg, FW_CFG_NB_CPUS, ms->smp.cpus);
+    fw_cfg_add_i16(pcms->fw_cfg, FW_CFG_MAX_CPUS,
+                   MAX(ms->smp.max_cpus, ms->smp.cpus));
+    fw_cfg_add_i16(pcms->fw_cfg, FW_CFG_NOGRAPHIC, !ms->enable_graphics);
+    fw_cfg_add_i16(pcms->fw_cfg, FW_CFG_BOOT_MENU, 0);
+    fw_cfg_add_bytes(pcms->fw_cfg, FW_CFG_UUID, ms->uuid, 16);
+    /* etc/e820: struct e820_entry { le64 addr, len; le32 type }[] */
+    for (int i = 0; i < 2; i++) {
+        uint64_t start = i ? UINT64_C(1) << 32 : 0;
+        uint64_t len = i ? pcms->above_4g : pcms->below_4g;
+        uint64_t le_start = GUINT64_TO_LE(start), le_len = GUINT64_TO_LE(len);
+        uint32_t type = GUINT32_TO_LE(1);
+
+        if (len) {
+            memcpy(e820[n], &le_start, 8);
+            memcpy(e820[n] + 8, &le_len, 8);
+            memcpy(e820[n] + 16, &type, 4);
+            n++;
+        }
+    }
+    return fw_cfg_add_file(pcms->fw_cfg, "etc/e820", e820, n * 20, errp);
+}
+
+/* The vCPUs and, unless KVM keeps them in the kernel, their APICs. */
 static bool pc_cpus_init(PCMachineState *pcms, GError **errp)
 {
     MachineState *ms = &pcms->parent;
 
-    for (unsigned i = 0; i < ms->smp.cpus; i++) {
-        g_ptr_array_add(ms->cpus, cpu_create(i));
+    if (!x86_cpus_init(ms, errp)) {
+        return false;
+    }
+    for (guint i = 0; i < ms->cpus->len && !kvm_irqchip_in_kernel(); i++) {
+        CPUState *cs = ms->cpus->pdata[i];
+
+        if (!apic_create(cs, cs->index, errp)) {
+            return false;
+        }
     }
     return true;
 }
 
-/* QEMU checks the kernel only after every other option was accepted. */
+/* ACPI tables for fw_cfg and, at each reset, for guest memory. */
+static bool pc_acpi_build(PCMachineState *pcms, GError **errp)
+{
+    AcpiBuildConfig cfg = {
+        .cpus = pcms->parent.smp.cpus,
+        .below_4g = pcms->below_4g,
+        .pirq_irq = pc_pirq_irqs,
+    };
+
+    return !pcms->pm || acpi_build(&cfg, pcms->fw_cfg, errp);
+}
+
+/*
+ * QEMU checks the kernel only after every other option was accepted.
+ * A multiboot image is tried first, then the Linux boot protocol.
+ */
 static bool pc_kernel_check(MachineState *ms, GError **errp)
 {
-    int fd;
+    GError *err = NULL;
 
     if (!ms->kernel_filename) {
         return true;
     }
-    fd = open(ms->kernel_filename, O_RDONLY);
-    if (fd < 0) {
-        error_setg(errp, "could not load kernel '%s': %s",
-                   ms->kernel_filename, g_strerror(errno));
+    if (multiboot_load(ms, ms->kernel_filename, ms->kernel_cmdline,
+                       ms->initrd_filename, &err)) {
+        return true;
+    }
+    if (err) {
+        g_propagate_error(errp, err);
         return false;
     }
-    close(fd);
-    return true;
+    return linux_boot_load(ms, errp);
 }
 
 static bool pc_init(MachineState *ms, GError **errp)
@@ -174,12 +364,34 @@ static bool pc_init(MachineState *ms, GError **errp)
     if (!pc_memory_init(pcms, errp)) {
         return false;
     }
-    pcms->isa_bus = isa_bus_new(NULL, get_system_io());
-    return pc_pic_init(pcms, errp) &&
+    return pc_pci_init(pcms, errp) &&
+           pc_pic_init(pcms, errp) &&
+           pc_ioapic_init(pcms, errp) &&
            pc_serial_init(pcms, errp) &&
            pc_simple_isa_device(pcms, "ioport80", errp) &&
+           pc_pit_init(pcms, errp) &&
+           pc_rtc_init(pcms, errp) &&
+           pc_simple_isa_device(pcms, "port92", errp) &&
+           pc_simple_isa_device(pcms, "i8042", errp) &&
+           pc_acpi_pm_init(pcms, errp) &&
+           pc_fw_cfg_init(pcms, errp) &&
            pc_cpus_init(pcms, errp) &&
+           pc_acpi_build(pcms, errp) &&
            pc_kernel_check(ms, errp);
+}
+
+/* No firmware runs: do its part after every device reset. */
+static void pc_machine_reset(MachineState *ms)
+{
+    PCMachineState *pcms = PC_MACHINE(ms);
+    PCFirmwareConfig fw = {
+        .bus = pcms->pci_bus,
+        .piix3 = pcms->piix3,
+        .pm = pcms->pm,
+        .below_4g = pcms->below_4g,
+    };
+
+    pc_firmware_reset(&fw);
 }
 
 static const char *const pc_machine_props[] = {
@@ -199,6 +411,7 @@ static void pc_machine_class_init(ObjectClass *oc, const void *data)
     mc->default_ram_size = 128 * MiB;
     mc->props = pc_machine_props;
     mc->init = pc_init;
+    mc->reset = pc_machine_reset;
 }
 
 static const TypeInfo pc_machine_info = {

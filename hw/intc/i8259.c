@@ -447,9 +447,13 @@ static void i8259_unrealize(DeviceState *dev)
     I8259State *s = I8259(dev);
 
     for (int i = 0; i < 2; i++) {
-        memory_region_del_subregion(s->io[i].container, &s->io[i]);
+        if (s->io[i].container) {
+            memory_region_del_subregion(s->io[i].container, &s->io[i]);
+        }
     }
-    memory_region_del_subregion(s->elcr_io.container, &s->elcr_io);
+    if (s->elcr_io.container) {
+        memory_region_del_subregion(s->elcr_io.container, &s->elcr_io);
+    }
 }
 
 static void i8259_class_init(ObjectClass *klass, const void *data)

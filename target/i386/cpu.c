@@ -50,6 +50,9 @@ void x86_cpu_reset(X86CPUState *env)
     env->mtrr_deftype = 0;
     memset(env->mtrr_fixed, 0, sizeof(env->mtrr_fixed));
     memset(env->mtrr_var, 0, sizeof(env->mtrr_var));
+    /* xAPIC enabled at the default base; BSP flag on CPU 0 (SDM 10.4.4). */
+    env->apic_base = UINT64_C(0xfee00000) | (1u << 11) |
+                     (env->apic_id == 0 ? 1u << 8 : 0);
     env->misc_enable = 1;       /* fast strings */
     env->xcr0 = 1;
     memset(env->fpregs, 0, sizeof(env->fpregs));
@@ -137,18 +140,4 @@ int x86_decode_mode(const X86CPUState *env)
         return X86_MODE64;
     }
     return (env->hflags & HF_CS32) ? X86_MODE32 : X86_MODE16;
-}
-
-/*
- * Self-modifying code hooks for the store slow path.  Until the block
- * cache (accel/tcg) keeps decoded code, no page holds any, so there is
- * nothing to invalidate.
- */
-bool x86_tb_page_has_code(X86CPUState *env, uint64_t paddr)
-{
-    return false;
-}
-
-void x86_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len)
-{
 }

@@ -421,6 +421,17 @@ unsigned x86_get_cf(X86CPUState *env);
 void x86_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len);
 /* Does the physical page hold decoded code?  (Store slow path asks.) */
 bool x86_tb_page_has_code(X86CPUState *env, uint64_t paddr);
+/*
+ * The local APIC behind CR8 and IA32_APIC_BASE (lapic.c); the values stay
+ * in the CPU state when the board has no APIC.
+ */
+uint8_t x86_lapic_get_tpr(X86CPUState *env);
+void x86_lapic_set_tpr(X86CPUState *env, uint8_t tpr);
+uint64_t x86_lapic_get_base(X86CPUState *env);
+void x86_lapic_set_base(X86CPUState *env, uint64_t val);
+void x86_lapic_init_reset(X86CPUState *env);
+/* "info registers" in QEMU's layout (dump.c). */
+void x86_cpu_dump_state(X86CPUState *env, GString *out);
 
 /* ------------------------------------------------------------------------
  * System side: exceptions (excp.c).  All unwind to env->jmp_env.

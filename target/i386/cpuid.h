@@ -5,7 +5,7 @@
 #ifndef TARGET_I386_CPUID_H
 #define TARGET_I386_CPUID_H
 
-#include "target/i386/cpu.h"
+#include "cpu.h"
 
 /* CPUID.01H:EDX */
 #define CPUID_FP87      (1u << 0)

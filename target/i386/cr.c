@@ -84,7 +84,7 @@ uint64_t x86_read_cr(X86CPUState *env, int cr)
     case 0: case 2: case 3: case 4:
         return env->cr[cr];
     case 8:
-        return env->cr[8] & 0xf;
+        return x86_lapic_get_tpr(env);
     default:
         x86_raise_exception(env, EXCP_UD);
     }
@@ -115,7 +115,7 @@ void x86_write_cr(X86CPUState *env, int cr, uint64_t val)
         if (val & ~UINT64_C(0xf)) {
             cr_gp(env);
         }
-        env->cr[8] = val;
+        x86_lapic_set_tpr(env, val);
         break;
     default:
         x86_raise_exception(env, EXCP_UD);

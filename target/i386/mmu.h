@@ -6,7 +6,7 @@
 #ifndef TARGET_I386_MMU_H
 #define TARGET_I386_MMU_H
 
-#include "target/i386/cpu.h"
+#include "cpu.h"
 
 /* MAXPHYADDR of every model (QEMU's TCG default is 40 bits too). */
 #define X86_PHYS_BITS   40

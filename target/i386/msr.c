@@ -113,7 +113,7 @@ uint64_t x86_rdmsr(X86CPUState *env, uint32_t index)
     case MSR_IA32_TSC:
         return msr_host_ns() + (uint64_t)env->tsc_offset;
     case MSR_IA32_APICBASE:
-        return env->apic_base;
+        return x86_lapic_get_base(env);
     case MSR_IA32_UCODE_REV:
         return 0;
     case MSR_MTRRCAP:
@@ -221,8 +221,8 @@ void x86_wrmsr(X86CPUState *env, uint32_t index, uint64_t val)
         env->tsc_offset = (int64_t)(val - msr_host_ns());
         return;
     case MSR_IA32_APICBASE:
-        env->apic_base = (env->apic_base & ~APICBASE_WRITABLE)
-                       | (val & APICBASE_WRITABLE);
+        x86_lapic_set_base(env, (env->apic_base & ~APICBASE_WRITABLE)
+                                | (val & APICBASE_WRITABLE));
         return;
     case MSR_IA32_UCODE_REV:
         return;

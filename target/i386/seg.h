@@ -6,7 +6,7 @@
 #ifndef TARGET_I386_SEG_H
 #define TARGET_I386_SEG_H
 
-#include "target/i386/cpu.h"
+#include "cpu.h"
 
 /* System descriptor types (SDM vol 3A table 3-2). */
 #define DESC_TYPE_LDT           0x2

@@ -97,6 +97,21 @@ class I8259Test(unittest.TestCase):
         self.line(4, 1)
         self.assertEqual(m.take_irqs(), ['raise 0'])
 
+    def test_in_service_blocks_same_line(self):
+        m = self.m
+        self.init()
+        m.outb(M_DATA, 0x00)
+        self.line(4, 1)
+        self.assertEqual(self.poll(), 0x84)
+        self.line(4, 0)
+        self.line(4, 1)                      # a new edge while in service
+        self.assertEqual(self.reg(M_CMD, OCW3_READ_IRR), 0x10)
+        self.assertEqual(self.int_level(), 0)
+        self.assertEqual(self.poll(), 0)
+        m.outb(M_CMD, EOI)
+        self.assertEqual(self.int_level(), 1)
+        self.assertEqual(self.poll(), 0x84)
+
     def test_masking(self):
         m = self.m
         self.init()

@@ -33,6 +33,21 @@ class QMPError(Exception):
     pass
 
 
+def connect_unix(path):
+    """Connect, retrying while the server is between bind and listen."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock
+        except (ConnectionRefusedError, FileNotFoundError):
+            sock.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class QMPStream:
     """Splits bytes from a socket or pipe into JSON messages."""
 
@@ -70,8 +85,7 @@ class QMPClient:
 
     def __init__(self, sock=None, path=None, negotiate=True):
         if sock is None:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.connect(path)
+            sock = connect_unix(path)
         self.sock = sock
         self.sock.settimeout(TIMEOUT)
         self.stream = QMPStream(self._recv)
@@ -191,8 +205,7 @@ class Emulator:
         return client
 
     def raw_socket(self, index=0):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(self.sockets[index])
+        sock = connect_unix(self.sockets[index])
         sock.settimeout(TIMEOUT)
         return sock
 

@@ -46,9 +46,13 @@ static void test_paging(void)
     CHECK_EQ(last_trap.error, 0, "#PF error: not present, read");
     CHECK_EQ(last_trap.cr2, 0x40001123, "CR2 = faulting address");
 
-    /* Fetch from the NX alias: #PF with P|I/D, CR2 = the target. */
+    /*
+     * Fetch from the NX alias: #PF with P|I/D, CR2 = the target.  A JMP,
+     * not a CALL: the fault comes after a CALL's push, which the resume
+     * label would leave on the stack under this function's frame.
+     */
     n = last_trap.count;
-    __asm__ volatile(SET_RESUME "call *%0\n9:" : : "r"(test_va(2))
+    __asm__ volatile(SET_RESUME "jmp *%0\n9:" : : "r"(test_va(2))
                      : "r11", "memory");
     CHECK_EQ(last_trap.vector, VEC_PF, "NX fetch faults");
     CHECK_EQ(last_trap.error, PFERR_P | PFERR_I, "NX error code P|I");

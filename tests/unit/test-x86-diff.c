@@ -30,53 +30,56 @@ static uint8_t diff_emu_mem[DIFF_MEM_SIZE];
 static uint8_t *diff_code;              /* RWX stub page */
 static sigjmp_buf diff_fpe_jmp;
 
-/* ---- the emulator's memory: flat, just the test buffer (weak: the
- * system side's real accessors replace these once they exist) ---- */
+/*
+ * ---- the emulator's memory: the real accessors (mmu.c) over a fake
+ * physical memory (X86IO): 4-level page tables at 0x1000-0x3fff map the
+ * 2 MiB around DIFF_MEM 1:1 as a user page; the test buffer is the only
+ * other RAM.  Everything else reads as all ones and ignores writes.
+ */
 
-__attribute__((weak)) noreturn void x86_raise_exception_err(
-    X86CPUState *env, int vector, uint32_t error_code)
-{
-    env->exc_vector = vector;
-    env->exc_error_code = error_code;
-    longjmp(env->jmp_env, 1);
-}
+#define DIFF_PT         0x1000u         /* PML4, PDPT, PD */
 
-__attribute__((weak)) noreturn void x86_raise_exception(X86CPUState *env,
-                                                        int vector)
-{
-    x86_raise_exception_err(env, vector, 0);
-}
+static uint8_t diff_pt[3 * 4096] __attribute__((aligned(4096)));
 
-static uint8_t *diff_emu_ptr(X86CPUState *env, uint64_t ea, unsigned size)
+static void *diff_ram_ptr(void *opaque, uint64_t paddr, bool is_write)
 {
-    if (ea < DIFF_MEM || ea + size > DIFF_MEM + DIFF_MEM_SIZE) {
-        x86_raise_exception_err(env, EXCP_GP, 0);
+    if (paddr >= DIFF_PT && paddr < DIFF_PT + sizeof(diff_pt)) {
+        return diff_pt + (paddr - DIFF_PT);
     }
-    return diff_emu_mem + (ea - DIFF_MEM);
+    if (paddr >= DIFF_MEM && paddr < DIFF_MEM + DIFF_MEM_SIZE) {
+        return diff_emu_mem + (paddr - DIFF_MEM);
+    }
+    return NULL;
 }
 
-#define DIFF_LD(bits) \
-    __attribute__((weak)) uint##bits##_t x86_ld##bits( \
-        X86CPUState *env, int seg, uint64_t ea) \
-    { \
-        uint##bits##_t v; \
-        memcpy(&v, diff_emu_ptr(env, ea, bits / 8), sizeof(v)); \
-        return v; \
-    } \
-    __attribute__((weak)) void x86_st##bits( \
-        X86CPUState *env, int seg, uint64_t ea, uint##bits##_t v) \
-    { \
-        memcpy(diff_emu_ptr(env, ea, bits / 8), &v, sizeof(v)); \
-    }
-DIFF_LD(8)
-DIFF_LD(16)
-DIFF_LD(32)
-DIFF_LD(64)
-
-__attribute__((weak)) void x86_probe_write(X86CPUState *env, int seg,
-                                           uint64_t ea, unsigned size)
+static uint64_t diff_phys_read(void *opaque, uint64_t paddr, unsigned size)
 {
-    diff_emu_ptr(env, ea, size);
+    return UINT64_MAX;
+}
+
+static void diff_phys_write(void *opaque, uint64_t paddr, uint64_t val,
+                            unsigned size)
+{
+}
+
+static const X86IO diff_io = {
+    .ram_ptr = diff_ram_ptr,
+    .phys_read = diff_phys_read,
+    .phys_write = diff_phys_write,
+};
+
+static void diff_put_pte(unsigned table, unsigned index, uint64_t val)
+{
+    memcpy(diff_pt + table * 4096 + index * 8, &val, 8);
+}
+
+/* P, R/W, U/S; the 2 MiB leaf also PS, A and D. */
+static void diff_build_page_tables(void)
+{
+    memset(diff_pt, 0, sizeof(diff_pt));
+    diff_put_pte(0, 0, (DIFF_PT + 0x1000) | 7);
+    diff_put_pte(1, 0, (DIFF_PT + 0x2000) | 7);
+    diff_put_pte(2, (DIFF_MEM >> 21) & 511, DIFF_MEM | 0xe7);
 }
 
 /* ---- the native side ---- */
@@ -170,17 +173,23 @@ static int diff_run_emu(const DiffState *in, DiffState *out,
     X86Insn d;
 
     memset(&env, 0, sizeof(env));
+    env.io = &diff_io;
+    env.a20_mask = UINT64_MAX;
     memcpy(env.regs, in->regs, sizeof(env.regs));
     env.eflags = 2 | (in->flags & ~CC_MASK);
     env.cc_op = CC_OP_EFLAGS;
     env.cc_src = in->flags & CC_MASK;
     env.cr[0] = CR0_PE | CR0_PG;
+    env.cr[3] = DIFF_PT;
+    env.cr[4] = CR4_PAE;
     env.efer = EFER_LMA | EFER_LME;
     env.segs[R_CS].flags = DESC_L_MASK | DESC_P_MASK | DESC_S_MASK |
                            DESC_CS_MASK;
     env.segs[R_CS].selector = 3;
     x86_update_hflags(&env);
+    x86_tlb_flush(&env, true);
     env.exc_vector = -1;
+    env.exc_prev = -1;
     if (x86_decode(&d, insn, len, X86_MODE64) != X86_DEC_OK) {
         return EXCP_UD;
     }
@@ -618,6 +627,7 @@ int main(int argc, char **argv)
     struct sigaction sa = { .sa_handler = diff_fpe };
 
     g_test_init(&argc, &argv, NULL);
+    diff_build_page_tables();
     diff_host_mem = mmap((void *)DIFF_MEM, DIFF_MEM_SIZE,
                          PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,

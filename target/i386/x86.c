@@ -1,0 +1,168 @@
+/*
+ * The x86 CPUs as the board sees them (include/qlite/x86.h): creating
+ * them for -smp/-cpu, the interrupt controller's acknowledge hook, and
+ * the entry state kernel loaders ask for, applied to the boot CPU at
+ * every reset.
+ */
+#include "qlite/accel.h"
+#include "qlite/linux-boot.h"
+#include "qlite/machine.h"
+#include "qlite/x86.h"
+#include "target/i386/cpu.h"
+
+static int (*x86_ack_fn)(void *opaque);
+static void *x86_ack_opaque;
+static X86BootState x86_boot;
+static bool x86_boot_set;
+
+/*
+ * The -cpu models describe what the emulator implements; under KVM the
+ * kernel's CPUID list rules and the accelerator builds its own.
+ */
+static bool x86_models_apply(void)
+{
+    const AccelOps *accel = accel_current();
+
+    return !accel || !strcmp(accel->name, "tcg");
+}
+
+bool x86_cpus_init(MachineState *ms, GError **errp)
+{
+    for (unsigned i = 0; i < ms->smp.cpus; i++) {
+        CPUState *cs = cpu_create(i);
+        X86CPU *cpu = g_new0(X86CPU, 1);
+        X86CPUState *env = &cpu->env;
+
+        cs->arch = cpu;
+        env->cs = cs;
+        if (x86_models_apply() &&
+            !x86_cpu_model_apply(env, ms->cpu_model, errp)) {
+            return false;
+        }
+        env->apic_id = i;
+        x86_cpu_reset(env);
+        g_ptr_array_add(ms->cpus, cs);
+    }
+    return true;
+}
+
+void x86_set_intr_ack(int (*ack)(void *opaque), void *opaque)
+{
+    x86_ack_fn = ack;
+    x86_ack_opaque = opaque;
+}
+
+int x86_intr_ack(void)
+{
+    return x86_ack_fn ? x86_ack_fn(x86_ack_opaque) : -1;
+}
+
+void x86_set_boot_state(const X86BootState *bs)
+{
+    x86_boot = *bs;
+    x86_boot_set = true;
+}
+
+static void x86_flat_seg(SegmentCache *s, uint16_t sel, uint32_t flags)
+{
+    s->selector = sel;
+    s->base = 0;
+    s->limit = UINT32_MAX;
+    s->flags = flags | DESC_P_MASK | DESC_S_MASK | DESC_A_MASK | DESC_G_MASK;
+}
+
+/*
+ * Flat segments as a loader's GDT describes them: code at 0x10, data at
+ * 0x18 (Multiboot spec 3.2; Linux boot.rst "32-bit/64-bit boot
+ * protocol" uses the same selectors).
+ */
+static void x86_boot_flat_segs(X86CPUState *env, bool long64)
+{
+    uint32_t code = DESC_CS_MASK | DESC_R_MASK |
+                    (long64 ? DESC_L_MASK : DESC_B_MASK);
+
+    x86_flat_seg(&env->segs[R_CS], 0x10, code);
+    for (int i = R_ES; i <= R_GS; i++) {
+        if (i != R_CS) {
+            x86_flat_seg(&env->segs[i], 0x18, DESC_W_MASK | DESC_B_MASK);
+        }
+    }
+}
+
+static void x86_apply_boot(X86CPUState *env, const X86BootState *bs)
+{
+    bool long64 = bs->mode == X86_BOOT_LONG64;
+
+    if (bs->mode == X86_BOOT_FIRMWARE) {
+        return;
+    }
+    for (int i = 0; i < 8; i++) {
+        env->regs[i] = bs->regs[i];
+    }
+    env->rip = bs->rip;
+    env->cr[0] = CR0_PE | CR0_ET;
+    if (long64) {
+        env->cr[0] |= CR0_PG;
+        env->cr[3] = bs->cr3;
+        env->cr[4] = CR4_PAE;
+        env->efer = EFER_LME | EFER_LMA;
+        if (bs->gdt_base) {
+            env->gdt = (DescTableReg){ bs->gdt_base, 0x1f };
+        }
+    }
+    x86_boot_flat_segs(env, long64);
+    x86_update_hflags(env);
+    x86_tlb_flush(env, true);
+}
+
+static void x86_linux_seg(SegmentCache *s, const LinuxBootSegment *ls)
+{
+    s->selector = ls->selector;
+    s->base = ls->base;
+    s->limit = ls->limit;
+    s->flags = ((uint32_t)ls->type << DESC_TYPE_SHIFT) |
+               ((uint32_t)ls->dpl << DESC_DPL_SHIFT) |
+               (ls->s ? DESC_S_MASK : 0) | (ls->present ? DESC_P_MASK : 0) |
+               (ls->db ? DESC_B_MASK : 0) | (ls->l ? DESC_L_MASK : 0) |
+               (ls->g ? DESC_G_MASK : 0);
+}
+
+/* Linux direct boot (hw/i386/linux-boot.c): its recorded entry state. */
+static void x86_apply_linux(X86CPUState *env, const LinuxBootCpuState *st)
+{
+    for (int i = 0; i < 16; i++) {
+        env->regs[i] = st->gprs[i];
+    }
+    env->rip = st->rip;
+    x86_set_eflags(env, st->rflags, UINT32_MAX);
+    env->cr[0] = st->cr0;
+    env->cr[3] = st->cr3;
+    env->cr[4] = st->cr4;
+    env->efer = st->efer;
+    env->gdt = (DescTableReg){ st->gdt_base, st->gdt_limit };
+    x86_linux_seg(&env->segs[R_CS], &st->cs);
+    for (int i = R_ES; i <= R_GS; i++) {
+        if (i != R_CS) {
+            x86_linux_seg(&env->segs[i], &st->ds);
+        }
+    }
+    x86_update_hflags(env);
+    x86_tlb_flush(env, true);
+}
+
+void x86_cpu_reset_vcpu(CPUState *cs)
+{
+    X86CPUState *env = x86_env(cs);
+    const LinuxBootCpuState *linux_state;
+
+    x86_cpu_reset(env);
+    if (cs->index != 0) {
+        return;
+    }
+    linux_state = linux_boot_cpu_state();
+    if (linux_state) {
+        x86_apply_linux(env, linux_state);
+    } else if (x86_boot_set) {
+        x86_apply_boot(env, &x86_boot);
+    }
+}

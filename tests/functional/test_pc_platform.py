@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""The pc board's platform devices, driven over qtest: PIT, RTC/CMOS,
+PCI configuration space (i440FX, PIIX3, PIIX4 PM, pci-testdev BARs),
+fw_cfg, the IOAPIC and its delivery to the local APIC, port 0x92 and
+the i8042.
+
+Reset values were checked against Debian's QEMU 7.2 through its monitor
+('o'/'i' port commands); values firmware changes (BARs, PIRQ routes,
+PM base) are what SeaBIOS programs, since qlite plays firmware's part.
+"""
+import os
+import struct
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qtest import QtestMachine, is_real_qemu  # noqa: E402
+
+PIT_NS_PER_TICK = 1e9 / 1193182
+NO_QEMU = unittest.skipIf(is_real_qemu(), 'Debian QEMU lacks qtest')
+
+
+def start(args=()):
+    return QtestMachine(args=['-m', '512'] + list(args)).start()
+
+
+class PITTest(unittest.TestCase):
+    def setUp(self):
+        self.m = start()
+        self.addCleanup(self.m.close)
+
+    @NO_QEMU
+    def test_mode2_irq0_rate(self):
+        m = self.m
+        m.ok('irq_intercept_in ioapic')
+        m.outb(0x43, 0x34)              # channel 0, LSB/MSB, mode 2
+        m.outb(0x40, 1193 & 0xff)       # ~1 kHz
+        m.outb(0x40, 1193 >> 8)
+        m.take_irqs()
+        m.clock_step(10_000_000)        # 10 ms
+        raises = [e for e in m.take_irqs() if e == 'raise 0']
+        self.assertIn(len(raises), (9, 10, 11))
+
+    @NO_QEMU
+    def test_counter_counts_down(self):
+        m = self.m
+        m.outb(0x43, 0x30)              # channel 0, mode 0
+        m.outb(0x40, 0x00)
+        m.outb(0x40, 0x80)              # 0x8000
+        m.clock_step(int(0x1000 * PIT_NS_PER_TICK) + 1)
+        m.outb(0x43, 0x00)              # latch channel 0
+        v = m.inb(0x40) | (m.inb(0x40) << 8)
+        self.assertAlmostEqual(v, 0x7000, delta=2)
+
+    def test_port61_gate_and_out2(self):
+        m = self.m
+        self.assertEqual(m.inb(0x61) & 0x21, 0x20)  # gate 0, OUT2 high
+        m.outb(0x61, 0x01)              # gate 2 on, speaker off
+        m.outb(0x43, 0xb0)              # channel 2, mode 0
+        m.outb(0x42, 0xff)
+        m.outb(0x42, 0x00)              # 255 ticks
+        self.assertEqual(m.inb(0x61) & 0x21, 0x01)  # OUT2 low while counting
+        if is_real_qemu():
+            return
+        m.clock_step(300_000)           # > 255 ticks (214 us)
+        self.assertEqual(m.inb(0x61) & 0x20, 0x20)
+
+    def test_read_back_status(self):
+        m = self.m
+        m.outb(0x43, 0xb4)              # channel 2, LSB/MSB, mode 2
+        m.outb(0x43, 0xe8)              # read-back: status of channel 2
+        st = m.inb(0x42)
+        self.assertEqual(st & 0x3f, 0x34)
+        self.assertTrue(st & 0x40)      # null count: no count loaded
+
+
+class RTCTest(unittest.TestCase):
+    def setUp(self):
+        self.m = start()
+        self.addCleanup(self.m.close)
+
+    def cmos(self, reg, val=None):
+        self.m.outb(0x70, reg)
+        if val is None:
+            return self.m.inb(0x71)
+        self.m.outb(0x71, val)
+
+    def test_reset_values_and_memory_size(self):
+        self.assertEqual(self.cmos(0x0a), 0x26)
+        self.assertEqual(self.cmos(0x0b), 0x02)
+        self.assertEqual(self.cmos(0x0d), 0x80)
+        self.assertEqual(self.cmos(0x15) | self.cmos(0x16) << 8, 640)
+        self.assertEqual(self.cmos(0x17) | self.cmos(0x18) << 8, 0xffff)
+        # (512 MiB - 16 MiB) / 64 KiB
+        self.assertEqual(self.cmos(0x34) | self.cmos(0x35) << 8, 0x1f00)
+        self.assertEqual(self.cmos(0x5f), 0)
+
+    def test_time_is_bcd_and_plausible(self):
+        import time
+        year = self.cmos(0x09)
+        now = time.gmtime()
+        self.assertEqual((year >> 4) * 10 + (year & 15), now.tm_year % 100)
+        self.assertEqual(self.cmos(0x32), 0x20)
+        self.cmos(0x0b, 0x06)           # binary mode
+        self.assertEqual(self.cmos(0x09), now.tm_year % 100)
+
+    @NO_QEMU
+    def test_periodic_irq8(self):
+        m = self.m
+        m.ok('irq_intercept_in ioapic')
+        self.cmos(0x0a, 0x26)           # 1024 Hz
+        self.cmos(0x0b, 0x42)           # PIE
+        m.clock_step(1_000_000)         # 1 ms
+        self.assertEqual(m.irq_level(8), 1)
+        self.assertEqual(self.cmos(0x0c) & 0xc0, 0xc0)   # IRQF | PF
+        self.assertEqual(m.irq_level(8), 0)
+        self.assertEqual(self.cmos(0x0c), 0)
+
+    @NO_QEMU
+    def test_update_ended_irq(self):
+        m = self.m
+        m.ok('irq_intercept_in ioapic')
+        self.cmos(0x0b, 0x12)           # UIE
+        m.clock_step(1_000_000_001)
+        self.assertEqual(m.irq_level(8), 1)
+        self.assertEqual(self.cmos(0x0c) & 0x90, 0x90)
+
+
+def cfg_read(m, bdf, reg, size=4):
+    m.outl(0xcf8, 0x80000000 | (bdf << 8) | (reg & 0xfc))
+    port = 0xcfc + (reg & 3)
+    return {1: m.inb, 2: m.inw, 4: m.inl}[size](port)
+
+
+def cfg_write(m, bdf, reg, val, size=4):
+    m.outl(0xcf8, 0x80000000 | (bdf << 8) | (reg & 0xfc))
+    port = 0xcfc + (reg & 3)
+    {1: m.outb, 2: m.outw, 4: m.outl}[size](port, val)
+
+
+class PCITest(unittest.TestCase):
+    def setUp(self):
+        self.m = start(['-device', 'pci-testdev,addr=03.0'])
+        self.addCleanup(self.m.close)
+
+    def test_ids(self):
+        m = self.m
+        self.assertEqual(cfg_read(m, 0x00, 0), 0x12378086)
+        self.assertEqual(cfg_read(m, 0x08, 0), 0x70008086)
+        self.assertEqual(cfg_read(m, 0x08, 0x0e, 1) & 0x80, 0x80)
+        self.assertEqual(cfg_read(m, 0x0b, 0), 0x71138086)
+        self.assertEqual(cfg_read(m, 0x18, 0), 0x00051b36)
+        self.assertEqual(cfg_read(m, 0x10, 0), 0xffffffff)   # empty slot
+        self.assertEqual(cfg_read(m, 0x18, 0x08) >> 16, 0xff00)
+
+    def test_bar_sizing_and_mapping(self):
+        m = self.m
+        dev = 0x18
+        cfg_write(m, dev, 0x04, 0, 2)                 # decoding off
+        cfg_write(m, dev, 0x10, 0xffffffff)
+        self.assertEqual(cfg_read(m, dev, 0x10), 0xfffff000)  # 4 KiB mem
+        cfg_write(m, dev, 0x14, 0xffffffff)
+        self.assertEqual(cfg_read(m, dev, 0x14), 0xffffff01)  # 256 B I/O
+        if is_real_qemu():
+            return
+        cfg_write(m, dev, 0x10, 0xfe000000)
+        cfg_write(m, dev, 0x14, 0xd000)
+        cfg_write(m, dev, 0x04, 0x3, 2)
+        # Select test 0 through I/O: header of "portio-no-eventfd".
+        m.outb(0xd000, 0)
+        name = bytes(m.inb(0xd000 + 16 + i) for i in range(17))
+        self.assertEqual(name, b'portio-no-eventfd')
+        m.writel(0xfe000000, 1)     # select mmio test 1 (wildcard)
+        self.assertEqual(m.readl(0xfe000004), 2048 + 1)
+
+    @NO_QEMU
+    def test_firmware_assigned_bars(self):
+        m = self.m
+        cmd = cfg_read(m, 0x18, 0x04, 2)
+        self.assertEqual(cmd & 3, 3)
+        self.assertNotEqual(cfg_read(m, 0x18, 0x10) & ~0xfff, 0)
+        self.assertEqual(cfg_read(m, 0x08, 0x60), 0x0b0b0a0a)
+
+    @NO_QEMU
+    def test_pirq_routes_intx(self):
+        m = self.m
+        m.ok('irq_intercept_in ioapic')
+        # Route PIRQA to IRQ 5 and pulse a line by hand via PIIX3 is not
+        # reachable from qtest; check the route register takes writes.
+        cfg_write(m, 0x08, 0x60, 0x05, 1)
+        self.assertEqual(cfg_read(m, 0x08, 0x60, 1), 0x05)
+
+
+class FwCfgTest(unittest.TestCase):
+    def setUp(self):
+        self.m = start()
+        self.addCleanup(self.m.close)
+
+    def item(self, key, n):
+        self.m.outw(0x510, key)
+        return bytes(self.m.inb(0x511) for _ in range(n))
+
+    def files(self):
+        count = struct.unpack('>I', self.item(0x19, 4))[0]
+        raw = self.item(0x19, 4 + 64 * count)[4:]
+        out = {}
+        for i in range(count):
+            size, sel, _ = struct.unpack('>IHH', raw[64 * i:64 * i + 8])
+            name = raw[64 * i + 8:64 * i + 64].split(b'\0')[0].decode()
+            out[name] = (size, sel)
+        return out
+
+    def test_signature_and_id(self):
+        self.assertEqual(self.item(0x00, 4), b'QEMU')
+        self.assertEqual(self.item(0x01, 4), b'\x03\0\0\0')
+        self.assertEqual(struct.unpack('<Q', self.item(0x03, 8))[0],
+                         512 << 20)
+        self.assertEqual(struct.unpack('<H', self.item(0x05, 2))[0], 1)
+
+    def test_directory_and_e820(self):
+        files = self.files()
+        self.assertIn('etc/e820', files)
+        names = list(files)
+        self.assertEqual(names, sorted(names))
+        size, sel = files['etc/e820']
+        e820 = self.item(sel, size)
+        addr, length, typ = struct.unpack('<QQI', e820[:20])
+        self.assertEqual((addr, length, typ), (0, 512 << 20, 1))
+
+    @NO_QEMU
+    def test_acpi_files_and_dma(self):
+        m = self.m
+        files = self.files()
+        for f in ('etc/acpi/tables', 'etc/acpi/rsdp', 'etc/table-loader'):
+            self.assertIn(f, files)
+        size, sel = files['etc/acpi/rsdp']
+        # DMA: descriptor at 0x1000, data to 0x2000.
+        desc = struct.pack('>IIQ', (sel << 16) | 0x08 | 0x02, size, 0x2000)
+        for i in range(0, 16, 4):
+            m.writel(0x1000 + i, struct.unpack('<I', desc[i:i + 4])[0])
+        self.assertEqual(m.inl(0x514), struct.unpack('<I', b'QEMU')[0])
+        m.outl(0x514, 0)
+        m.outl(0x518, struct.unpack('<I', struct.pack('>I', 0x1000))[0])
+        self.assertEqual(m.readl(0x1000), 0)            # control: done
+        self.assertEqual(m.readl(0x2000), struct.unpack('<I', b'RSD ')[0])
+
+    @NO_QEMU
+    def test_acpi_tables_in_memory(self):
+        m = self.m
+        rsdp = b''.join(struct.pack('<I', m.readl(0xf0000 + i))
+                        for i in range(0, 36, 4))
+        self.assertEqual(rsdp[:8], b'RSD PTR ')
+        self.assertEqual(sum(rsdp[:20]) & 0xff, 0)
+        self.assertEqual(sum(rsdp) & 0xff, 0)
+        rsdt = struct.unpack('<I', rsdp[16:20])[0]
+        self.assertEqual(struct.pack('<I', m.readl(rsdt)), b'RSDT')
+
+
+class IOAPICTest(unittest.TestCase):
+    def setUp(self):
+        self.m = start(['-device', 'pc-testdev'])
+        self.addCleanup(self.m.close)
+
+    def ioapic(self, reg, val=None):
+        self.m.writel(0xfec00000, reg)
+        if val is None:
+            return self.m.readl(0xfec00010)
+        self.m.writel(0xfec00010, val)
+
+    def test_version_and_reset(self):
+        self.assertEqual(self.ioapic(0x01), 0x00170020)
+        self.assertEqual(self.ioapic(0x10) & 0x10000, 0x10000)
+
+    @NO_QEMU
+    def test_delivery_to_lapic_irr(self):
+        # Pin 5, vector 0x45, edge, physical destination APIC 0.
+        self.ioapic(0x10 + 2 * 5, 0x45)
+        self.ioapic(0x11 + 2 * 5, 0)
+        self.m.outb(0x2005, 1)          # pc-testdev raises ISA IRQ 5
+        irr = self.m.readl(0xfee00200 + 0x10 * (0x45 // 32))
+        self.assertTrue(irr & (1 << (0x45 % 32)))
+
+    @NO_QEMU
+    def test_level_remote_irr(self):
+        self.ioapic(0x10 + 2 * 9, 0x8000 | 0x59)     # level, vector 0x59
+        self.ioapic(0x11 + 2 * 9, 0)
+        self.m.outb(0x2009, 1)
+        self.assertTrue(self.ioapic(0x10 + 2 * 9) & 0x4000)   # remote IRR
+        self.m.writel(0xfec00040, 0x59)                       # EOI register
+        # still high: delivered again, remote IRR set again
+        self.assertTrue(self.ioapic(0x10 + 2 * 9) & 0x4000)
+        self.m.outb(0x2009, 0)
+        self.m.writel(0xfec00040, 0x59)
+        self.assertFalse(self.ioapic(0x10 + 2 * 9) & 0x4000)
+
+
+class MiscTest(unittest.TestCase):
+    def setUp(self):
+        self.m = start(['-device', 'pc-testdev'])
+        self.addCleanup(self.m.close)
+
+    def test_port92_and_i8042_reset_values(self):
+        self.assertEqual(self.m.inb(0x92), 0x00)
+        self.assertEqual(self.m.inb(0x64), 0x18)
+
+    def test_i8042_self_test(self):
+        m = self.m
+        m.outb(0x64, 0xaa)
+        self.assertEqual(m.inb(0x64) & 0x01, 0x01)
+        self.assertEqual(m.inb(0x60), 0x55)
+        m.outb(0x64, 0x20)
+        self.assertEqual(m.inb(0x60), 0x03)
+
+    def test_pc_testdev_scratch(self):
+        m = self.m
+        m.outl(0xe0, 0x12345678)
+        self.assertEqual(m.inb(0xe9), 0x56)
+        m.outb(0xe8, 0xaa)
+        self.assertEqual(m.inl(0xe0), 0x123456aa)
+        m.writel(0xff000010, 0xdeadbeef)
+        self.assertEqual(m.readl(0xff000010), 0xdeadbeef)
+
+    @NO_QEMU
+    def test_i8042_reset_command(self):
+        m = self.m
+        m.outb(0x64, 0x60)
+        m.outb(0x60, 0x00)              # command byte: interrupts off
+
+        def mode():
+            m.outb(0x64, 0x20)
+            return m.inb(0x60)
+        self.assertEqual(mode(), 0x00)
+        m.outb(0x64, 0xfe)              # pulse reset: the machine resets
+        self.assertTrue(m.poll_until(lambda: mode() == 0x03))
+
+if __name__ == '__main__':
+    unittest.main()

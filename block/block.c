@@ -458,9 +458,9 @@ int bdrv_block_status_above(BlockDriverState *bs, int64_t offset,
         int ret;
 
         if (len >= 0 && offset >= len) {
-            /* Past this layer's end reads as zeroes: decided here. */
+            /* Past a backing file's end the layer above reads zeroes. */
             *pnum = limit;
-            *depth = d;
+            *depth = d ? d - 1 : 0;
             *map = 0;
             *file = NULL;
             return d ? BDRV_BLOCK_ZERO : BDRV_BLOCK_ZERO |

@@ -268,31 +268,54 @@ static void qcow2_check_compare_one(Qcow2CheckState *cs, uint64_t ci,
     }
 }
 
+/* Compare the clusters one refcount block describes. */
+static void qcow2_check_compare_block(Qcow2CheckState *cs, uint32_t ti,
+                                      uint64_t *last_used)
+{
+    BDRVQcow2State *s = cs->bs->opaque;
+    uint64_t per = 1ULL << s->refcount_block_bits;
+    uint64_t end = MIN((ti + 1) * per, cs->nb_clusters);
+    uint64_t rb_off = s->refcount_table[ti] & REFT_OFFSET_MASK;
+    void *blk = NULL;
+
+    if (rb_off && (!QLITE_IS_ALIGNED(rb_off, s->cluster_size) ||
+                   rb_off >= s->file_size ||
+                   qcow2_cache_get(cs->bs, s->refcount_cache, rb_off,
+                                   &blk) < 0)) {
+        cs->res->check_errors++;
+        return;
+    }
+    for (uint64_t ci = ti * per; ci < end; ci++) {
+        uint64_t rc = blk ? qcow2_rb_get(blk, ci - ti * per,
+                                         s->refcount_order) : 0;
+        if (rc != cs->refs[ci]) {
+            /* Repairs go through the cache; let go of our block. */
+            qcow2_cache_put(s->refcount_cache, &blk);
+            qcow2_check_compare_one(cs, ci, rc, cs->refs[ci]);
+            qcow2_get_refcount(cs->bs, ci, &rc);
+            if (rb_off && qcow2_cache_get(cs->bs, s->refcount_cache, rb_off,
+                                          &blk) < 0) {
+                cs->res->check_errors++;
+                return;
+            }
+        }
+        if (rc) {
+            *last_used = ci + 1;
+        }
+    }
+    qcow2_cache_put(s->refcount_cache, &blk);
+}
+
 static int qcow2_check_compare(Qcow2CheckState *cs)
 {
     BDRVQcow2State *s = cs->bs->opaque;
     uint64_t per = 1ULL << s->refcount_block_bits;
     uint64_t last_used = 0;
 
-    for (uint32_t ti = 0; ti < s->refcount_table_size; ti++) {
-        bool has = (s->refcount_table[ti] & REFT_OFFSET_MASK) != 0;
-        for (uint64_t ci = ti * per; ci < (ti + 1) * per; ci++) {
-            uint64_t rc = 0, ref = ci < cs->nb_clusters ? cs->refs[ci] : 0;
-            if (!has && ci >= cs->nb_clusters) {
-                break;
-            }
-            if (has && qcow2_get_refcount(cs->bs, ci, &rc) < 0) {
-                cs->res->check_errors++;
-                continue;
-            }
-            if (rc != ref) {
-                qcow2_check_compare_one(cs, ci, rc, ref);
-                qcow2_get_refcount(cs->bs, ci, &rc);
-            }
-            if (rc) {
-                last_used = ci + 1;
-            }
-        }
+    /* As qemu-img: clusters past the end of the file are not judged. */
+    for (uint32_t ti = 0; ti < s->refcount_table_size &&
+         (uint64_t)ti * per < cs->nb_clusters; ti++) {
+        qcow2_check_compare_block(cs, ti, &last_used);
     }
     cs->res->image_end_offset = last_used << s->cluster_bits;
     return 0;

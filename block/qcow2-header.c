@@ -209,13 +209,13 @@ static bool qcow2_parse_v3(BlockDriverState *bs, const uint8_t *h,
     s->incompatible_features = qcow2_rd64(h + 72);
     s->compatible_features = qcow2_rd64(h + 80);
     s->autoclear_features = qcow2_rd64(h + 88);
-    s->refcount_order = qcow2_rd32(h + 96);
     s->header_length = qcow2_rd32(h + 100);
-    if (s->refcount_order > 6) {
-        error_setg(errp, "refcount_order %d is too large (at most 6)",
-                   s->refcount_order);
+    if (qcow2_rd32(h + 96) > 6) {
+        error_setg(errp, "refcount_order %" PRIu32 " is too large (at most "
+                   "6)", qcow2_rd32(h + 96));
         return false;
     }
+    s->refcount_order = qcow2_rd32(h + 96);
     if (s->header_length < QCOW2_V3_HEADER_LEN ||
         s->header_length > (uint32_t)s->cluster_size ||
         s->header_length % 8 || s->header_length > avail) {

@@ -278,9 +278,47 @@ static int qcow2_grow_refcount_table(BlockDriverState *bs,
 }
 
 /*
- * Make sure a refcount block covers cluster @ci.  A new block goes into
- * the first cluster of the range it describes (all of which are free, as
- * no block counted them), so it describes itself.  Returns 1 when it had
+ * Where a new refcount block for table index @ti goes: the first free
+ * cluster from free_cluster_index on that is either described by an
+ * existing block or lies in the block's own range (it then describes
+ * itself).  Taking the lowest such cluster means a caller looking for a
+ * long free run finds it further up after at most one block per range.
+ */
+static int qcow2_refblock_place(BlockDriverState *bs, uint64_t ti,
+                                uint64_t *ci)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t c = s->free_cluster_index;
+    int ret;
+
+    for (;; c++) {
+        uint64_t cti = c >> s->refcount_block_bits, rc = 0;
+        bool described = cti == ti || (cti < s->refcount_table_size &&
+                                       (s->refcount_table[cti] &
+                                        REFT_OFFSET_MASK));
+        if (!described) {
+            /* Nothing can describe it yet: jump to our own range. */
+            c = MAX(c, ti << s->refcount_block_bits) - 1;
+            if ((c + 1) >> s->refcount_block_bits != ti) {
+                c = ti << s->refcount_block_bits;
+                break;
+            }
+            continue;
+        }
+        ret = qcow2_get_refcount(bs, c, &rc);
+        if (ret < 0) {
+            return ret;
+        }
+        if (!rc && c) {
+            break;
+        }
+    }
+    *ci = c;
+    return 0;
+}
+
+/*
+ * Make sure a refcount block covers cluster @ci.  Returns 1 when it had
  * to allocate (callers searching for free clusters start over), 0 when
  * the block was there.
  */
@@ -288,7 +326,7 @@ static int qcow2_ensure_refblock(BlockDriverState *bs, uint64_t ci)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t ti = ci >> s->refcount_block_bits;
-    uint64_t blk_ci = ti << s->refcount_block_bits;
+    uint64_t blk_ci;
     void *blk;
     int ret;
 
@@ -299,9 +337,13 @@ static int qcow2_ensure_refblock(BlockDriverState *bs, uint64_t ci)
     if (s->refcount_table[ti] & REFT_OFFSET_MASK) {
         return 0;
     }
-    if (blk_ci == 0) {
+    if (ti == 0) {
         qcow2_signal_corruption(bs, "Refcount table entry 0 is empty");
         return -EIO;
+    }
+    ret = qcow2_refblock_place(bs, ti, &blk_ci);
+    if (ret < 0) {
+        return ret;
     }
     ret = qcow2_cache_get_empty(bs, s->refcount_cache,
                                 blk_ci << s->cluster_bits, &blk);
@@ -375,6 +417,7 @@ int qcow2_update_refcount(BlockDriverState *bs, uint64_t offset,
 static int qcow2_find_free_run(BlockDriverState *bs, uint64_t n,
                                uint64_t *ci)
 {
+    BDRVQcow2State *s = bs->opaque;
     uint64_t start = *ci, run = 0;
     int ret;
 
@@ -385,6 +428,10 @@ static int qcow2_find_free_run(BlockDriverState *bs, uint64_t n,
             return ret;
         }
         if (rc) {
+            /* Everything below the first free cluster is in use. */
+            if (run == 0 && start == s->free_cluster_index) {
+                s->free_cluster_index = start + 1;
+            }
             start += run + 1;
             run = 0;
         } else {

@@ -34,6 +34,8 @@ typedef struct MuxChardev {
     bool timestamps; /* C-a t */
     bool at_line_start;
     int64_t ts_start_us;
+    bool opening;    /* inside char_mux_open() */
+    guint open_idle; /* OPENED for our front ends, pending */
 } MuxChardev;
 
 static MuxChardev *mux_of(Chardev *chr)
@@ -291,14 +293,22 @@ void char_mux_detach(Chardev *chr, CharBackend *be)
     }
 }
 
-/* A front end installed handlers: tell it whether it has the focus. */
+/*
+ * A front end installed handlers: it takes the focus, as in QEMU.  The
+ * serial port is realized after the monitors are set up, so it is the one
+ * that has the focus when the guest starts.
+ */
 void char_mux_handlers_set(Chardev *chr, CharBackend *be)
 {
     MuxChardev *d = mux_of(chr);
 
-    if (be->event) {
-        be->event(be->opaque,
-                  be->tag == d->focus ? CHR_EVENT_MUX_IN : CHR_EVENT_MUX_OUT);
+    if (!be->can_read && !be->read && !be->event) {
+        return;
+    }
+    if (be->tag != d->focus) {
+        char_mux_set_focus(d, be->tag);
+    } else {
+        char_mux_send_event(d, be->tag, CHR_EVENT_MUX_IN);
     }
 }
 
@@ -306,17 +316,49 @@ void char_mux_handlers_set(Chardev *chr, CharBackend *be)
 
 static int char_mux_base_can_read(void *opaque)
 {
-    return chr_be_can_write(opaque);
+    MuxChardev *d = opaque;
+
+    return chr_be_can_write(&d->parent);
 }
 
 static void char_mux_base_read(void *opaque, const uint8_t *buf, int len)
 {
-    chr_be_write(opaque, buf, len);
+    MuxChardev *d = opaque;
+
+    chr_be_write(&d->parent, buf, len);
 }
 
+static gboolean char_mux_open_idle(gpointer opaque)
+{
+    MuxChardev *d = opaque;
+
+    d->open_idle = 0;
+    chr_be_event(&d->parent, CHR_EVENT_OPENED);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * A base that is open when the mux is made (stdio) reports OPENED to our
+ * front ends only once the main loop runs, as QEMU does after machine
+ * creation: by then every front end is attached and the focus settled,
+ * so a monitor without the focus does not print its greeting over the
+ * guest's console.
+ */
 static void char_mux_base_event(void *opaque, ChrEvent event)
 {
-    chr_be_event(opaque, event);
+    MuxChardev *d = opaque;
+
+    if (event == CHR_EVENT_OPENED && d->opening) {
+        if (!d->open_idle) {
+            d->open_idle = g_idle_add(char_mux_open_idle, d);
+        }
+        return;
+    }
+    if (event == CHR_EVENT_CLOSED && d->open_idle) {
+        g_source_remove(d->open_idle);
+        d->open_idle = 0;
+    }
+    chr_be_event(&d->parent, event);
 }
 
 static bool char_mux_open(Chardev *chr, QliteOpts *opts, GError **errp)
@@ -344,8 +386,10 @@ static bool char_mux_open(Chardev *chr, QliteOpts *opts, GError **errp)
     }
     base->in_mux = true;
     d->base = base;
+    d->opening = true;
     chr_fe_set_handlers(&d->base_be, char_mux_base_can_read, char_mux_base_read,
-                        char_mux_base_event, chr);
+                        char_mux_base_event, d);
+    d->opening = false;
     return true;
 }
 
@@ -358,6 +402,10 @@ static void char_mux_close(Chardev *chr)
             d->fe[tag].be->chr = NULL;
             d->fe[tag].be = NULL;
         }
+    }
+    if (d->open_idle) {
+        g_source_remove(d->open_idle);
+        d->open_idle = 0;
     }
     if (d->base) {
         chr_fe_deinit(&d->base_be);

@@ -88,18 +88,7 @@ static void hmp_info_cpus(GString *out, const char *args, int cpu_index)
 
 static void hmp_info_pci(GString *out, const char *args, int cpu_index)
 {
-    BusState *bus = qbus_find("PCI");
-
-    if (!bus) {
-        return;
-    }
-    for (guint i = 0; i < bus->children->len; i++) {
-        DeviceState *dev = bus->children->pdata[i];
-
-        g_string_append_printf(out, "  Bus  0, device %3u: %s, id \"%s\"\n",
-                               i, object_get_typename(OBJECT(dev)),
-                               dev->id ? dev->id : "");
-    }
+    hmp_print_pci(out);
 }
 
 /* ---- info qtree ---- */

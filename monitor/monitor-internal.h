@@ -5,7 +5,7 @@
  *   qmp-schema.c   the type, command and event tables; introspection, docs
  *   qmp-check.c    checks command arguments against the schema
  *   qmp.c          a QMP session: parse, negotiate, dispatch, reply
- *   qmp-cmds*.c    the command handlers
+ *   qmp-cmds*.c    the command handlers (machine, QOM and devices, PCI)
  *   hmp.c          the human monitor: line editing and its command table
  *   monitor.c      monitors on chardevs: output queues, events, lifecycle
  */
@@ -179,6 +179,11 @@ void hmp_event(HmpState *h, ChrEvent event);
  * @out.  @cpu_index picks the CPU "info registers" shows (-1: the first).
  */
 void hmp_execute(const char *line, int cpu_index, GString *out);
+
+/* ---- qmp-cmds-pci.c ---- */
+
+/* "info pci": every function on the root PCI bus. */
+void hmp_print_pci(GString *out);
 
 /* ---- monitor.c ---- */
 

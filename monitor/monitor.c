@@ -18,6 +18,7 @@
 #define MONITOR_OUT_PAUSE (64 * 1024)
 #define MONITOR_OUT_MAX (4 * 1024 * 1024)
 #define MONITOR_RETRY_MS 10
+#define MONITOR_RETRY_MAX_MS 500
 #define MONITOR_READ_CHUNK 4096
 
 struct Monitor {
@@ -26,6 +27,7 @@ struct Monitor {
     bool pretty;
     GString *out;           /* queued output not yet written */
     guint retry_tag;        /* timer source while output is queued */
+    guint retry_ms;         /* its period, backing off */
     unsigned generation;    /* bumped on each close: stale writes stop */
     uint64_t dropped;       /* bytes dropped for a full queue */
     QmpSession qmp;
@@ -63,6 +65,7 @@ static void monitor_flush(Monitor *mon)
 {
     unsigned gen = mon->generation;
     bool was_paused = mon->out->len > MONITOR_OUT_PAUSE;
+    bool progress = false;
 
     while (mon->out->len) {
         int n = monitor_write_nowait(mon, mon->out->str, mon->out->len);
@@ -70,14 +73,23 @@ static void monitor_flush(Monitor *mon)
         if (gen != mon->generation) {
             return;     /* the write closed the connection */
         }
-        if (n <= 0) {
+        if (n == -EAGAIN || n == -EINTR || n == 0) {
+            break;
+        }
+        if (n < 0) {
+            /* The peer is gone for good (EPIPE ...): nobody will read it. */
+            mon->dropped += mon->out->len;
+            g_string_truncate(mon->out, 0);
             break;
         }
         g_string_erase(mon->out, 0, n);
+        progress = true;
     }
+    /* Retry from a timer, backing off while a peer reads nothing. */
+    mon->retry_ms = progress ? MONITOR_RETRY_MS
+                             : MIN(mon->retry_ms * 2, MONITOR_RETRY_MAX_MS);
     if (mon->out->len && !mon->retry_tag) {
-        mon->retry_tag = g_timeout_add(MONITOR_RETRY_MS, monitor_retry_cb,
-                                       mon);
+        mon->retry_tag = g_timeout_add(mon->retry_ms, monitor_retry_cb, mon);
     }
     if (was_paused && mon->out->len <= MONITOR_OUT_PAUSE) {
         chr_fe_accept_input(&mon->be);
@@ -97,6 +109,10 @@ static gboolean monitor_retry_cb(gpointer opaque)
 static void monitor_puts(Monitor *mon, const char *text, size_t len)
 {
     if (mon->out->len + 2 * len > MONITOR_OUT_MAX) {
+        if (!mon->dropped) {
+            warn_report("monitor %s: the client reads nothing; dropping "
+                        "its output", mon->be.chr ? mon->be.chr->label : "");
+        }
         mon->dropped += len;
         return;
     }
@@ -173,6 +189,7 @@ static void monitor_read(void *opaque, const uint8_t *buf, int len)
 static void monitor_closed(Monitor *mon)
 {
     mon->generation++;
+    mon->dropped = 0;
     g_string_truncate(mon->out, 0);
     if (mon->retry_tag) {
         g_source_remove(mon->retry_tag);
@@ -252,6 +269,7 @@ bool monitor_init(Chardev *chr, MonitorMode mode, bool pretty,
     mon->mode = mode;
     mon->pretty = pretty;
     mon->out = g_string_new(NULL);
+    mon->retry_ms = MONITOR_RETRY_MS;
     if (!chr_fe_init(&mon->be, chr, errp)) {
         g_string_free(mon->out, true);
         g_free(mon);

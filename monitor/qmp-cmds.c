@@ -1,6 +1,6 @@
 /*
  * QMP commands about the machine as a whole: run state, identity,
- * accelerator, CPUs, machine types, chardevs, PCI.  Arguments were checked
+ * accelerator, CPUs, machine types, chardevs.  Arguments were checked
  * against the schema before a handler runs.
  */
 #include "monitor-internal.h"
@@ -236,7 +236,7 @@ json_t *qmp_cmd_query_machines(QmpSession *s, json_t *a, GError **errp)
     return list;
 }
 
-/* ---- chardevs, PCI ---- */
+/* ---- chardevs ---- */
 
 json_t *qmp_cmd_query_chardev(QmpSession *s, json_t *a, GError **errp)
 {
@@ -253,13 +253,4 @@ json_t *qmp_cmd_query_chardev(QmpSession *s, json_t *a, GError **errp)
             "frontend-open", open));
     }
     return list;
-}
-
-json_t *qmp_cmd_query_pci(QmpSession *s, json_t *a, GError **errp)
-{
-    /* Devices are listed once the PCI layer can describe them. */
-    if (!qbus_find("PCI")) {
-        return json_array();
-    }
-    return json_pack("[{s:i,s:[]}]", "bus", 0, "devices");
 }

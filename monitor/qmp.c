@@ -41,9 +41,10 @@ static const char *qmp_error_class(const GError *err)
 /* {"error": {...}}; frees @err. */
 static json_t *qmp_error_reply(GError *err)
 {
+    /* Messages may quote the client's bytes, which need not be UTF-8. */
+    g_autofree char *desc = g_utf8_make_valid(err->message, -1);
     json_t *reply = json_pack("{s:{s:s,s:s}}", "error",
-                              "class", qmp_error_class(err),
-                              "desc", err->message);
+                              "class", qmp_error_class(err), "desc", desc);
 
     g_error_free(err);
     return reply;

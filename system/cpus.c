@@ -62,7 +62,8 @@ void cpu_reset_interrupt(CPUState *cpu, uint32_t mask)
 
 bool cpu_should_stop(CPUState *cpu)
 {
-    return g_atomic_int_get((gint *)&cpu->stop) != 0;
+    /* stop is a bool: a gint access would read stopped and halted too. */
+    return __atomic_load_n(&cpu->stop, __ATOMIC_SEQ_CST);
 }
 
 bool all_vcpus_paused(void)
@@ -83,7 +84,7 @@ void pause_all_vcpus(void)
     for (int i = 0; i < cpu_count(); i++) {
         CPUState *cpu = cpu_get(i);
 
-        g_atomic_int_set((gint *)&cpu->stop, 1);
+        __atomic_store_n(&cpu->stop, true, __ATOMIC_SEQ_CST);
         cpu_kick(cpu);
     }
     while (!all_vcpus_paused()) {
@@ -101,7 +102,7 @@ void resume_all_vcpus(void)
     for (int i = 0; i < cpu_count(); i++) {
         CPUState *cpu = cpu_get(i);
 
-        g_atomic_int_set((gint *)&cpu->stop, 0);
+        __atomic_store_n(&cpu->stop, false, __ATOMIC_SEQ_CST);
         cpu->stopped = false;
         g_cond_broadcast(&cpu->halt_cond);
     }

@@ -349,8 +349,19 @@ static void vl_reset_hook(ShutdownCause cause)
     machine_reset(qdev_get_machine());
 }
 
+static void vl_powerdown_hook(void)
+{
+    MachineState *ms = qdev_get_machine();
+    MachineClass *mc = MACHINE_GET_CLASS(ms);
+
+    if (mc->powerdown) {
+        mc->powerdown(ms);
+    }
+}
+
 static const RunstateHooks vl_runstate_hooks = {
     .reset = vl_reset_hook,
+    .powerdown = vl_powerdown_hook,
     .pause_vcpus = pause_all_vcpus,
     .resume_vcpus = resume_all_vcpus,
 };

@@ -12,6 +12,7 @@
 #include "qlite/object.h"
 #include "qlite/x86.h"
 #include "tcg-internal.h"
+#include "tcg-trace.h"
 
 /* Blocks per vCPU per turn: long enough to be cheap, short enough to be
  * fair between vCPUs (a kick ends a turn at once anyway). */
@@ -27,6 +28,7 @@ static bool tcg_available(GError **errp)
 static bool tcg_init_machine(MachineState *ms, GError **errp)
 {
     tcg_mem_init();
+    tcg_trace_init();
     return true;
 }
 

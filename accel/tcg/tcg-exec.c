@@ -12,6 +12,7 @@
 #include "qlite/main-loop.h"
 #include "qlite/runstate.h"
 #include "tcg-internal.h"
+#include "tcg-trace.h"
 
 static int exec_kicked;         /* atomic: leave at the next boundary */
 static int exec_trace = -1;     /* QLITE_TCG_TRACE=1: log every block */
@@ -59,6 +60,9 @@ static void exec_block(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
     for (; in < end; in++) {
         uint64_t next = x86_next_rip(env, in);
 
+        if (tcg_trace_on) {
+            tcg_trace_insn(env, in);
+        }
         x86_exec_insn(env, in);
         tc->insns++;
         if (env->rip != next || env->hflags != hflags ||
@@ -85,7 +89,8 @@ static void exec_init_sipi(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
                            uint32_t req)
 {
     if (req & CPU_INTERRUPT_INIT) {
-        cpu_reset_interrupt(cpu, CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI);
+        /* A SIPI already pending is for after this INIT: keep it. */
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_INIT);
         x86_cpu_reset(env);
         x86_lapic_init_reset(env);
         if (cpu->index != 0) {
@@ -114,6 +119,9 @@ static void exec_hard_interrupt(CPUState *cpu, X86CPUState *env)
         return;
     }
     cpu->halted = false;
+    if (tcg_trace_on) {
+        tcg_trace_interrupt(env, vector);
+    }
     x86_deliver_interrupt(env, vector);
 }
 
@@ -188,6 +196,9 @@ static void exec_deliver_exception(CPUState *cpu, X86CPUState *env,
         return;
     }
     if (env->exc_vector >= 0) {
+        if (tcg_trace_on) {
+            tcg_trace_exception(env);
+        }
         x86_deliver_exception(env);
     }
     env->exc_vector = -1;

@@ -22,6 +22,7 @@
 #include "qlite/pc-firmware.h"
 #include "qlite/pci.h"
 #include "qlite/qdev.h"
+#include "qlite/qtest.h"
 #include "qlite/rtc.h"
 #include "qlite/x86.h"
 
@@ -380,7 +381,11 @@ static bool pc_init(MachineState *ms, GError **errp)
            pc_kernel_check(ms, errp);
 }
 
-/* No firmware runs: do its part after every device reset. */
+/*
+ * No firmware runs: do its part after every device reset.  Under qtest
+ * without a kernel the devices stay as firmware would find them, as
+ * QEMU's do (no CPU runs its BIOS there).
+ */
 static void pc_machine_reset(MachineState *ms)
 {
     PCMachineState *pcms = PC_MACHINE(ms);
@@ -391,7 +396,18 @@ static void pc_machine_reset(MachineState *ms)
         .below_4g = pcms->below_4g,
     };
 
+    if (qtest_enabled() && !ms->kernel_filename) {
+        return;
+    }
     pc_firmware_reset(&fw);
+}
+
+/* The ACPI power button; a board without ACPI (acpi=off) ignores it. */
+static void pc_machine_powerdown(MachineState *ms)
+{
+    if (PC_MACHINE(ms)->pm) {
+        acpi_pm_powerdown();
+    }
 }
 
 static const char *const pc_machine_props[] = {
@@ -412,6 +428,7 @@ static void pc_machine_class_init(ObjectClass *oc, const void *data)
     mc->props = pc_machine_props;
     mc->init = pc_init;
     mc->reset = pc_machine_reset;
+    mc->powerdown = pc_machine_powerdown;
 }
 
 static const TypeInfo pc_machine_info = {

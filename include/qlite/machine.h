@@ -57,6 +57,8 @@ typedef struct MachineClass {
     bool (*init)(MachineState *ms, GError **errp);
     /* Extra work for system_reset after every device was reset. */
     void (*reset)(MachineState *ms);
+    /* The power button (system_powerdown); NULL: the board has none. */
+    void (*powerdown)(MachineState *ms);
 } MachineClass;
 
 #define MACHINE(obj) OBJECT_CHECK(MachineState, (obj), TYPE_MACHINE)

@@ -7,6 +7,7 @@
 #define TARGET_I386_DECODE_H
 
 #include "qlite/osdep.h"
+#include "insn-sse-ops.h"      /* X86_SSE_OPS: MMX/SSE op ids */
 
 /* Every operation the table names; handlers are indexed by these. */
 #define X86_OPS(X) \
@@ -32,7 +33,7 @@
     X(LDMXCSR) X(STMXCSR) X(CLFLUSH) X(FENCE) X(IMUL2) X(CMPXCHG) X(LSS) \
     X(LFS) X(LGS) X(MOVZX) X(MOVSX) X(POPCNT) X(BSF) X(BSR) X(XADD) \
     X(CMPXCHG8B) X(BSWAP) X(RDTSCP) X(SWAPGS) \
-    X(SSE)
+    X(SSE) X86_SSE_OPS(X)
 
 typedef enum {
 #define X86_OP_ENUM(name) X86_OP_##name,

@@ -29,7 +29,6 @@ void simd_check(X86CPUState *env, SimdKind kind, int word, uint32_t bit)
     }
     if (kind != SIMD_SSE) {
         simd_fpu_pending(env);
-        simd_mmx_enter(env);
     }
 }
 
@@ -294,6 +293,7 @@ static void fx_stmxcsr(X86CPUState *env, const X86Insn *in)
 static void fx_emms(X86CPUState *env, const X86Insn *in)
 {
     simd_check(env, SIMD_MMX, -1, 0);
+    simd_mmx_enter(env);
     memset(env->fptags, 1, sizeof(env->fptags));
 }
 
@@ -323,4 +323,6 @@ void x86_exec_simd_init(void)
     x86_exec_sse_mov_init();
     x86_exec_sse_fp_init();
     x86_exec_x87_init();
+    x86_exec_sse4_init();
+    x86_exec_sse42_init();
 }

@@ -302,6 +302,9 @@ static void fp_cvtpi2p(X86CPUState *env, const X86Insn *in)
         fp_check(env, false);
     }
     s.q[0] = simd_src_mmx(env, in);
+    if (in->mod == 3) {
+        simd_mmx_enter(env);
+    }
     d = env->xmm[in->reg];
     if (in->op == X86_OP_CVTPI2PS) {
         X86XMMReg t = s;
@@ -331,6 +334,7 @@ static void fp_cvtp2pi(X86CPUState *env, const X86Insn *in)
         fn = trunc ? fp_cvttpd2dq : fp_cvtpd2dq;
     }
     csr = fn(&t, &s, fp_host_csr(env));
+    simd_mmx_enter(env);
     simd_mxcsr_update(env, csr & MXCSR_FLAGS);
     simd_mmx_set(env, in->reg, t.q[0]);
 }

@@ -369,6 +369,7 @@ static void si_binop(X86CPUState *env, const X86Insn *in)
         memset(&d, 0, sizeof(d));
         memset(&s, 0, sizeof(s));
         s.q[0] = simd_src_mmx(env, in);
+        simd_mmx_enter(env);
         d.q[0] = simd_mmx_get(env, in->reg);
         o->fn(&d, &s, 8, imm);
         simd_mmx_set(env, in->reg, d.q[0]);
@@ -392,6 +393,7 @@ static void si_shift_imm(X86CPUState *env, const X86Insn *in)
 
     if (n == 8) {
         simd_check(env, SIMD_MMX, -1, 0);
+        simd_mmx_enter(env);
         memset(&d, 0, sizeof(d));
         d.q[0] = simd_mmx_get(env, in->rm);
     } else {

@@ -89,6 +89,7 @@ static void mov_d(X86CPUState *env, const X86Insn *in)
     if (e == 1) {
         uint64_t v = x86_loc_read(env, &l);
         if (mmx) {
+            simd_mmx_enter(env);
             simd_mmx_set(env, in->reg, v);
         } else {
             env->xmm[in->reg].q[0] = v;
@@ -97,6 +98,9 @@ static void mov_d(X86CPUState *env, const X86Insn *in)
     } else {
         x86_loc_write(env, &l, mmx ? simd_mmx_get(env, in->reg)
                                    : env->xmm[in->reg].q[0]);
+        if (mmx) {
+            simd_mmx_enter(env);
+        }
     }
 }
 
@@ -106,12 +110,16 @@ static void mov_q(X86CPUState *env, const X86Insn *in)
     if (in->opnd[0] == X86_OPND_Pq || in->opnd[1] == X86_OPND_Pq) {
         simd_check(env, SIMD_MMX, -1, 0);
         if (!mov_is_store(in)) {
-            simd_mmx_set(env, in->reg, simd_src_mmx(env, in));
+            uint64_t v = simd_src_mmx(env, in);
+            simd_mmx_enter(env);
+            simd_mmx_set(env, in->reg, v);
         } else if (in->mod == 3) {
+            simd_mmx_enter(env);
             simd_mmx_set(env, in->rm, simd_mmx_get(env, in->reg));
         } else {
             x86_st64(env, in->seg, x86_ea(env, in),
                      simd_mmx_get(env, in->reg));
+            simd_mmx_enter(env);
         }
         return;
     }
@@ -132,6 +140,7 @@ static void mov_q(X86CPUState *env, const X86Insn *in)
 static void mov_q2dq(X86CPUState *env, const X86Insn *in)
 {
     simd_check(env, SIMD_SSE_MMX, -1, 0);
+    simd_mmx_enter(env);
     if (in->op == X86_OP_MOVQ2DQ) {
         env->xmm[in->reg].q[0] = simd_mmx_get(env, in->rm);
         env->xmm[in->reg].q[1] = 0;
@@ -144,6 +153,7 @@ static void mov_ntq(X86CPUState *env, const X86Insn *in)
 {
     simd_check(env, SIMD_MMX, -1, 0);
     x86_st64(env, in->seg, x86_ea(env, in), simd_mmx_get(env, in->reg));
+    simd_mmx_enter(env);
 }
 
 /* MOVNTI is a general-register store: no SSE state checks. */
@@ -162,6 +172,7 @@ static void mov_msk(X86CPUState *env, const X86Insn *in)
     if (in->opnd[1] == X86_OPND_Nq) {
         uint64_t v;
         simd_check(env, SIMD_MMX, -1, 0);
+        simd_mmx_enter(env);
         v = simd_mmx_get(env, in->rm);
         for (int i = 0; i < 8; i++) {
             m |= ((v >> (8 * i + 7)) & 1) << i;
@@ -200,6 +211,9 @@ static void mov_maskmov(X86CPUState *env, const X86Insn *in)
                     d.b[i]);
         }
     }
+    if (mmx) {
+        simd_mmx_enter(env);
+    }
 }
 
 static void mov_pshuf(X86CPUState *env, const X86Insn *in)
@@ -211,6 +225,7 @@ static void mov_pshuf(X86CPUState *env, const X86Insn *in)
         uint64_t v, out = 0;
         simd_check(env, SIMD_MMX, -1, 0);
         v = simd_src_mmx(env, in);
+        simd_mmx_enter(env);
         for (int i = 0; i < 4; i++) {
             out |= ((v >> (16 * ((imm >> (2 * i)) & 3))) & 0xffff)
                    << (16 * i);
@@ -265,6 +280,7 @@ static void mov_pinsrw(X86CPUState *env, const X86Insn *in)
                      : x86_ld16(env, in->seg, x86_ea(env, in));
     if (mmx) {
         unsigned k = (in->imm & 3) * 16;
+        simd_mmx_enter(env);
         uint64_t v = simd_mmx_get(env, in->reg);
         v = (v & ~(UINT64_C(0xffff) << k)) | ((uint64_t)w << k);
         simd_mmx_set(env, in->reg, v);
@@ -277,6 +293,7 @@ static void mov_pextrw(X86CPUState *env, const X86Insn *in)
 {
     if (in->opnd[1] == X86_OPND_Nq) {
         simd_check(env, SIMD_MMX, -1, 0);
+        simd_mmx_enter(env);
         env->regs[in->reg] =
             (simd_mmx_get(env, in->rm) >> ((in->imm & 3) * 16)) & 0xffff;
     } else {

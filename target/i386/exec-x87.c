@@ -358,7 +358,7 @@ static void x87_mem(X86CPUState *env, const X86Insn *in)
     }
     x87_to_img(env, img);
     x87_native_mem(img, buf, esc, reg, env16);
-    x87_from_img(env, img, f->pointers && f->kind == XM_LOAD);
+    x87_from_img(env, img, f->pointers);
     if (!f->keep_ptrs) {
         x87_set_pointers(env, in, ea, true);
     }

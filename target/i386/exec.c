@@ -20,6 +20,7 @@ static void exec_init_once(void)
         x86_exec_ctl_init();
         x86_exec_str_init();
         x86_exec_sys_init();
+        x86_exec_simd_init();
         g_once_init_leave(&done, 1);
     }
 }

@@ -24,6 +24,7 @@ void x86_exec_ctl_init(void);
 void x86_exec_str_init(void);
 void x86_exec_sys_init(void);
 void x86_exec_sys2_init(void);
+void x86_exec_simd_init(void);     /* x87, MMX, SSE (exec-fxsave.c) */
 
 uint32_t x86_cc_compute(X86CPUState *env);
 int x86_decode_mode(const X86CPUState *env);

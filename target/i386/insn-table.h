@@ -306,6 +306,9 @@ B(0xc1, XADD, Ev, Gv, __, LOCK)
 HM(0xc7, 1, CMPXCHG8B, Mq, __, __, LOCK)
 RANGE8B(0xc8, BSWAP, Zv, __, 0)
 
+/* MMX, SSE, SSE2, SSE3, SSSE3 forms (simd) */
+#include "insn-sse-table.h"
+
 #undef A
 #undef G
 #undef B

@@ -44,8 +44,10 @@ typedef enum {
 
 /*
  * #UD / #NM / #MF checks before an MMX or SSE instruction (SDM vol 3
- * 13.1.x table 2-? "CR0.EM, TS and CR4.OSFXSR"), and the CPUID feature
- * the instruction belongs to (@word < 0: none).
+ * table 2-2 and 12.5/13.1), and the CPUID feature the instruction belongs
+ * to (@word < 0: none).  An MMX instruction then calls simd_mmx_enter()
+ * once its memory operand has been accessed: a fault leaves the x87 state
+ * as it was.
  */
 void simd_check(X86CPUState *env, SimdKind kind, int word, uint32_t bit);
 
@@ -106,6 +108,8 @@ void x86_exec_sse_int_init(void);
 void x86_exec_sse_mov_init(void);
 void x86_exec_sse_fp_init(void);
 void x86_exec_x87_init(void);
+void x86_exec_sse4_init(void);
+void x86_exec_sse42_init(void);
 void x86_exec_fxsave_init(void);
 
 #endif

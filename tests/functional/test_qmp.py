@@ -7,14 +7,12 @@ tests that share QEMU's behaviour run against it (the reference).
 """
 import json
 import os
-import socket
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_qmp_client import (Emulator, QMPClient, QMPError,  # noqa: E402
-                             is_real_qemu)
+from test_qmp_client import Emulator, is_real_qemu  # noqa: E402
 
 QLITE_ONLY = unittest.skipIf(is_real_qemu(), 'qlite-specific behaviour')
 

@@ -325,6 +325,26 @@ class QomTest(CommandTest):
         self.assertIn('return', self.c.cmd('qom-get', {
             'path': '/machine/peripheral/ser1', 'property': 'type'}))
 
+    def test_query_pci(self):
+        buses = self.c.ok('query-pci')
+        self.assertEqual([b['bus'] for b in buses], [0])
+        devs = {(d['slot'], d['function']): d for d in buses[0]['devices']}
+        host = devs[(0, 0)]
+        self.assertEqual((host['id']['vendor'], host['id']['device']),
+                         (0x8086, 0x1237))
+        self.assertEqual(host['class_info'],
+                         {'class': 0x0600, 'desc': 'Host bridge'})
+        isa = devs[(1, 0)]
+        self.assertEqual(isa['class_info']['desc'], 'ISA bridge')
+        for d in devs.values():
+            self.assertIsInstance(d['regions'], list)
+            self.assertIsInstance(d['qdev_id'], str)
+        self.assertUnexpected('query-pci')
+        out = self.c.ok('human-monitor-command',
+                        {'command-line': 'info pci'})
+        self.assertIn('  Bus  0, device   0, function 0:\r\n'
+                      '    Host bridge: PCI device 8086:1237\r\n', out)
+
     @QLITE_ONLY
     def test_info_qtree_and_mtree(self):
         hmc = 'human-monitor-command'

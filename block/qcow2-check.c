@@ -134,6 +134,8 @@ static int qcow2_check_l1(Qcow2CheckState *cs, const uint64_t *l1,
             cs->res->check_errors++;
             continue;
         }
+        /* Like qemu-img, fragmentation is counted within an L2 table. */
+        cs->next_contiguous = 0;
         for (int k = 0; k < s->l2_size; k++) {
             qcow2_check_l2_entry(cs, GUINT64_FROM_BE(l2[k]), active);
         }

@@ -58,6 +58,7 @@ static const char help_text[] =
 "-vga none                   no VGA card\n"
 "\n"
 "Linux/Multiboot boot:\n"
+"-bios file                  firmware image for the top of 4 GiB\n"
 "-kernel bzImage             boot this kernel\n"
 "-append cmdline             kernel command line\n"
 "-initrd file                initial ram disk (multiboot: modules)\n"

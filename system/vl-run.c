@@ -207,6 +207,7 @@ static MachineState *vl_create_machine(VlConfig *cfg)
         ms->smp.cpus = 0;
     }
     ms->cpu_model = g_strdup(cfg->cpu_model);
+    ms->firmware = g_strdup(cfg->bios);
     ms->kernel_filename = g_strdup(cfg->kernel);
     ms->initrd_filename = g_strdup(cfg->initrd);
     ms->kernel_cmdline = g_strdup(cfg->append ? cfg->append : "");

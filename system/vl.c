@@ -188,6 +188,12 @@ static bool opt_cpu(VlConfig *cfg, const char *arg, GError **errp)
     return true;
 }
 
+static bool opt_bios(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->bios = arg;
+    return true;
+}
+
 static bool opt_kernel(VlConfig *cfg, const char *arg, GError **errp)
 {
     cfg->kernel = arg;
@@ -500,6 +506,7 @@ static const VlOption vl_options[] = {
     { "accel", true, opt_accel },
     { "enable-kvm", false, opt_enable_kvm },
     { "cpu", true, opt_cpu },
+    { "bios", true, opt_bios },
     { "kernel", true, opt_kernel },
     { "initrd", true, opt_initrd },
     { "append", true, opt_append },

@@ -22,6 +22,7 @@ typedef struct VlConfig {
     const char *smp;
     char *smp_location;
     const char *cpu_model;
+    const char *bios;
     const char *kernel;
     const char *initrd;
     const char *append;

@@ -20,6 +20,7 @@
 #include "qlite/linux-boot.h"
 #include "qlite/multiboot.h"
 #include "qlite/pc-firmware.h"
+#include "qlite/pc-rom.h"
 #include "qlite/pci.h"
 #include "qlite/qdev.h"
 #include "qlite/qtest.h"
@@ -365,7 +366,8 @@ static bool pc_init(MachineState *ms, GError **errp)
     if (!pc_memory_init(pcms, errp)) {
         return false;
     }
-    return pc_pci_init(pcms, errp) &&
+    return pc_rom_init(ms->firmware, errp) &&
+           pc_pci_init(pcms, errp) &&
            pc_pic_init(pcms, errp) &&
            pc_ioapic_init(pcms, errp) &&
            pc_serial_init(pcms, errp) &&

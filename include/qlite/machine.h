@@ -28,6 +28,7 @@ typedef struct MachineState {
     uint64_t ram_size;
     SmpConfig smp;
     char *cpu_model;            /* -cpu, with its feature list */
+    char *firmware;             /* -bios, NULL for the built-in ROM */
     char *kernel_filename;
     char *initrd_filename;
     char *kernel_cmdline;

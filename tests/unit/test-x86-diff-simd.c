@@ -409,7 +409,8 @@ static void diff_rand_f80(GRand *r, uint8_t *p)
     memcpy(p + 8, &e, 2);
 }
 
-static void diff_random_state(GRand *r, DiffState *s, bool x87_unmask)
+static void diff_random_state(GRand *r, DiffState *s, bool x87_unmask,
+                              bool sse_unmask)
 {
     uint16_t fcw, fsw;
     uint32_t csr;
@@ -445,6 +446,11 @@ static void diff_random_state(GRand *r, DiffState *s, bool x87_unmask)
           (g_rand_int_range(r, 0, 4) << 13) |
           (g_rand_int_range(r, 0, 4) == 0 ? 0x8000 : 0) |
           (g_rand_int_range(r, 0, 4) == 0 ? 0x40 : 0);
+    if (sse_unmask) {
+        /* #XM on the host is SIGFPE: the signal frame has the state. */
+        csr &= ~(g_rand_int(r) & MXCSR_MASKS);
+        csr &= ~MXCSR_FLAGS;
+    }
     memcpy(s->fx + 24, &csr, 4);
     for (int i = 0; i < 16; i++) {
         diff_rand_vec(r, s->fx + 160 + 16 * i);
@@ -1024,12 +1030,14 @@ typedef struct DiffClass {
     DiffGen *gen;
     unsigned count;
     bool x87_unmask;
+    bool sse_unmask;
 } DiffClass;
 
 static const DiffClass diff_classes[] = {
     { "sse int", gen_int, 30000, false },
     { "sse move", gen_mov, 20000, false },
     { "sse fp", gen_fp, 30000, false },
+    { "sse fp unmask", gen_fp, 20000, false, true },
     { "sse3/ssse3", gen_sse3, 10000, false },
     { "sse4.1/4.2", gen_sse4, 25000, false },
     { "x87", gen_x87, 20000, false },
@@ -1043,7 +1051,7 @@ static bool diff_one(GRand *r, const DiffClass *cl, unsigned *faults)
     DiffCase c = { .len = 0 };
     int vec, sig;
 
-    diff_random_state(r, &in, cl->x87_unmask);
+    diff_random_state(r, &in, cl->x87_unmask, cl->sse_unmask);
     cl->gen(r, &c, &in);
     if (c.skip) {
         return true;

@@ -9,6 +9,12 @@
  * propagation, denormal handling and flags are therefore those of real
  * hardware bit for bit.  The asm blocks touch only xmm0/xmm1 and the
  * host MXCSR, which they restore.
+ *
+ * Known limit: with overflow or underflow UNMASKED the flags come from
+ * the masked computation, so an underflow that is tiny but exact raises
+ * no #XM, and PE may be reported next to an unmasked OE/UE where
+ * hardware leaves it clear (it judges exactness on the exponent-unbounded
+ * result).  Unmasked IE, DE, ZE and PE are exact (differential test).
  */
 #include "sse.h"
 

@@ -938,6 +938,27 @@ static MemTxResult flatrange_read(const FlatRange *fr, uint64_t addr,
     return res;
 }
 
+/* ---- RAM write notifiers ------------------------------------------------ */
+
+static GPtrArray *ram_write_notifiers;     /* of RamWriteNotifier */
+
+void memory_add_ram_write_notifier(RamWriteNotifier fn)
+{
+    if (!ram_write_notifiers) {
+        ram_write_notifiers = g_ptr_array_new();
+    }
+    g_ptr_array_add(ram_write_notifiers, (gpointer)fn);
+}
+
+/* RAM at @addr changed behind the CPU's back (device, DMA, qtest). */
+static void memory_notify_ram_write(uint64_t addr, uint64_t len)
+{
+    for (guint i = 0; ram_write_notifiers && i < ram_write_notifiers->len;
+         i++) {
+        ((RamWriteNotifier)ram_write_notifiers->pdata[i])(addr, len);
+    }
+}
+
 static MemTxResult flatrange_write(const FlatRange *fr, uint64_t addr,
                                    const uint8_t *buf, uint64_t len)
 {
@@ -947,6 +968,7 @@ static MemTxResult flatrange_write(const FlatRange *fr, uint64_t addr,
     if (fr->mr->kind != MR_IO) {
         if (!fr->readonly) {
             memcpy(fr->mr->ram + offset, buf, len);
+            memory_notify_ram_write(addr, len);
         }
         return MEMTX_OK;
     }
@@ -1107,6 +1129,7 @@ MemTxResult address_space_st(AddressSpace *as, uint64_t addr, unsigned size,
         if (!fr->readonly) {
             memory_ram_store(fr->mr->ram + fr->offset + (addr - fr->start),
                              size, val);
+            memory_notify_ram_write(addr, size);
         }
         return MEMTX_OK;
     }
@@ -1181,6 +1204,9 @@ void *dma_map(AddressSpace *as, uint64_t addr, uint64_t len, bool is_write)
     if (!fr || len - 1 > fr_last(fr) - addr || fr->mr->kind == MR_IO ||
         !fr->mr->ram || (is_write && fr->readonly)) {
         return NULL;
+    }
+    if (is_write) {
+        memory_notify_ram_write(addr, len);
     }
     return fr->mr->ram + fr->offset + (addr - fr->start);
 }

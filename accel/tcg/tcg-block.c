@@ -152,7 +152,7 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
     while (b.n < TCG_BLOCK_MAX_INSNS && block_decode_one(&b)) {
         /* each call adds one instruction */
     }
-    tb = g_malloc(sizeof(*tb) + b.n * sizeof(X86Insn));
+    tb = g_malloc(sizeof(*tb) + b.n * sizeof(TcgOp));
     tb->phys = phys;
     tb->page[0] = phys & X86_PAGE_MASK;
     tb->page[1] = b.page2;
@@ -163,7 +163,10 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
     tb->valid = true;
     tb->hash_next = NULL;
     tb->page_next[0] = tb->page_next[1] = NULL;
-    memcpy(tb->insn, b.insn, b.n * sizeof(X86Insn));
+    for (unsigned i = 0; i < b.n; i++) {
+        tb->ops[i].insn = b.insn[i];
+        tb->ops[i].fn = x86_exec_handler(&b.insn[i]);
+    }
     if (b.cacheable) {
         tcg_tb_insert(env, tb);
     }

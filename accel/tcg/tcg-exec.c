@@ -47,29 +47,37 @@ static bool exec_should_leave(CPUState *cpu)
  * Run the instructions of @tb.  A block stops early when an instruction
  * did not fall through (a REP slice left rip on itself, a fault handler
  * moved it), changed the mode bits, or stored over the block itself.
+ * This is the interpreter's inner loop: it keeps to what x86_exec_insn()
+ * does, with the handler already resolved.
  */
 static void exec_block(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
 {
-    const X86Insn *in = tb->insn;
-    const X86Insn *end = tb->insn + tb->n;
+    const TcgOp *op = tb->ops;
+    const TcgOp *end = tb->ops + tb->n;
     uint32_t hflags = env->hflags;
+    uint64_t wrap = tb->mode == X86_MODE64 ? UINT64_MAX :
+                    tb->mode == X86_MODE32 ? UINT32_MAX : 0xffff;
 
     /* The interrupt shadow covered the boundary before this block. */
     env->int_shadow = false;
     tcg_tb_set_running(tb);
-    for (; in < end; in++) {
-        uint64_t next = x86_next_rip(env, in);
+    for (; op < end; op++) {
+        uint64_t next = (env->rip + op->insn.len) & wrap;
 
         if (tcg_trace_on) {
-            tcg_trace_insn(env, in);
+            tcg_trace_insn(env, &op->insn);
         }
-        x86_exec_insn(env, in);
-        tc->insns++;
+        op->fn(env, &op->insn);
+        if (!(op->insn.flags & (X86_F_END | X86_F_REP))) {
+            env->rip = next;
+        }
         if (env->rip != next || env->hflags != hflags ||
-            tcg_tb_running_invalidated()) {
+            tcg_tb_running_stale) {
+            op++;
             break;
         }
     }
+    tc->insns += op - tb->ops;
     tcg_tb_set_running(NULL);
 }
 

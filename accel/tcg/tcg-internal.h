@@ -23,6 +23,12 @@
  * may cross into a second page (then it is the block's only one), so the
  * fault on that page is raised with rip on that instruction.
  */
+/* A decoded instruction with its handler, resolved once. */
+typedef struct TcgOp {
+    X86Handler *fn;
+    X86Insn insn;
+} TcgOp;
+
 typedef struct TcgBlock TcgBlock;
 struct TcgBlock {
     uint64_t phys;              /* physical address of the first byte */
@@ -34,7 +40,7 @@ struct TcgBlock {
     uint8_t mode;               /* X86_MODE16/32/64 of the decoder */
     bool cached;                /* in the cache; false: run once, freed */
     bool valid;                 /* false once invalidated */
-    X86Insn insn[];
+    TcgOp ops[];
 };
 
 /* ---- the block cache (tcg-tb.c) ----------------------------------- */
@@ -46,9 +52,12 @@ void tcg_tb_insert(X86CPUState *env, TcgBlock *tb);
 void tcg_tb_gc(void);
 /* Drop every block (memory map change, reset, cache full). */
 void tcg_tb_flush_all(void);
-/* The block being executed: invalidating it stops it after this insn. */
+/*
+ * The block being executed: invalidating it sets tcg_tb_running_stale,
+ * which stops it after the current instruction.
+ */
 void tcg_tb_set_running(TcgBlock *tb);
-bool tcg_tb_running_invalidated(void);
+extern bool tcg_tb_running_stale;
 /* Blocks in the cache (for tests and statistics). */
 unsigned tcg_tb_count(void);
 

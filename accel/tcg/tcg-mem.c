@@ -13,6 +13,7 @@
 #include "qlite/main-loop.h"
 #include "qlite/memory.h"
 #include "tcg-internal.h"
+#include "tcg-trace.h"
 
 static FlatView *mem_view;      /* the vCPU thread's reference */
 static int mem_changed;         /* atomic: the map changed since */
@@ -64,14 +65,22 @@ static uint64_t mem_phys_read(void *opaque, uint64_t paddr, unsigned size)
         val = UINT64_MAX;       /* unassigned reads as all ones */
     }
     mem_unlock(taken);
-    return size >= 8 ? val : val & ((UINT64_C(1) << (size * 8)) - 1);
+    val = size >= 8 ? val : val & ((UINT64_C(1) << (size * 8)) - 1);
+    if (tcg_trace_on) {
+        tcg_trace_io('r', paddr, size, val);
+    }
+    return val;
 }
 
 static void mem_phys_write(void *opaque, uint64_t paddr, uint64_t val,
                            unsigned size)
 {
-    bool taken = mem_lock();
+    bool taken;
 
+    if (tcg_trace_on) {
+        tcg_trace_io('w', paddr, size, val);
+    }
+    taken = mem_lock();
     address_space_st(&address_space_memory, paddr, size, val);
     mem_unlock(taken);
 }
@@ -85,14 +94,22 @@ static uint32_t mem_port_in(void *opaque, uint16_t port, unsigned size)
         val = UINT64_MAX;
     }
     mem_unlock(taken);
-    return size >= 4 ? (uint32_t)val : val & ((1u << (size * 8)) - 1);
+    val = size >= 4 ? (uint32_t)val : val & ((1u << (size * 8)) - 1);
+    if (tcg_trace_on) {
+        tcg_trace_io('i', port, size, val);
+    }
+    return val;
 }
 
 static void mem_port_out(void *opaque, uint16_t port, uint32_t val,
                          unsigned size)
 {
-    bool taken = mem_lock();
+    bool taken;
 
+    if (tcg_trace_on) {
+        tcg_trace_io('o', port, size, val);
+    }
+    taken = mem_lock();
     address_space_st(&address_space_io, port, size, val);
     mem_unlock(taken);
 }

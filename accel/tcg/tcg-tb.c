@@ -26,7 +26,7 @@ static TcgBlock *tb_hash[TB_HASH_SIZE];
 static TcgBlock **tb_pages[1u << TB_PAGE_L1_BITS];
 static TcgBlock *tb_garbage;
 static TcgBlock *tb_running;
-static bool tb_running_invalid;
+bool tcg_tb_running_stale;
 static size_t tb_bytes;
 static unsigned tb_count;
 static bool tb_flush_pending;
@@ -40,7 +40,7 @@ static unsigned tb_hash_of(uint64_t phys, int mode)
 
 static size_t tb_alloc_size(const TcgBlock *tb)
 {
-    return sizeof(*tb) + tb->n * sizeof(X86Insn);
+    return sizeof(*tb) + tb->n * sizeof(TcgOp);
 }
 
 /* The list head of physical page @page, or NULL past 40 bits. */
@@ -169,7 +169,7 @@ static void tb_invalidate(TcgBlock *tb)
     }
     tb->valid = false;
     if (tb == tb_running) {
-        tb_running_invalid = true;
+        tcg_tb_running_stale = true;
     }
     tb_bytes -= tb_alloc_size(tb);
     tb_count--;
@@ -238,12 +238,7 @@ bool x86_tb_page_has_code(X86CPUState *env, uint64_t paddr)
 void tcg_tb_set_running(TcgBlock *tb)
 {
     tb_running = tb;
-    tb_running_invalid = false;
-}
-
-bool tcg_tb_running_invalidated(void)
-{
-    return tb_running_invalid;
+    tcg_tb_running_stale = false;
 }
 
 unsigned tcg_tb_count(void)
@@ -268,7 +263,7 @@ void tcg_tb_flush_all(void)
         tb_pages[i] = NULL;
     }
     if (tb_running) {
-        tb_running_invalid = true;
+        tcg_tb_running_stale = true;
     }
     tb_bytes = 0;
     tb_count = 0;

@@ -7,6 +7,7 @@
 #define TRACE_INSN  (1u << 0)
 #define TRACE_EXC   (1u << 1)
 #define TRACE_INT   (1u << 2)
+#define TRACE_IO    (1u << 3)
 
 bool tcg_trace_on;
 
@@ -40,9 +41,11 @@ static unsigned trace_parse_flags(const char *s)
             flags |= TRACE_EXC;
         } else if (!strcmp(*w, "int")) {
             flags |= TRACE_INT;
+        } else if (!strcmp(*w, "io")) {
+            flags |= TRACE_IO;
         } else if (**w) {
             fprintf(stderr, "QLITE_TRACE_CPU_FLAGS: unknown '%s' "
-                    "(insn, exc, int)\n", *w);
+                    "(insn, exc, int, io)\n", *w);
         }
     }
     return flags;
@@ -127,4 +130,14 @@ void tcg_trace_interrupt(X86CPUState *env, int vector)
     fprintf(trace_file, "H %" PRIu64 " v=%02x cs=%04x rip=%" PRIx64
             " rsp=%" PRIx64 "\n", trace_seen, vector,
             env->segs[R_CS].selector, env->rip, env->regs[R_ESP]);
+}
+
+void tcg_trace_io(char kind, uint64_t addr, unsigned size, uint64_t val)
+{
+    if (!(trace_flags & TRACE_IO)) {
+        return;
+    }
+    fprintf(trace_file, "%c %" PRIu64 " addr=%" PRIx64 " size=%u val=%"
+            PRIx64 "\n", kind == 'r' ? 'R' : kind == 'w' ? 'W' :
+            kind == 'i' ? 'P' : 'O', trace_seen, addr, size, val);
 }

@@ -4,7 +4,7 @@
  * names a file; the hooks in the loop cost one test of tcg_trace_on.
  *
  *   QLITE_TRACE_CPU=FILE          where to write ("-" for stderr)
- *   QLITE_TRACE_CPU_FLAGS=LIST    insn,exc,int (default exc,int)
+ *   QLITE_TRACE_CPU_FLAGS=LIST    insn,exc,int,io (default exc,int)
  *   QLITE_TRACE_CPU_SKIP=N        instructions not logged at first
  *   QLITE_TRACE_CPU_COUNT=N       instructions logged at most
  *
@@ -26,5 +26,11 @@ void tcg_trace_insn(X86CPUState *env, const X86Insn *in);
 void tcg_trace_exception(X86CPUState *env);
 /* Before external interrupt @vector is delivered. */
 void tcg_trace_interrupt(X86CPUState *env, int vector);
+
+/*
+ * A device access: @kind 'r'/'w' for MMIO, 'i'/'o' for ports (not RAM,
+ * which the TLB reaches without this interface).
+ */
+void tcg_trace_io(char kind, uint64_t addr, unsigned size, uint64_t val);
 
 #endif

@@ -65,6 +65,7 @@ typedef struct PITChannel {
     bool status_latched;
     uint8_t status;
     QliteTimer *timer;          /* channel 0 only: next OUT edge */
+    int64_t edge_time;          /* the time the timer is armed for */
     IrqLine *irq;               /* channel 0 only */
 } PITChannel;
 
@@ -186,10 +187,12 @@ static uint64_t pit_next_edge(const PITChannel *c, uint64_t d)
     }
 }
 
-/* Drive IRQ 0 from channel 0's OUT and arm the timer for its next edge. */
-static void pit_update_irq(PITChannel *c)
+/*
+ * Drive IRQ 0 from channel 0's OUT as it is at @now and arm the timer for
+ * its next edge.
+ */
+static void pit_update_irq_at(PITChannel *c, int64_t now)
 {
-    int64_t now = clock_get_ns(QLITE_CLOCK_VIRTUAL);
     uint64_t edge;
     int64_t when;
 
@@ -207,12 +210,27 @@ static void pit_update_irq(PITChannel *c)
     }
     /* Round up so that pit_ticks() at @when has reached @edge. */
     when = c->load_time + (int64_t)pit_muldiv(edge, PIT_NS, PIT_FREQ) + 1;
-    timer_mod_ns(c->timer, when > now ? when : now + 1);
+    c->edge_time = when > now ? when : now + 1;
+    timer_mod_ns(c->timer, c->edge_time);
 }
 
+static void pit_update_irq(PITChannel *c)
+{
+    pit_update_irq_at(c, clock_get_ns(QLITE_CLOCK_VIRTUAL));
+}
+
+/*
+ * The callback runs some time after the edge it was armed for.  OUT is
+ * taken at the edge, not now: mode 2's low pulse lasts one input clock
+ * (838 ns), and sampled late it would always read high, so IRQ 0 would
+ * never see another edge.  Edges passed meanwhile are replayed in order,
+ * each one a new timer already due.
+ */
 static void pit_timer_cb(void *opaque)
 {
-    pit_update_irq(opaque);
+    PITChannel *c = opaque;
+
+    pit_update_irq_at(c, c->edge_time);
 }
 
 static uint16_t pit_from_bcd(uint16_t v)

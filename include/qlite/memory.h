@@ -189,6 +189,15 @@ MemTxResult dma_write(AddressSpace *as, uint64_t addr, const void *buf,
 /* Host pointer to [addr, addr+len) if it is all one RAM range, else NULL. */
 void *dma_map(AddressSpace *as, uint64_t addr, uint64_t len, bool is_write);
 
+/*
+ * Called (with the big lock held) after RAM at guest-physical @addr was
+ * written through this API -- device models, DMA (dma_map with is_write,
+ * at map time), qtest -- so the CPU can drop code it decoded from there.
+ * The CPU's own stores through its TLB do not come here.
+ */
+typedef void (*RamWriteNotifier)(uint64_t addr, uint64_t len);
+void memory_add_ram_write_notifier(RamWriteNotifier fn);
+
 /* "info mtree": the region tree of both spaces. */
 void memory_print_mtree(GString *out);
 

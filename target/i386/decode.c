@@ -527,6 +527,106 @@ static bool decode_operands(X86Insn *in, DecodeCursor *c, int mode,
     return decode_immediates(in, c);
 }
 
+unsigned x86_opnd_size(const X86Insn *in, unsigned o)
+{
+    switch (o) {
+    case X86_OPND_Eb: case X86_OPND_Gb: case X86_OPND_Ib:
+    case X86_OPND_AL: case X86_OPND_Zb: case X86_OPND_Xb: case X86_OPND_Yb:
+    case X86_OPND_Ob: case X86_OPND_CL: case X86_OPND_I1:
+        return 1;
+    case X86_OPND_Ew: case X86_OPND_Gw: case X86_OPND_Iw: case X86_OPND_Sw:
+    case X86_OPND_Mw: case X86_OPND_DX:
+        return 2;
+    case X86_OPND_Ed: case X86_OPND_Gd: case X86_OPND_Md:
+        return 4;
+    case X86_OPND_Eq: case X86_OPND_Mq:
+        return 8;
+    case X86_OPND_Ey: case X86_OPND_Gy: case X86_OPND_Ry:
+        return in->osize == 8 ? 8 : 4;
+    case X86_OPND_Gz: case X86_OPND_Iz:
+        return in->osize == 2 ? 2 : 4;
+    default:
+        return in->osize;
+    }
+}
+
+/* ModRM r/m operands: a register when mod == 3, else memory. */
+static bool decode_is_rm(unsigned o)
+{
+    switch (o) {
+    case X86_OPND_Eb: case X86_OPND_Ew: case X86_OPND_Ed: case X86_OPND_Ev:
+    case X86_OPND_Ey: case X86_OPND_Eq: case X86_OPND_Rv: case X86_OPND_Ry:
+    case X86_OPND_Mw: case X86_OPND_Md: case X86_OPND_Mv: case X86_OPND_Mq:
+    case X86_OPND_M: case X86_OPND_Mp: case X86_OPND_Ma: case X86_OPND_Mdq:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool decode_is_imm(unsigned o)
+{
+    return o == X86_OPND_Ib || o == X86_OPND_Ibs || o == X86_OPND_Iw ||
+           o == X86_OPND_Iz || o == X86_OPND_Iv;
+}
+
+/* A register operand; without REX, byte registers 4-7 are AH-BH. */
+static void decode_loc_reg(X86OpndLoc *l, const X86Insn *in, unsigned reg)
+{
+    l->kind = X86_LOC_REG;
+    l->reg = reg;
+    if (l->size == 1 && !(in->prefix & X86_PFX_REX) && reg >= 4 &&
+        reg < 8) {
+        l->kind = X86_LOC_HIGH8;
+        l->reg = reg - 4;
+    }
+}
+
+static unsigned decode_fixed_reg(unsigned o, const X86Insn *in)
+{
+    switch (o) {
+    case X86_OPND_AL: case X86_OPND_rAX:
+        return 0;
+    case X86_OPND_CL:
+        return 1;
+    case X86_OPND_DX:
+        return 2;
+    default:
+        return in->reg;         /* G, Z and the other ModRM.reg kinds */
+    }
+}
+
+/* Fill in->loc[] (SDM vol 2 A.2: where each operand kind comes from). */
+static void decode_locate(X86Insn *in)
+{
+    unsigned imms = 0;
+
+    for (int n = 0; n < 3; n++) {
+        unsigned o = in->opnd[n];
+        X86OpndLoc *l = &in->loc[n];
+
+        l->size = x86_opnd_size(in, o);
+        l->reg = 0;
+        if (o == X86_OPND___) {
+            l->kind = X86_LOC_NONE;
+        } else if (decode_is_imm(o)) {
+            l->kind = imms++ ? X86_LOC_IMM2 : X86_LOC_IMM;
+        } else if (o == X86_OPND_I1) {
+            l->kind = X86_LOC_ONE;
+        } else if (decode_is_rm(o)) {
+            if (in->mod == 3) {
+                decode_loc_reg(l, in, in->rm);
+            } else {
+                l->kind = X86_LOC_MEM;
+            }
+        } else if (o == X86_OPND_Ob || o == X86_OPND_Ov) {
+            l->kind = X86_LOC_MOFFS;
+        } else {
+            decode_loc_reg(l, in, decode_fixed_reg(o, in));
+        }
+    }
+}
+
 X86DecodeResult x86_decode(X86Insn *in, const uint8_t *bytes,
                            unsigned avail, int mode)
 {
@@ -561,6 +661,7 @@ X86DecodeResult x86_decode(X86Insn *in, const uint8_t *bytes,
         in->prefix |= X86_PFX_SEG;
     }
     decode_fix_nop(in);
+    decode_locate(in);
     in->len = c.pos;
     return X86_DEC_OK;
 }

@@ -94,6 +94,27 @@ typedef enum {
 #define X86_NOREG   0xff
 
 /*
+ * Where an operand lives, worked out once by the decoder so that the
+ * interpreter does not redo it on every execution:
+ *   REG/HIGH8  a general register (HIGH8: AH CH DH BH, reg = 0-3)
+ *   MEM        the ModRM memory operand (seg, base, index, disp)
+ *   MOFFS      the moffs of MOV AL/rAX <-> Ob/Ov (in imm)
+ *   IMM/IMM2   the first/second immediate; ONE: the constant 1
+ * Other kinds (segment, control, debug, SSE registers) read as REG with
+ * ModRM.reg; their handlers use the X86Insn fields themselves.
+ */
+typedef enum {
+    X86_LOC_NONE, X86_LOC_REG, X86_LOC_HIGH8, X86_LOC_MEM, X86_LOC_MOFFS,
+    X86_LOC_IMM, X86_LOC_IMM2, X86_LOC_ONE,
+} X86LocKind;
+
+typedef struct X86OpndLoc {
+    uint8_t kind;           /* X86LocKind */
+    uint8_t size;           /* bytes (x86_opnd_size) */
+    uint8_t reg;            /* REG/HIGH8: the register number */
+} X86OpndLoc;
+
+/*
  * One decoded instruction.  Everything the handler needs, so that a block
  * of these can be executed again without looking at the bytes.
  */
@@ -121,6 +142,7 @@ typedef struct X86Insn {
     int32_t disp;
     uint64_t imm;           /* first immediate (sign/zero extended) */
     uint64_t imm2;          /* ENTER's level, far pointer selector */
+    X86OpndLoc loc[3];      /* where each operand is */
 } X86Insn;
 
 typedef enum {
@@ -136,6 +158,9 @@ typedef enum {
  */
 X86DecodeResult x86_decode(X86Insn *insn, const uint8_t *bytes,
                            unsigned avail, int mode);
+
+/* Size in bytes of operand kind @o (X86_OPND_*) for @in. */
+unsigned x86_opnd_size(const X86Insn *in, unsigned o);
 
 const char *x86_op_name(unsigned op);
 const char *x86_opnd_name(unsigned opnd);

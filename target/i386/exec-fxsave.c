@@ -6,6 +6,8 @@
  */
 #include "sse.h"
 
+bool simd_host_sse3, simd_host_sse41;
+
 void simd_fpu_pending(X86CPUState *env)
 {
     if (env->fpus & FPUS_ES) {
@@ -318,6 +320,9 @@ void x86_exec_fxsave_init(void)
 
 void x86_exec_simd_init(void)
 {
+    __builtin_cpu_init();
+    simd_host_sse3 = __builtin_cpu_supports("sse3");
+    simd_host_sse41 = __builtin_cpu_supports("sse4.1");
     x86_exec_fxsave_init();
     x86_exec_sse_int_init();
     x86_exec_sse_mov_init();

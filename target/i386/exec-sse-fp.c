@@ -10,11 +10,13 @@
  * hardware bit for bit.  The asm blocks touch only xmm0/xmm1 and the
  * host MXCSR, which they restore.
  *
- * Known limit: with overflow or underflow UNMASKED the flags come from
- * the masked computation, so an underflow that is tiny but exact raises
- * no #XM, and PE may be reported next to an unmasked OE/UE where
- * hardware leaves it clear (it judges exactness on the exponent-unbounded
- * result).  Unmasked IE, DE, ZE and PE are exact (differential test).
+ * Unmasked overflow and underflow need more than one masked run: an
+ * element that overflows or is tiny reports OE or UE (UE even when
+ * exact), with PE only when inexact with an unbounded exponent, so for the
+ * element-wise operations that can overflow or underflow, each element
+ * is run on its own (fp_unmasked_flags).  DPPS/DPPD (exec-sse4.c) use
+ * the flags of the masked computation: approximate when any exception is
+ * unmasked (their multiply and add stages are not separated).
  */
 #include "sse.h"
 
@@ -165,10 +167,19 @@ FP_TO_INT(fp_cvttsd2si64, "cvttsd2si", "q")
 
 /* ---- handlers ---- */
 
+/* What an operation does, for unmasked overflow/underflow. */
+enum {
+    FK_OTHER, FK_ADD, FK_SUB, FK_ADDSUB, FK_MUL, FK_DIV, FK_CVT,
+    FK_HADD, FK_HSUB,           /* horizontal: pairs of one operand */
+};
+
 typedef struct FpOp {
     FpFn *fn;
     uint8_t src_bytes;      /* memory operand width */
     bool sse3;
+    uint8_t kind;           /* FK_* */
+    uint8_t lanes;          /* elements computed */
+    uint8_t esize;          /* bytes per source element */
 } FpOp;
 
 static FpOp fp_ops[X86_OP_NB];
@@ -183,6 +194,9 @@ static void fp_check(X86CPUState *env, bool sse3)
 {
     if (sse3) {
         simd_check(env, SIMD_SSE, FEAT_1_ECX, CPUID_EXT_SSE3);
+        if (!simd_host_sse3) {
+            x86_raise_exception(env, EXCP_UD);
+        }
     } else {
         simd_check(env, SIMD_SSE, -1, 0);
     }
@@ -195,15 +209,226 @@ static void fp_finish(X86CPUState *env, unsigned reg, const X86XMMReg *d,
     env->xmm[reg] = *d;
 }
 
+/* ---- unmasked overflow / underflow, element by element ---- */
+
+#define MXCSR_OE        (1u << 3)
+#define MXCSR_UE        (1u << 4)
+#define MXCSR_PE        (1u << 5)
+#define MXCSR_OM        (1u << 10)
+#define MXCSR_UM        (1u << 11)
+#define MXCSR_DAZ       (1u << 6)
+#define MXCSR_FTZ       (1u << 15)
+
+static uint64_t fp_lane(const X86XMMReg *x, unsigned i, unsigned esize)
+{
+    return esize == 4 ? x->l[i] : x->q[i];
+}
+
+/* The significand as an integer (implicit bit included). */
+static uint64_t fp_mant(uint64_t bits, unsigned esize, bool daz)
+{
+    unsigned mbits = esize == 4 ? 23 : 52, ebits = esize == 4 ? 8 : 11;
+    uint64_t m = bits & ((UINT64_C(1) << mbits) - 1);
+    unsigned e = (bits >> mbits) & ((1u << ebits) - 1);
+
+    if (e) {
+        return m | (UINT64_C(1) << mbits);
+    }
+    return daz ? 0 : m;
+}
+
+static unsigned fp_bitlen(unsigned __int128 v)
+{
+    unsigned n = 0;
+    while (v) {
+        n++;
+        v >>= 1;
+    }
+    return n;
+}
+
+static unsigned __int128 fp_odd(unsigned __int128 v)
+{
+    while (v && !(v & 1)) {
+        v >>= 1;
+    }
+    return v;
+}
+
+/* The biased exponent, denormals counted as 1 (same scale as normals). */
+static int fp_exp(uint64_t bits, unsigned esize)
+{
+    unsigned mbits = esize == 4 ? 23 : 52, ebits = esize == 4 ? 8 : 11;
+    int e = (bits >> mbits) & ((1u << ebits) - 1);
+    return e ? e : 1;
+}
+
+/*
+ * a + b (or a - b) exact in @p bits?  When the exponents differ by more
+ * than p + 1 the smaller operand is below half an ulp of the larger: never
+ * exact; otherwise the aligned integer sum fits in 128 bits.
+ */
+static bool fp_sum_inexact(uint64_t a, uint64_t b, bool sub, unsigned es,
+                           bool daz)
+{
+    unsigned p = es == 4 ? 24 : 53, sbit = es * 8 - 1;
+    uint64_t ma = fp_mant(a, es, daz), mb = fp_mant(b, es, daz);
+    int ea = fp_exp(a, es), eb = fp_exp(b, es);
+    bool sa = (a >> sbit) & 1, sb = ((b >> sbit) & 1) ^ sub;
+    unsigned __int128 x, y, r;
+
+    if (!ma || !mb) {
+        return false;
+    }
+    if (ea < eb) {
+        int te = ea;
+        uint64_t tm = ma;
+        ea = eb, eb = te;
+        ma = mb, mb = tm;
+    }
+    if (ea - eb > (int)p + 1) {
+        return true;
+    }
+    x = (unsigned __int128)ma << (ea - eb);
+    y = mb;
+    r = sa == sb ? x + y : x > y ? x - y : y - x;
+    return r && fp_bitlen(fp_odd(r)) > p;
+}
+
+/*
+ * Is element @i of "a op b" inexact when rounded with an unbounded
+ * exponent?  (Asked for elements that overflow or are tiny.)
+ */
+static bool fp_inexact_unbounded(const FpOp *o, const X86XMMReg *a,
+                                 const X86XMMReg *b, unsigned i, bool daz)
+{
+    unsigned es = o->esize, p = es == 4 ? 24 : 53;
+    uint64_t ma = fp_mant(fp_lane(a, i, es), es, daz);
+    uint64_t mb = fp_mant(fp_lane(b, i, es), es, daz);
+    unsigned __int128 oa, ob;
+
+    if (o->kind == FK_HADD || o->kind == FK_HSUB) {
+        /* result i adds the pair 2i, 2i+1 of a (low half) or of b */
+        const X86XMMReg *src = i < o->lanes / 2 ? a : b;
+        unsigned k = 2 * (i % (o->lanes / 2));
+        return fp_sum_inexact(fp_lane(src, k, es), fp_lane(src, k + 1, es),
+                              o->kind == FK_HSUB, es, daz);
+    }
+    switch (o->kind) {
+    case FK_ADD:
+    case FK_SUB:
+    case FK_ADDSUB:
+        return fp_sum_inexact(fp_lane(a, i, es), fp_lane(b, i, es),
+                              o->kind == FK_SUB ||
+                              (o->kind == FK_ADDSUB && !(i & 1)),
+                              es, daz);
+    case FK_MUL:
+        return fp_bitlen(fp_odd((unsigned __int128)ma * mb)) > p;
+    case FK_DIV:
+        oa = fp_odd(ma);
+        ob = fp_odd(mb);
+        if (!oa || !ob) {
+            return false;
+        }
+        return oa % ob || fp_bitlen(oa / ob) > p;
+    case FK_CVT:                        /* double -> single */
+        return fp_bitlen(fp_odd(mb)) > 24;
+    default:
+        return false;
+    }
+}
+
+/*
+ * Element @i alone: every other element of both operands is 1.0 (for the
+ * horizontal operations: every element but the pair result @i uses).
+ */
+static void fp_isolate(const FpOp *o, X86XMMReg *a, X86XMMReg *b,
+                       unsigned i)
+{
+    bool h = o->kind == FK_HADD || o->kind == FK_HSUB;
+    unsigned half = o->lanes / 2;
+
+    for (unsigned j = 0; j < o->lanes; j++) {
+        if (h) {
+            unsigned k = 2 * (i % half);
+            X86XMMReg *keep = i < half ? a : b, *other = i < half ? b : a;
+            if (o->esize == 4) {
+                other->l[j] = 0x3f800000u;
+                if (j != k && j != k + 1) {
+                    keep->l[j] = 0x3f800000u;
+                }
+            } else {
+                other->q[j] = UINT64_C(0x3ff0000000000000);
+                if (j != k && j != k + 1) {
+                    keep->q[j] = UINT64_C(0x3ff0000000000000);
+                }
+            }
+            continue;
+        }
+        if (j == i) {
+            continue;
+        }
+        if (o->esize == 4) {
+            a->l[j] = b->l[j] = 0x3f800000u;
+        } else {
+            a->q[j] = b->q[j] = UINT64_C(0x3ff0000000000000);
+        }
+    }
+}
+
+/*
+ * The flags of an element-wise operation when overflow or underflow is
+ * unmasked: an element that overflows reports OE, one that is tiny -- as
+ * the flush-to-zero run detects it -- UE, either with PE only if inexact
+ * with an unbounded exponent; the others their masked flags.
+ */
+static uint32_t fp_unmasked_flags(X86CPUState *env, const FpOp *o,
+                                  const X86XMMReg *d, const X86XMMReg *s)
+{
+    const uint32_t pre = MXCSR_IE | MXCSR_DE | MXCSR_ZE;
+    uint32_t host = fp_host_csr(env), total = 0;
+    bool om = !(env->mxcsr & MXCSR_OM), um = !(env->mxcsr & MXCSR_UM);
+    bool daz = env->mxcsr & MXCSR_DAZ;
+
+    for (unsigned i = 0; i < o->lanes; i++) {
+        X86XMMReg a = *d, b = *s, t;
+        uint32_t f, lf;
+
+        fp_isolate(o, &a, &b, i);
+        t = a;
+        f = o->fn(&t, &b, host) & MXCSR_FLAGS;
+        t = a;
+        if (om && (f & MXCSR_OE)) {
+            lf = (f & pre) | MXCSR_OE |
+                 (fp_inexact_unbounded(o, &a, &b, i, daz) ? MXCSR_PE : 0);
+        } else if (um &&
+                   (o->fn(&t, &b, host | MXCSR_FTZ) & MXCSR_UE)) {
+            lf = (f & pre) | MXCSR_UE |
+                 (fp_inexact_unbounded(o, &a, &b, i, daz) ? MXCSR_PE : 0);
+        } else {
+            lf = f;
+        }
+        total |= lf;
+    }
+    return total;
+}
+
 static void fp_arith(X86CPUState *env, const X86Insn *in)
 {
     const FpOp *o = &fp_ops[in->op];
-    X86XMMReg s, d;
+    X86XMMReg s, d, d0;
+    uint32_t flags;
 
     fp_check(env, o->sse3);
     s = *simd_src_xmm(env, in, &s, o->src_bytes, o->src_bytes == 16);
-    d = env->xmm[in->reg];
-    fp_finish(env, in->reg, &d, o->fn(&d, &s, fp_host_csr(env)));
+    d = d0 = env->xmm[in->reg];
+    flags = o->fn(&d, &s, fp_host_csr(env)) & MXCSR_FLAGS;
+    if (o->kind != FK_OTHER &&
+        (env->mxcsr & (MXCSR_OM | MXCSR_UM)) != (MXCSR_OM | MXCSR_UM)) {
+        flags = fp_unmasked_flags(env, o, &d0, &s);
+    }
+    simd_mxcsr_update(env, flags);
+    env->xmm[in->reg] = d;
 }
 
 static void fp_cmp(X86CPUState *env, const X86Insn *in)
@@ -351,6 +576,42 @@ static void fp_reg(unsigned op, FpFn *fn, unsigned bytes, bool sse3)
     x86_exec_register(op, fp_arith);
 }
 
+/* Element-wise operations that can overflow or underflow. */
+static void fp_kind(unsigned op, unsigned kind, unsigned lanes,
+                    unsigned esize)
+{
+    fp_ops[op].kind = kind;
+    fp_ops[op].lanes = lanes;
+    fp_ops[op].esize = esize;
+}
+
+static void fp_kinds_init(void)
+{
+    static const struct {
+        uint16_t ps, pd, ss, sd;
+        uint8_t kind;
+    } k[] = {
+        { X86_OP_ADDPS, X86_OP_ADDPD, X86_OP_ADDSS, X86_OP_ADDSD, FK_ADD },
+        { X86_OP_SUBPS, X86_OP_SUBPD, X86_OP_SUBSS, X86_OP_SUBSD, FK_SUB },
+        { X86_OP_MULPS, X86_OP_MULPD, X86_OP_MULSS, X86_OP_MULSD, FK_MUL },
+        { X86_OP_DIVPS, X86_OP_DIVPD, X86_OP_DIVSS, X86_OP_DIVSD, FK_DIV },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(k); i++) {
+        fp_kind(k[i].ps, k[i].kind, 4, 4);
+        fp_kind(k[i].pd, k[i].kind, 2, 8);
+        fp_kind(k[i].ss, k[i].kind, 1, 4);
+        fp_kind(k[i].sd, k[i].kind, 1, 8);
+    }
+    fp_kind(X86_OP_ADDSUBPS, FK_ADDSUB, 4, 4);
+    fp_kind(X86_OP_ADDSUBPD, FK_ADDSUB, 2, 8);
+    fp_kind(X86_OP_HADDPS, FK_HADD, 4, 4);
+    fp_kind(X86_OP_HADDPD, FK_HADD, 2, 8);
+    fp_kind(X86_OP_HSUBPS, FK_HSUB, 4, 4);
+    fp_kind(X86_OP_HSUBPD, FK_HSUB, 2, 8);
+    fp_kind(X86_OP_CVTPD2PS, FK_CVT, 2, 8);
+    fp_kind(X86_OP_CVTSD2SS, FK_CVT, 1, 8);
+}
+
 void x86_exec_sse_fp_init(void)
 {
     static const struct {
@@ -401,6 +662,7 @@ void x86_exec_sse_fp_init(void)
     for (size_t i = 0; i < G_N_ELEMENTS(sse3); i++) {
         fp_reg(sse3[i].op, sse3[i].fn, 16, true);
     }
+    fp_kinds_init();
     x86_exec_register(X86_OP_CMPPS, fp_cmp);
     x86_exec_register(X86_OP_CMPPD, fp_cmp);
     x86_exec_register(X86_OP_CMPSS, fp_cmp);

@@ -371,6 +371,9 @@ static void s4_fp(X86CPUState *env, const X86Insn *in)
     unsigned w = op >= 0x40 ? 16 : widths[op - 8];
 
     s4_check(env, false);
+    if (!simd_host_sse41) {
+        x86_raise_exception(env, EXCP_UD);
+    }
     s = *simd_src_xmm(env, in, &s, w, w == 16);
     d = env->xmm[in->reg];
     if (op == 0x40) {

@@ -323,7 +323,8 @@ static void x87_set_pointers(X86CPUState *env, const X86Insn *in,
 
 static bool x87_has_sse3(X86CPUState *env)
 {
-    return x86_has_feature(env, FEAT_1_ECX, CPUID_EXT_SSE3);
+    return x86_has_feature(env, FEAT_1_ECX, CPUID_EXT_SSE3) &&
+           simd_host_sse3;
 }
 
 static void x87_mem(X86CPUState *env, const X86Insn *in)

@@ -16,6 +16,13 @@ typedef void X86Handler(X86CPUState *env, const X86Insn *in);
  * next instruction's (or the branch target) on return.
  */
 void x86_exec_insn(X86CPUState *env, const X86Insn *in);
+/*
+ * The handler of @in, for callers that keep it with the decoded
+ * instruction (the block cache).  Calling it runs the instruction, but
+ * only instructions flagged X86_F_END or X86_F_REP set rip themselves:
+ * for the others the caller moves rip to the next instruction after it.
+ */
+X86Handler *x86_exec_handler(const X86Insn *in);
 
 /* Handlers registered by each exec-*.c file into the dispatch table. */
 void x86_exec_register(unsigned op, X86Handler *h);
@@ -40,8 +47,6 @@ static inline int64_t x86_sext(uint64_t v, unsigned size)
     return (int64_t)(v << sh) >> sh;
 }
 
-/* Size in bytes of operand kind @o for @in. */
-unsigned x86_opnd_size(const X86Insn *in, unsigned o);
 
 /*
  * A resolved operand: a register (with its byte-register quirk) or a
@@ -56,19 +61,119 @@ typedef struct X86Loc {
     uint64_t ea;
 } X86Loc;
 
-uint64_t x86_ea(X86CPUState *env, const X86Insn *in);
-X86Loc x86_loc(X86CPUState *env, const X86Insn *in, int n);
-uint64_t x86_loc_read(X86CPUState *env, const X86Loc *l);
-void x86_loc_write(X86CPUState *env, const X86Loc *l, uint64_t v);
-/* Operand n's value: locations and immediates alike. */
-uint64_t x86_opnd_read(X86CPUState *env, const X86Insn *in, int n);
-
-uint64_t x86_reg_read(X86CPUState *env, unsigned reg, unsigned size);
-void x86_reg_write(X86CPUState *env, unsigned reg, unsigned size,
-                   uint64_t v);
 uint64_t x86_mem_read(X86CPUState *env, int seg, uint64_t ea, unsigned size);
 void x86_mem_write(X86CPUState *env, int seg, uint64_t ea, unsigned size,
                    uint64_t v);
+
+/*
+ * Operand access, inline: every instruction goes through these.  The
+ * decoder has located each operand (X86Insn.loc); only memory goes out
+ * of line, to the system side's accessors.
+ */
+static inline uint64_t x86_ea(X86CPUState *env, const X86Insn *in)
+{
+    uint64_t ea = (int64_t)in->disp;
+    if (in->rip_rel) {
+        ea += env->rip + in->len;
+    }
+    if (in->base != X86_NOREG) {
+        ea += env->regs[in->base];
+    }
+    if (in->index != X86_NOREG) {
+        ea += env->regs[in->index] << in->scale;
+    }
+    return ea & x86_size_mask(in->asize);
+}
+
+/* Where operand @n is. */
+static inline X86Loc x86_loc(X86CPUState *env, const X86Insn *in, int n)
+{
+    X86Loc l = {
+        .size = in->loc[n].size, .seg = in->seg, .reg = in->loc[n].reg,
+    };
+
+    switch (in->loc[n].kind) {
+    case X86_LOC_HIGH8:
+        l.high8 = true;
+        break;
+    case X86_LOC_MEM:
+        l.mem = true;
+        l.ea = x86_ea(env, in);
+        break;
+    case X86_LOC_MOFFS:
+        l.mem = true;
+        l.ea = in->imm & x86_size_mask(in->asize);
+        break;
+    default:
+        break;
+    }
+    return l;
+}
+
+static inline uint64_t x86_reg_read(X86CPUState *env, unsigned reg,
+                                    unsigned size)
+{
+    return env->regs[reg] & x86_size_mask(size);
+}
+
+static inline void x86_reg_write(X86CPUState *env, unsigned reg,
+                                 unsigned size, uint64_t v)
+{
+    uint64_t m = x86_size_mask(size);
+    if (size == 4) {
+        env->regs[reg] = (uint32_t)v;       /* 32-bit writes zero-extend */
+    } else {
+        env->regs[reg] = (env->regs[reg] & ~m) | (v & m);
+    }
+}
+
+static inline uint64_t x86_loc_read(X86CPUState *env, const X86Loc *l)
+{
+    if (l->mem) {
+        return x86_mem_read(env, l->seg, l->ea, l->size);
+    }
+    if (l->high8) {
+        return (env->regs[l->reg] >> 8) & 0xff;
+    }
+    return x86_reg_read(env, l->reg, l->size);
+}
+
+static inline void x86_loc_write(X86CPUState *env, const X86Loc *l,
+                                 uint64_t v)
+{
+    if (l->mem) {
+        x86_mem_write(env, l->seg, l->ea, l->size, v);
+    } else if (l->high8) {
+        env->regs[l->reg] = (env->regs[l->reg] & ~UINT64_C(0xff00)) |
+                            ((v & 0xff) << 8);
+    } else {
+        x86_reg_write(env, l->reg, l->size, v);
+    }
+}
+
+/* Operand n's value: locations and immediates alike. */
+static inline uint64_t x86_opnd_read(X86CPUState *env, const X86Insn *in,
+                                     int n)
+{
+    const X86OpndLoc *o = &in->loc[n];
+    X86Loc l;
+
+    switch (o->kind) {
+    case X86_LOC_IMM:
+        return in->imm;
+    case X86_LOC_IMM2:
+        return in->imm2;
+    case X86_LOC_ONE:
+        return 1;
+    case X86_LOC_REG:
+        return env->regs[o->reg] & x86_size_mask(o->size);
+    case X86_LOC_HIGH8:
+        return (env->regs[o->reg] >> 8) & 0xff;
+    default:
+        l = x86_loc(env, in, n);
+        return x86_loc_read(env, &l);
+    }
+}
 
 /* Stack: width from the mode and SS.B. */
 unsigned x86_stack_size(const X86CPUState *env);

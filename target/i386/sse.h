@@ -103,6 +103,14 @@ static inline uint16_t x86_fpu_status(const X86CPUState *env)
     return (env->fpus & ~FPUS_TOP) | ((env->fptop & 7) << 11);
 }
 
+/*
+ * What the host CPU has, for the few guest instructions that run as the
+ * same host instruction and exist only from SSE3 (ADDSUBPS, HADDPS,
+ * FISTTP) or SSE4.1 (ROUND*, DPPS, DPPD): without it they are #UD in the
+ * guest rather than SIGILL in qlite.
+ */
+extern bool simd_host_sse3, simd_host_sse41;
+
 /* Handler registration, one per file. */
 void x86_exec_sse_int_init(void);
 void x86_exec_sse_mov_init(void);

@@ -163,6 +163,8 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
     tb->valid = true;
     tb->hash_next = NULL;
     tb->page_next[0] = tb->page_next[1] = NULL;
+    tb->link_next = 0;
+    tb->link_epoch = tcg_tb_epoch - 1;      /* no links yet */
     for (unsigned i = 0; i < b.n; i++) {
         tb->ops[i].insn = b.insn[i];
         tb->ops[i].fn = x86_exec_handler(&b.insn[i]);
@@ -199,4 +201,70 @@ void tcg_block_release(TcgBlock *tb)
     if (!tb->cached) {
         g_free(tb);
     }
+}
+
+/* Can the lookup at @pc reuse what the previous lookup established? */
+static bool block_chain_ok(X86CPUState *env, const TcgChain *c, uint64_t pc)
+{
+    return c->tb && c->epoch == tcg_tb_epoch &&
+           c->tlb_gen == env->tlb_gen && c->hflags == env->hflags &&
+           !((pc ^ c->pc) & X86_PAGE_MASK);
+}
+
+/*
+ * Same linear page, same translations (no TLB flush), same mode: the
+ * next block's physical address is what the previous lookup's
+ * translation gives, so a block remembered by linear pc is the one
+ * tcg_block_find() would return.  Blocks crossing into a second page
+ * are never linked.
+ */
+static TcgBlock *block_chain_lookup(X86CPUState *env, TcgBlock *prev,
+                                    uint64_t pc)
+{
+    if (prev->link_epoch != tcg_tb_epoch) {
+        return NULL;
+    }
+    for (int k = 0; k < 2; k++) {
+        TcgBlock *tb = prev->link[k];
+
+        if (tb && prev->link_pc[k] == pc &&
+            tb->size <= block_limit_room(env)) {
+            return tb;
+        }
+    }
+    return NULL;
+}
+
+static void block_chain_add(TcgBlock *prev, uint64_t pc, TcgBlock *tb)
+{
+    if (!tb->cached || tb->page[1] != TCG_NO_PAGE) {
+        return;
+    }
+    if (prev->link_epoch != tcg_tb_epoch) {
+        prev->link[0] = prev->link[1] = NULL;
+        prev->link_epoch = tcg_tb_epoch;
+    }
+    prev->link_pc[prev->link_next] = pc;
+    prev->link[prev->link_next] = tb;
+    prev->link_next ^= 1;
+}
+
+TcgBlock *tcg_block_next(X86CPUState *env, TcgCPU *tc)
+{
+    TcgChain *c = &tc->chain;
+    uint64_t pc = tcg_block_pc(env);
+    bool chain = block_chain_ok(env, c, pc);
+    TcgBlock *tb = chain ? block_chain_lookup(env, c->tb, pc) : NULL;
+
+    if (!tb) {
+        tb = tcg_block_find(env);
+        if (chain) {
+            block_chain_add(c->tb, pc, tb);
+        }
+    }
+    *c = (TcgChain){
+        .tb = tb->cached ? tb : NULL, .pc = pc, .epoch = tcg_tb_epoch,
+        .tlb_gen = env->tlb_gen, .hflags = env->hflags,
+    };
+    return tb;
 }

@@ -224,6 +224,7 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
 {
     if (setjmp(env->jmp_env)) {
         tcg_tb_set_running(NULL);
+        tc->chain.tb = NULL;
         exec_deliver_exception(cpu, env, tc);
         return !exec_should_leave(cpu) && *budget > 0;
     }
@@ -235,7 +236,7 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
         if (cpu->halted) {
             break;
         }
-        tb = tcg_block_find(env);
+        tb = tcg_block_next(env, tc);
         exec_trace_block(env, tb);
         exec_block(env, tc, tb);
         tcg_block_release(tb);
@@ -254,6 +255,7 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
     g_atomic_int_set(&exec_kicked, 0);
     g_atomic_int_set(&cpu->exit_request, 0);
     apic_set_current_cpu(cpu);
+    tc->chain.tb = NULL;
     req = g_atomic_int_get(&cpu->interrupt_request);
     if (req & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
         exec_init_sipi(cpu, env, tc, req);

@@ -40,6 +40,15 @@ struct TcgBlock {
     uint8_t mode;               /* X86_MODE16/32/64 of the decoder */
     bool cached;                /* in the cache; false: run once, freed */
     bool valid;                 /* false once invalidated */
+    /*
+     * Chaining: the last blocks that followed this one in the same guest
+     * page, by linear start.  Meaningful only while link_epoch equals
+     * tcg_tb_epoch (no block was invalidated since, so none was freed).
+     */
+    uint8_t link_next;          /* slot to replace next */
+    uint32_t link_epoch;
+    uint64_t link_pc[2];
+    TcgBlock *link[2];
     TcgOp ops[];
 };
 
@@ -58,6 +67,8 @@ void tcg_tb_flush_all(void);
  */
 void tcg_tb_set_running(TcgBlock *tb);
 extern bool tcg_tb_running_stale;
+/* Bumped whenever a block is invalidated or the cache flushed. */
+extern uint32_t tcg_tb_epoch;
 /* Blocks in the cache (for tests and statistics). */
 unsigned tcg_tb_count(void);
 
@@ -70,19 +81,35 @@ unsigned tcg_tb_count(void);
  * (code outside RAM) must be given to tcg_block_release() after use.
  */
 TcgBlock *tcg_block_find(X86CPUState *env);
+typedef struct TcgCPU TcgCPU;
+/*
+ * The same, first trying the blocks that followed the previous one
+ * (tc->chain), which skips the translation and the hash lookup.
+ */
+TcgBlock *tcg_block_next(X86CPUState *env, TcgCPU *tc);
 void tcg_block_release(TcgBlock *tb);
 uint64_t tcg_block_pc(const X86CPUState *env);
 
 /* ---- per-vCPU execution (tcg-exec.c) ------------------------------ */
 
-typedef struct TcgCPU {
+/* What the next block lookup may chain from (tcg_block_next()). */
+typedef struct TcgChain {
+    TcgBlock *tb;               /* the block just looked up, or NULL */
+    uint64_t pc;                /* its linear start */
+    uint32_t epoch;             /* tcg_tb_epoch then */
+    uint32_t tlb_gen;           /* env->tlb_gen then */
+    uint32_t hflags;            /* env->hflags then */
+} TcgChain;
+
+struct TcgCPU {
     CPUState *cpu;
     X86CPUState *env;
     X86IO io;
+    TcgChain chain;
     bool wait_sipi;             /* an AP waiting for INIT-SIPI-SIPI */
     bool dead;                  /* triple-faulted: waits for the reset */
     uint64_t insns;             /* guest instructions retired */
-} TcgCPU;
+};
 
 /* Leave the execution loop at the next block boundary (any thread). */
 void tcg_exec_kick(void);

@@ -27,6 +27,7 @@ static TcgBlock **tb_pages[1u << TB_PAGE_L1_BITS];
 static TcgBlock *tb_garbage;
 static TcgBlock *tb_running;
 bool tcg_tb_running_stale;
+uint32_t tcg_tb_epoch;
 static size_t tb_bytes;
 static unsigned tb_count;
 static bool tb_flush_pending;
@@ -168,6 +169,7 @@ static void tb_invalidate(TcgBlock *tb)
         }
     }
     tb->valid = false;
+    tcg_tb_epoch++;
     if (tb == tb_running) {
         tcg_tb_running_stale = true;
     }
@@ -265,6 +267,7 @@ void tcg_tb_flush_all(void)
     if (tb_running) {
         tcg_tb_running_stale = true;
     }
+    tcg_tb_epoch++;
     tb_bytes = 0;
     tb_count = 0;
     tb_flush_pending = false;

@@ -376,6 +376,11 @@ typedef struct X86CPUState {
 
     /* --- soft TLB (system side) ---------------------------------------- */
     X86TLBEntry tlb[X86_MMU_NB][X86_TLB_SIZE];
+    /*
+     * Bumped by every flush (all or one page): the execution side may
+     * reuse a linear->physical code translation while it is unchanged.
+     */
+    uint32_t tlb_gen;
 
     /* --- links -------------------------------------------------------- */
     CPUState *cs;

@@ -362,6 +362,7 @@ void x86_tlb_flush(X86CPUState *env, bool global)
      * which is always correct, only slower.
      */
     (void)global;
+    env->tlb_gen++;
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
         for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
             mmu_tlb_invalidate(&env->tlb[idx][i]);
@@ -388,6 +389,7 @@ void x86_tlb_flush_page(X86CPUState *env, uint64_t linear)
      * A slot caches one 4K slice of a page; the slices of a large page
      * sit in many slots, so INVLPG looks at every slot (SDM 4.10.4.1).
      */
+    env->tlb_gen++;
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
         for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
             if (mmu_tlb_matches(&env->tlb[idx][i], linear)) {

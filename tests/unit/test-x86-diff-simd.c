@@ -861,7 +861,11 @@ static void gen_x87(GRand *r, DiffCase *c, DiffState *s)
         "dbe8f7", "dcc0ff", "ddc0ef", "dec0d7", "ded9d9", "dee0ff",
         "dfc0df", "dfe0e0", "dfe8f7",
     };
-    /* memory forms: escape, reg (FNSTENV/FNSAVE excluded: pointers) */
+    /*
+     * memory forms: escape, reg.  FNSTENV/FNSAVE store the pointers of
+     * the last x87 instruction: 0 on both sides (the image loads 0 and
+     * nothing in the stub before the instruction changes them).
+     */
     static const uint8_t memf[][2] = {
         { 0xd8, 0 }, { 0xd8, 1 }, { 0xd8, 2 }, { 0xd8, 3 }, { 0xd8, 4 },
         { 0xd8, 5 }, { 0xd8, 6 }, { 0xd8, 7 }, { 0xd9, 0 }, { 0xd9, 2 },
@@ -872,7 +876,7 @@ static void gen_x87(GRand *r, DiffCase *c, DiffState *s)
         { 0xdd, 1 }, { 0xdd, 2 }, { 0xdd, 3 }, { 0xdd, 7 }, { 0xde, 0 },
         { 0xde, 3 }, { 0xde, 6 }, { 0xdf, 0 }, { 0xdf, 1 }, { 0xdf, 2 },
         { 0xdf, 3 }, { 0xdf, 4 }, { 0xdf, 5 }, { 0xdf, 6 }, { 0xdf, 7 },
-        { 0xd9, 4 }, { 0xdd, 4 },
+        { 0xd9, 4 }, { 0xdd, 4 }, { 0xd9, 6 }, { 0xdd, 6 },
     };
 
     if (g_rand_int_range(r, 0, 3)) {
@@ -883,12 +887,17 @@ static void gen_x87(GRand *r, DiffCase *c, DiffState *s)
         c->insn[c->len++] = g_rand_int_range(r, b[1], b[2] + 1);
     } else {
         unsigned k = g_rand_int_range(r, 0, G_N_ELEMENTS(memf));
+        unsigned disp = g_rand_int_range(r, 0, 8) * 16;
+        /* 66: the 16-bit environment layouts; ignored by the others */
+        if (g_rand_int_range(r, 0, 4) == 0) {
+            c->insn[c->len++] = 0x66;
+        }
         c->insn[c->len++] = memf[k][0];
         c->insn[c->len++] = 0x43 | (memf[k][1] << 3);
-        c->insn[c->len++] = g_rand_int_range(r, 0, 8) * 16;
+        c->insn[c->len++] = disp;
         if (memf[k][1] == 4 && (memf[k][0] == 0xd9 || memf[k][0] == 0xdd)) {
             /* FLDENV/FRSTOR: a plausible image from the current state */
-            memcpy(diff_host_mem + DIFF_DATA + c->insn[2], s->fx, 4);
+            memcpy(diff_host_mem + DIFF_DATA + disp, s->fx, 4);
         }
     }
 }

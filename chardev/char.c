@@ -121,20 +121,6 @@ void chardev_cleanup_all(void)
 
 /* ---- creation ---- */
 
-/* QEMU's rule for ids: a letter, then letters, digits, '-', '.', '_'. */
-static bool chardev_id_wellformed(const char *id)
-{
-    if (!g_ascii_isalpha(id[0])) {
-        return false;
-    }
-    for (const char *p = id; *p; p++) {
-        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static ChardevClass *chardev_class_lookup(const char *backend, GError **errp)
 {
     g_autofree char *tname = g_strdup_printf("chardev-%s", backend);
@@ -150,7 +136,7 @@ static ChardevClass *chardev_class_lookup(const char *backend, GError **errp)
 
 static bool chardev_check_new_id(const char *id, GError **errp)
 {
-    if (!chardev_id_wellformed(id)) {
+    if (!keyval_id_wellformed(id)) {
         error_setg(errp, "Parameter 'id' expects an identifier");
         return false;
     }

@@ -376,20 +376,6 @@ DeviceState *qdev_find_by_id(const char *id)
     return NULL;
 }
 
-/* QEMU's rule: ids start with a letter, then letters, digits, -, ., _ */
-static bool id_wellformed(const char *id)
-{
-    if (!g_ascii_isalpha(id[0])) {
-        return false;
-    }
-    for (const char *p = id; *p; p++) {
-        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static DeviceClass *qdev_get_device_class(const char *driver, GError **errp)
 {
     ObjectClass *oc = object_class_by_name(driver);
@@ -457,7 +443,7 @@ DeviceState *qdev_device_add(QliteOpts *opts, GError **errp)
     if (!dc) {
         return NULL;
     }
-    if (id && !id_wellformed(id)) {
+    if (id && !keyval_id_wellformed(id)) {
         error_setg(errp, "Parameter 'id' expects an identifier");
         return NULL;
     }

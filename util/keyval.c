@@ -522,3 +522,16 @@ bool keyval_parse_size(const char *name, const char *s, uint64_t default_unit,
     *out = v;
     return true;
 }
+
+bool keyval_id_wellformed(const char *id)
+{
+    if (!g_ascii_isalpha(id[0])) {
+        return false;
+    }
+    for (const char *p = id; *p; p++) {
+        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
+            return false;
+        }
+    }
+    return true;
+}

@@ -55,6 +55,9 @@ bool qopts_check_all_used(QliteOpts *opts, GError **errp);
 /* Back to "k=v,k=v" with commas escaped. */
 char *qopts_to_string(const QliteOpts *opts);
 
+/* QEMU's rule for ids: a letter, then letters, digits, '-', '.', '_'. */
+bool keyval_id_wellformed(const char *id);
+
 /* Value parsers shared by properties, QMP and the command line. */
 bool keyval_parse_bool(const char *name, const char *s, bool *out,
                        GError **errp);

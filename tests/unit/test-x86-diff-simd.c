@@ -409,7 +409,7 @@ static void diff_rand_f80(GRand *r, uint8_t *p)
 }
 
 static void diff_random_state(GRand *r, DiffState *s, bool x87_unmask,
-                              bool sse_unmask)
+                              bool sse_unmask, bool x87_pending)
 {
     uint16_t fcw, fsw;
     uint32_t csr;
@@ -434,6 +434,12 @@ static void diff_random_state(GRand *r, DiffState *s, bool x87_unmask,
     fcw |= x87_unmask ? (g_rand_int(r) & 0x3f) | 0x20 : 0x3f;
     fsw = (g_rand_int(r) & 0x3f & fcw) |
           (g_rand_int_range(r, 0, 8) << 11) | (g_rand_int(r) & 0x4700);
+    if (x87_pending) {
+        /* an unmasked exception already pending: ES and B set */
+        unsigned e = g_rand_int_range(r, 0, 6);
+        fcw &= ~(1u << e);
+        fsw |= (1u << e) | 0x8080;
+    }
     memcpy(s->fx + 0, &fcw, 2);
     memcpy(s->fx + 2, &fsw, 2);
     s->fx[4] = g_rand_int(r) & 0xff;
@@ -1054,6 +1060,7 @@ typedef struct DiffClass {
     unsigned count;
     bool x87_unmask;
     bool sse_unmask;
+    bool x87_pending;
 } DiffClass;
 
 static const DiffClass diff_classes[] = {
@@ -1067,6 +1074,7 @@ static const DiffClass diff_classes[] = {
     { "sse4 unmask", gen_sse4, 5000, false, true },
     { "x87", gen_x87, 20000, false },
     { "x87 unmasked", gen_x87, 5000, true },
+    { "x87 pending", gen_x87, 5000, true, false, true },
     { "state", gen_state, 5000, false },
 };
 
@@ -1076,7 +1084,8 @@ static bool diff_one(GRand *r, const DiffClass *cl, unsigned *faults)
     DiffCase c = { .len = 0 };
     int vec, sig;
 
-    diff_random_state(r, &in, cl->x87_unmask, cl->sse_unmask);
+    diff_random_state(r, &in, cl->x87_unmask, cl->sse_unmask,
+                      cl->x87_pending);
     cl->gen(r, &c, &in);
     if (c.skip) {
         return true;

@@ -36,12 +36,12 @@
 
 #define RTE_VECTOR_MASK     0xffu
 #define RTE_DELMOD_SHIFT    8
-#define RTE_DESTMOD         (1u << 11)
-#define RTE_DELIVS          (1u << 12)
-#define RTE_POLARITY        (1u << 13)
-#define RTE_REMOTE_IRR      (1u << 14)
-#define RTE_TRIGGER_LEVEL   (1u << 15)
-#define RTE_MASKED          (1u << 16)
+#define RTE_DESTMOD         (UINT64_C(1) << 11)
+#define RTE_DELIVS          (UINT64_C(1) << 12)
+#define RTE_POLARITY        (UINT64_C(1) << 13)
+#define RTE_REMOTE_IRR      (UINT64_C(1) << 14)
+#define RTE_TRIGGER_LEVEL   (UINT64_C(1) << 15)
+#define RTE_MASKED          (UINT64_C(1) << 16)
 #define RTE_DEST_SHIFT      56
 /* What the guest may write: not delivery status or remote IRR. */
 #define RTE_RO_BITS         (RTE_DELIVS | RTE_REMOTE_IRR)

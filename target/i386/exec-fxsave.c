@@ -241,19 +241,20 @@ static bool fx_rex_w(const X86Insn *in)
 
 static void fx_fxsave(X86CPUState *env, const X86Insn *in)
 {
-    uint8_t img[512];
+    uint8_t img[512] __attribute__((aligned(16)));
     uint64_t ea = x86_ea(env, in), amask = x86_size_mask(in->asize);
+    unsigned end = 160 + 16 * fx_nb_xmm(env);
 
     fx_check(env);
-    /* The reserved and available areas (416-511) are left untouched. */
+    /*
+     * The reserved and available areas (416-511, and the XMM8-15 slots
+     * outside 64-bit mode) are left untouched.
+     */
     x86_fxsave_image(env, img, fx_rex_w(in));
-    if (!x86_is_64(env)) {
-        memset(img + 160 + 16 * 8, 0, 16 * 8);
-    }
     /* Fault (alignment, both pages) before the first byte is written. */
     x86_probe_write(env, in->seg, ea, 16);
-    x86_probe_write(env, in->seg, (ea + 400) & amask, 16);
-    for (unsigned off = 0; off < 416; off += 16) {
+    x86_probe_write(env, in->seg, (ea + end - 16) & amask, 16);
+    for (unsigned off = 0; off < end; off += 16) {
         x86_st128(env, in->seg, (ea + off) & amask,
                   (const X86XMMReg *)(img + off), true);
     }
@@ -265,7 +266,8 @@ static void fx_fxrstor(X86CPUState *env, const X86Insn *in)
     uint64_t ea = x86_ea(env, in), amask = x86_size_mask(in->asize);
 
     fx_check(env);
-    for (unsigned off = 0; off < 416; off += 16) {
+    memset(img, 0, sizeof(img));
+    for (unsigned off = 0; off < 160 + 16 * fx_nb_xmm(env); off += 16) {
         x86_ld128(env, in->seg, (ea + off) & amask,
                   (X86XMMReg *)(img + off), true);
     }

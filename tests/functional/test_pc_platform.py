@@ -289,6 +289,26 @@ class IOAPICTest(unittest.TestCase):
         irr = self.m.readl(0xfee00200 + 0x10 * (0x45 // 32))
         self.assertTrue(irr & (1 << (0x45 % 32)))
 
+    def test_low_write_keeps_destination(self):
+        # Linux writes the high dword (destination) first, then the low
+        # one; a 32-bit mask once cleared the destination on the second
+        # write, and every interrupt went to logical destination 0.
+        self.ioapic(0x11 + 2 * 2, 0x01000000)
+        self.ioapic(0x10 + 2 * 2, 0x830)        # edge, logical, vector 0x30
+        self.assertEqual(self.ioapic(0x11 + 2 * 2), 0x01000000)
+        self.assertEqual(self.ioapic(0x10 + 2 * 2), 0x830)
+
+    @NO_QEMU
+    def test_level_eoi_keeps_destination(self):
+        self.ioapic(0x11 + 2 * 9, 0xff000000)        # broadcast
+        self.ioapic(0x10 + 2 * 9, 0x8000 | 0x59)     # level, vector 0x59
+        self.m.outb(0x2009, 1)
+        self.assertTrue(self.ioapic(0x10 + 2 * 9) & 0x4000)   # remote IRR
+        self.m.outb(0x2009, 0)
+        self.m.writel(0xfec00040, 0x59)               # EOI register
+        self.assertFalse(self.ioapic(0x10 + 2 * 9) & 0x4000)
+        self.assertEqual(self.ioapic(0x11 + 2 * 9), 0xff000000)
+
     @NO_QEMU
     def test_level_remote_irr(self):
         self.ioapic(0x10 + 2 * 9, 0x8000 | 0x59)     # level, vector 0x59

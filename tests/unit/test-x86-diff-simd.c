@@ -908,7 +908,7 @@ static void gen_x87(GRand *r, DiffCase *c, DiffState *s)
     }
 }
 
-/* FXSAVE64/FXRSTOR64, LDMXCSR/STMXCSR, EMMS, FWAIT. */
+/* FXSAVE/FXRSTOR (both layouts), LDMXCSR/STMXCSR, EMMS, FWAIT. */
 static void gen_state(GRand *r, DiffCase *c, DiffState *s)
 {
     unsigned k = g_rand_int_range(r, 0, 6);
@@ -927,8 +927,9 @@ static void gen_state(GRand *r, DiffCase *c, DiffState *s)
             c->ignore_off = DIFF_DATA + disp + 28;
             c->ignore_len = 4;
         }
-        diff_emit(c->insn, "480fae");
-        c->len = 3;
+        /* FXSAVE64/FXRSTOR64, or the 32-bit-pointer layout without W */
+        c->len = diff_emit(c->insn, g_rand_int_range(r, 0, 2) ? "480fae"
+                                                               : "0fae");
         c->insn[c->len++] = 0x43 | (k << 3);
         c->insn[c->len++] = disp;
         break;
@@ -1075,6 +1076,9 @@ static const DiffClass diff_classes[] = {
     { "x87", gen_x87, 20000, false },
     { "x87 unmasked", gen_x87, 5000, true },
     { "x87 pending", gen_x87, 5000, true, false, true },
+    { "mmx/sse pending", gen_mov, 5000, true, false, true },
+    { "sse fp pending", gen_fp, 3000, true, false, true },
+    { "int pending", gen_int, 3000, true, false, true },
     { "state", gen_state, 5000, false },
 };
 

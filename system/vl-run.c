@@ -509,5 +509,6 @@ int qlite_main(int argc, char **argv)
     monitor_cleanup();
     qlite_run_exit_notifiers();
     chardev_cleanup_all();
+    vl_config_destroy(&cfg);
     return status;
 }

@@ -326,6 +326,7 @@ static bool opt_name(VlConfig *cfg, const char *arg, GError **errp)
     if (!opts) {
         return false;
     }
+    g_free(cfg->name);
     cfg->name = g_strdup(qopts_get(opts, "guest"));
     qopts_get(opts, "process");
     qopts_get(opts, "debug-threads");
@@ -563,6 +564,38 @@ void vl_config_init(VlConfig *cfg)
     cfg->monitors = g_ptr_array_new();
     cfg->drives = g_ptr_array_new();
     cfg->netdevs = g_ptr_array_new();
+}
+
+static void vl_item_free(VlItem *item)
+{
+    g_free(item->location);
+    g_free(item->arg);
+    if (item->opts) {
+        qopts_free(item->opts);
+    }
+    g_free(item);
+}
+
+void vl_config_destroy(VlConfig *cfg)
+{
+    GPtrArray *lists[] = { cfg->serials, cfg->chardevs, cfg->devices,
+                           cfg->monitors, cfg->drives, cfg->netdevs };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(lists); i++) {
+        for (guint j = 0; j < lists[i]->len; j++) {
+            vl_item_free(lists[i]->pdata[j]);
+        }
+        g_ptr_array_free(lists[i], true);
+    }
+    g_ptr_array_free(cfg->accel_names, true);
+    if (cfg->machine_opts) {
+        qopts_free(cfg->machine_opts);
+    }
+    g_free(cfg->accel_location);
+    g_free(cfg->machine_location);
+    g_free(cfg->smp_location);
+    g_free(cfg->name);
+    memset(cfg, 0, sizeof(*cfg));
 }
 
 void vl_parse(VlConfig *cfg, int argc, char **argv)

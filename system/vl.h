@@ -26,7 +26,7 @@ typedef struct VlConfig {
     const char *kernel;
     const char *initrd;
     const char *append;
-    const char *name;
+    char *name;                 /* -name guest=, owned */
     const char *pidfile;
     const char *qtest;
     const char *uuid;
@@ -47,6 +47,8 @@ typedef struct VlConfig {
 
 /* vl.c */
 void vl_config_init(VlConfig *cfg);
+/* Free what vl_parse() allocated (the argv strings stay). */
+void vl_config_destroy(VlConfig *cfg);
 void vl_parse(VlConfig *cfg, int argc, char **argv);
 /* A deferred item located as "-opt arg". */
 VlItem *vl_item_new(const char *opt, const char *arg, QliteOpts *opts);

@@ -589,7 +589,7 @@ static noreturn void mmu_seg_fault(X86CPUState *env, int seg)
 
 static bool mmu_canonical(uint64_t linear)
 {
-    return (uint64_t)(((int64_t)linear << 16) >> 16) == linear;
+    return (uint64_t)((int64_t)(linear << 16) >> 16) == linear;
 }
 
 /* Is [ea, ea+size) inside the segment's limit (SDM 5.3)? */

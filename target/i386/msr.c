@@ -35,6 +35,8 @@
 #define MSR_GS_BASE             0xc0000101
 #define MSR_KERNEL_GS_BASE      0xc0000102
 #define MSR_TSC_AUX             0xc0000103
+#define MSR_AMD64_SYSCFG        0xc0010010
+#define MSR_K8_INT_PENDING_MSG  0xc0010055
 
 /* APIC base: BSP (8), x2APIC enable (10), global enable (11), base. */
 #define APICBASE_WRITABLE   (UINT64_C(0xffffff000) | (1u << 11))
@@ -99,6 +101,20 @@ static uint64_t *msr_mtrr_var(X86CPUState *env, uint32_t index)
     return (index & 1) ? &env->mtrr_var[n].mask : &env->mtrr_var[n].base;
 }
 
+/*
+ * AMD MSRs Linux reads with a plain RDMSR on an AMD family 0xf model such
+ * as qemu64, so an AMD model must have them (a #GP is an "unchecked MSR
+ * access error" with a call trace).  Both read as zero:
+ * - SYSCFG (APM vol 2 7.9.1; mtrr code): no fixed-MTRR RdDram/WrDram
+ *   bits, no TOM2 or variable DRAM ranges;
+ * - the K8 interrupt pending message register (BKDG for family 0Fh; the
+ *   erratum 400 check): no C1E on interrupt pending.
+ */
+static bool msr_is_amd(const X86CPUState *env)
+{
+    return env->cpuid_vendor[0] == 0x68747541;  /* "Auth"enticAMD */
+}
+
 uint64_t x86_rdmsr(X86CPUState *env, uint32_t index)
 {
     int fixed = msr_mtrr_fixed(index);
@@ -152,6 +168,12 @@ uint64_t x86_rdmsr(X86CPUState *env, uint32_t index)
     case MSR_TSC_AUX:
         if (x86_has_feature(env, FEAT_8000_0001_EDX, CPUID_EXT2_RDTSCP)) {
             return env->tsc_aux;
+        }
+        break;
+    case MSR_AMD64_SYSCFG:
+    case MSR_K8_INT_PENDING_MSG:
+        if (msr_is_amd(env)) {
+            return 0;
         }
         break;
     }
@@ -278,6 +300,12 @@ void x86_wrmsr(X86CPUState *env, uint32_t index, uint64_t val)
         if (x86_has_feature(env, FEAT_8000_0001_EDX, CPUID_EXT2_RDTSCP)) {
             env->tsc_aux = (uint32_t)val;
             return;
+        }
+        break;
+    case MSR_AMD64_SYSCFG:
+    case MSR_K8_INT_PENDING_MSG:
+        if (msr_is_amd(env)) {
+            return;             /* nothing in them is modelled */
         }
         break;
     }

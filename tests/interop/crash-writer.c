@@ -132,5 +132,7 @@ int main(int argc, char **argv)
         error_report("operation failed: %s", g_strerror(-ret));
     }
     blk_unref(cw.blk);
+    g_rand_free(cw.rand);
+    g_aligned_free(cw.buf);
     return ret < 0 ? 1 : 0;
 }

@@ -294,7 +294,7 @@ static uint64_t diff_rand64(GRand *r)
 
 static uint32_t diff_rand_f32(GRand *r)
 {
-    uint32_t sign = g_rand_int_range(r, 0, 2) << 31;
+    uint32_t sign = (uint32_t)g_rand_int_range(r, 0, 2) << 31;
     uint32_t m = g_rand_int(r) & 0x7fffff;
     switch (g_rand_int_range(r, 0, 14)) {
     case 0: return sign;                                    /* zero */

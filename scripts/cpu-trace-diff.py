@@ -10,8 +10,8 @@ Both traces are reduced to (rip, registers, flags) records; repeated records
 at the same rip (REP string slices, QEMU's per-iteration dumps) are
 collapsed.  The QEMU trace is aligned on the first rip of the qlite trace
 (QEMU runs the BIOS first), then both are walked side by side.  Registers
-that already differ at the alignment point (the two loaders leave different
-values behind) are ignored until either side writes them.
+and flags that already differ at the alignment point (the two loaders
+leave different values behind) are ignored until they agree again.
 
 Usage: cpu-trace-diff.py QLITE_LOG QEMU_LOG [--flags-mask HEX] [--context N]
 """
@@ -106,6 +106,8 @@ def main():
     else:
         sys.exit("QEMU never reaches rip %x" % first.rip)
     stale = {r for r in REGS if first.regs[r] != t.regs[r]}
+    if (first.fl ^ t.fl) & args.flags_mask:
+        stale.add("flags")
     if stale:
         print("ignored until written (loaders differ): %s" %
               " ".join(sorted(stale)))
@@ -113,13 +115,15 @@ def main():
     count = 0
     o = first
     while o is not None and t is not None:
-        for r in list(stale):
-            if o.regs[r] != first.regs[r] or t.regs[r] != first.regs[r]:
-                if o.regs[r] == t.regs[r]:
-                    stale.discard(r)
+        for r in list(stale - {"flags"}):
+            if o.regs[r] == t.regs[r]:
+                stale.discard(r)
+        flags_bad = (o.fl ^ t.fl) & args.flags_mask
+        if "flags" in stale and not flags_bad:
+            stale.discard("flags")
+        flags_bad = flags_bad and "flags" not in stale
         bad = [r for r in REGS if r not in stale and o.regs[r] != t.regs[r]]
-        if o.rip != t.rip or bad or \
-                (o.fl ^ t.fl) & args.flags_mask:
+        if o.rip != t.rip or bad or flags_bad:
             for h in history[-args.context:]:
                 print(show("  ok ", h))
             print("DIVERGENCE after %d matching instructions" % count)
@@ -129,7 +133,7 @@ def main():
                 print("  rip differs")
             for r in bad:
                 print("  %s: qlite %x qemu %x" % (r, o.regs[r], t.regs[r]))
-            if (o.fl ^ t.fl) & args.flags_mask:
+            if flags_bad:
                 print("  flags: qlite %x qemu %x" % (o.fl, t.fl))
             return 1
         history.append(o)

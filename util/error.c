@@ -31,7 +31,8 @@ void error_set_location(const char *loc)
     location = g_strdup(loc);
 }
 
-static void report_va(const char *kind, const char *fmt, va_list ap)
+static void G_GNUC_PRINTF(2, 0) report_va(const char *kind, const char *fmt,
+                                          va_list ap)
 {
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
 
@@ -109,8 +110,8 @@ static bool log_ratelimit_ok(void)
     return ++in_window <= 20;
 }
 
-static void log_va(bool enabled, const char *kind, const char *fmt,
-                   va_list ap)
+static void G_GNUC_PRINTF(3, 0) log_va(bool enabled, const char *kind,
+                                       const char *fmt, va_list ap)
 {
     g_autofree char *msg = NULL;
 

@@ -127,7 +127,8 @@ static void kvm_error_stop(void *opaque)
  * vCPU thread, BQL held: report, dump the registers, and park this vCPU
  * until a reset while the main loop stops the VM.
  */
-static void kvm_vcpu_fail(KVMVcpu *v, const char *fmt, ...)
+static void G_GNUC_PRINTF(2, 3) kvm_vcpu_fail(KVMVcpu *v, const char *fmt,
+                                               ...)
 {
     g_autoptr(GString) regs = g_string_new(NULL);
     g_autofree char *msg = NULL;

@@ -180,11 +180,14 @@ bool kvm_x86_vcpu_init(KVMVcpu *v, GError **errp)
 /* One MSR; failures are ignored (the host may not have it). */
 static void kvm_set_msr(KVMVcpu *v, uint32_t index, uint64_t value)
 {
-    struct {
+    /* struct kvm_msrs ends in a flexible array: room for one entry */
+    union {
         struct kvm_msrs hdr;
-        struct kvm_msr_entry e;
-    } m = { .hdr.nmsrs = 1, .e = { .index = index, .data = value } };
+        uint8_t room[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+    } m = { .hdr.nmsrs = 1 };
 
+    m.hdr.entries[0] = (struct kvm_msr_entry){ .index = index,
+                                               .data = value };
     kvm_ioctl(v->fd, KVM_SET_MSRS, &m);
 }
 

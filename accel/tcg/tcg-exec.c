@@ -231,6 +231,7 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
     while (!exec_should_leave(cpu) && *budget > 0) {
         TcgBlock *tb;
 
+        tcg_mem_drop_written_code(env);
         tcg_tb_gc();
         exec_interrupts(cpu, env, tc);
         if (cpu->halted) {

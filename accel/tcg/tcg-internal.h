@@ -129,5 +129,10 @@ void tcg_mem_io_init(X86IO *io, TcgCPU *tc);
 void tcg_mem_init(void);
 /* Pick up a memory map change, if any (big lock held). */
 void tcg_mem_sync(void);
+/*
+ * vCPU thread, between blocks: drop the decoded code of RAM that devices
+ * wrote since the last call (memory_add_ram_write_notifier()).
+ */
+void tcg_mem_drop_written_code(X86CPUState *env);
 
 #endif

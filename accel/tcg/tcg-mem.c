@@ -18,6 +18,24 @@
 static FlatView *mem_view;      /* the vCPU thread's reference */
 static int mem_changed;         /* atomic: the map changed since */
 
+/*
+ * RAM that devices wrote (DMA, loaders): the vCPU thread drops decoded
+ * code there before its next block.  Past MEM_DIRTY_MAX ranges it simply
+ * drops all code.
+ */
+#define MEM_DIRTY_MAX   1024
+
+typedef struct MemDirty {
+    uint64_t addr;
+    uint64_t len;
+} MemDirty;
+
+static GMutex mem_dirty_lock;
+static MemDirty mem_dirty[MEM_DIRTY_MAX];   /* under mem_dirty_lock */
+static unsigned mem_dirty_count;
+static bool mem_dirty_overflow;
+static int mem_dirty_pending;               /* atomic */
+
 static void *mem_ram_ptr(void *opaque, uint64_t paddr, bool is_write)
 {
     uint64_t page = paddr & X86_PAGE_MASK;
@@ -131,10 +149,62 @@ static void mem_listener(AddressSpace *as, FlatView *view, void *opaque)
     tcg_exec_kick();
 }
 
+/* Any thread (devices hold the big lock): @len bytes of RAM were written. */
+static void mem_ram_written(uint64_t addr, uint64_t len)
+{
+    g_mutex_lock(&mem_dirty_lock);
+    if (mem_dirty_count < MEM_DIRTY_MAX) {
+        mem_dirty[mem_dirty_count++] = (MemDirty){ addr, len };
+    } else {
+        mem_dirty_overflow = true;
+    }
+    g_mutex_unlock(&mem_dirty_lock);
+    g_atomic_int_set(&mem_dirty_pending, 1);
+}
+
+/* @len may exceed what x86_tb_invalidate_phys() takes at once. */
+static void mem_drop_range(X86CPUState *env, uint64_t addr, uint64_t len)
+{
+    while (len) {
+        unsigned n = MIN(len, UINT64_C(1) << 30);
+
+        x86_tb_invalidate_phys(env, addr, n);
+        addr += n;
+        len -= n;
+    }
+}
+
+void tcg_mem_drop_written_code(X86CPUState *env)
+{
+    MemDirty copy[64];
+    unsigned n;
+    bool all;
+
+    while (g_atomic_int_get(&mem_dirty_pending)) {
+        g_mutex_lock(&mem_dirty_lock);
+        n = MIN(mem_dirty_count, G_N_ELEMENTS(copy));
+        memcpy(copy, mem_dirty + mem_dirty_count - n, n * sizeof(copy[0]));
+        mem_dirty_count -= n;
+        all = mem_dirty_overflow;
+        mem_dirty_overflow = false;
+        if (!mem_dirty_count) {
+            g_atomic_int_set(&mem_dirty_pending, 0);
+        }
+        g_mutex_unlock(&mem_dirty_lock);
+        if (all) {
+            tcg_tb_flush_all();
+        }
+        for (unsigned i = 0; i < n; i++) {
+            mem_drop_range(env, copy[i].addr, copy[i].len);
+        }
+    }
+}
+
 void tcg_mem_init(void)
 {
     mem_view = address_space_get_flatview(&address_space_memory);
     address_space_add_listener(&address_space_memory, mem_listener, NULL);
+    memory_add_ram_write_notifier(mem_ram_written);
 }
 
 void tcg_mem_sync(void)

@@ -350,7 +350,7 @@ static uint64_t fw_cfg_dma_mem_read(void *opaque, uint64_t addr,
 
     /* The signature in memory order, as the guest's bytes read it. */
     if (addr + size <= 8) {
-        memcpy(&v, FW_CFG_DMA_SIG + addr, size);
+        memcpy(&v, &FW_CFG_DMA_SIG[addr], size);
     }
     return GUINT64_FROM_LE(v);
 }

@@ -20,6 +20,8 @@
 
 #define RTC_CMOS_SIZE       128
 #define RTC_NS              INT64_C(1000000000)
+/* Dates within +-146 years of 1970: half of what int64_t ns can hold. */
+#define RTC_MAX_SECONDS     (INT64_MAX / RTC_NS / 2)
 
 /* Clock registers. */
 #define RTC_SECONDS         0x00
@@ -186,7 +188,12 @@ static void rtc_take_time(RTCState *s)
         tm.tm_year = s->base_year + year - 1900;
     }
     t = timegm(&tm);
-    if (t == (time_t)-1) {
+    /*
+     * Out-of-range BCD digits normalise to any year; the clock counts in
+     * int64_t nanoseconds, so refuse what it cannot hold (with room for
+     * the virtual clock added to it).
+     */
+    if (t == (time_t)-1 || t > RTC_MAX_SECONDS || t < -RTC_MAX_SECONDS) {
         qlite_log_guest_error("mc146818rtc: invalid date written");
         return;
     }

@@ -94,7 +94,7 @@ static void x87_from_img(X86CPUState *env, const uint8_t *img,
                      "fnsave (%[p])\n\t" \
                      "lahf\n\t" \
                      "mov %%ah, %[fl]" \
-                     : [fl] "+q" (fl) \
+                     : [fl] "+Q" (fl) \
                      : [p] "r" (img) \
                      : "rax", "memory", "cc"); \
         break;

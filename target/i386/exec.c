@@ -25,8 +25,49 @@ static void exec_init_once(void)
     }
 }
 
+/*
+ * The common case inline: 64-bit mode, a segment without base (not FS or
+ * GS), no alignment check, an access within one page that the TLB maps
+ * for this kind of access.  That is exactly what the system side's own
+ * fast path accepts (cpu.h, X86TLBEntry): a matching tag is a canonical
+ * page with the rights already checked, and code pages never have a
+ * write tag.  Anything else goes to the accessors in mmu.c.
+ */
+static inline void *exec_fast_host(X86CPUState *env, int seg, uint64_t ea,
+                                   unsigned size, bool write)
+{
+    const X86TLBEntry *e;
+    uint64_t tag;
+
+    if ((env->hflags & (HF_CS64 | HF_AC)) != HF_CS64 || seg == R_FS ||
+        seg == R_GS || (ea & ~X86_PAGE_MASK) + size > X86_PAGE_SIZE) {
+        return NULL;
+    }
+    e = &env->tlb[x86_cpl(env) == 3 ? X86_MMU_USER : X86_MMU_KERNEL]
+                 [(ea >> X86_PAGE_BITS) & (X86_TLB_SIZE - 1)];
+    tag = write ? e->tag_write : e->tag_read;
+    if (tag != (ea & X86_PAGE_MASK)) {
+        return NULL;
+    }
+    return (void *)(uintptr_t)(ea + e->addend);
+}
+
 uint64_t x86_mem_read(X86CPUState *env, int seg, uint64_t ea, unsigned size)
 {
+    void *host = exec_fast_host(env, seg, ea, size, false);
+    uint8_t b;
+    uint16_t w;
+    uint32_t l;
+    uint64_t q;
+
+    if (host) {
+        switch (size) {
+        case 1: memcpy(&b, host, 1); return b;
+        case 2: memcpy(&w, host, 2); return w;
+        case 4: memcpy(&l, host, 4); return l;
+        default: memcpy(&q, host, 8); return q;
+        }
+    }
     switch (size) {
     case 1: return x86_ld8(env, seg, ea);
     case 2: return x86_ld16(env, seg, ea);
@@ -38,6 +79,19 @@ uint64_t x86_mem_read(X86CPUState *env, int seg, uint64_t ea, unsigned size)
 void x86_mem_write(X86CPUState *env, int seg, uint64_t ea, unsigned size,
                    uint64_t v)
 {
+    void *host = exec_fast_host(env, seg, ea, size, true);
+    uint8_t b = v;
+    uint16_t w = v;
+    uint32_t l = v;
+
+    if (host) {
+        switch (size) {
+        case 1: memcpy(host, &b, 1); return;
+        case 2: memcpy(host, &w, 2); return;
+        case 4: memcpy(host, &l, 4); return;
+        default: memcpy(host, &v, 8); return;
+        }
+    }
     switch (size) {
     case 1: x86_st8(env, seg, ea, v); break;
     case 2: x86_st16(env, seg, ea, v); break;

@@ -1,0 +1,110 @@
+/*
+ * The board for device fuzzers, built in the order system/vl-run.c uses:
+ * address spaces and main loop, chardevs, accelerator, machine init,
+ * run-state hooks, reset, start.
+ */
+#include "fuzz-machine.h"
+#include "qlite/accel.h"
+#include "qlite/chardev.h"
+#include "qlite/error.h"
+#include "qlite/main-loop.h"
+#include "qlite/runstate.h"
+
+static void fuzz_machine_reset_hook(ShutdownCause cause)
+{
+    machine_reset(qdev_get_machine());
+}
+
+static void fuzz_machine_powerdown_hook(void)
+{
+    MachineState *ms = qdev_get_machine();
+    MachineClass *mc = MACHINE_GET_CLASS(ms);
+
+    if (mc->powerdown) {
+        mc->powerdown(ms);
+    }
+}
+
+/* No vCPU threads under qtest: nothing to pause or resume. */
+static const RunstateHooks fuzz_machine_hooks = {
+    .reset = fuzz_machine_reset_hook,
+    .powerdown = fuzz_machine_powerdown_hook,
+};
+
+static MachineState *fuzz_machine_new(const FuzzMachineConfig *cfg,
+                                      GError **errp)
+{
+    MachineClass *mc = cfg->type ? machine_find_class(cfg->type)
+                                 : machine_default_class();
+    MachineState *ms;
+    unsigned cpus = cfg->cpus ? cfg->cpus : 1;
+
+    if (!mc) {
+        error_setg(errp, "no machine type '%s'", cfg->type);
+        return NULL;
+    }
+    ms = MACHINE(object_new(object_class_get_name(OBJECT_CLASS(mc))));
+    object_property_add_child(object_get_root(), "machine", OBJECT(ms));
+    object_unref(OBJECT(ms));
+    machine_set_current(ms);
+    ms->ram_size = cfg->ram_size ? cfg->ram_size : mc->default_ram_size;
+    ms->smp = (SmpConfig){ cpus, cpus, 1, 1, 1, cpus };
+    if (mc->no_cpus) {
+        ms->smp.cpus = 0;
+    }
+    ms->kernel_cmdline = g_strdup("");
+    return ms;
+}
+
+MachineState *fuzz_machine_create(const FuzzMachineConfig *cfg,
+                                  GError **errp)
+{
+    g_autoptr(GPtrArray) accels = g_ptr_array_new();
+    MachineState *ms;
+
+    qlite_register_all_types();
+    ms = fuzz_machine_new(cfg, errp);
+    if (!ms) {
+        return NULL;
+    }
+    memory_system_init();
+    main_loop_init();
+    /* Device code runs with the big lock held, as in the main loop. */
+    if (!bql_locked()) {
+        bql_lock();
+    }
+    runstate_set_no_shutdown(true);
+    ms->serial_hds[0] = chardev_new_legacy("serial0", "null", errp);
+    if (!ms->serial_hds[0]) {
+        return NULL;
+    }
+    g_ptr_array_add(accels, (char *)"qtest");
+    if (!accel_setup(accels, "-accel", ms, errp) ||
+        !MACHINE_GET_CLASS(ms)->init(ms, errp)) {
+        return NULL;
+    }
+    runstate_set_hooks(&fuzz_machine_hooks);
+    machine_reset(ms);
+    vm_start();
+    return ms;
+}
+
+void fuzz_machine_handle_requests(void)
+{
+    int status;
+
+    runstate_handle_requests(&status);
+    if (!runstate_is_running()) {
+        vm_start();
+    }
+}
+
+void fuzz_machine_reset(MachineState *ms)
+{
+    if (ms->ram) {
+        memset(memory_region_get_ram_ptr(ms->ram), 0,
+               memory_region_size(ms->ram));
+    }
+    machine_reset(ms);
+    fuzz_machine_handle_requests();
+}

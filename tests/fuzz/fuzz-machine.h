@@ -1,0 +1,35 @@
+/*
+ * A whole board inside a fuzzer: the machine built as qlite-system does
+ * under "-accel qtest" (no CPU runs, virtual time moves only when told),
+ * with no socket in between: a harness calls the memory API directly.
+ */
+#ifndef TESTS_FUZZ_MACHINE_H
+#define TESTS_FUZZ_MACHINE_H
+
+#include "qlite/machine.h"
+
+typedef struct FuzzMachineConfig {
+    const char *type;           /* "pc"; NULL for the default board */
+    uint64_t ram_size;          /* 0 for the board's default */
+    unsigned cpus;              /* 0 for 1 */
+} FuzzMachineConfig;
+
+/*
+ * Register the types, create and initialise the board with the qtest
+ * accelerator, a "null" chardev on COM1, reset it and start it.  Once per
+ * process: the board and the address spaces are global.
+ */
+MachineState *fuzz_machine_create(const FuzzMachineConfig *cfg,
+                                  GError **errp);
+
+/*
+ * What the main loop would do between two guest accesses: act on reset
+ * and power-button requests (a reset resets every device).  A shutdown
+ * request is dropped: the fuzzer keeps the board.
+ */
+void fuzz_machine_handle_requests(void);
+
+/* Every device reset and RAM zeroed: the state a fresh run starts from. */
+void fuzz_machine_reset(MachineState *ms);
+
+#endif

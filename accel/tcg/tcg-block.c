@@ -9,6 +9,7 @@
  * #UD, or #GP for more than 15 bytes).
  */
 #include "tcg-internal.h"
+#include "tcg-trace.h"
 
 #define BLOCK_PHYS_LIMIT    (UINT64_C(1) << 40)
 
@@ -166,8 +167,12 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
     tb->link_next = 0;
     tb->link_epoch = tcg_tb_epoch - 1;      /* no links yet */
     for (unsigned i = 0; i < b.n; i++) {
+        /* The trace shows the flags after each instruction: keep them. */
+        bool dead = !tcg_trace_on &&
+                    x86_exec_flags_dead(&b.insn[i + 1], b.n - i - 1);
+
         tb->ops[i].insn = b.insn[i];
-        tb->ops[i].fn = x86_exec_handler(&b.insn[i]);
+        tb->ops[i].fn = x86_exec_block_handler(&b.insn[i], dead);
     }
     if (b.cacheable) {
         tcg_tb_insert(env, tb);

@@ -25,36 +25,9 @@ static void exec_init_once(void)
     }
 }
 
-/*
- * The common case inline: 64-bit mode, a segment without base (not FS or
- * GS), no alignment check, an access within one page that the TLB maps
- * for this kind of access.  That is exactly what the system side's own
- * fast path accepts (cpu.h, X86TLBEntry): a matching tag is a canonical
- * page with the rights already checked, and code pages never have a
- * write tag.  Anything else goes to the accessors in mmu.c.
- */
-static inline void *exec_fast_host(X86CPUState *env, int seg, uint64_t ea,
-                                   unsigned size, bool write)
-{
-    const X86TLBEntry *e;
-    uint64_t tag;
-
-    if ((env->hflags & (HF_CS64 | HF_AC)) != HF_CS64 || seg == R_FS ||
-        seg == R_GS || (ea & ~X86_PAGE_MASK) + size > X86_PAGE_SIZE) {
-        return NULL;
-    }
-    e = &env->tlb[x86_cpl(env) == 3 ? X86_MMU_USER : X86_MMU_KERNEL]
-                 [(ea >> X86_PAGE_BITS) & (X86_TLB_SIZE - 1)];
-    tag = write ? e->tag_write : e->tag_read;
-    if (tag != (ea & X86_PAGE_MASK)) {
-        return NULL;
-    }
-    return (void *)(uintptr_t)(ea + e->addend);
-}
-
 uint64_t x86_mem_read(X86CPUState *env, int seg, uint64_t ea, unsigned size)
 {
-    void *host = exec_fast_host(env, seg, ea, size, false);
+    void *host = x86_fast_host(env, seg, ea, size, false);
     uint8_t b;
     uint16_t w;
     uint32_t l;
@@ -79,7 +52,7 @@ uint64_t x86_mem_read(X86CPUState *env, int seg, uint64_t ea, unsigned size)
 void x86_mem_write(X86CPUState *env, int seg, uint64_t ea, unsigned size,
                    uint64_t v)
 {
-    void *host = exec_fast_host(env, seg, ea, size, true);
+    void *host = x86_fast_host(env, seg, ea, size, true);
     uint8_t b = v;
     uint16_t w = v;
     uint32_t l = v;
@@ -139,7 +112,8 @@ void x86_jump(X86CPUState *env, const X86Insn *in, uint64_t target)
     env->rip = target & x86_size_mask(in->osize);
 }
 
-bool x86_cond(X86CPUState *env, unsigned cc)
+/* The slow way: from the whole computed flags. */
+static bool exec_cond_flags(X86CPUState *env, unsigned cc)
 {
     uint32_t f = x86_cc_compute(env);
     bool r;
@@ -158,17 +132,83 @@ bool x86_cond(X86CPUState *env, unsigned cc)
     return r ^ (cc & 1);
 }
 
+/*
+ * The common conditions straight from the lazy operands: ZF and SF of
+ * every CC_OP group come from the result, and after SUB/CMP and the
+ * logic group the rest is a comparison (SDM vol 1 table B-1).
+ */
+bool x86_cond(X86CPUState *env, unsigned cc)
+{
+    unsigned op = env->cc_op, group = (op - 1) >> 2;
+    unsigned bits = 8u << ((op - 1) & 3);
+    uint64_t m = x86_size_mask(bits / 8), res = env->cc_dst & m, a, b;
+    bool r;
+
+    if (op == CC_OP_EFLAGS || op >= CC_OP_NB) {
+        return exec_cond_flags(env, cc);
+    }
+    switch (cc >> 1) {
+    case 2:
+        return (res == 0) ^ (cc & 1);
+    case 4:
+        return ((res >> (bits - 1)) & 1) ^ (cc & 1);
+    default:
+        break;
+    }
+    if (group == (CC_OP_SUBB - 1) >> 2) {
+        b = env->cc_src & m;
+        a = (res + b) & m;
+        switch (cc >> 1) {
+        case 1: r = a < b; break;
+        case 3: r = a <= b; break;
+        case 6: r = x86_sext(a, bits / 8) < x86_sext(b, bits / 8); break;
+        case 7: r = x86_sext(a, bits / 8) <= x86_sext(b, bits / 8); break;
+        default: return exec_cond_flags(env, cc);
+        }
+        return r ^ (cc & 1);
+    }
+    if (group == (CC_OP_LOGICB - 1) >> 2) {
+        /* CF = OF = 0 */
+        switch (cc >> 1) {
+        case 0: case 1: r = false; break;
+        case 3: r = res == 0; break;
+        case 6: r = (res >> (bits - 1)) & 1; break;
+        case 7: r = res == 0 || ((res >> (bits - 1)) & 1); break;
+        default: return exec_cond_flags(env, cc);
+        }
+        return r ^ (cc & 1);
+    }
+    return exec_cond_flags(env, cc);
+}
+
 /* Operations decoded but not implemented (yet): #UD, as undefined ones. */
 static void exec_unimplemented(X86CPUState *env, const X86Insn *in)
 {
     x86_raise_exception(env, EXCP_UD);
 }
 
-X86Handler *x86_exec_handler(const X86Insn *in)
+static X86Handler *exec_generic_handler(const X86Insn *in)
 {
     exec_init_once();
     return exec_handlers[in->op] ? exec_handlers[in->op]
                                  : exec_unimplemented;
+}
+
+void x86_exec_generic(X86CPUState *env, const X86Insn *in)
+{
+    exec_generic_handler(in)(env, in);
+}
+
+X86Handler *x86_exec_block_handler(const X86Insn *in, bool flags_dead)
+{
+    X86Handler *h = x86_exec_fast_handler(in, flags_dead);
+
+    return h ? h : exec_generic_handler(in);
+}
+
+X86Handler *x86_exec_handler(const X86Insn *in)
+{
+    return x86_exec_block_handler(in, false);
 }
 
 void x86_exec_insn(X86CPUState *env, const X86Insn *in)

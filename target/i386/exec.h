@@ -23,6 +23,28 @@ void x86_exec_insn(X86CPUState *env, const X86Insn *in);
  * for the others the caller moves rip to the next instruction after it.
  */
 X86Handler *x86_exec_handler(const X86Insn *in);
+/*
+ * The same for the block builder, which knows more: @flags_dead says
+ * that the arithmetic flags this instruction writes are overwritten
+ * before anything can read them (x86_exec_flags_dead()).
+ */
+X86Handler *x86_exec_block_handler(const X86Insn *in, bool flags_dead);
+/* Run @in through its generic (table) handler: the specialised ones'
+ * fallback for what they do not cover. */
+void x86_exec_generic(X86CPUState *env, const X86Insn *in);
+/*
+ * Specialised handlers (exec-fast.c): one per operation, operand size
+ * and operand kinds for the hot instructions, so that they do no
+ * generic size or location switching.  NULL when @in has none.
+ */
+X86Handler *x86_exec_fast_handler(const X86Insn *in, bool flags_dead);
+/*
+ * Flag liveness at block build: true when the @n instructions at @next
+ * overwrite all six arithmetic flags before any reads them, and none of
+ * them can fault or leave the block before that (so no exception frame
+ * or later block sees the flags of the instruction before @next).
+ */
+bool x86_exec_flags_dead(const X86Insn *next, unsigned n);
 
 /* Handlers registered by each exec-*.c file into the dispatch table. */
 void x86_exec_register(unsigned op, X86Handler *h);
@@ -60,6 +82,52 @@ typedef struct X86Loc {
     uint8_t seg;
     uint64_t ea;
 } X86Loc;
+
+/*
+ * The common case of a memory access, inline: an access within one page
+ * that the TLB maps for this kind of access, through a segment that
+ * needs no check: in 64-bit mode any but FS and GS; otherwise a flat
+ * (base 0, 4 GiB limit) present writable expand-up data segment, where
+ * the limit and rights checks of x86_seg_linear() cannot fail and the
+ * linear address is ea.  No alignment check (HF_AC) either.  That is
+ * exactly what the system side's own fast path accepts (cpu.h,
+ * X86TLBEntry): a matching tag is a canonical page with the rights
+ * already checked, and code pages never have a write tag.  NULL: take
+ * the accessors in mmu.c.
+ */
+static inline void *x86_fast_host(X86CPUState *env, int seg, uint64_t ea,
+                                  unsigned size, bool write)
+{
+    const X86TLBEntry *e;
+    const SegmentCache *sc;
+    uint64_t tag;
+
+    if (env->hflags & HF_AC) {
+        return NULL;
+    }
+    if (env->hflags & HF_CS64) {
+        if (seg == R_FS || seg == R_GS) {
+            return NULL;
+        }
+    } else {
+        sc = &env->segs[seg];
+        if (sc->base != 0 || sc->limit != UINT32_MAX ||
+            (sc->flags & (DESC_P_MASK | DESC_CS_MASK | DESC_W_MASK |
+                          DESC_E_MASK)) != (DESC_P_MASK | DESC_W_MASK)) {
+            return NULL;
+        }
+    }
+    if ((ea & ~X86_PAGE_MASK) + size > X86_PAGE_SIZE) {
+        return NULL;
+    }
+    e = &env->tlb[x86_cpl(env) == 3 ? X86_MMU_USER : X86_MMU_KERNEL]
+                 [(ea >> X86_PAGE_BITS) & (X86_TLB_SIZE - 1)];
+    tag = write ? e->tag_write : e->tag_read;
+    if (tag != (ea & X86_PAGE_MASK)) {
+        return NULL;
+    }
+    return (void *)(uintptr_t)(ea + e->addend);
+}
 
 uint64_t x86_mem_read(X86CPUState *env, int seg, uint64_t ea, unsigned size);
 void x86_mem_write(X86CPUState *env, int seg, uint64_t ea, unsigned size,

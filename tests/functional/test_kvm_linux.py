@@ -36,6 +36,11 @@ def skip_reason():
             not os.environ.get('QLITE_KVM_PVM_OK')):
         return ('host KVM is PVM (kvm_pvm, no VMX/SVM): a stock kernel '
                 'boots too slowly to test; QLITE_KVM_PVM_OK=1 tries')
+    return skip_reason_guest()
+
+
+def skip_reason_guest():
+    """Why the test guest cannot be had here, or None (builds it)."""
     p = subprocess.run([os.path.join(SRC_ROOT, 'scripts',
                                      'build-test-guest.sh'), GUEST_DIR],
                        capture_output=True)

@@ -29,7 +29,10 @@ MachineState *fuzz_machine_create(const FuzzMachineConfig *cfg,
  */
 void fuzz_machine_handle_requests(void);
 
-/* Every device reset and RAM zeroed: the state a fresh run starts from. */
+/*
+ * Every device reset and RAM zeroed: the state a fresh run starts from.
+ * (RAM must all sit below 4 GiB: at most 3.5 GiB on the pc board.)
+ */
 void fuzz_machine_reset(MachineState *ms);
 
 #endif

@@ -14,7 +14,8 @@
  *   PIO_OUT_ANY port:2 size:1 value:4
  *   MMIO_READ   window:1 offset:4 size:1   (offset modulo the window)
  *   MMIO_WRITE  window:1 offset:4 size:1 value:8
- *   CLOCK_STEP  ns:4                       (0: to the next deadline)
+ *   CLOCK_STEP  ns:4                       (0: to the next deadline;
+ *                                          at most 2.5 s per run)
  *   RAM_WRITE   addr:2 len:1 bytes:len     (into the first 64 KiB)
  *   FWCFG_DMA   desc:2 control:4 length:4 addr:4
  *                  (writes the descriptor at desc, then kicks 0x514)
@@ -39,7 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_RAM_SIZE       (16 * MiB)
 #define FUZZ_CPUS           2
 #define FUZZ_RAM_WINDOW     0x10000     /* RAM_WRITE and DMA descriptors */
-#define FUZZ_MAX_STEP_NS    INT64_C(4000000000)
+/*
+ * Virtual time per run: enough for RTC seconds and alarms, bounded
+ * because a guest may program a timer every microsecond (legal, and
+ * then each step runs a callback per period).
+ */
+#define FUZZ_MAX_STEP_NS    INT64_C(1100000000)
+#define FUZZ_MAX_RUN_NS     INT64_C(2500000000)
 
 /* The ports of the devices under test; PIO_IN_ANY reaches the others. */
 static const uint16_t fuzz_ports[] = {
@@ -94,6 +101,7 @@ typedef struct FuzzInput {
 
 static MachineState *fuzz_ms;
 static bool fuzz_trace;
+static int64_t fuzz_run_end;    /* no clock step goes past this */
 
 /* @n little-endian bytes into @out; false at the end of the input. */
 static bool fuzz_take(FuzzInput *in, unsigned n, uint64_t *out)
@@ -211,6 +219,7 @@ static bool fuzz_op_clock(FuzzInput *in)
     } else {
         target = clock_virtual_next_deadline();
     }
+    target = MIN(target, fuzz_run_end);
     if (fuzz_trace) {
         fprintf(stderr, "clock_step %" PRIi64 "\n", MAX(target - now, 0));
     }
@@ -386,6 +395,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     apic_set_current_cpu(cpu_get(0));
     fuzz_machine_reset(fuzz_ms);
+    fuzz_run_end = clock_get_ns(QLITE_CLOCK_VIRTUAL) + FUZZ_MAX_RUN_NS;
     if (fuzz_trace) {
         fprintf(stderr, "# new run: board reset, RAM zeroed\n");
     }

@@ -26,6 +26,12 @@
 /* A decoded instruction with its handler, resolved once. */
 typedef struct TcgOp {
     X86Handler *fn;
+    /*
+     * x86_exec_pure(): the handler neither faults nor reads rip, nor
+     * changes rip, the mode or memory, so the loop need not keep
+     * env->rip current for it nor check anything after it.
+     */
+    bool pure;
     X86Insn insn;
 } TcgOp;
 
@@ -59,14 +65,21 @@ TcgBlock *tcg_tb_lookup(uint64_t phys, int mode);
 void tcg_tb_insert(X86CPUState *env, TcgBlock *tb);
 /* Free what was invalidated; flush when the cache grew too big. */
 void tcg_tb_gc(void);
+/* Set when tcg_tb_gc() has something to do (the loop's cheap test). */
+extern bool tcg_tb_gc_wanted;
 /* Drop every block (memory map change, reset, cache full). */
 void tcg_tb_flush_all(void);
 /*
  * The block being executed: invalidating it sets tcg_tb_running_stale,
  * which stops it after the current instruction.
  */
-void tcg_tb_set_running(TcgBlock *tb);
+extern TcgBlock *tcg_tb_running;
 extern bool tcg_tb_running_stale;
+static inline void tcg_tb_set_running(TcgBlock *tb)
+{
+    tcg_tb_running = tb;
+    tcg_tb_running_stale = false;
+}
 /* Bumped whenever a block is invalidated or the cache flushed. */
 extern uint32_t tcg_tb_epoch;
 /* Blocks in the cache (for tests and statistics). */
@@ -134,5 +147,7 @@ void tcg_mem_sync(void);
  * wrote since the last call (memory_add_ram_write_notifier()).
  */
 void tcg_mem_drop_written_code(X86CPUState *env);
+/* Non-zero (atomic) when tcg_mem_drop_written_code() has work. */
+extern int tcg_mem_dirty_pending;
 
 #endif

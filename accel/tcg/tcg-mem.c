@@ -34,7 +34,7 @@ static GMutex mem_dirty_lock;
 static MemDirty mem_dirty[MEM_DIRTY_MAX];   /* under mem_dirty_lock */
 static unsigned mem_dirty_count;
 static bool mem_dirty_overflow;
-static int mem_dirty_pending;               /* atomic */
+int tcg_mem_dirty_pending;                   /* atomic */
 
 static void *mem_ram_ptr(void *opaque, uint64_t paddr, bool is_write)
 {
@@ -159,7 +159,7 @@ static void mem_ram_written(uint64_t addr, uint64_t len)
         mem_dirty_overflow = true;
     }
     g_mutex_unlock(&mem_dirty_lock);
-    g_atomic_int_set(&mem_dirty_pending, 1);
+    g_atomic_int_set(&tcg_mem_dirty_pending, 1);
 }
 
 /* @len may exceed what x86_tb_invalidate_phys() takes at once. */
@@ -180,7 +180,7 @@ void tcg_mem_drop_written_code(X86CPUState *env)
     unsigned n;
     bool all;
 
-    while (g_atomic_int_get(&mem_dirty_pending)) {
+    while (g_atomic_int_get(&tcg_mem_dirty_pending)) {
         g_mutex_lock(&mem_dirty_lock);
         n = MIN(mem_dirty_count, G_N_ELEMENTS(copy));
         memcpy(copy, mem_dirty + mem_dirty_count - n, n * sizeof(copy[0]));
@@ -188,7 +188,7 @@ void tcg_mem_drop_written_code(X86CPUState *env)
         all = mem_dirty_overflow;
         mem_dirty_overflow = false;
         if (!mem_dirty_count) {
-            g_atomic_int_set(&mem_dirty_pending, 0);
+            g_atomic_int_set(&tcg_mem_dirty_pending, 0);
         }
         g_mutex_unlock(&mem_dirty_lock);
         if (all) {

@@ -25,8 +25,9 @@
 static TcgBlock *tb_hash[TB_HASH_SIZE];
 static TcgBlock **tb_pages[1u << TB_PAGE_L1_BITS];
 static TcgBlock *tb_garbage;
-static TcgBlock *tb_running;
+TcgBlock *tcg_tb_running;
 bool tcg_tb_running_stale;
+bool tcg_tb_gc_wanted;
 uint32_t tcg_tb_epoch;
 static size_t tb_bytes;
 static unsigned tb_count;
@@ -128,6 +129,7 @@ void tcg_tb_insert(X86CPUState *env, TcgBlock *tb)
     tb_count++;
     if (tb_bytes > TB_MAX_BYTES) {
         tb_flush_pending = true;
+        tcg_tb_gc_wanted = true;
     }
 }
 
@@ -170,13 +172,14 @@ static void tb_invalidate(TcgBlock *tb)
     }
     tb->valid = false;
     tcg_tb_epoch++;
-    if (tb == tb_running) {
+    if (tb == tcg_tb_running) {
         tcg_tb_running_stale = true;
     }
     tb_bytes -= tb_alloc_size(tb);
     tb_count--;
     tb->hash_next = tb_garbage;
     tb_garbage = tb;
+    tcg_tb_gc_wanted = true;
 }
 
 /* The bytes [start, end) of physical page @j that @tb covers. */
@@ -237,12 +240,6 @@ bool x86_tb_page_has_code(X86CPUState *env, uint64_t paddr)
     return head && *head;
 }
 
-void tcg_tb_set_running(TcgBlock *tb)
-{
-    tb_running = tb;
-    tcg_tb_running_stale = false;
-}
-
 unsigned tcg_tb_count(void)
 {
     return tb_count;
@@ -258,13 +255,14 @@ void tcg_tb_flush_all(void)
             tb->valid = false;
             tb->hash_next = tb_garbage;
             tb_garbage = tb;
+            tcg_tb_gc_wanted = true;
         }
     }
     for (unsigned i = 0; i < G_N_ELEMENTS(tb_pages); i++) {
         g_free(tb_pages[i]);
         tb_pages[i] = NULL;
     }
-    if (tb_running) {
+    if (tcg_tb_running) {
         tcg_tb_running_stale = true;
     }
     tcg_tb_epoch++;
@@ -275,6 +273,7 @@ void tcg_tb_flush_all(void)
 
 void tcg_tb_gc(void)
 {
+    tcg_tb_gc_wanted = false;
     if (tb_flush_pending) {
         tcg_tb_flush_all();
     }

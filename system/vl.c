@@ -16,6 +16,7 @@
 #include "qlite/qdev.h"
 #include "qlite/qtest.h"
 #include "qlite/runstate.h"
+#include "qlite/x86.h"
 #include "vl.h"
 
 #include <fcntl.h>
@@ -184,6 +185,10 @@ static bool opt_machine(VlConfig *cfg, const char *arg, GError **errp)
 
 static bool opt_cpu(VlConfig *cfg, const char *arg, GError **errp)
 {
+    if (is_help(arg)) {
+        x86_cpu_model_list(stdout);
+        exit(0);
+    }
     cfg->cpu_model = arg;
     return true;
 }

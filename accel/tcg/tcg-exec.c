@@ -36,7 +36,7 @@ void tcg_exec_kick(void)
     g_atomic_int_set(&exec_kicked, 1);
 }
 
-static bool exec_should_leave(CPUState *cpu)
+static inline bool exec_should_leave(CPUState *cpu)
 {
     return g_atomic_int_get(&exec_kicked) ||
            g_atomic_int_get(&cpu->exit_request) ||
@@ -57,13 +57,21 @@ static void exec_block(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
     uint32_t hflags = env->hflags;
     uint64_t wrap = tb->mode == X86_MODE64 ? UINT64_MAX :
                     tb->mode == X86_MODE32 ? UINT32_MAX : 0xffff;
+    uint64_t rip = env->rip;        /* the current instruction's */
 
     /* The interrupt shadow covered the boundary before this block. */
     env->int_shadow = false;
     tcg_tb_set_running(tb);
     for (; op < end; op++) {
-        uint64_t next = (env->rip + op->insn.len) & wrap;
+        uint64_t next = (rip + op->insn.len) & wrap;
 
+        if (op->pure) {
+            /* Registers only: env->rip may lag until the next one. */
+            op->fn(env, &op->insn);
+            rip = next;
+            continue;
+        }
+        env->rip = rip;
         if (tcg_trace_on) {
             tcg_trace_insn(env, &op->insn);
         }
@@ -71,12 +79,14 @@ static void exec_block(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
         if (!(op->insn.flags & (X86_F_END | X86_F_REP))) {
             env->rip = next;
         }
-        if (env->rip != next || env->hflags != hflags ||
+        rip = env->rip;
+        if (rip != next || env->hflags != hflags ||
             tcg_tb_running_stale) {
             op++;
             break;
         }
     }
+    env->rip = rip;
     tc->insns += op - tb->ops;
     tcg_tb_set_running(NULL);
 }
@@ -231,8 +241,12 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
     while (!exec_should_leave(cpu) && *budget > 0) {
         TcgBlock *tb;
 
-        tcg_mem_drop_written_code(env);
-        tcg_tb_gc();
+        if (g_atomic_int_get(&tcg_mem_dirty_pending)) {
+            tcg_mem_drop_written_code(env);
+        }
+        if (tcg_tb_gc_wanted) {
+            tcg_tb_gc();
+        }
         exec_interrupts(cpu, env, tc);
         if (cpu->halted) {
             break;

@@ -16,6 +16,8 @@ typedef struct CPUState CPUState;
  * the default) and add them to ms->cpus; errp says why the model is bad.
  */
 bool x86_cpus_init(MachineState *ms, GError **errp);
+/* "-cpu help": the models qlite knows. */
+void x86_cpu_model_list(FILE *out);
 
 /*
  * The board's interrupt controller: @ack returns the vector of the

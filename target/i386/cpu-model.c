@@ -10,6 +10,7 @@
 #include "target/i386/cpu.h"
 #include "target/i386/cpuid.h"
 #include "qlite/error.h"
+#include "qlite/x86.h"
 
 /*
  * What qlite's TCG implements.  A feature is added here once its

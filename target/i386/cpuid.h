@@ -71,5 +71,4 @@ extern const uint32_t x86_tcg_supported[FEAT_WORDS];
 
 
 /* "-cpu help": the models, QEMU's format. */
-void x86_cpu_model_list(FILE *out);
 #endif

@@ -584,3 +584,12 @@ bool x86_exec_flags_dead(const X86Insn *next, unsigned n)
     }
     return false;
 }
+
+bool x86_exec_pure(const X86Insn *in)
+{
+    if ((in->flags & (X86_F_END | X86_F_REP)) || in->rip_rel ||
+        !x86_exec_fast_handler(in, false)) {
+        return false;
+    }
+    return in->op == X86_OP_LEA || fast_no_mem(in);
+}

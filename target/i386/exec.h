@@ -45,6 +45,12 @@ X86Handler *x86_exec_fast_handler(const X86Insn *in, bool flags_dead);
  * or later block sees the flags of the instruction before @next).
  */
 bool x86_exec_flags_dead(const X86Insn *next, unsigned n);
+/*
+ * True when @in's specialised handler works on registers and immediates
+ * only: it cannot fault, does not read or change rip, the mode or
+ * memory.  The block loop then skips its per-instruction bookkeeping.
+ */
+bool x86_exec_pure(const X86Insn *in);
 
 /* Handlers registered by each exec-*.c file into the dispatch table. */
 void x86_exec_register(unsigned op, X86Handler *h);

@@ -97,6 +97,14 @@ class BadInput(unittest.TestCase):
         self.expect_error(['-chardev', 'warpdrive,id=x'],
                           '-chardev warpdrive,id=x: ')
 
+    def test_unknown_cpu(self):
+        self.expect_error(['-cpu', 'pentium9', '-display', 'none'],
+                          "unable to find CPU model 'pentium9'")
+
+    def test_unimplemented_cpu_feature(self):
+        self.expect_error(['-cpu', 'qemu64,+avx512f', '-display', 'none'],
+                          "CPU feature 'avx512f' is not supported")
+
     def test_nographic_daemonize(self):
         self.expect_error(['-nographic', '-daemonize'],
                           '-nographic cannot be used with -daemonize')
@@ -140,6 +148,14 @@ class Info(unittest.TestCase):
         self.assertRegex(res.stdout, r'pc\s+Standard PC \(i440FX \+ PIIX, '
                          r'1996\) \(alias of pc-i440fx-7\.2\)')
         self.assertRegex(res.stdout, r'none\s+empty machine')
+
+    def test_cpu_help(self):
+        res = run('-cpu', 'help')
+        self.assertEqual(res.returncode, 0)
+        self.assertTrue(res.stdout.startswith('Available CPUs:\n'))
+        for name in ('qemu64', 'max', 'host', 'Opteron_G1', 'IvyBridge',
+                     'Skylake-Server'):
+            self.assertRegex(res.stdout, r'\nx86 %s\s' % name)
 
     def test_accel_help(self):
         res = run('-accel', 'help')

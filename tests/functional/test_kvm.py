@@ -316,6 +316,32 @@ class PauseTest(KVMTestCase):
         qmp.close()
         self.assertEqual(proc.wait(timeout=TIMEOUT), 0)
 
+    def test_start_paused_then_cont(self):
+        """-S holds the guest until QMP cont; then it runs to its end."""
+        sock = self.path('qmp.sock')
+        out = self.path('serial.txt')
+        proc = subprocess.Popen(
+            [binary(), '-accel', ACCEL, '-m', '128M', '-display', 'none',
+             '-serial', 'file:' + out, '-monitor', 'none', '-S',
+             '-device', 'isa-debug-exit',
+             '-qmp', 'unix:%s,server=on,wait=off' % sock,
+             '-kernel', self.kernel(DEBUG_EXIT)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        qmp = QMP(sock)
+        self.assertEqual(qmp.cmd('query-status')['return']['status'],
+                         'prelaunch')
+        time.sleep(0.5)
+        with open(out) as f:
+            self.assertEqual(f.read(), '')          # nothing ran yet
+        self.assertIn('return', qmp.cmd('cont'))
+        self.assertEqual(proc.wait(timeout=TIMEOUT), 33)
+        with open(out) as f:
+            self.assertIn('QLITE-BOOT-OK', f.read())
+        qmp.close()
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)

@@ -6,14 +6,23 @@
 #   2. bench: the same with writes (-w) to a fresh, empty 1 GiB qcow2
 #   3. convert of a 1 GiB image of random data to qcow2
 #   4. check of the fully allocated image
-# Ratios are qemu-img time / qlite-img time: above 1 means qlite is faster.
+# The bench rows run qemu-img twice: with its default thread pool and with
+# "-i io_uring" (qlite-img uses io_uring by default where it can), and
+# the ratio is taken against the faster of the two.
+#
+# Every row runs BENCH_REPS times, the tools interleaved so that noise
+# from other processes hits both alike; the table gives the medians of
+# the wall times (whole process: open, run, flush, close).  Ratios are
+# qemu-img time / qlite-img time: above 1 means qlite is faster.
 #
 #   bench/block-bench.sh [QLITE_IMG] [WORKDIR]
+#   BENCH_REPS=N    repetitions per row (default 5)
 #   BENCH_COUNT=N   requests per bench row (default 200000)
 #   BENCH_CACHE=M   cache mode for the bench rows (default writeback)
 set -euo pipefail
 QLITE=$(realpath "${1:-${QLITE_IMG:-build/tools/qlite-img}}")
 WORK=${2:-}
+REPS=${BENCH_REPS:-5}
 COUNT=${BENCH_COUNT:-200000}
 CACHE=${BENCH_CACHE:-writeback}
 STEP=$((4096 * 40009))
@@ -32,39 +41,93 @@ secs() {    # run a command quietly, print its wall time in seconds
     echo "$t1 - $t0" | bc -l
 }
 
+median() {  # the median of the arguments
+    printf '%s\n' "$@" | sort -g |
+        awk '{ v[NR] = $1 } END { m = int((NR + 1) / 2);
+              print (NR % 2) ? v[m] : (v[m] + v[m + 1]) / 2 }'
+}
+
+min2() {
+    echo "if ($1 < $2) $1 else $2" | bc -l
+}
+
 row() {     # name qemu_seconds qlite_seconds
-    printf '%-36s %9.3fs %9.3fs %8.2fx\n' "$1" "$2" "$3" \
+    printf '%-38s %5s %9.3fs %9.3fs %8.2fx\n' "$1" "$REPS" "$2" "$3" \
         "$(echo "$2 / $3" | bc -l)"
 }
 
-bench_row() {   # name image-for-qemu image-for-qlite extra-args...
-    local name=$1 a=$2 b=$3
-    shift 3
-    local tq tl
-    tq=$(secs qemu-img bench -f qcow2 -c "$COUNT" -d 32 -s 4k -S $STEP \
-         -t "$CACHE" "$@" "$a")
-    tl=$(secs "$QLITE" bench -f qcow2 -c "$COUNT" -d 32 -s 4k -S $STEP \
-         -t "$CACHE" "$@" "$b")
-    row "$name" "$tq" "$tl"
+fresh() {   # a new, empty 1 GiB qcow2 at $1
+    rm -f "$1"
+    qemu-img create -q -f qcow2 "$1" 1G
 }
 
+# bench_rows name image write(0/1): qemu-img threads, io_uring, qlite-img
+bench_rows() {
+    local name=$1 img=$2 w=$3 i
+    local -a tt=() tu=() tl=() args
+    args=(bench -f qcow2 -c "$COUNT" -d 32 -s 4k -S "$STEP" -t "$CACHE")
+    [ "$w" = 1 ] && args+=(-w)
+    for ((i = 0; i < REPS; i++)); do
+        [ "$w" = 1 ] && fresh "$img"
+        tt+=("$(secs qemu-img "${args[@]}" "$img")")
+        [ "$w" = 1 ] && fresh "$img"
+        tu+=("$(secs qemu-img "${args[@]}" -i io_uring "$img")")
+        [ "$w" = 1 ] && fresh "$img"
+        tl+=("$(secs "$QLITE" "${args[@]}" "$img")")
+        if [ "$w" = 1 ]; then
+            qemu-img check -q "$img" ||
+                { echo "FAIL: qemu-img check after qlite-img bench -w"; exit 1; }
+        fi
+    done
+    local mt mu ml
+    mt=$(median "${tt[@]}")
+    mu=$(median "${tu[@]}")
+    ml=$(median "${tl[@]}")
+    row "$name (qemu threads)" "$mt" "$ml"
+    row "$name (qemu io_uring)" "$mu" "$ml"
+    BEST_RATIOS+=("$(echo "$(min2 "$mt" "$mu") / $ml" | bc -l)")
+}
+
+echo "load before: $(uptime | sed 's/.*load average: //')"
 echo "preparing 1 GiB of random data in $WORK ..."
 head -c 1G /dev/urandom > "$WORK/rand.raw"
 qemu-img convert -f raw -O qcow2 "$WORK/rand.raw" "$WORK/full.qcow2"
-qemu-img create -q -f qcow2 "$WORK/empty-q.qcow2" 1G
-qemu-img create -q -f qcow2 "$WORK/empty-l.qcow2" 1G
 cat "$WORK/rand.raw" "$WORK/full.qcow2" > /dev/null
+BEST_RATIOS=()
 
-printf '%-36s %10s %10s %9s\n' "test" "qemu-img" "qlite-img" "ratio"
-bench_row "bench read 4k QD32 ($COUNT req)" "$WORK/full.qcow2" \
-    "$WORK/full.qcow2"
-bench_row "bench write 4k QD32 ($COUNT req)" "$WORK/empty-q.qcow2" \
-    "$WORK/empty-l.qcow2" -w
-tq=$(secs qemu-img convert -f raw -O qcow2 "$WORK/rand.raw" "$WORK/cq.qcow2")
-tl=$(secs "$QLITE" convert -f raw -O qcow2 "$WORK/rand.raw" "$WORK/cl.qcow2")
-row "convert 1 GiB random raw -> qcow2" "$tq" "$tl"
+printf '%-38s %5s %10s %10s %9s\n' "test ($COUNT req for bench)" "reps" \
+    "qemu-img" "qlite-img" "ratio"
+bench_rows "bench read 4k QD32" "$WORK/full.qcow2" 0
+bench_rows "bench write 4k QD32" "$WORK/empty.qcow2" 1
+
+tq=() tl=()
+for ((i = 0; i < REPS; i++)); do
+    rm -f "$WORK/cq.qcow2" "$WORK/cl.qcow2"
+    tq+=("$(secs qemu-img convert -f raw -O qcow2 "$WORK/rand.raw" \
+            "$WORK/cq.qcow2")")
+    tl+=("$(secs "$QLITE" convert -f raw -O qcow2 "$WORK/rand.raw" \
+            "$WORK/cl.qcow2")")
+done
 qemu-img compare -q "$WORK/cq.qcow2" "$WORK/cl.qcow2" ||
     { echo "FAIL: converted images differ"; exit 1; }
-tq=$(secs qemu-img check "$WORK/full.qcow2")
-tl=$(secs "$QLITE" check "$WORK/full.qcow2")
-row "check fully allocated 1 GiB qcow2" "$tq" "$tl"
+qemu-img check -q "$WORK/cl.qcow2" ||
+    { echo "FAIL: qemu-img check of the converted image"; exit 1; }
+mq=$(median "${tq[@]}")
+ml=$(median "${tl[@]}")
+row "convert 1 GiB random raw -> qcow2" "$mq" "$ml"
+BEST_RATIOS+=("$(echo "$mq / $ml" | bc -l)")
+
+tq=() tl=()
+for ((i = 0; i < REPS; i++)); do
+    tq+=("$(secs qemu-img check "$WORK/full.qcow2")")
+    tl+=("$(secs "$QLITE" check "$WORK/full.qcow2")")
+done
+mq=$(median "${tq[@]}")
+ml=$(median "${tl[@]}")
+row "check fully allocated 1 GiB qcow2" "$mq" "$ml"
+BEST_RATIOS+=("$(echo "$mq / $ml" | bc -l)")
+
+echo "load after: $(uptime | sed 's/.*load average: //')"
+worst=$(printf '%s\n' "${BEST_RATIOS[@]}" | sort -g | head -1)
+printf 'lowest ratio (bench rows against the faster qemu-img): %.2fx\n' \
+    "$worst"

@@ -28,7 +28,7 @@ typedef struct AioUringSource {
 static struct io_uring aio_ring;
 static GMutex aio_sq_lock;          /* guards the submission queue */
 static unsigned aio_queued;         /* SQEs not yet submitted */
-static unsigned aio_in_flight;      /* submitted, not yet reaped */
+static gint aio_in_flight;          /* queued, not yet reaped */
 static bool aio_ready;
 static bool aio_disabled;
 static GOnce aio_once = G_ONCE_INIT;
@@ -69,7 +69,7 @@ static gboolean aio_uring_dispatch(GSource *source, GSourceFunc unused,
         int64_t res = cqe->res;
 
         io_uring_cqe_seen(&aio_ring, cqe);
-        g_atomic_int_dec_and_test((gint *)&aio_in_flight);
+        g_atomic_int_dec_and_test(&aio_in_flight);
         req->cb(req->opaque, res);
         g_free(req);
     }
@@ -138,11 +138,13 @@ bool aio_uring_submit(int fd, bool write, int64_t offset,
     }
     io_uring_sqe_set_data(sqe, req);
     aio_queued++;
-    g_atomic_int_inc((gint *)&aio_in_flight);
-    /* The main loop submits at its next poll; other threads cannot wait. */
+    g_atomic_int_inc(&aio_in_flight);
+    /*
+     * The main loop submits at its next poll, together with whatever
+     * else its callbacks queue; other threads cannot wait for that.
+     */
     if (!g_main_context_is_owner(g_main_context_default())) {
         aio_uring_flush_locked();
-        g_main_context_wakeup(g_main_context_default());
     }
     g_mutex_unlock(&aio_sq_lock);
     return true;

@@ -3,7 +3,9 @@
  * against the disk size, applies the write-cache setting (writethrough
  * flushes after each write), and runs asynchronous requests in a worker
  * pool whose completions are dispatched from the GLib default main
- * context, i.e. in the main thread.
+ * context, i.e. in the main thread.  Reads and writes that map straight
+ * onto the host file with cached metadata skip the pool and go to the
+ * io_uring (bdrv_aio_try), completing in the same main context.
  */
 #include "block_int.h"
 
@@ -296,13 +298,39 @@ static gpointer blk_pool_init(gpointer unused)
     return NULL;
 }
 
+/* In the main thread: a request done without the pool. */
+static void blk_aio_direct_done(void *opaque, int ret)
+{
+    BlkAioReq *req = opaque;
+
+    req->ret = ret;
+    blk_aio_complete(req);
+}
+
+/*
+ * Reads, and writes that need no flush after them, try the direct path
+ * first: mapped by the submitting thread and queued on the io_uring.
+ */
+static bool blk_aio_try_direct(BlkAioReq *req)
+{
+    BlockBackend *blk = req->blk;
+    bool write = req->op == BLK_OP_WRITE;
+
+    if ((req->op != BLK_OP_READ && !write) ||
+        (write && (req->flags || !blk->wce)) ||
+        blk_check_range(blk, req->offset, req->bytes) < 0) {
+        return false;
+    }
+    return bdrv_aio_try(blk->bs, write, req->offset, req->bytes, req->iov,
+                        req->niov, blk_aio_direct_done, req);
+}
+
 static void blk_aio_submit(BlockBackend *blk, BlkOp op, int64_t offset,
                            int64_t bytes, const struct iovec *iov, int niov,
                            int flags, BlockCompletionFunc *cb, void *opaque)
 {
     BlkAioReq *req = g_new0(BlkAioReq, 1);
 
-    g_once(&blk_pool_once, blk_pool_init, NULL);
     req->blk = blk;
     req->op = op;
     req->offset = offset;
@@ -313,6 +341,10 @@ static void blk_aio_submit(BlockBackend *blk, BlkOp op, int64_t offset,
     req->cb = cb;
     req->opaque = opaque;
     g_atomic_int_inc(&blk->in_flight);
+    if (blk_aio_try_direct(req)) {
+        return;
+    }
+    g_once(&blk_pool_once, blk_pool_init, NULL);
     g_thread_pool_push(blk_pool, req, NULL);
 }
 

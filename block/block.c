@@ -347,6 +347,47 @@ int bdrv_pwrite(BlockDriverState *bs, int64_t offset, int64_t bytes,
     return bs->drv->pwrite(bs, offset, bytes, buf, flags);
 }
 
+static gint bdrv_aio_direct_count;
+
+unsigned bdrv_aio_direct_requests(void)
+{
+    return g_atomic_int_get(&bdrv_aio_direct_count);
+}
+
+bool bdrv_aio_try(BlockDriverState *bs, bool write, int64_t offset,
+                  int64_t bytes, const struct iovec *iov, int niov,
+                  BlockCompletionFunc *cb, void *opaque)
+{
+    int depth = 0;
+
+    if (bytes <= 0) {
+        return false;
+    }
+    while (bs->drv->map_direct && depth++ < BDRV_MAX_BACKING_DEPTH) {
+        int64_t host;
+        BlockDriverState *file;
+
+        if ((write ? bdrv_check_write(bs, offset, bytes)
+                   : bdrv_check_request(bs, offset, bytes)) < 0 ||
+            bs->drv->map_direct(bs, offset, bytes, write, &host,
+                                &file) < 0) {
+            return false;
+        }
+        bs = file;
+        offset = host;
+    }
+    if (!bs->drv->aio_rw || (write ? bdrv_check_write(bs, offset, bytes)
+                                   : bdrv_check_request(bs, offset,
+                                                        bytes)) < 0) {
+        return false;
+    }
+    if (!bs->drv->aio_rw(bs, write, offset, iov, niov, cb, opaque)) {
+        return false;
+    }
+    g_atomic_int_inc(&bdrv_aio_direct_count);
+    return true;
+}
+
 int bdrv_pwrite_zeroes(BlockDriverState *bs, int64_t offset, int64_t bytes,
                        int flags)
 {

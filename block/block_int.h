@@ -90,6 +90,24 @@ struct BlockDriver {
                         int64_t *pnum, int64_t *map,
                         BlockDriverState **file);
 
+    /*
+     * Format drivers: where [offset, offset+bytes) lies in *file, as one
+     * contiguous range at *host that can be read (or, with @write,
+     * written) there directly, with no metadata to change and no I/O
+     * needed to find out.  -EAGAIN when that is not the case right now.
+     * Never blocks: it runs in the thread that submits the request.
+     */
+    int (*map_direct)(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                      bool write, int64_t *host, BlockDriverState **file);
+    /*
+     * Protocol drivers: start an asynchronous read or write whose
+     * completion runs @cb in the main context with 0 or -errno; false
+     * when it cannot (the caller uses the worker pool instead).
+     */
+    bool (*aio_rw)(BlockDriverState *bs, bool write, int64_t offset,
+                   const struct iovec *iov, int niov,
+                   BlockCompletionFunc *cb, void *opaque);
+
     int (*get_cluster_size)(BlockDriverState *bs);
     /* qemu-img info's "format-specific" data ({"type":..., "data":...}). */
     json_t *(*info_specific)(BlockDriverState *bs);
@@ -173,6 +191,29 @@ int bdrv_block_status_above(BlockDriverState *bs, int64_t offset,
 /* Read from the backing chain, zeroes past its end or without one. */
 int bdrv_read_backing(BlockDriverState *bs, int64_t offset, int64_t bytes,
                       void *buf);
+
+/*
+ * Start a read or write of @bs without the worker pool, when the format
+ * layers map it straight onto a protocol node that does asynchronous
+ * I/O.  False when that is not possible; @iov must stay valid until @cb.
+ */
+bool bdrv_aio_try(BlockDriverState *bs, bool write, int64_t offset,
+                  int64_t bytes, const struct iovec *iov, int niov,
+                  BlockCompletionFunc *cb, void *opaque);
+/* How many requests bdrv_aio_try() started (for tests). */
+unsigned bdrv_aio_direct_requests(void);
+
+/* aio-uring.c: @ret is the byte count or -errno. */
+typedef void AioUringFunc(void *opaque, int64_t ret);
+/*
+ * Queue a read or write of @iov at @offset of @fd on the io_uring;
+ * false when there is none or it is full.  @iov must stay valid until
+ * @cb, which runs in the main context.
+ */
+bool aio_uring_submit(int fd, bool write, int64_t offset,
+                      const struct iovec *iov, int niov, AioUringFunc *cb,
+                      void *opaque);
+bool aio_uring_available(void);
 
 /* Create an image file of format @fmt with creation options @opts. */
 int bdrv_create(const char *fmt, const char *filename, QliteOpts *opts,

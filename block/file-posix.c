@@ -222,6 +222,97 @@ static int file_pwrite(BlockDriverState *bs, int64_t offset, int64_t bytes,
     return ret;
 }
 
+typedef struct FileAioReq {
+    BlockDriverState *bs;
+    bool write;
+    int64_t offset;
+    struct iovec *iov;
+    int niov;
+    BlockCompletionFunc *cb;
+    void *opaque;
+} FileAioReq;
+
+/*
+ * Finish a request the kernel did only @done bytes of, synchronously:
+ * a read that reached the end of the file (zeroes follow, as for a
+ * disk) or, rarely, a short write.
+ */
+static int file_aio_finish(FileAioReq *r, int64_t done)
+{
+    BDRVFileState *s = r->bs->opaque;
+    int64_t pos = r->offset;
+    int ret = 0;
+
+    for (int i = 0; i < r->niov && ret == 0; i++) {
+        int64_t len = r->iov[i].iov_len, skip = MIN(done, len);
+        uint8_t *p = (uint8_t *)r->iov[i].iov_base + skip;
+
+        done -= skip;
+        if (skip < len) {
+            ret = r->write ? file_pwrite_full(s->fd, p, len - skip,
+                                              pos + skip)
+                           : file_pread_full(s->fd, p, len - skip,
+                                             pos + skip);
+        }
+        pos += len;
+    }
+    return ret;
+}
+
+static void file_aio_done(void *opaque, int64_t res)
+{
+    FileAioReq *r = opaque;
+    int64_t total = 0;
+    int ret;
+
+    for (int i = 0; i < r->niov; i++) {
+        total += r->iov[i].iov_len;
+    }
+    if (res == -EAGAIN || res == -EINTR) {
+        ret = file_aio_finish(r, 0);
+    } else if (res < 0) {
+        ret = res;
+    } else {
+        ret = res < total ? file_aio_finish(r, res) : 0;
+    }
+    r->cb(r->opaque, ret);
+    g_free(r->iov);
+    g_free(r);
+}
+
+static bool file_aio_rw(BlockDriverState *bs, bool write, int64_t offset,
+                        const struct iovec *iov, int niov,
+                        BlockCompletionFunc *cb, void *opaque)
+{
+    BDRVFileState *s = bs->opaque;
+    FileAioReq *r;
+
+    if (s->direct) {
+        /* O_DIRECT wants every segment aligned; others go bounced. */
+        if (!QLITE_IS_ALIGNED((uint64_t)offset, bs->request_alignment)) {
+            return false;
+        }
+        for (int i = 0; i < niov; i++) {
+            if (!file_is_aligned(bs, 0, iov[i].iov_len, iov[i].iov_base)) {
+                return false;
+            }
+        }
+    }
+    r = g_new(FileAioReq, 1);
+    *r = (FileAioReq) {
+        .bs = bs, .write = write, .offset = offset,
+        .iov = g_memdup2(iov, sizeof(*iov) * niov), .niov = niov,
+        .cb = cb, .opaque = opaque,
+    };
+    if (!aio_uring_submit(s->fd, write, offset, r->iov, niov, file_aio_done,
+                          r)) {
+        g_free(r->iov);
+        g_free(r);
+        return false;
+    }
+    return true;
+}
+
 static int file_write_zero_buffer(BlockDriverState *bs, int64_t offset,
                                   int64_t bytes)
 {
@@ -375,6 +466,7 @@ const BlockDriver bdrv_file = {
     .pread = file_pread,
     .pwrite = file_pwrite,
     .pwrite_zeroes = file_pwrite_zeroes,
+    .aio_rw = file_aio_rw,
     .flush = file_flush,
     .discard = file_discard,
     .truncate = file_truncate,

@@ -186,6 +186,17 @@ int qcow2_cache_get_empty(BlockDriverState *bs, Qcow2Cache *c,
     return qcow2_cache_do_get(bs, c, offset, table, false);
 }
 
+void *qcow2_cache_peek(Qcow2Cache *c, uint64_t offset)
+{
+    int i = qcow2_cache_find(c, offset);
+
+    if (i < 0) {
+        return NULL;
+    }
+    c->entries[i].lru = ++c->lru_counter;
+    return c->entries[i].table;
+}
+
 static int qcow2_cache_index_of(Qcow2Cache *c, void *table)
 {
     size_t i = ((uint8_t *)table - c->mem) / c->table_size;

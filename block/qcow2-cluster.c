@@ -146,6 +146,49 @@ int qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
     return ret;
 }
 
+/* A normal cluster entry usable for direct I/O, checked as
+ * qcow2_get_host_offset() would (which reports what fails). */
+static bool qcow2_entry_direct(BDRVQcow2State *s, uint64_t e, bool write)
+{
+    uint64_t off = e & L2E_OFFSET_MASK;
+
+    return qcow2_get_cluster_type(e) == QCOW2_CLUSTER_NORMAL &&
+           (!write || (e & QCOW_OFLAG_COPIED)) && !(e & 0x1fe) &&
+           QLITE_IS_ALIGNED(off, s->cluster_size) && off &&
+           off < s->file_size;
+}
+
+int qcow2_map_cached(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                     bool write, uint64_t *host)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t in_cl = qcow2_offset_into_cluster(s, offset);
+    uint64_t l1i = qcow2_l1_index(s, offset);
+    int l2i = qcow2_l2_index(s, offset);
+    uint64_t n = (in_cl + bytes + s->cluster_size - 1) >> s->cluster_bits;
+    uint64_t l2_off, *l2, e0;
+
+    if (l1i >= s->l1_size || n > (uint64_t)(s->l2_size - l2i)) {
+        return -EAGAIN;
+    }
+    l2_off = s->l1_table[l1i] & L1E_OFFSET_MASK;
+    l2 = l2_off ? qcow2_cache_peek(s->l2_cache, l2_off) : NULL;
+    if (!l2) {
+        return -EAGAIN;
+    }
+    e0 = GUINT64_FROM_BE(l2[l2i]);
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t e = GUINT64_FROM_BE(l2[l2i + k]);
+        if (!qcow2_entry_direct(s, e, write) ||
+            (e & L2E_OFFSET_MASK) !=
+            (e0 & L2E_OFFSET_MASK) + (k << s->cluster_bits)) {
+            return -EAGAIN;
+        }
+    }
+    *host = (e0 & L2E_OFFSET_MASK) + in_cl;
+    return 0;
+}
+
 int qcow2_read_compressed(BlockDriverState *bs, uint64_t e, uint8_t *out)
 {
     BDRVQcow2State *s = bs->opaque;

@@ -383,6 +383,32 @@ static int qcow2_pwrite(BlockDriverState *bs, int64_t offset, int64_t bytes,
     return ret;
 }
 
+/*
+ * The submitting thread maps a request when the metadata is at hand; a
+ * worker holding the lock, an allocation, a cache miss or anything
+ * unusual sends the request to the worker pool instead.
+ */
+static int qcow2_map_direct(BlockDriverState *bs, int64_t offset,
+                            int64_t bytes, bool write, int64_t *host,
+                            BlockDriverState **file)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t h = 0;
+    int ret = -EAGAIN;
+
+    if ((uint64_t)offset + bytes > s->size || !g_mutex_trylock(&s->lock)) {
+        return -EAGAIN;
+    }
+    if (!write || (!s->read_only && (!s->lazy_refcounts ||
+                                      s->dirty_marked))) {
+        ret = qcow2_map_cached(bs, offset, bytes, write, &h);
+    }
+    g_mutex_unlock(&s->lock);
+    *host = h;
+    *file = bs->file;
+    return ret;
+}
+
 /* Zero or discard the whole clusters inside the range; @partial gets
  * the unaligned head and tail. */
 static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset,
@@ -650,6 +676,7 @@ const BlockDriver bdrv_qcow2 = {
     .pwrite = qcow2_pwrite,
     .pwrite_zeroes = qcow2_pwrite_zeroes,
     .pwrite_compressed = qcow2_pwrite_compressed,
+    .map_direct = qcow2_map_direct,
     .flush = qcow2_flush,
     .discard = qcow2_discard,
     .truncate = qcow2_truncate,

@@ -198,6 +198,9 @@ int qcow2_cache_get(BlockDriverState *bs, Qcow2Cache *c, uint64_t offset,
 /* Like get, but the table starts zeroed instead of being read. */
 int qcow2_cache_get_empty(BlockDriverState *bs, Qcow2Cache *c,
                           uint64_t offset, void **table);
+/* The cached table at @offset without reading it (valid under the
+ * lock, no reference taken), or NULL. */
+void *qcow2_cache_peek(Qcow2Cache *c, uint64_t offset);
 void qcow2_cache_put(Qcow2Cache *c, void **table);
 void qcow2_cache_mark_dirty(Qcow2Cache *c, void *table);
 /* Write dirty tables (after what they depend on); no sync. */
@@ -243,6 +246,13 @@ int qcow2_flush_metadata(BlockDriverState *bs, bool sync);
 int qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
                           uint64_t *bytes, uint64_t *host,
                           uint64_t *l2_entry);
+/*
+ * Host offset of guest [offset, offset+bytes) when it is one run of
+ * normal clusters (for @write also COPIED) whose L2 table is cached:
+ * 0 and *host, else -EAGAIN.  No I/O, no corruption reports.
+ */
+int qcow2_map_cached(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                     bool write, uint64_t *host);
 int qcow2_read_compressed(BlockDriverState *bs, uint64_t l2_entry,
                           uint8_t *cluster_buf);
 /* Writes: mapping existing writable clusters or allocating. */

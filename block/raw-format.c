@@ -33,6 +33,15 @@ static int raw_pwrite_zeroes(BlockDriverState *bs, int64_t offset,
     return bdrv_pwrite_zeroes(bs->file, offset, bytes, flags);
 }
 
+static int raw_map_direct(BlockDriverState *bs, int64_t offset,
+                          int64_t bytes, bool write, int64_t *host,
+                          BlockDriverState **file)
+{
+    *host = offset;
+    *file = bs->file;
+    return 0;
+}
+
 static int raw_flush(BlockDriverState *bs)
 {
     return bdrv_flush(bs->file);
@@ -81,6 +90,7 @@ const BlockDriver bdrv_raw = {
     .pread = raw_pread,
     .pwrite = raw_pwrite,
     .pwrite_zeroes = raw_pwrite_zeroes,
+    .map_direct = raw_map_direct,
     .flush = raw_flush,
     .discard = raw_discard,
     .truncate = raw_truncate,

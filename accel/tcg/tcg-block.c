@@ -13,15 +13,6 @@
 
 #define BLOCK_PHYS_LIMIT    (UINT64_C(1) << 40)
 
-/* The linear address of CS:rip. */
-uint64_t tcg_block_pc(const X86CPUState *env)
-{
-    if (env->hflags & HF_CS64) {
-        return env->rip;
-    }
-    return (env->segs[R_CS].base + env->rip) & UINT32_MAX;
-}
-
 /* Linear addresses wrap at 4 GiB outside long mode. */
 static uint64_t block_next_page(const X86CPUState *env, uint64_t pc)
 {
@@ -41,20 +32,6 @@ static void block_read_phys(X86CPUState *env, uint64_t phys, uint8_t *buf,
         buf[i] = host ? host[(phys & ~X86_PAGE_MASK) + i]
                       : env->io->phys_read(env->io->opaque, phys + i, 1);
     }
-}
-
-/* Bytes the decoder may read from the CS limit on (non-64-bit code). */
-static uint64_t block_limit_room(const X86CPUState *env)
-{
-    uint64_t limit = env->segs[R_CS].limit;
-
-    if (env->hflags & HF_CS64) {
-        return UINT64_MAX;
-    }
-    if (env->rip > limit) {
-        return 0;
-    }
-    return limit - env->rip + 1;
 }
 
 typedef struct BlockBuild {
@@ -100,6 +77,17 @@ static X86DecodeResult block_decode_crossing(BlockBuild *b, X86Insn *in,
     return x86_decode(in, buf, sizeof(buf), b->mode);
 }
 
+/*
+ * Does @in end its block?  A conditional branch does not: the block goes
+ * on along the fall-through path, and when the branch is taken the loop
+ * leaves the block there (rip is not the next instruction's), so a
+ * not-taken branch costs no block lookup.
+ */
+static bool block_ends(const X86Insn *in)
+{
+    return (in->flags & X86_F_END) && in->op != X86_OP_JCC;
+}
+
 /* Decode one more instruction; false ends the block before it. */
 static bool block_decode_one(BlockBuild *b)
 {
@@ -132,7 +120,7 @@ static bool block_decode_one(BlockBuild *b)
     }
     b->size += in->len;
     b->n++;
-    return !(in->flags & X86_F_END) && b->page2 == TCG_NO_PAGE;
+    return !block_ends(in) && b->page2 == TCG_NO_PAGE;
 }
 
 /*
@@ -144,7 +132,7 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
 {
     BlockBuild b = {
         .env = env, .pc = pc, .phys = phys, .mode = mode,
-        .room = block_limit_room(env), .page2 = TCG_NO_PAGE,
+        .room = tcg_block_limit_room(env), .page2 = TCG_NO_PAGE,
     };
     TcgBlock *tb;
 
@@ -195,18 +183,11 @@ TcgBlock *tcg_block_find(X86CPUState *env)
         x86_tb_invalidate_phys(env, phys, 1);
         tb = NULL;
     }
-    if (tb && tb->size > block_limit_room(env)) {
+    if (tb && tb->size > tcg_block_limit_room(env)) {
         /* CS shrank under a cached block: fetch checks one by one. */
         return block_build(env, pc, phys, mode, false);
     }
     return tb ? tb : block_build(env, pc, phys, mode, true);
-}
-
-void tcg_block_release(TcgBlock *tb)
-{
-    if (!tb->cached) {
-        g_free(tb);
-    }
 }
 
 /* Can the lookup at @pc reuse what the previous lookup established? */
@@ -230,11 +211,11 @@ static TcgBlock *block_chain_lookup(X86CPUState *env, TcgBlock *prev,
     if (prev->link_epoch != tcg_tb_epoch) {
         return NULL;
     }
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < TCG_BLOCK_LINKS; k++) {
         TcgBlock *tb = prev->link[k];
 
         if (tb && prev->link_pc[k] == pc &&
-            tb->size <= block_limit_room(env)) {
+            tb->size <= tcg_block_limit_room(env)) {
             return tb;
         }
     }
@@ -247,12 +228,12 @@ static void block_chain_add(TcgBlock *prev, uint64_t pc, TcgBlock *tb)
         return;
     }
     if (prev->link_epoch != tcg_tb_epoch) {
-        prev->link[0] = prev->link[1] = NULL;
+        memset(prev->link, 0, sizeof(prev->link));
         prev->link_epoch = tcg_tb_epoch;
     }
     prev->link_pc[prev->link_next] = pc;
     prev->link[prev->link_next] = tb;
-    prev->link_next ^= 1;
+    prev->link_next = (prev->link_next + 1) % TCG_BLOCK_LINKS;
 }
 
 TcgBlock *tcg_block_next(X86CPUState *env, TcgCPU *tc)
@@ -262,11 +243,15 @@ TcgBlock *tcg_block_next(X86CPUState *env, TcgCPU *tc)
     bool chain = block_chain_ok(env, c, pc);
     TcgBlock *tb = chain ? block_chain_lookup(env, c->tb, pc) : NULL;
 
-    if (!tb) {
-        tb = tcg_block_find(env);
-        if (chain) {
-            block_chain_add(c->tb, pc, tb);
-        }
+    if (tb) {
+        /* epoch, tlb_gen and hflags are what block_chain_ok() saw. */
+        c->tb = tb;
+        c->pc = pc;
+        return tb;
+    }
+    tb = tcg_block_find(env);
+    if (chain) {
+        block_chain_add(c->tb, pc, tb);
     }
     *c = (TcgChain){
         .tb = tb->cached ? tb : NULL, .pc = pc, .epoch = tcg_tb_epoch,

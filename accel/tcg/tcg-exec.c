@@ -251,7 +251,7 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
         if (cpu->halted) {
             break;
         }
-        tb = tcg_block_next(env, tc);
+        tb = tcg_block_next_inline(env, tc);
         exec_trace_block(env, tb);
         exec_block(env, tc, tb);
         tcg_block_release(tb);

@@ -15,6 +15,8 @@
 /* Guest instructions per block at most: bounds the work between checks. */
 #define TCG_BLOCK_MAX_INSNS 64
 #define TCG_NO_PAGE         UINT64_MAX
+/* Successors a block remembers (a RET or an indirect jump has several). */
+#define TCG_BLOCK_LINKS     4
 
 /*
  * A decoded block: straight-line guest code that starts at physical
@@ -53,8 +55,8 @@ struct TcgBlock {
      */
     uint8_t link_next;          /* slot to replace next */
     uint32_t link_epoch;
-    uint64_t link_pc[2];
-    TcgBlock *link[2];
+    uint64_t link_pc[TCG_BLOCK_LINKS];
+    TcgBlock *link[TCG_BLOCK_LINKS];
     TcgOp ops[];
 };
 
@@ -100,8 +102,36 @@ typedef struct TcgCPU TcgCPU;
  * (tc->chain), which skips the translation and the hash lookup.
  */
 TcgBlock *tcg_block_next(X86CPUState *env, TcgCPU *tc);
-void tcg_block_release(TcgBlock *tb);
-uint64_t tcg_block_pc(const X86CPUState *env);
+
+static inline void tcg_block_release(TcgBlock *tb)
+{
+    if (!tb->cached) {
+        g_free(tb);
+    }
+}
+
+/* The linear address of CS:rip. */
+static inline uint64_t tcg_block_pc(const X86CPUState *env)
+{
+    if (env->hflags & HF_CS64) {
+        return env->rip;
+    }
+    return (env->segs[R_CS].base + env->rip) & UINT32_MAX;
+}
+
+/* Bytes the decoder may read from the CS limit on (non-64-bit code). */
+static inline uint64_t tcg_block_limit_room(const X86CPUState *env)
+{
+    uint64_t limit = env->segs[R_CS].limit;
+
+    if (env->hflags & HF_CS64) {
+        return UINT64_MAX;
+    }
+    if (env->rip > limit) {
+        return 0;
+    }
+    return limit - env->rip + 1;
+}
 
 /* ---- per-vCPU execution (tcg-exec.c) ------------------------------ */
 
@@ -123,6 +153,34 @@ struct TcgCPU {
     bool dead;                  /* triple-faulted: waits for the reset */
     uint64_t insns;             /* guest instructions retired */
 };
+
+/*
+ * tcg_block_next()'s common case inline: the block that followed the
+ * previous one before, under the same translations and mode (see
+ * block_chain_ok() and block_chain_lookup() in tcg-block.c).
+ */
+static inline TcgBlock *tcg_block_next_inline(X86CPUState *env, TcgCPU *tc)
+{
+    TcgChain *c = &tc->chain;
+    TcgBlock *prev = c->tb;
+    uint64_t pc = tcg_block_pc(env);
+
+    if (prev && c->epoch == tcg_tb_epoch &&
+        prev->link_epoch == tcg_tb_epoch && c->tlb_gen == env->tlb_gen &&
+        c->hflags == env->hflags && !((pc ^ c->pc) & X86_PAGE_MASK)) {
+        for (int k = 0; k < TCG_BLOCK_LINKS; k++) {
+            TcgBlock *tb = prev->link[k];
+
+            if (tb && prev->link_pc[k] == pc &&
+                tb->size <= tcg_block_limit_room(env)) {
+                c->tb = tb;
+                c->pc = pc;
+                return tb;
+            }
+        }
+    }
+    return tcg_block_next(env, tc);
+}
 
 /* Leave the execution loop at the next block boundary (any thread). */
 void tcg_exec_kick(void);

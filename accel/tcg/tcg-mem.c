@@ -36,12 +36,28 @@ static unsigned mem_dirty_count;
 static bool mem_dirty_overflow;
 int tcg_mem_dirty_pending;                   /* atomic */
 
+/*
+ * The range mem_ram_ptr() found last (page walks and TLB fills hit the
+ * same RAM range over and over); NULL whenever mem_view changes.
+ */
+static const FlatRange *mem_last;
+
+static bool mem_range_has_page(const FlatRange *fr, uint64_t page)
+{
+    return fr && fr->size >= X86_PAGE_SIZE && page >= fr->start &&
+           page - fr->start <= fr->size - X86_PAGE_SIZE;
+}
+
 static void *mem_ram_ptr(void *opaque, uint64_t paddr, bool is_write)
 {
     uint64_t page = paddr & X86_PAGE_MASK;
-    const FlatRange *fr = mem_view ? flatview_lookup(mem_view, page) : NULL;
+    const FlatRange *fr = mem_last;
     MemoryRegion *mr;
 
+    if (!mem_range_has_page(fr, page)) {
+        fr = mem_view ? flatview_lookup(mem_view, page) : NULL;
+        mem_last = fr;
+    }
     if (!fr || fr->size < X86_PAGE_SIZE ||
         page - fr->start > fr->size - X86_PAGE_SIZE) {
         return NULL;            /* not a whole page of one range */
@@ -215,6 +231,7 @@ void tcg_mem_sync(void)
         return;
     }
     mem_view = address_space_get_flatview(&address_space_memory);
+    mem_last = NULL;
     flatview_unref(old);
     /* Host pointers and code behind old translations may be stale. */
     for (int i = 0; i < cpu_count(); i++) {

@@ -21,6 +21,14 @@
 #define APIC_VERSION        0x14
 #define APIC_LVT_NB         6
 #define APIC_VEC_WORDS      8           /* 256 bits of ISR/TMR/IRR */
+/*
+ * The shortest period the periodic timer fires at.  Shorter ones fire at
+ * this rate: the interrupts between would coalesce in IRR anyway, and a
+ * 1 ns period would keep the main loop running timer callbacks for ever
+ * (KVM clamps periodic timers the same way, to 200 us by default).  The
+ * current-count register still counts at the programmed rate.
+ */
+#define APIC_TIMER_MIN_PERIOD_NS    INT64_C(100000)
 
 /* Register offsets >> 4 (SDM table 10-1). */
 enum {
@@ -398,7 +406,8 @@ static void apic_arm_timer(APICState *s)
         timer_mod_ns(s->timer, s->load_time + period);
         return;
     }
-    n = (now - s->load_time) / period + 1;
+    n = (now - s->load_time + MAX(period, APIC_TIMER_MIN_PERIOD_NS)) /
+        period;
     timer_mod_ns(s->timer, s->load_time + n * period);
 }
 

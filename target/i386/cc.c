@@ -110,32 +110,9 @@ uint32_t x86_cc_compute(X86CPUState *env)
     }
 }
 
-/* CF alone, cheaply for the groups where it is one comparison. */
 unsigned x86_get_cf(X86CPUState *env)
 {
-    unsigned op = env->cc_op;
-    unsigned bits = 8u << ((op - 1) & 3);
-    uint64_t m = x86_size_mask(bits / 8), s = env->cc_src;
-
-    if (op == CC_OP_EFLAGS || op >= CC_OP_NB) {
-        return s & CF_MASK;
-    }
-    switch ((op - 1) >> 2) {
-    case 0:     /* ADD: the result wrapped below the addend */
-        return (env->cc_dst & m) < (s & m);
-    case 2:     /* SUB: the first operand was below the second */
-        return ((env->cc_dst + s) & m) < (s & m);
-    case 4:     /* LOGIC */
-        return 0;
-    case 5: case 6: case 9:     /* INC/DEC keep CF; MUL: high half */
-        return s != 0;
-    case 7:     /* SHL: the last bit shifted out of the top */
-        return (s >> (bits - 1)) & 1;
-    case 8:     /* SAR/SHR: the last bit shifted out of the bottom */
-        return s & 1;
-    default:    /* ADC, SBB */
-        return x86_cc_compute(env) & CF_MASK;
-    }
+    return x86_cf_inline(env);
 }
 
 uint32_t x86_get_eflags(X86CPUState *env)

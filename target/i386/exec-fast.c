@@ -20,6 +20,22 @@
  * M memory). */
 enum { K_RR, K_RI, K_RM, K_MR, K_MI, K_NB };
 
+/* A general-purpose register or memory operand, or an immediate. */
+static bool fast_gpr_opnd(unsigned o)
+{
+    switch (o) {
+    case X86_OPND_Eb: case X86_OPND_Ew: case X86_OPND_Ed: case X86_OPND_Ev:
+    case X86_OPND_Ey: case X86_OPND_Eq: case X86_OPND_Gb: case X86_OPND_Gw:
+    case X86_OPND_Gd: case X86_OPND_Gv: case X86_OPND_Gy: case X86_OPND_Gz:
+    case X86_OPND_Zb: case X86_OPND_Zv: case X86_OPND_AL: case X86_OPND_rAX:
+    case X86_OPND_Ib: case X86_OPND_Ibs: case X86_OPND_Iw: case X86_OPND_Iz:
+    case X86_OPND_Iv: case X86_OPND_I1: case X86_OPND_CL:
+        return true;
+    default:
+        return false;
+    }
+}
+
 FAST_INLINE uint64_t fast_load(const void *p, unsigned sz)
 {
     uint8_t b;
@@ -64,10 +80,27 @@ FAST_INLINE void fast_reg_write(X86CPUState *env, unsigned reg, unsigned sz,
     }
 }
 
+/* The memory operand, with the TLB fast path inline. */
 FAST_INLINE uint64_t fast_mem_read(X86CPUState *env, const X86Insn *in,
                                    unsigned sz)
 {
-    return x86_mem_read(env, in->seg, x86_ea(env, in), sz);
+    uint64_t ea = x86_ea(env, in);
+    void *host = x86_fast_host(env, in->seg, ea, sz, false);
+
+    return host ? fast_load(host, sz) : x86_mem_read(env, in->seg, ea, sz);
+}
+
+FAST_INLINE void fast_mem_write(X86CPUState *env, const X86Insn *in,
+                                unsigned sz, uint64_t v)
+{
+    uint64_t ea = x86_ea(env, in);
+    void *host = x86_fast_host(env, in->seg, ea, sz, true);
+
+    if (host) {
+        fast_store(host, sz, v);
+    } else {
+        x86_mem_write(env, in->seg, ea, sz, v);
+    }
 }
 
 /* The second operand of a two-operand form, masked to @sz. */
@@ -125,13 +158,13 @@ FAST_INLINE void fast_binop(X86CPUState *env, const X86Insn *in,
         fast_cc(env, CC_OP_ADDB, sz, r, b);
         break;
     case X86_OP_ADC:
-        cin = x86_get_cf(env);
+        cin = x86_cf_inline(env);
         r = a + b + cin;
         fast_cc(env, CC_OP_ADCB, sz, r, b);
         env->cc_src2 = cin;
         break;
     case X86_OP_SBB:
-        cin = x86_get_cf(env);
+        cin = x86_cf_inline(env);
         r = a - b - cin;
         fast_cc(env, CC_OP_SBBB, sz, r, b);
         env->cc_src2 = cin;
@@ -177,11 +210,10 @@ FAST_INLINE void fast_mov(X86CPUState *env, const X86Insn *in, unsigned sz,
         fast_reg_write(env, in->loc[0].reg, sz, fast_mem_read(env, in, sz));
         break;
     case K_MR:
-        x86_mem_write(env, in->seg, x86_ea(env, in), sz,
-                      env->regs[in->loc[1].reg]);
+        fast_mem_write(env, in, sz, env->regs[in->loc[1].reg]);
         break;
     default:
-        x86_mem_write(env, in->seg, x86_ea(env, in), sz, in->imm);
+        fast_mem_write(env, in, sz, in->imm);
         break;
     }
 }
@@ -197,13 +229,13 @@ FAST_INLINE void fast_unop(X86CPUState *env, const X86Insn *in, unsigned op,
     case X86_OP_INC:
         r = a + 1;
         if (live) {
-            fast_cc(env, CC_OP_INCB, sz, r, x86_get_cf(env));
+            fast_cc(env, CC_OP_INCB, sz, r, x86_cf_inline(env));
         }
         break;
     case X86_OP_DEC:
         r = a - 1;
         if (live) {
-            fast_cc(env, CC_OP_DECB, sz, r, x86_get_cf(env));
+            fast_cc(env, CC_OP_DECB, sz, r, x86_cf_inline(env));
         }
         break;
     case X86_OP_NEG:
@@ -303,6 +335,224 @@ FAST_INLINE void fast_imul(X86CPUState *env, const X86Insn *in, unsigned sz,
 FAST_INLINE void fast_lea(X86CPUState *env, const X86Insn *in, unsigned sz)
 {
     fast_reg_write(env, in->loc[0].reg, sz, x86_ea(env, in));
+}
+
+/* MOVZX MOVSX MOVSXD from a register (not AH-BH) or memory. */
+FAST_INLINE void fast_movx(X86CPUState *env, const X86Insn *in, bool sx,
+                           unsigned ssz, bool mem)
+{
+    uint64_t v = mem ? fast_mem_read(env, in, ssz)
+                     : env->regs[in->loc[1].reg] & x86_size_mask(ssz);
+
+    if (sx) {
+        v = (uint64_t)x86_sext(v, ssz);
+    }
+    x86_reg_write(env, in->loc[0].reg, in->loc[0].size, v);
+}
+
+#define FAST_MOVX_FN(SX, SSZ, MEM) \
+    static void fast_movx_##SX##_##SSZ##_##MEM(X86CPUState *env, \
+                                               const X86Insn *in) \
+    { \
+        fast_movx(env, in, SX, SSZ, MEM); \
+    }
+#define FAST_MOVX_MEM(X, SX, SSZ) X(SX, SSZ, 0) X(SX, SSZ, 1)
+#define FAST_MOVX_SSZ(X, SX) \
+    FAST_MOVX_MEM(X, SX, 1) FAST_MOVX_MEM(X, SX, 2) FAST_MOVX_MEM(X, SX, 4)
+#define FAST_MOVXS(X) FAST_MOVX_SSZ(X, 0) FAST_MOVX_SSZ(X, 1)
+
+FAST_MOVXS(FAST_MOVX_FN)
+
+#define FAST_MOVX_ENTRY(SX, SSZ, MEM) \
+    [SX][__builtin_ctz(SSZ)][MEM] = fast_movx_##SX##_##SSZ##_##MEM,
+
+static X86Handler *const fast_movx_tab[2][3][2] = {
+    FAST_MOVXS(FAST_MOVX_ENTRY)
+};
+
+/* CMOVcc from a register or memory (read even when not moved). */
+FAST_INLINE void fast_cmov(X86CPUState *env, const X86Insn *in, bool mem)
+{
+    unsigned sz = in->loc[0].size, reg = in->loc[0].reg;
+    uint64_t v = mem ? fast_mem_read(env, in, sz) : env->regs[in->loc[1].reg];
+
+    if (!x86_cond_inline(env, in->opcode & 15)) {
+        v = env->regs[reg];         /* 32-bit form still zero-extends */
+    }
+    x86_reg_write(env, reg, sz, v);
+}
+
+static void fast_cmov_r(X86CPUState *env, const X86Insn *in)
+{
+    fast_cmov(env, in, false);
+}
+
+static void fast_cmov_m(X86CPUState *env, const X86Insn *in)
+{
+    fast_cmov(env, in, true);
+}
+
+/* SETcc of a low byte register. */
+static void fast_setcc_r(X86CPUState *env, const X86Insn *in)
+{
+    unsigned reg = in->loc[0].reg;
+
+    env->regs[reg] = (env->regs[reg] & ~UINT64_C(0xff)) |
+                     x86_cond_inline(env, in->opcode & 15);
+}
+
+static X86Handler *fast_cond_handler(const X86Insn *in)
+{
+    const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
+
+    if (!fast_gpr_opnd(in->opnd[0]) || d->kind != X86_LOC_REG) {
+        return NULL;
+    }
+    if (in->op == X86_OP_SETCC) {
+        return d->size == 1 ? fast_setcc_r : NULL;
+    }
+    if (!fast_gpr_opnd(in->opnd[1]) || d->size != s->size) {
+        return NULL;
+    }
+    return s->kind == X86_LOC_REG ? fast_cmov_r :
+           s->kind == X86_LOC_MEM ? fast_cmov_m : NULL;
+}
+
+static X86Handler *fast_movx_handler(const X86Insn *in)
+{
+    const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
+
+    if (d->kind != X86_LOC_REG || !fast_gpr_opnd(in->opnd[0]) ||
+        !fast_gpr_opnd(in->opnd[1]) || s->size > 4 ||
+        (s->kind != X86_LOC_REG && s->kind != X86_LOC_MEM)) {
+        return NULL;
+    }
+    return fast_movx_tab[in->op != X86_OP_MOVZX][__builtin_ctz(s->size)]
+                        [s->kind == X86_LOC_MEM];
+}
+
+/*
+ * The stack in the common modes: 64-bit code with 8-byte operands, or a
+ * 32-bit stack (SS.B) with 4-byte ones.  Returns the stack width, 0 for
+ * anything else (then the generic handler runs).
+ */
+FAST_INLINE unsigned fast_stack_width(X86CPUState *env, unsigned osize)
+{
+    if (env->hflags & HF_CS64) {
+        return osize == 8 ? 8 : 0;
+    }
+    return osize == 4 && (env->hflags & HF_SS32) ? 4 : 0;
+}
+
+FAST_INLINE uint64_t fast_sp_wrap(uint64_t sp, unsigned width)
+{
+    return width == 8 ? sp : (uint32_t)sp;
+}
+
+/* Push @v; false (nothing done) when the fast path does not apply. */
+FAST_INLINE bool fast_push(X86CPUState *env, unsigned osize, uint64_t v)
+{
+    unsigned w = fast_stack_width(env, osize);
+    uint64_t sp = fast_sp_wrap(env->regs[R_ESP] - w, w);
+    void *host = w ? x86_fast_host(env, R_SS, sp, w, true) : NULL;
+
+    if (!host) {
+        return false;
+    }
+    fast_store(host, w, v);
+    env->regs[R_ESP] = sp;      /* 32-bit stacks zero-extend ESP */
+    return true;
+}
+
+FAST_INLINE bool fast_pop(X86CPUState *env, unsigned osize, uint64_t *v)
+{
+    unsigned w = fast_stack_width(env, osize);
+    uint64_t sp = fast_sp_wrap(env->regs[R_ESP], w);
+    void *host = w ? x86_fast_host(env, R_SS, sp, w, false) : NULL;
+
+    if (!host) {
+        return false;
+    }
+    *v = fast_load(host, w);
+    env->regs[R_ESP] = fast_sp_wrap(sp + w, w);
+    return true;
+}
+
+static void fast_push_r(X86CPUState *env, const X86Insn *in)
+{
+    if (!fast_push(env, in->osize, env->regs[in->loc[0].reg])) {
+        x86_exec_generic(env, in);
+    }
+}
+
+static void fast_pop_r(X86CPUState *env, const X86Insn *in)
+{
+    uint64_t v;
+
+    if (!fast_pop(env, in->osize, &v)) {
+        x86_exec_generic(env, in);
+        return;
+    }
+    fast_reg_write(env, in->loc[0].reg, in->osize, v);
+}
+
+/* The next rip, wrapped to the code size. */
+FAST_INLINE uint64_t fast_next_rip(X86CPUState *env, const X86Insn *in)
+{
+    uint64_t next = env->rip + in->len;
+
+    if (!(env->hflags & HF_CS64)) {
+        next = (env->hflags & HF_CS32) ? (uint32_t)next : next & 0xffff;
+    }
+    return next;
+}
+
+static void fast_call_rel(X86CPUState *env, const X86Insn *in)
+{
+    uint64_t next = fast_next_rip(env, in);
+
+    if (!fast_push(env, in->osize, next)) {
+        x86_exec_generic(env, in);
+        return;
+    }
+    env->rip = (next + in->imm) & x86_size_mask(in->osize);
+}
+
+static void fast_ret(X86CPUState *env, const X86Insn *in)
+{
+    uint64_t target;
+
+    if (!fast_pop(env, in->osize, &target)) {
+        x86_exec_generic(env, in);
+        return;
+    }
+    env->rip = target & x86_size_mask(in->osize);
+}
+
+/* Jcc rel: the condition inline, the next rip wrapped to the mode. */
+static void fast_jcc(X86CPUState *env, const X86Insn *in)
+{
+    uint64_t next = fast_next_rip(env, in);
+
+    if (x86_cond_inline(env, in->opcode & 15)) {
+        next = (next + in->imm) & x86_size_mask(in->osize);
+    }
+    env->rip = next;
+}
+
+static X86Handler *fast_stack_handler(const X86Insn *in)
+{
+    switch (in->op) {
+    case X86_OP_PUSH: case X86_OP_POP:
+        if (in->loc[0].kind != X86_LOC_REG || !fast_gpr_opnd(in->opnd[0])) {
+            return NULL;
+        }
+        return in->op == X86_OP_PUSH ? fast_push_r : fast_pop_r;
+    case X86_OP_CALL:
+        return in->opnd[0] == X86_OPND_Jz ? fast_call_rel : NULL;
+    default:    /* RET */
+        return in->opnd[0] == X86_OPND___ ? fast_ret : NULL;
+    }
 }
 
 /* ---- the handler tables ------------------------------------------- */
@@ -414,22 +664,6 @@ static void fast_lea_8(X86CPUState *env, const X86Insn *in)
 
 /* ---- choosing a handler ------------------------------------------- */
 
-/* A general-purpose register or memory operand, or an immediate. */
-static bool fast_gpr_opnd(unsigned o)
-{
-    switch (o) {
-    case X86_OPND_Eb: case X86_OPND_Ew: case X86_OPND_Ed: case X86_OPND_Ev:
-    case X86_OPND_Ey: case X86_OPND_Eq: case X86_OPND_Gb: case X86_OPND_Gw:
-    case X86_OPND_Gd: case X86_OPND_Gv: case X86_OPND_Gy: case X86_OPND_Gz:
-    case X86_OPND_Zb: case X86_OPND_Zv: case X86_OPND_AL: case X86_OPND_rAX:
-    case X86_OPND_Ib: case X86_OPND_Ibs: case X86_OPND_Iw: case X86_OPND_Iz:
-    case X86_OPND_Iv: case X86_OPND_I1: case X86_OPND_CL:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* K_* of a two-operand form of equal sizes, or -1. */
 static int fast_kind2(const X86Insn *in)
 {
@@ -520,6 +754,14 @@ X86Handler *x86_exec_fast_handler(const X86Insn *in, bool flags_dead)
                         : fast_mov_tab[kind][__builtin_ctz(in->loc[0].size)];
     case X86_OP_IMUL2: case X86_OP_IMUL3:
         return fast_imul_handler(in, flags_dead);
+    case X86_OP_JCC:
+        return fast_jcc;
+    case X86_OP_PUSH: case X86_OP_POP: case X86_OP_CALL: case X86_OP_RET:
+        return fast_stack_handler(in);
+    case X86_OP_CMOV: case X86_OP_SETCC:
+        return fast_cond_handler(in);
+    case X86_OP_MOVZX: case X86_OP_MOVSX: case X86_OP_MOVSXD:
+        return fast_movx_handler(in);
     case X86_OP_LEA:
         if (in->loc[0].kind != X86_LOC_REG || in->osize < 4) {
             return NULL;
@@ -591,5 +833,19 @@ bool x86_exec_pure(const X86Insn *in)
         !x86_exec_fast_handler(in, false)) {
         return false;
     }
-    return in->op == X86_OP_LEA || fast_no_mem(in);
+    switch (in->op) {
+    case X86_OP_LEA:
+        return true;            /* computes an address, no access */
+    case X86_OP_ADD: case X86_OP_OR: case X86_OP_ADC: case X86_OP_SBB:
+    case X86_OP_AND: case X86_OP_SUB: case X86_OP_XOR: case X86_OP_CMP:
+    case X86_OP_TEST: case X86_OP_MOV: case X86_OP_INC: case X86_OP_DEC:
+    case X86_OP_NEG: case X86_OP_NOT: case X86_OP_SHL: case X86_OP_SAL:
+    case X86_OP_SHR: case X86_OP_SAR: case X86_OP_ROL: case X86_OP_ROR:
+    case X86_OP_IMUL2: case X86_OP_IMUL3: case X86_OP_MOVZX:
+    case X86_OP_MOVSX: case X86_OP_MOVSXD: case X86_OP_CMOV:
+    case X86_OP_SETCC:
+        return fast_no_mem(in);
+    default:
+        return false;           /* PUSH, POP: the stack can fault */
+    }
 }

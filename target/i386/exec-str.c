@@ -84,6 +84,52 @@ static bool str_one(X86CPUState *env, const X86Insn *in, const StrState *s)
     }
 }
 
+/*
+ * REP MOVS/STOS going up, a page at a time in host memory: as many
+ * elements as fit before either pointer's page ends, when the TLB maps
+ * both pages for the access (x86_fast_host(): RAM, no code page, no
+ * segment check needed).  Overlapping MOVS ranges are left to the
+ * element loop, whose result (a repeated pattern) memcpy would not
+ * give.  Returns the elements done, 0 to take the element loop.
+ */
+static uint64_t str_bulk(X86CPUState *env, const X86Insn *in,
+                         const StrState *s, uint64_t count)
+{
+    uint64_t di = str_ptr(env, s, R_EDI), si = 0, n, bytes;
+    uint64_t room = X86_PAGE_SIZE - (di & ~X86_PAGE_MASK);
+    uint8_t *d, *src;
+
+    if (in->op == X86_OP_MOVS) {
+        si = str_ptr(env, s, R_ESI);
+        room = MIN(room, X86_PAGE_SIZE - (si & ~X86_PAGE_MASK));
+    }
+    n = MIN(count, room / s->sz);
+    if (n == 0) {
+        return 0;               /* an element straddles a page */
+    }
+    bytes = n * s->sz;
+    d = x86_fast_host(env, R_ES, di, bytes, true);
+    if (!d) {
+        return 0;
+    }
+    if (in->op == X86_OP_MOVS) {
+        src = x86_fast_host(env, in->seg, si, bytes, false);
+        if (!src || (src < d + bytes && d < src + bytes)) {
+            return 0;
+        }
+        memcpy(d, src, bytes);
+        x86_reg_write(env, R_ESI, s->as, env->regs[R_ESI] + bytes);
+    } else if (s->sz == 1) {
+        memset(d, (uint8_t)env->regs[R_EAX], bytes);
+    } else {
+        for (uint64_t i = 0; i < n; i++) {
+            memcpy(d + i * s->sz, &env->regs[R_EAX], s->sz);  /* LE host */
+        }
+    }
+    x86_reg_write(env, R_EDI, s->as, env->regs[R_EDI] + bytes);
+    return n;
+}
+
 static void str_exec(X86CPUState *env, const X86Insn *in)
 {
     StrState s = str_state(env, in);
@@ -98,8 +144,18 @@ static void str_exec(X86CPUState *env, const X86Insn *in)
         return;
     }
     while (x86_reg_read(env, R_ECX, s.as) != 0) {
-        if (n++ == STR_SLICE) {
+        uint64_t done;
+
+        if (n++ >= STR_SLICE) {
             return;                 /* resume later at the same rip */
+        }
+        if ((in->op == X86_OP_MOVS || in->op == X86_OP_STOS) &&
+            s.step > 0 &&
+            (done = str_bulk(env, in, &s,
+                             x86_reg_read(env, R_ECX, s.as))) != 0) {
+            x86_reg_write(env, R_ECX, s.as, env->regs[R_ECX] - done);
+            n += done / 8;          /* a page costs about 64 elements */
+            continue;
         }
         str_one(env, in, &s);
         x86_reg_write(env, R_ECX, s.as, env->regs[R_ECX] - 1);

@@ -112,8 +112,7 @@ void x86_jump(X86CPUState *env, const X86Insn *in, uint64_t target)
     env->rip = target & x86_size_mask(in->osize);
 }
 
-/* The slow way: from the whole computed flags. */
-static bool exec_cond_flags(X86CPUState *env, unsigned cc)
+bool x86_cond_flags(X86CPUState *env, unsigned cc)
 {
     uint32_t f = x86_cc_compute(env);
     bool r;
@@ -132,53 +131,9 @@ static bool exec_cond_flags(X86CPUState *env, unsigned cc)
     return r ^ (cc & 1);
 }
 
-/*
- * The common conditions straight from the lazy operands: ZF and SF of
- * every CC_OP group come from the result, and after SUB/CMP and the
- * logic group the rest is a comparison (SDM vol 1 table B-1).
- */
 bool x86_cond(X86CPUState *env, unsigned cc)
 {
-    unsigned op = env->cc_op, group = (op - 1) >> 2;
-    unsigned bits = 8u << ((op - 1) & 3);
-    uint64_t m = x86_size_mask(bits / 8), res = env->cc_dst & m, a, b;
-    bool r;
-
-    if (op == CC_OP_EFLAGS || op >= CC_OP_NB) {
-        return exec_cond_flags(env, cc);
-    }
-    switch (cc >> 1) {
-    case 2:
-        return (res == 0) ^ (cc & 1);
-    case 4:
-        return ((res >> (bits - 1)) & 1) ^ (cc & 1);
-    default:
-        break;
-    }
-    if (group == (CC_OP_SUBB - 1) >> 2) {
-        b = env->cc_src & m;
-        a = (res + b) & m;
-        switch (cc >> 1) {
-        case 1: r = a < b; break;
-        case 3: r = a <= b; break;
-        case 6: r = x86_sext(a, bits / 8) < x86_sext(b, bits / 8); break;
-        case 7: r = x86_sext(a, bits / 8) <= x86_sext(b, bits / 8); break;
-        default: return exec_cond_flags(env, cc);
-        }
-        return r ^ (cc & 1);
-    }
-    if (group == (CC_OP_LOGICB - 1) >> 2) {
-        /* CF = OF = 0 */
-        switch (cc >> 1) {
-        case 0: case 1: r = false; break;
-        case 3: r = res == 0; break;
-        case 6: r = (res >> (bits - 1)) & 1; break;
-        case 7: r = res == 0 || ((res >> (bits - 1)) & 1); break;
-        default: return exec_cond_flags(env, cc);
-        }
-        return r ^ (cc & 1);
-    }
-    return exec_cond_flags(env, cc);
+    return x86_cond_inline(env, cc);
 }
 
 /* Operations decoded but not implemented (yet): #UD, as undefined ones. */

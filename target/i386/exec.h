@@ -101,8 +101,9 @@ typedef struct X86Loc {
  * already checked, and code pages never have a write tag.  NULL: take
  * the accessors in mmu.c.
  */
-static inline void *x86_fast_host(X86CPUState *env, int seg, uint64_t ea,
-                                  unsigned size, bool write)
+static inline __attribute__((always_inline))
+void *x86_fast_host(X86CPUState *env, int seg, uint64_t ea, unsigned size,
+                    bool write)
 {
     const X86TLBEntry *e;
     const SegmentCache *sc;
@@ -267,6 +268,91 @@ static inline void x86_set_cc(X86CPUState *env, unsigned op, unsigned size,
     env->cc_op = op + __builtin_ctz(size);
     env->cc_dst = dst;
     env->cc_src = src;
+}
+
+/*
+ * CF alone, cheaply for the CC_OP groups where it is one comparison;
+ * the others (EFLAGS aside) go through x86_cc_compute().
+ */
+static inline unsigned x86_cf_inline(X86CPUState *env)
+{
+    unsigned op = env->cc_op;
+    unsigned bits = 8u << ((op - 1) & 3);
+    uint64_t m = x86_size_mask(bits / 8), s = env->cc_src;
+
+    if (op == CC_OP_EFLAGS || op >= CC_OP_NB) {
+        return s & CF_MASK;
+    }
+    switch ((op - 1) >> 2) {
+    case 0:     /* ADD: the result wrapped below the addend */
+        return (env->cc_dst & m) < (s & m);
+    case 2:     /* SUB: the first operand was below the second */
+        return ((env->cc_dst + s) & m) < (s & m);
+    case 4:     /* LOGIC */
+        return 0;
+    case 5: case 6: case 9:     /* INC/DEC keep CF; MUL: high half */
+        return s != 0;
+    case 7:     /* SHL: the last bit shifted out of the top */
+        return (s >> (bits - 1)) & 1;
+    case 8:     /* SAR/SHR: the last bit shifted out of the bottom */
+        return s & 1;
+    default:    /* ADC, SBB */
+        return x86_cc_compute(env) & CF_MASK;
+    }
+}
+
+/* Condition @cc from the whole computed flags (the slow way). */
+bool x86_cond_flags(X86CPUState *env, unsigned cc);
+
+/*
+ * Jcc/SETcc/CMOVcc condition @cc straight from the lazy operands where
+ * that is cheap: ZF and SF of every CC_OP group come from the result,
+ * and after SUB/CMP and the logic group the rest is a comparison (SDM
+ * vol 1 table B-1).
+ */
+static inline __attribute__((always_inline))
+bool x86_cond_inline(X86CPUState *env, unsigned cc)
+{
+    unsigned op = env->cc_op, group = (op - 1) >> 2;
+    unsigned bits = 8u << ((op - 1) & 3);
+    uint64_t m = x86_size_mask(bits / 8), res = env->cc_dst & m, a, b;
+    bool r;
+
+    if (op == CC_OP_EFLAGS || op >= CC_OP_NB) {
+        return x86_cond_flags(env, cc);
+    }
+    switch (cc >> 1) {
+    case 2:
+        return (res == 0) ^ (cc & 1);
+    case 4:
+        return ((res >> (bits - 1)) & 1) ^ (cc & 1);
+    default:
+        break;
+    }
+    if (group == (CC_OP_SUBB - 1) >> 2) {
+        b = env->cc_src & m;
+        a = (res + b) & m;
+        switch (cc >> 1) {
+        case 1: r = a < b; break;
+        case 3: r = a <= b; break;
+        case 6: r = x86_sext(a, bits / 8) < x86_sext(b, bits / 8); break;
+        case 7: r = x86_sext(a, bits / 8) <= x86_sext(b, bits / 8); break;
+        default: return x86_cond_flags(env, cc);
+        }
+        return r ^ (cc & 1);
+    }
+    if (group == (CC_OP_LOGICB - 1) >> 2) {
+        /* CF = OF = 0 */
+        switch (cc >> 1) {
+        case 0: case 1: r = false; break;
+        case 3: r = res == 0; break;
+        case 6: r = (res >> (bits - 1)) & 1; break;
+        case 7: r = res == 0 || ((res >> (bits - 1)) & 1); break;
+        default: return x86_cond_flags(env, cc);
+        }
+        return r ^ (cc & 1);
+    }
+    return x86_cond_flags(env, cc);
 }
 
 static inline bool x86_is_64(const X86CPUState *env)

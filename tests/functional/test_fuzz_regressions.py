@@ -49,5 +49,46 @@ class RTCTest(unittest.TestCase):
         self.assertIn('invalid date written', m.stderr())
 
 
+LAPIC = 0xfee00000
+
+
+class LAPICTimerTest(unittest.TestCase):
+    def setUp(self):
+        self.m = QtestMachine().start()
+        self.addCleanup(self.m.close)
+
+    @NO_QEMU
+    def test_periodic_timer_with_tiny_period(self):
+        """apic.c apic_arm_timer: a periodic timer with initial count 1 and
+        divide-by-1 rearmed itself every nanosecond, so one clock step of
+        a second ran 10^9 callbacks (fuzzer timeout; a guest could hang
+        the main loop the same way).  Periods under 100 us now fire every
+        100 us; the interrupt is still delivered and the current-count
+        register still counts at the programmed rate."""
+        m = self.m
+        m.writel(LAPIC + 0xf0, 0x1ff)           # software enable
+        m.writel(LAPIC + 0x3e0, 0x0b)           # divide by 1
+        m.writel(LAPIC + 0x320, 0x20040)        # periodic, vector 0x40
+        m.writel(LAPIC + 0x380, 1)              # initial count 1
+        start = time.monotonic()
+        m.clock_step(1_000_000_000)
+        self.assertLess(time.monotonic() - start, 5.0)
+        self.assertTrue(m.readl(LAPIC + 0x220) & 1)   # IRR bit 0x40
+        self.assertEqual(m.readl(LAPIC + 0x390), 1)   # count 1 of 1
+
+    @NO_QEMU
+    def test_periodic_timer_rate_is_kept(self):
+        """The clamp leaves ordinary periods alone: a 1 ms timer first
+        fires exactly 1 ms after the initial count is written."""
+        m = self.m
+        m.writel(LAPIC + 0xf0, 0x1ff)
+        m.writel(LAPIC + 0x3e0, 0x0b)
+        m.writel(LAPIC + 0x320, 0x20040)
+        m.writel(LAPIC + 0x380, 1_000_000)      # 1 ms at 1 GHz
+        m.clock_step(999_999)
+        self.assertFalse(m.readl(LAPIC + 0x220) & 1)
+        m.clock_step(1)
+        self.assertTrue(m.readl(LAPIC + 0x220) & 1)
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)

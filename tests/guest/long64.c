@@ -137,6 +137,38 @@ static void test_user(void)
     CHECK_EQ(last_trap.cr2, 0x40001000, "user fetch CR2");
 }
 
+/*
+ * A fault right after register-only instructions of the same block: the
+ * interpreter lets rip lag over those (accel/tcg TcgOp.pure) and must
+ * put it back on the faulting instruction.  User code pushes onto a
+ * supervisor page: #PF with rip on the PUSH.
+ */
+__asm__(".text\n.globl push_fault_user\npush_fault_user:\n"
+        "\tmovq $5, %rax\n"
+        "\taddq %rdi, %rax\n"
+        "\tleaq 1(%rax), %rdx\n"
+        "\txorl %ecx, %ecx\n"
+        "\tshlq $3, %rdx\n"
+        ".globl push_fault_insn\npush_fault_insn:\n"
+        "\tpushq %rax\n"
+        "\tud2\n");
+void push_fault_user(ureg arg);
+extern const char push_fault_insn[];
+
+static void test_fault_rip_after_pure(void)
+{
+    ureg r;
+
+    /* enter_user() puts its return address at 0x40000ff8 (ring 0). */
+    r = enter_user(push_fault_user, 1, (void *)(uintptr_t)0x40001008u, 0x2);
+    CHECK_EQ(r, 0x10000 | VEC_PF, "user PUSH onto a supervisor page: #PF");
+    CHECK_EQ(last_trap.ip, (ureg)(uintptr_t)push_fault_insn,
+             "#PF rip is the PUSH after register-only instructions");
+    CHECK_EQ(last_trap.error, PFERR_P | PFERR_W | PFERR_U,
+             "user write #PF error");
+    CHECK_EQ(last_trap.cr2, 0x40000ff0, "PUSH #PF CR2");
+}
+
 static void test_swapgs(void)
 {
     uint64_t gs;
@@ -161,5 +193,6 @@ void kernel_main(void)
     test_paging();
     test_ist();
     test_user();
+    test_fault_rip_after_pure();
     test_swapgs();
 }

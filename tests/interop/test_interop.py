@@ -214,6 +214,22 @@ def write_random_ops(opts):
 
 
 @case
+def bench_write_matches_qemu(cache):
+    """qlite-img bench -w (io_uring for allocated clusters, the worker pool
+    for allocations) leaves the same image as qemu-img bench -w."""
+    imgs = [path('bq.qcow2'), path('bl.qcow2')]
+    for img in imgs:
+        sh('qemu-img', 'create', '-q', '-f', 'qcow2', img, '8M')
+        qemu_io(img, 'write -P 0x5 0 4M')
+    args = ['bench', '-w', '-f', 'qcow2', '-c', '5000', '-d', '32', '-s',
+            '4k', '-S', str(997 * 4096), '-t', cache, '--pattern=0x6b']
+    sh(*(['qemu-img'] + args + [imgs[0]]))
+    sh(*([QLITE] + args + [imgs[1]]))
+    qemu_clean(imgs[1])
+    sh('qemu-img', 'compare', imgs[0], imgs[1])
+
+
+@case
 def write_backing_and_snapshots():
     base = path('wb.qcow2')
     top = path('wt.qcow2')
@@ -381,6 +397,8 @@ def main():
         for opts in ('cluster_size=65536', 'cluster_size=512,refcount_bits=4',
                      'compat=0.10', 'lazy_refcounts=on'):
             write_random_ops(opts)
+        for cache in ('writeback', 'none', 'writethrough'):
+            bench_write_matches_qemu(cache)
         write_backing_and_snapshots()
         check_json_and_repair()
         bad_images()

@@ -353,6 +353,70 @@ static void test_async(void)
     blk_unref(blk);
 }
 
+static void aio_run(BlockBackend *blk, bool write, int64_t offset,
+                    struct iovec *iov, int niov)
+{
+    AioCtx ctx = { 0 };
+
+    if (write) {
+        blk_aio_pwritev(blk, offset, iov, niov, 0, aio_cb, &ctx);
+    } else {
+        blk_aio_preadv(blk, offset, iov, niov, aio_cb, &ctx);
+    }
+    blk_drain(blk);
+    g_assert_cmpint(ctx.done, ==, 1);
+    g_assert_cmpint(ctx.ret, ==, 0);
+}
+
+/*
+ * Requests on allocated clusters skip the worker pool (io_uring): an
+ * in-place write of scattered buffers across a cluster boundary, and a
+ * read of a cluster whose host file ends inside it (zeroes follow).
+ */
+static void test_async_direct(void)
+{
+    g_autofree char *fn = tmp_path("aio-direct.qcow2");
+    g_autofree uint8_t *data = g_malloc(1 * MiB);
+    g_autofree uint8_t *cl = g_malloc(65536);
+    uint8_t w[12288], r[12288];
+    struct iovec wv[3] = { { w, 1000 }, { w + 1000, 3096 },
+                           { w + 4096, 8192 } };
+    struct iovec rv[2] = { { r, 5000 }, { r + 5000, 7288 } };
+    struct iovec cv = { cl, 65536 };
+    GError *err = NULL;
+    BlockBackend *blk;
+    unsigned before;
+
+    create_qcow2(fn, "4M", NULL);
+    blk = blk_new_open(fn, NULL, NULL, BDRV_O_RDWR, &err);
+    g_assert_no_error(err);
+    fill(data, 1 * MiB, 7);
+    g_assert_cmpint(blk_pwrite(blk, 0, 1 * MiB, data, 0), ==, 0);
+    g_assert_cmpint(blk_pwrite(blk, 2 * MiB, 4096, data, 0), ==, 0);
+    before = bdrv_aio_direct_requests();
+    fill(w, sizeof(w), 9);
+    aio_run(blk, true, 60000, wv, 3);
+    memcpy(data + 60000, w, sizeof(w));
+    aio_run(blk, false, 60000, rv, 2);
+    g_assert(memcmp(r, w, sizeof(r)) == 0);
+    memset(cl, 0xee, 65536);
+    aio_run(blk, false, 2 * MiB, &cv, 1);
+    g_assert(memcmp(cl, data, 4096) == 0);
+    for (int i = 4096; i < 65536; i++) {
+        g_assert_cmpint(cl[i], ==, 0);
+    }
+    if (aio_uring_available()) {
+        g_assert_cmpuint(bdrv_aio_direct_requests() - before, ==, 3);
+    } else {
+        g_test_message("no io_uring here: the worker pool ran them");
+    }
+    /* The synchronous path sees what the direct one wrote. */
+    g_assert_cmpint(blk_pread(blk, 0, 65536, cl), ==, 0);
+    g_assert(memcmp(cl, data, 65536) == 0);
+    assert_clean(blk);
+    blk_unref(blk);
+}
+
 static void test_cache_modes(void)
 {
     static const char *const modes[] = {
@@ -463,6 +527,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/snapshots", test_snapshots);
     g_test_add_func("/qcow2/bad-headers", test_bad_headers);
     g_test_add_func("/block/async", test_async);
+    g_test_add_func("/block/async-direct", test_async_direct);
     g_test_add_func("/block/cache-modes", test_cache_modes);
     g_test_add_func("/block/drive-options", test_drive_options);
     ret = g_test_run();

@@ -476,6 +476,18 @@ static void gen_string(GRand *r, DiffCase *c, DiffState *s)
     s->regs[R_ESI] = DIFF_MEM + 0x4000 + g_rand_int_range(r, 0, 0x100);
     s->regs[R_EDI] = DIFF_MEM + 0x8000 + g_rand_int_range(r, 0, 0x100);
     s->regs[R_ECX] = g_rand_int_range(r, 0, 40);
+    switch (g_rand_int_range(r, 0, 6)) {
+    case 0:     /* long runs across 4 KiB pages (bulk REP MOVS/STOS) */
+        s->regs[R_ECX] = g_rand_int_range(r, 40, 700);
+        s->regs[R_ESI] -= g_rand_int_range(r, 0, 0x100);
+        break;
+    case 1:     /* overlapping MOVS: the element order shows */
+        s->regs[R_ECX] = g_rand_int_range(r, 0, 300);
+        s->regs[R_EDI] = s->regs[R_ESI] + g_rand_int_range(r, -24, 25);
+        break;
+    default:
+        break;
+    }
     if (g_rand_int_range(r, 0, 2)) {
         s->flags |= DF_MASK;
     }

@@ -111,8 +111,13 @@ void timer_mod_ns(QliteTimer *t, int64_t expire_ns)
     timer_del(t);
     t->expire = expire_ns < 0 ? 0 : expire_ns;
     active[t->type] = g_list_insert_sorted(active[t->type], t, timer_cmp);
-    if (active[t->type]->data == t) {
-        main_loop_kick();   /* the loop may be sleeping past this one */
+    /*
+     * Another thread's new earliest deadline must wake the loop, which
+     * may be sleeping past it; the loop's own thread recomputes its
+     * timeout before it sleeps again, so it needs no system call.
+     */
+    if (active[t->type]->data == t && !g_main_context_is_owner(NULL)) {
+        main_loop_kick();
     }
 }
 

@@ -1,7 +1,8 @@
 /*
  * qlite-img convert and compare.
  *
- * convert copies in 2 MiB chunks aligned to the target's clusters; a
+ * convert copies in 2 MiB chunks aligned to the target's clusters (a
+ * reader thread runs ahead of the writes, see img_convert_copy); a
  * freshly created target reads as zeroes, so zero granules (4 KiB, or a
  * whole cluster with -c) are skipped, which keeps the target sparse.
  */
@@ -103,59 +104,148 @@ static int img_write_compressed(ConvertState *cs, int64_t off, uint8_t *buf,
     return 0;
 }
 
-static int img_convert_chunk(ConvertState *cs, BlockBackend *src,
-                             int64_t soff, int64_t doff, int64_t len,
-                             uint8_t *buf)
-{
-    int ret;
+/*
+ * The copy is a two-stage pipeline: a reader thread finds out whether a
+ * chunk is zero and reads it, while the main thread writes the chunks
+ * before it, so reading and writing (and compressing) overlap.
+ */
+#define IMG_PIPE_DEPTH 4
 
-    if (img_range_is_zero(blk_bs(src), soff, len)) {
-        return cs->target_zero ? 0 : blk_pwrite_zeroes(cs->dst, doff, len, 0);
+typedef struct ConvertChunk {
+    BlockBackend *src;
+    int64_t soff;
+    int64_t doff;
+    int64_t len;            /* 0: the reader is done */
+    bool zero;              /* reads as zeroes by metadata, not read */
+    int ret;
+    uint8_t *buf;
+} ConvertChunk;
+
+typedef struct ConvertPipe {
+    ConvertState *cs;
+    GAsyncQueue *free_q;    /* chunks for the reader to fill */
+    GAsyncQueue *full_q;    /* chunks for the writer, in order */
+    gint stop;              /* the writer failed: read no more */
+} ConvertPipe;
+
+/* Reader: one chunk; false when the pipeline ends. */
+static bool img_convert_read_one(ConvertPipe *p, BlockBackend *src,
+                                 int64_t soff, int64_t doff, int64_t n)
+{
+    ConvertChunk *c = g_async_queue_pop(p->free_q);
+
+    c->src = src;
+    c->soff = soff;
+    c->doff = doff;
+    c->len = n;
+    c->zero = img_range_is_zero(blk_bs(src), soff, n);
+    c->ret = c->zero ? 0 : blk_pread(src, soff, n, c->buf);
+    g_async_queue_push(p->full_q, c);
+    return c->ret == 0 && !g_atomic_int_get(&p->stop);
+}
+
+static gpointer img_convert_reader(gpointer opaque)
+{
+    ConvertPipe *p = opaque;
+    ConvertState *cs = p->cs;
+    ConvertChunk *end;
+    int64_t doff = 0;
+    bool go = true;
+
+    for (int i = 0; i < cs->nsrc && go; i++) {
+        int64_t len = blk_getlength(cs->src[i]), soff = 0;
+        while (soff < len && go) {
+            /* Chunks end on target cluster boundaries. */
+            int64_t n = MIN(IMG_CHUNK - (doff % IMG_CHUNK), len - soff);
+            go = img_convert_read_one(p, cs->src[i], soff, doff, n);
+            soff += n;
+            doff += n;
+        }
     }
-    ret = blk_pread(src, soff, len, buf);
+    end = g_async_queue_pop(p->free_q);
+    end->len = 0;
+    g_async_queue_push(p->full_q, end);
+    return NULL;
+}
+
+/* Writer: one chunk the reader filled. */
+static int img_convert_write_one(ConvertState *cs, ConvertChunk *c)
+{
+    int ret = c->ret;
+
     if (ret < 0) {
-        error_report("error while reading at byte %" PRId64 ": %s", soff,
+        error_report("error while reading at byte %" PRId64 ": %s", c->soff,
                      g_strerror(-ret));
         return ret;
     }
-    ret = cs->compress ? img_write_compressed(cs, doff, buf, len)
-                       : img_write_sparse(cs, doff, buf, len);
+    if (c->zero) {
+        return cs->target_zero ? 0 : blk_pwrite_zeroes(cs->dst, c->doff,
+                                                       c->len, 0);
+    }
+    ret = cs->compress ? img_write_compressed(cs, c->doff, c->buf, c->len)
+                       : img_write_sparse(cs, c->doff, c->buf, c->len);
     if (ret < 0) {
-        error_report("error while writing at byte %" PRId64 ": %s", doff,
+        error_report("error while writing at byte %" PRId64 ": %s", c->doff,
                      g_strerror(-ret));
     }
     return ret;
 }
 
-static int img_convert_copy(ConvertState *cs)
+static int img_convert_pipe_run(ConvertPipe *p)
 {
-    uint8_t *buf = g_aligned_alloc(IMG_CHUNK, 1, 4096);
-    int64_t doff = 0;
+    ConvertState *cs = p->cs;
+    ConvertChunk *c;
     int ret = 0;
 
+    while ((c = g_async_queue_pop(p->full_q))->len > 0) {
+        if (ret == 0) {
+            ret = img_convert_write_one(cs, c);
+            if (ret < 0) {
+                g_atomic_int_set(&p->stop, 1);
+            }
+        }
+        if (ret == 0 && cs->progress && cs->total) {
+            img_print_progress((c->doff + c->len) * 100.0 / cs->total,
+                               &cs->progress_printed, &cs->progress_last);
+        }
+        /* After a failure keep draining until the reader ends. */
+        g_async_queue_push(p->free_q, c);
+    }
+    g_async_queue_push(p->free_q, c);
+    return ret;
+}
+
+static int img_convert_copy(ConvertState *cs)
+{
+    ConvertChunk chunks[IMG_PIPE_DEPTH];
+    ConvertPipe p = { .cs = cs };
+    GThread *reader;
+    int ret;
+
+    p.free_q = g_async_queue_new();
+    p.full_q = g_async_queue_new();
+    for (int i = 0; i < IMG_PIPE_DEPTH; i++) {
+        chunks[i].buf = g_aligned_alloc(IMG_CHUNK, 1, 4096);
+        g_async_queue_push(p.free_q, &chunks[i]);
+    }
     if (cs->progress) {
         img_print_progress(0, &cs->progress_printed, &cs->progress_last);
     }
-    for (int i = 0; i < cs->nsrc && ret == 0; i++) {
-        int64_t len = blk_getlength(cs->src[i]), soff = 0;
-        while (soff < len && ret == 0) {
-            /* Chunks end on target cluster boundaries. */
-            int64_t n = MIN(IMG_CHUNK - (doff % IMG_CHUNK), len - soff);
-            ret = img_convert_chunk(cs, cs->src[i], soff, doff, n, buf);
-            soff += n;
-            doff += n;
-            if (cs->progress && cs->total) {
-                img_print_progress(doff * 100.0 / cs->total,
-                                   &cs->progress_printed,
-                                   &cs->progress_last);
-            }
-        }
-    }
+    reader = g_thread_new("convert-read", img_convert_reader, &p);
+    ret = img_convert_pipe_run(&p);
+    g_thread_join(reader);
     if (cs->progress) {
-        img_print_progress(100.0, &cs->progress_printed, &cs->progress_last);
+        if (ret == 0) {
+            img_print_progress(100.0, &cs->progress_printed,
+                               &cs->progress_last);
+        }
         printf("\n");
     }
-    g_aligned_free(buf);
+    for (int i = 0; i < IMG_PIPE_DEPTH; i++) {
+        g_aligned_free(chunks[i].buf);
+    }
+    g_async_queue_unref(p.free_q);
+    g_async_queue_unref(p.full_q);
     return ret;
 }
 

@@ -433,7 +433,7 @@ void x86_helper_syscall(X86CPUState *env, uint64_t next_rip)
 
 static bool excp_canonical(uint64_t a)
 {
-    return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
 void x86_helper_sysret(X86CPUState *env, int osize)

@@ -52,7 +52,7 @@ static noreturn void msr_gp(X86CPUState *env)
 
 static bool msr_canonical(uint64_t a)
 {
-    return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
 static uint64_t msr_host_ns(void)

@@ -12,9 +12,10 @@
  *   file node                   file node
  *
  * Synchronous calls (blk_pread ...) run in the caller's thread; they are
- * what qlite-img uses.  Asynchronous calls (blk_aio_*) run in a worker
- * thread and call their completion in the main thread, from the GLib
- * default main context.
+ * what qlite-img uses.  Asynchronous calls (blk_aio_*) go to io_uring
+ * when the qcow2 mapping is already cached (reads and in-place writes),
+ * else to a worker thread; either way the completion runs in the main
+ * thread, from the GLib default main context.
  */
 #ifndef QLITE_BLOCK_H
 #define QLITE_BLOCK_H

@@ -162,7 +162,11 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
         tb->ops[i].insn = b.insn[i];
         tb->ops[i].fn = x86_exec_block_handler(&b.insn[i], dead);
         tb->ops[i].pure = !tcg_trace_on && x86_exec_pure(&b.insn[i]);
+        tb->ops[i].flags_dead = dead;
     }
+    tb->jit = NULL;
+    tb->jit_guard = 0;
+    tb->jit_failed = false;
     if (b.cacheable) {
         tcg_tb_insert(env, tb);
     }

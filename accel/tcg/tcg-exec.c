@@ -91,6 +91,15 @@ static void exec_block(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
     tcg_tb_set_running(NULL);
 }
 
+/* The same through the block's host code (tcg-jit.c). */
+static void exec_translated(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
+{
+    env->int_shadow = false;
+    tcg_tb_set_running(tb);
+    tc->insns += tb->jit(env);
+    tcg_tb_set_running(NULL);
+}
+
 /* ---- events between blocks ------------------------------------------ */
 
 /* SIPI: start the AP in real mode at vector * 4 KiB (SDM vol 3 8.4.4). */
@@ -253,7 +262,14 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
         }
         tb = tcg_block_next_inline(env, tc);
         exec_trace_block(env, tb);
-        exec_block(env, tc, tb);
+        if (!tb->jit && !tb->jit_failed) {
+            tcg_jit_compile(env, tb);
+        }
+        if (tb->jit && (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
+            exec_translated(env, tc, tb);
+        } else {
+            exec_block(env, tc, tb);
+        }
         tcg_block_release(tb);
         (*budget)--;
     }

@@ -34,8 +34,13 @@ typedef struct TcgOp {
      * env->rip current for it nor check anything after it.
      */
     bool pure;
+    /* The flags it writes are overwritten before anything reads them. */
+    bool flags_dead;
     X86Insn insn;
 } TcgOp;
+
+/* A translated block (tcg-jit.c): runs it, returns instructions done. */
+typedef uint32_t TcgJitFn(X86CPUState *env);
 
 typedef struct TcgBlock TcgBlock;
 struct TcgBlock {
@@ -57,6 +62,13 @@ struct TcgBlock {
     uint32_t link_epoch;
     uint64_t link_pc[TCG_BLOCK_LINKS];
     TcgBlock *link[TCG_BLOCK_LINKS];
+    /*
+     * Host code for the block, valid while env->hflags & TCG_JIT_GUARD
+     * equals jit_guard; jit_failed: not translatable, don't try again.
+     */
+    TcgJitFn *jit;
+    uint32_t jit_guard;
+    bool jit_failed;
     TcgOp ops[];
 };
 
@@ -86,6 +98,22 @@ static inline void tcg_tb_set_running(TcgBlock *tb)
 extern uint32_t tcg_tb_epoch;
 /* Blocks in the cache (for tests and statistics). */
 unsigned tcg_tb_count(void);
+/* Flush the whole cache at the next tcg_tb_gc() (the code buffer is full). */
+void tcg_tb_request_flush(void);
+
+/* ---- translation to host code (tcg-jit.c) ------------------------- */
+
+/* What translated code is specialised for: the CPL (which TLB), AC. */
+#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_CS64)
+
+/* Translation is on (QLITE_JIT=0 or a CPU trace turns it off). */
+bool tcg_jit_enabled(void);
+/* Translate @tb for env's current state, setting tb->jit (or not). */
+void tcg_jit_compile(X86CPUState *env, TcgBlock *tb);
+/* Every block was dropped: reuse the code buffer at tcg_jit_gc(). */
+void tcg_jit_flush(void);
+/* Between blocks, when no translated code runs. */
+void tcg_jit_gc(void);
 
 /* ---- building and finding blocks (tcg-block.c) -------------------- */
 

@@ -269,6 +269,14 @@ void tcg_tb_flush_all(void)
     tb_bytes = 0;
     tb_count = 0;
     tb_flush_pending = false;
+    tcg_jit_flush();
+    tcg_tb_gc_wanted = true;        /* for the code buffer, if nothing else */
+}
+
+void tcg_tb_request_flush(void)
+{
+    tb_flush_pending = true;
+    tcg_tb_gc_wanted = true;
 }
 
 void tcg_tb_gc(void)
@@ -283,4 +291,5 @@ void tcg_tb_gc(void)
         tb_garbage = tb->hash_next;
         g_free(tb);
     }
+    tcg_jit_gc();
 }

@@ -356,6 +356,11 @@ void ja_jcc_to(JitAsm *a, int cc, const uint8_t *target)
     ja_patch(a, ja_jcc(a, cc), target);
 }
 
+void ja_jmp_reg(JitAsm *a, JaReg r)
+{
+    ja_insn(a, 4, 0xff, 4, rm_reg(r), 0);           /* JMP r64 */
+}
+
 void ja_call(JitAsm *a, const void *fn)
 {
     ja_byte(a, 0x48);

@@ -87,6 +87,7 @@ uint8_t *ja_jcc(JitAsm *a, int cc);
 uint8_t *ja_jmp(JitAsm *a);
 void ja_jmp_to(JitAsm *a, const uint8_t *target);
 void ja_jcc_to(JitAsm *a, int cc, const uint8_t *target);
+void ja_jmp_reg(JitAsm *a, JaReg r);
 void ja_patch(JitAsm *a, uint8_t *rel, const uint8_t *target);
 /* Call an absolute address (through RAX, which it clobbers). */
 void ja_call(JitAsm *a, const void *fn);

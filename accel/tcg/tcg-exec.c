@@ -14,7 +14,7 @@
 #include "tcg-internal.h"
 #include "tcg-trace.h"
 
-static int exec_kicked;         /* atomic: leave at the next boundary */
+int tcg_exec_kicked;            /* atomic: leave at the next boundary */
 static int exec_trace = -1;     /* QLITE_TCG_TRACE=1: log every block */
 
 /* Trace point: one line per block run (debugging guests and the core). */
@@ -33,12 +33,12 @@ static void exec_trace_block(X86CPUState *env, const TcgBlock *tb)
 
 void tcg_exec_kick(void)
 {
-    g_atomic_int_set(&exec_kicked, 1);
+    g_atomic_int_set(&tcg_exec_kicked, 1);
 }
 
 static inline bool exec_should_leave(CPUState *cpu)
 {
-    return g_atomic_int_get(&exec_kicked) ||
+    return g_atomic_int_get(&tcg_exec_kicked) ||
            g_atomic_int_get(&cpu->exit_request) ||
            cpu_should_stop(cpu) || cpu->halted;
 }
@@ -87,17 +87,15 @@ static void exec_block(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
         }
     }
     env->rip = rip;
-    tc->insns += op - tb->ops;
     tcg_tb_set_running(NULL);
 }
 
 /* The same through the block's host code (tcg-jit.c). */
-static void exec_translated(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
+static void exec_translated(X86CPUState *env, TcgBlock *tb)
 {
     env->int_shadow = false;
-    tcg_tb_set_running(tb);
-    tc->insns += tb->jit(env);
-    tcg_tb_set_running(NULL);
+    tcg_jit_budget = TCG_JIT_CHAIN_BUDGET;
+    tb->jit(env);
 }
 
 /* ---- events between blocks ------------------------------------------ */
@@ -265,8 +263,11 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
         if (!tb->jit && !tb->jit_failed) {
             tcg_jit_compile(env, tb);
         }
+        if (tcg_jit_pending_link) {
+            tcg_jit_link_pending(env, tb);
+        }
         if (tb->jit && (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
-            exec_translated(env, tc, tb);
+            exec_translated(env, tb);
         } else {
             exec_block(env, tc, tb);
         }
@@ -283,7 +284,7 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
 
     uint32_t req;
 
-    g_atomic_int_set(&exec_kicked, 0);
+    g_atomic_int_set(&tcg_exec_kicked, 0);
     g_atomic_int_set(&cpu->exit_request, 0);
     apic_set_current_cpu(cpu);
     tc->chain.tb = NULL;

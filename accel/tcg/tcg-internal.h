@@ -39,8 +39,18 @@ typedef struct TcgOp {
     X86Insn insn;
 } TcgOp;
 
-/* A translated block (tcg-jit.c): runs it, returns instructions done. */
-typedef uint32_t TcgJitFn(X86CPUState *env);
+/* A translated block (tcg-jit.c), and the chain of blocks linked to it. */
+typedef void TcgJitFn(X86CPUState *env);
+
+/*
+ * A jump from translated code to a block in the same physical page:
+ * taken directly while @epoch equals tcg_tb_epoch.
+ */
+typedef struct TcgJitLink {
+    void *code;                 /* the target's jit_body */
+    uint64_t phys;              /* the target's physical address */
+    uint32_t epoch;
+} TcgJitLink;
 
 typedef struct TcgBlock TcgBlock;
 struct TcgBlock {
@@ -67,6 +77,7 @@ struct TcgBlock {
      * equals jit_guard; jit_failed: not translatable, don't try again.
      */
     TcgJitFn *jit;
+    void *jit_body;             /* after the prologue: where links enter */
     uint32_t jit_guard;
     bool jit_failed;
     TcgOp ops[];
@@ -114,6 +125,12 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb);
 void tcg_jit_flush(void);
 /* Between blocks, when no translated code runs. */
 void tcg_jit_gc(void);
+/* Set by translated code leaving through a stale link slot. */
+extern TcgJitLink *tcg_jit_pending_link;
+void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb);
+/* Chained jumps left before translated code returns to the loop. */
+extern int32_t tcg_jit_budget;
+#define TCG_JIT_CHAIN_BUDGET    256
 
 /* ---- building and finding blocks (tcg-block.c) -------------------- */
 
@@ -179,7 +196,6 @@ struct TcgCPU {
     TcgChain chain;
     bool wait_sipi;             /* an AP waiting for INIT-SIPI-SIPI */
     bool dead;                  /* triple-faulted: waits for the reset */
-    uint64_t insns;             /* guest instructions retired */
 };
 
 /*
@@ -212,6 +228,7 @@ static inline TcgBlock *tcg_block_next_inline(X86CPUState *env, TcgCPU *tc)
 
 /* Leave the execution loop at the next block boundary (any thread). */
 void tcg_exec_kick(void);
+extern int tcg_exec_kicked;     /* atomic: set by tcg_exec_kick() */
 /*
  * Run @cpu for at most @budget blocks, returning early when it halts,
  * is asked to stop or is kicked.  Called without the big lock.

@@ -14,9 +14,10 @@
  * host flags, which are the guest's (same operation, same size).
  *
  * Registers in the generated code: RBX = env, R12 = the block's first
- * rip, EBP = hflags on entry; RAX RCX RDX RSI RDI R8-R11 are scratch
- * (and clobbered by calls).  Layout: the shared epilogue, the entry and
- * body, then the out-of-line stubs (exits, TLB misses).
+ * rip, EBP = hflags, R13D = env->tlb_gen and R14D = tcg_tb_epoch when
+ * the chain of blocks was entered; RAX RCX RDX RSI RDI R8-R11 are
+ * scratch (and clobbered by calls).  Blocks jump to each other through
+ * link slots (jit_exit_chain()) without returning to the loop.
  *
  * Code is specialised for the CPL (which TLB) with EFLAGS.AC alignment
  * checks off; tcg-exec.c runs the block in the interpreter when the
@@ -38,7 +39,10 @@
 #define REG_OFF(g)      (ENV_OFF(regs) + 8 * (int32_t)(g))
 
 /* x86 condition codes used on the host side. */
-enum { CC_NE = 5 };
+enum { CC_NE = 5, CC_S = 8 };
+
+TcgJitLink *tcg_jit_pending_link;
+int32_t tcg_jit_budget;
 
 static uint8_t *jit_buf;
 static size_t jit_used;
@@ -46,7 +50,8 @@ static bool jit_reset_wanted;
 static int jit_state = -1;          /* -1 not yet decided, 0 off, 1 on */
 
 typedef enum {
-    STUB_EXIT,          /* leave the block: rip (unless kept), count */
+    STUB_EXIT,          /* leave the block: rip (unless kept) */
+    STUB_CHAIN,         /* go to the block at rip_off, linked if it can */
     STUB_LOAD,          /* TLB miss of a load: x86_mem_read */
     STUB_STORE,         /* TLB miss of a store: x86_mem_write */
     STUB_GENERIC,       /* TLB miss: the whole instruction, generically */
@@ -58,7 +63,6 @@ typedef struct JitStub {
     uint8_t *back;          /* where a slow path rejoins, or NULL: exit */
     uint32_t rip_off;       /* EXIT: new rip; others: the instruction's */
     uint32_t next_off;      /* the next instruction's offset */
-    uint32_t count;         /* instructions done when leaving here */
     bool keep_rip;          /* EXIT: the handler set env->rip */
     uint8_t size;
     uint8_t seg;
@@ -75,6 +79,9 @@ typedef struct JitCtx {
     uint32_t off;           /* its offset in the block */
     uint32_t next;          /* the next one's */
     unsigned nstubs;
+    TcgJitLink *links;      /* the block's link slots */
+    unsigned nlinks;
+    unsigned max_links;
     bool failed;            /* something did not fit: no code */
     JitStub stubs[JIT_MAX_STUBS];
 } JitCtx;
@@ -143,7 +150,6 @@ static JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from)
     }
     *s = (JitStub){
         .kind = kind, .from = from, .rip_off = c->off, .next_off = c->next,
-        .count = c->i + 1,
     };
     return s;
 }
@@ -155,29 +161,82 @@ static void jit_set_rip(JitCtx *c, uint32_t off)
     ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RAX);
 }
 
-static void jit_exit(JitCtx *c, uint32_t rip_off, uint32_t count)
+static void jit_exit(JitCtx *c, uint32_t rip_off)
 {
     jit_set_rip(c, rip_off);
-    ja_mov_imm(&c->a, JA_RAX, count);
     ja_jmp_to(&c->a, c->epilogue);
 }
 
-/* A conditional exit to rip_off (host condition @cc). */
+/*
+ * Go on at the block's rip + @rip_off.  A target in the block's own
+ * physical page is reached through a link slot (TcgJitLink): while the
+ * slot's epoch is current (no block was invalidated since it was
+ * filled), no kick is pending, the translations are those the chain
+ * started with and the budget lasts, it jumps straight into the target's
+ * code.  Otherwise it leaves, asking the loop to fill the slot.
+ */
+static void jit_exit_chain(JitCtx *c, uint32_t rip_off)
+{
+    JitAsm *a = &c->a;
+    uint64_t page_off = (c->tb->phys & ~X86_PAGE_MASK) + (int32_t)rip_off;
+    TcgJitLink *link;
+    uint8_t *miss, *out[3];
+
+    if (page_off >= X86_PAGE_SIZE || c->nlinks == c->max_links) {
+        jit_exit(c, rip_off);
+        return;
+    }
+    link = &c->links[c->nlinks++];
+    link->phys = (c->tb->phys & X86_PAGE_MASK) + page_off;
+    link->epoch = tcg_tb_epoch - 1;         /* not linked yet */
+    ja_lea(a, JA_R12, ja_mem(JA_R12, rip_off));
+    ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
+    ja_mov_imm(a, JA_RAX, (uintptr_t)link);
+    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
+    ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
+    ja_alu_rm(a, JA_CMP, 4, JA_RCX, ja_mem(JA_RAX,
+                                            offsetof(TcgJitLink, epoch)));
+    miss = ja_jcc(a, CC_NE);
+    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_exec_kicked);
+    ja_load(a, 4, JA_RDX, ja_mem(JA_RDX, 0));
+    ja_test_rr(a, 4, JA_RDX, JA_RDX);
+    out[0] = ja_jcc(a, CC_NE);
+    ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+    out[1] = ja_jcc(a, CC_NE);
+    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_jit_budget);
+    ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
+    ja_alu_ri(a, JA_SUB, 4, JA_RCX, 1);
+    ja_store(a, 4, ja_mem(JA_RDX, 0), JA_RCX);
+    out[2] = ja_jcc(a, CC_S);
+    ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgJitLink, code)));
+    ja_jmp_reg(a, JA_RAX);
+    ja_patch(a, miss, a->p);
+    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_jit_pending_link);
+    ja_store(a, 8, ja_mem(JA_RDX, 0), JA_RAX);
+    for (int k = 0; k < 3; k++) {
+        ja_patch(a, out[k], a->p);
+    }
+    ja_jmp_to(a, c->epilogue);
+}
+
+/* A conditional exit to rip_off (host condition @cc), chained. */
 static void jit_exit_if(JitCtx *c, int cc, uint32_t rip_off)
 {
-    JitStub *s = jit_stub(c, STUB_EXIT, ja_jcc(&c->a, cc));
+    JitStub *s = jit_stub(c, STUB_CHAIN, ja_jcc(&c->a, cc));
 
     s->rip_off = rip_off;
 }
 
-/* Leave after this instruction if it stored over the running block. */
+/*
+ * Leave after this instruction if it invalidated a block (perhaps this
+ * one: it stored over its own code).  R14 holds tcg_tb_epoch at entry.
+ */
 static void jit_check_stale(JitCtx *c, bool keep_rip)
 {
     JitStub *s;
 
-    ja_mov_imm(&c->a, JA_RAX, (uintptr_t)&tcg_tb_running_stale);
-    ja_load(&c->a, 1, JA_RAX, ja_mem(JA_RAX, 0));
-    ja_test_rr(&c->a, 4, JA_RAX, JA_RAX);
+    ja_mov_imm(&c->a, JA_RAX, (uintptr_t)&tcg_tb_epoch);
+    ja_alu_rm(&c->a, JA_CMP, 4, JA_R14, ja_mem(JA_RAX, 0));
     s = jit_stub(c, STUB_EXIT, ja_jcc(&c->a, CC_NE));
     s->rip_off = c->next;
     s->keep_rip = keep_rip;
@@ -615,7 +674,7 @@ static bool jit_jmp(JitCtx *c, const X86Insn *in)
     if (!jit_rel_target(c, in, &target)) {
         return false;
     }
-    jit_exit(c, target, c->i + 1);
+    jit_exit_chain(c, target);
     return true;
 }
 
@@ -663,11 +722,10 @@ static bool jit_stack(JitCtx *c, const X86Insn *in)
         return true;
     case X86_OP_CALL:
         /* CALL and RET leave the block; a miss leaves from the stub. */
-        jit_exit(c, target, c->i + 1);
+        jit_exit_chain(c, target);
         return true;
     default:
         ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
-        ja_mov_imm(&c->a, JA_RAX, c->i + 1);
         ja_jmp_to(&c->a, c->epilogue);
         return true;
     }
@@ -745,7 +803,6 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
     }
     if (jit_op_leaves(op)) {
         /* A branch, a mode change: it set rip, the block is done. */
-        ja_mov_imm(&c->a, JA_RAX, c->i + 1);
         ja_jmp_to(&c->a, c->epilogue);
         return;
     }
@@ -772,14 +829,15 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
     /* Exits made here belong to the stub's instruction. */
     c->off = s->rip_off;
     c->next = s->next_off;
-    c->i = s->count - 1;
     switch (s->kind) {
     case STUB_EXIT:
         if (!s->keep_rip) {
             jit_set_rip(c, s->rip_off);
         }
-        ja_mov_imm(a, JA_RAX, s->count);
         ja_jmp_to(a, c->epilogue);
+        return;
+    case STUB_CHAIN:
+        jit_exit_chain(c, s->rip_off);
         return;
     case STUB_LOAD:
         jit_set_rip(c, s->rip_off);
@@ -808,7 +866,6 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
         ja_call(a, x86_exec_generic);
         if (!s->back) {
             /* CALL, RET: the handler set rip. */
-            ja_mov_imm(a, JA_RAX, s->count);
             ja_jmp_to(a, c->epilogue);
             return;
         }
@@ -819,28 +876,48 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
 }
 
 
-/* The block's code; returns its entry point. */
-static uint8_t *jit_translate(JitCtx *c)
+/*
+ * The block's code: link slots, the epilogue, the entry (prologue),
+ * the body (where chained jumps enter) and the stubs.
+ */
+static void jit_translate(JitCtx *c, TcgBlock *out)
 {
     const TcgBlock *tb = c->tb;
     JitAsm *a = &c->a;
-    uint8_t *entry;
     uint32_t off = 0;
     bool left = false;
 
+    /* One slot per exit with a static target: Jcc, JMP, CALL, the end. */
+    c->max_links = tb->n + 1;
+    c->links = (TcgJitLink *)a->p;
+    for (unsigned k = 0; k < c->max_links * sizeof(TcgJitLink); k++) {
+        ja_byte(a, 0);
+    }
+    if (a->overflow) {
+        return;
+    }
+
     c->epilogue = a->p;
+    ja_pop(a, JA_R14);
+    ja_pop(a, JA_R13);
     ja_pop(a, JA_RBP);
     ja_pop(a, JA_R12);
     ja_pop(a, JA_RBX);
     ja_ret(a);
 
-    entry = a->p;
+    out->jit = (TcgJitFn *)(void *)a->p;
     ja_push(a, JA_RBX);
     ja_push(a, JA_R12);
-    ja_push(a, JA_RBP);         /* the stack is 16-byte aligned for calls */
+    ja_push(a, JA_RBP);
+    ja_push(a, JA_R13);
+    ja_push(a, JA_R14);         /* the stack is 16-byte aligned for calls */
     ja_mov_rr(a, 8, JA_RBX, JA_RDI);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
     ja_load(a, 4, JA_RBP, env_mem(ENV_OFF(hflags)));
+    ja_load(a, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+    ja_mov_imm(a, JA_RAX, (uintptr_t)&tcg_tb_epoch);
+    ja_load(a, 4, JA_R14, ja_mem(JA_RAX, 0));
+    out->jit_body = a->p;
 
     for (unsigned i = 0; i < tb->n && !left; i++) {
         const TcgOp *op = &tb->ops[i];
@@ -864,18 +941,16 @@ static uint8_t *jit_translate(JitCtx *c)
     }
     if (!left) {
         c->i = tb->n - 1;
-        jit_exit(c, off, tb->n);
+        jit_exit_chain(c, off);
     }
     for (unsigned k = 0; k < c->nstubs; k++) {
         jit_emit_stub(c, &c->stubs[k]);
     }
-    return entry;
 }
 
 void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
 {
     JitCtx *c;
-    uint8_t *entry;
     uint32_t cpl = env->hflags & HF_CPL_MASK;
 
     tb->jit_failed = true;
@@ -898,13 +973,31 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
     c->tlb = ENV_OFF(tlb) + (cpl == 3 ? X86_MMU_USER : X86_MMU_KERNEL) *
              (int32_t)sizeof(env->tlb[0]);
     ja_init(&c->a, jit_buf + jit_used, JIT_BLOCK_ROOM);
-    entry = jit_translate(c);
+    jit_translate(c, tb);
     if (!c->a.overflow && !c->failed) {
         jit_used += c->a.p - c->a.start;
         jit_used = (jit_used + 15) & ~(size_t)15;
-        tb->jit = (TcgJitFn *)(void *)entry;
         tb->jit_guard = (env->hflags & TCG_JIT_GUARD);
         tb->jit_failed = false;
+    } else {
+        tb->jit = NULL;
+        tb->jit_body = NULL;
     }
     g_free(c);
+}
+
+/*
+ * The loop found @tb after an exit whose link slot was stale: link it if
+ * it is the slot's target and runs translated in this state.
+ */
+void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb)
+{
+    TcgJitLink *link = tcg_jit_pending_link;
+
+    tcg_jit_pending_link = NULL;
+    if (tb->jit_body && link->phys == tb->phys && tb->cached &&
+        (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
+        link->code = tb->jit_body;
+        link->epoch = tcg_tb_epoch;
+    }
 }

@@ -176,6 +176,7 @@ static void mem_ram_written(uint64_t addr, uint64_t len)
     }
     g_mutex_unlock(&mem_dirty_lock);
     g_atomic_int_set(&tcg_mem_dirty_pending, 1);
+    tcg_exec_kick();        /* translated code checks only the kick */
 }
 
 /* @len may exceed what x86_tb_invalidate_phys() takes at once. */

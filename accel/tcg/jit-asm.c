@@ -311,6 +311,28 @@ void ja_cmov(JitAsm *a, int cc, unsigned size, JaReg d, JaReg s)
     ja_insn(a, size, 0x0f40 + cc, d, rm_reg(s), 0);
 }
 
+void ja_bt_ri(JitAsm *a, unsigned size, JaReg r, uint8_t bit)
+{
+    ja_insn(a, size, 0x0fba, 4, rm_reg(r), 0);
+    ja_byte(a, bit);
+}
+
+void ja_imul_rr(JitAsm *a, unsigned size, JaReg d, JaReg s)
+{
+    ja_insn(a, size, 0x0faf, d, rm_reg(s), 0);
+}
+
+void ja_imul_rri(JitAsm *a, unsigned size, JaReg d, JaReg s, int32_t imm)
+{
+    if (fits8(imm)) {
+        ja_insn(a, size, 0x6b, d, rm_reg(s), 0);
+        ja_byte(a, imm);
+    } else {
+        ja_insn(a, size, 0x69, d, rm_reg(s), 0);
+        ja_imm(a, size, imm);
+    }
+}
+
 void ja_setcc(JitAsm *a, int cc, JaReg r)
 {
     ja_insn(a, 1, 0x0f90 + cc, 0, rm_reg(r), 2);

@@ -79,6 +79,11 @@ void ja_shift_ri(JitAsm *a, int op, unsigned size, JaReg r, uint8_t count);
 void ja_unary(JitAsm *a, int op, unsigned size, JaReg r);
 void ja_incdec(JitAsm *a, int op, unsigned size, JaReg r);
 void ja_cmov(JitAsm *a, int cc, unsigned size, JaReg d, JaReg s);
+/* CF = bit @bit of @r. */
+void ja_bt_ri(JitAsm *a, unsigned size, JaReg r, uint8_t bit);
+/* d = d * s, and d = s * imm (signed, truncated). */
+void ja_imul_rr(JitAsm *a, unsigned size, JaReg d, JaReg s);
+void ja_imul_rri(JitAsm *a, unsigned size, JaReg d, JaReg s, int32_t imm);
 void ja_setcc(JitAsm *a, int cc, JaReg r);
 
 /* Branches with a 32-bit displacement, patched once the target is

@@ -39,7 +39,7 @@
 #define REG_OFF(g)      (ENV_OFF(regs) + 8 * (int32_t)(g))
 
 /* x86 condition codes used on the host side. */
-enum { CC_NE = 5, CC_S = 8 };
+enum { CC_O = 0, CC_C = 2, CC_NE = 5, CC_S = 8 };
 
 TcgJitLink *tcg_jit_pending_link;
 int32_t tcg_jit_budget;
@@ -541,23 +541,49 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
     return true;
 }
 
-/* INC DEC (flags dead only) NEG NOT of a register. */
-static bool jit_unop(JitCtx *c, const TcgOp *op)
+static unsigned jit_cf_c(X86CPUState *env)
+{
+    return x86_cf_inline(env);
+}
+
+/*
+ * Make the host CF the guest's (it is already when the host flags are
+ * live; otherwise it is worked out from the lazy flags, which clobbers
+ * the caller-saved registers) and put it in EDX as 0 or 1.
+ */
+static void jit_carry_in(JitCtx *c, bool live)
+{
+    if (!live) {
+        ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
+        ja_call(&c->a, jit_cf_c);
+        ja_bt_ri(&c->a, 4, JA_RAX, 0);
+    }
+    ja_setcc(&c->a, CC_C, JA_RDX);
+    ja_movx_rr(&c->a, false, 1, JA_RDX, JA_RDX);
+}
+
+/* INC DEC NEG NOT of a register. */
+static bool jit_unop(JitCtx *c, const TcgOp *op, bool live)
 {
     const X86Insn *in = &op->insn;
     unsigned size = in->loc[0].size, reg = in->loc[0].reg;
     bool dead = op->flags_dead;
+    bool incdec = in->op == X86_OP_INC || in->op == X86_OP_DEC;
 
-    if ((in->op == X86_OP_INC || in->op == X86_OP_DEC) && !dead) {
-        return false;       /* they keep CF: the handler works it out */
+    if (incdec && !dead) {
+        /* INC and DEC keep CF: it goes in their lazy flags. */
+        jit_carry_in(c, live);
     }
     ja_load(&c->a, size, JA_RAX, greg(reg));
     switch (in->op) {
-    case X86_OP_INC:
-        ja_incdec(&c->a, JA_INC, size, JA_RAX);
-        break;
-    case X86_OP_DEC:
-        ja_incdec(&c->a, JA_DEC, size, JA_RAX);
+    case X86_OP_INC: case X86_OP_DEC:
+        ja_incdec(&c->a, in->op == X86_OP_INC ? JA_INC : JA_DEC, size,
+                  JA_RAX);
+        if (!dead) {
+            jit_cc(c, in->op == X86_OP_INC ? CC_OP_INCB : CC_OP_DECB, size,
+                   JA_RAX, JA_RDX);
+            c->hf_live = true;
+        }
         break;
     case X86_OP_NOT:
         ja_unary(&c->a, JA_NOT, size, JA_RAX);
@@ -575,7 +601,7 @@ static bool jit_unop(JitCtx *c, const TcgOp *op)
     return true;
 }
 
-/* SHL SHR SAR of a register by a constant. */
+/* SHL SHR SAR (ROL ROR with dead flags) of a register by a constant. */
 static bool jit_shift(JitCtx *c, const TcgOp *op)
 {
     const X86Insn *in = &op->insn;
@@ -583,7 +609,13 @@ static bool jit_shift(JitCtx *c, const TcgOp *op)
     unsigned cnt = (in->loc[1].kind == X86_LOC_ONE ? 1 : in->imm) &
                    (size == 8 ? 0x3f : 0x1f);
     int hop = in->op == X86_OP_SHR ? JA_SHR :
-              in->op == X86_OP_SAR ? JA_SAR : JA_SHL;
+              in->op == X86_OP_SAR ? JA_SAR :
+              in->op == X86_OP_ROL ? JA_ROL :
+              in->op == X86_OP_ROR ? JA_ROR : JA_SHL;
+
+    if ((hop == JA_ROL || hop == JA_ROR) && !op->flags_dead) {
+        return false;       /* CF and OF eagerly: the handler */
+    }
 
     ja_load(&c->a, size, JA_RAX, greg(reg));
     if (cnt != 0) {
@@ -604,29 +636,72 @@ static bool jit_shift(JitCtx *c, const TcgOp *op)
     return true;
 }
 
-/* CMOVcc and SETcc from the host flags of the instruction before. */
-static bool jit_cond_move(JitCtx *c, const X86Insn *in, bool live)
+/*
+ * IMUL Gv,Ev and IMUL Gv,Ev,imm: the truncated product, CF = OF =
+ * overflow.  The host's SF ZF PF after IMUL are undefined, so the
+ * flags are not left live for the next instruction.
+ */
+static bool jit_imul(JitCtx *c, const TcgOp *op)
 {
+    const X86Insn *in = &op->insn;
     const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
-    int cc = in->opcode & 15;
+    unsigned size = d->size;
+    int32_t imm = 0;
 
-    if (!live) {
+    if (in->op == X86_OP_IMUL3 && !jit_imm32(in->imm, size, &imm)) {
         return false;
     }
-    if (in->op == X86_OP_SETCC) {
-        ja_load(&c->a, 1, JA_RAX, greg(d->reg));
-        ja_setcc(&c->a, cc, JA_RAX);
-        ja_store(&c->a, 1, greg(d->reg), JA_RAX);
-        c->hf_live = true;
-        return true;
+    if (s->kind == X86_LOC_MEM) {
+        if (!jit_ea(c, in, JA_RSI)) {
+            return false;
+        }
+        jit_load(c, size, in->seg);
+        ja_mov_rr(&c->a, 8, JA_RCX, JA_RAX);
+    } else {
+        ja_load(&c->a, size, JA_RCX, greg(s->reg));
     }
-    if (s->kind != X86_LOC_REG) {
-        return false;       /* the load would clobber the flags */
+    if (in->op == X86_OP_IMUL3) {
+        ja_imul_rri(&c->a, size, JA_RAX, JA_RCX, imm);
+    } else {
+        ja_load(&c->a, size, JA_RAX, greg(d->reg));
+        ja_imul_rr(&c->a, size, JA_RAX, JA_RCX);
     }
-    ja_load(&c->a, d->size, JA_RAX, greg(d->reg));
-    ja_load(&c->a, d->size, JA_RCX, greg(s->reg));
-    ja_cmov(&c->a, cc, d->size == 2 ? 2 : 8, JA_RAX, JA_RCX);
-    jit_greg_store(c, d->size, d->reg, JA_RAX);
+    if (!op->flags_dead) {
+        ja_setcc(&c->a, CC_O, JA_RDX);
+        ja_movx_rr(&c->a, false, 1, JA_RDX, JA_RDX);
+        jit_cc(c, CC_OP_MULB, size, JA_RAX, JA_RDX);
+    }
+    jit_greg_store(c, size, d->reg, JA_RAX);
+    return true;
+}
+
+/* ADC SBB of registers and immediates, the carry in from the guest CF. */
+static bool jit_adc(JitCtx *c, const TcgOp *op, bool live)
+{
+    const X86Insn *in = &op->insn;
+    const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
+    unsigned size = d->size;
+    bool adc = in->op == X86_OP_ADC;
+    int32_t imm = 0;
+
+    if (d->kind != X86_LOC_REG ||
+        (s->kind != X86_LOC_REG && s->kind != X86_LOC_IMM) ||
+        (s->kind == X86_LOC_IMM && !jit_imm32(in->imm, size, &imm))) {
+        return false;
+    }
+    jit_carry_in(c, live);
+    if (s->kind == X86_LOC_REG) {
+        ja_load(&c->a, size, JA_RCX, greg(s->reg));
+    } else {
+        ja_mov_imm(&c->a, JA_RCX, (uint64_t)(int64_t)imm);
+    }
+    ja_load(&c->a, size, JA_RAX, greg(d->reg));
+    ja_alu_rr(&c->a, adc ? JA_ADC : JA_SBB, size, JA_RAX, JA_RCX);
+    if (!op->flags_dead) {
+        jit_cc(c, adc ? CC_OP_ADCB : CC_OP_SBBB, size, JA_RAX, JA_RCX);
+        ja_store(&c->a, 8, env_mem(ENV_OFF(cc_src2)), JA_RDX);
+    }
+    jit_greg_store(c, size, d->reg, JA_RAX);
     c->hf_live = true;
     return true;
 }
@@ -634,6 +709,47 @@ static bool jit_cond_move(JitCtx *c, const X86Insn *in, bool live)
 static bool jit_cond_c(X86CPUState *env, unsigned cc)
 {
     return x86_cond_inline(env, cc);
+}
+
+/*
+ * The host condition for guest condition @cc: @cc itself when the host
+ * flags are live, else NE after asking the lazy flags (a call, which
+ * clobbers the caller-saved registers).
+ */
+static int jit_cond(JitCtx *c, int cc, bool live)
+{
+    if (live) {
+        return cc;
+    }
+    ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
+    ja_mov_imm(&c->a, JA_RSI, cc);
+    ja_call(&c->a, jit_cond_c);
+    ja_test_rr(&c->a, 1, JA_RAX, JA_RAX);
+    return CC_NE;
+}
+
+/* CMOVcc from a register and SETcc of a low byte register. */
+static bool jit_cond_move(JitCtx *c, const X86Insn *in, bool live)
+{
+    const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
+    int cc;
+
+    if (in->op == X86_OP_CMOV && s->kind != X86_LOC_REG) {
+        return false;       /* the TLB check would clobber the flags */
+    }
+    cc = jit_cond(c, in->opcode & 15, live);
+    if (in->op == X86_OP_SETCC) {
+        ja_load(&c->a, 1, JA_RAX, greg(d->reg));
+        ja_setcc(&c->a, cc, JA_RAX);
+        ja_store(&c->a, 1, greg(d->reg), JA_RAX);
+    } else {
+        ja_load(&c->a, d->size, JA_RAX, greg(d->reg));
+        ja_load(&c->a, d->size, JA_RCX, greg(s->reg));
+        ja_cmov(&c->a, cc, d->size == 2 ? 2 : 8, JA_RAX, JA_RCX);
+        jit_greg_store(c, d->size, d->reg, JA_RAX);
+    }
+    c->hf_live = live;
+    return true;
 }
 
 /* A relative target as an offset from the block start, if it fits. */
@@ -652,15 +768,7 @@ static bool jit_jcc(JitCtx *c, const X86Insn *in, bool live)
     if (!jit_rel_target(c, in, &target)) {
         return false;
     }
-    if (live) {
-        jit_exit_if(c, in->opcode & 15, target);
-        return true;
-    }
-    ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
-    ja_mov_imm(&c->a, JA_RSI, in->opcode & 15);
-    ja_call(&c->a, jit_cond_c);
-    ja_test_rr(&c->a, 1, JA_RAX, JA_RAX);
-    jit_exit_if(c, CC_NE, target);
+    jit_exit_if(c, jit_cond(c, in->opcode & 15, live), target);
     return true;
 }
 
@@ -761,10 +869,15 @@ static bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     case X86_OP_ADD: case X86_OP_OR: case X86_OP_AND: case X86_OP_SUB:
     case X86_OP_XOR: case X86_OP_CMP: case X86_OP_TEST:
         return jit_binop(c, op);
+    case X86_OP_ADC: case X86_OP_SBB:
+        return jit_adc(c, op, live);
     case X86_OP_INC: case X86_OP_DEC: case X86_OP_NEG: case X86_OP_NOT:
-        return jit_unop(c, op);
+        return jit_unop(c, op, live);
     case X86_OP_SHL: case X86_OP_SAL: case X86_OP_SHR: case X86_OP_SAR:
+    case X86_OP_ROL: case X86_OP_ROR:
         return jit_shift(c, op);
+    case X86_OP_IMUL2: case X86_OP_IMUL3:
+        return jit_imul(c, op);
     case X86_OP_CMOV: case X86_OP_SETCC:
         return jit_cond_move(c, in, live);
     case X86_OP_JCC:

@@ -154,6 +154,8 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
     tb->page_next[0] = tb->page_next[1] = NULL;
     tb->link_next = 0;
     tb->link_epoch = tcg_tb_epoch - 1;      /* no links yet */
+    tb->link_gen = 0;
+    tb->link_hflags = 0;
     for (unsigned i = 0; i < b.n; i++) {
         /* The trace shows the flags after each instruction: keep them. */
         bool dead = !tcg_trace_on &&
@@ -195,24 +197,28 @@ TcgBlock *tcg_block_find(X86CPUState *env)
 }
 
 /* Can the lookup at @pc reuse what the previous lookup established? */
-static bool block_chain_ok(X86CPUState *env, const TcgChain *c, uint64_t pc)
+static bool block_chain_ok(const TcgChain *c)
 {
-    return c->tb && c->epoch == tcg_tb_epoch &&
-           c->tlb_gen == env->tlb_gen && c->hflags == env->hflags &&
-           !((pc ^ c->pc) & X86_PAGE_MASK);
+    return c->tb && c->epoch == tcg_tb_epoch;
 }
 
 /*
- * Same linear page, same translations (no TLB flush), same mode: the
- * next block's physical address is what the previous lookup's
- * translation gives, so a block remembered by linear pc is the one
- * tcg_block_find() would return.  Blocks crossing into a second page
- * are never linked.
+ * No block invalidated, same translations (no TLB flush), same mode as
+ * when @prev's links were made: a block remembered by linear pc is the
+ * one tcg_block_find() would return.
  */
+static bool block_links_valid(X86CPUState *env, const TcgBlock *prev)
+{
+    return prev->link_epoch == tcg_tb_epoch &&
+           prev->link_gen == env->tlb_gen &&
+           prev->link_hflags == env->hflags;
+}
+
+/* Blocks crossing into a second page are never linked. */
 static TcgBlock *block_chain_lookup(X86CPUState *env, TcgBlock *prev,
                                     uint64_t pc)
 {
-    if (prev->link_epoch != tcg_tb_epoch) {
+    if (!block_links_valid(env, prev)) {
         return NULL;
     }
     for (int k = 0; k < TCG_BLOCK_LINKS; k++) {
@@ -226,14 +232,17 @@ static TcgBlock *block_chain_lookup(X86CPUState *env, TcgBlock *prev,
     return NULL;
 }
 
-static void block_chain_add(TcgBlock *prev, uint64_t pc, TcgBlock *tb)
+static void block_chain_add(X86CPUState *env, TcgBlock *prev, uint64_t pc,
+                            TcgBlock *tb)
 {
     if (!tb->cached || tb->page[1] != TCG_NO_PAGE) {
         return;
     }
-    if (prev->link_epoch != tcg_tb_epoch) {
+    if (!block_links_valid(env, prev)) {
         memset(prev->link, 0, sizeof(prev->link));
         prev->link_epoch = tcg_tb_epoch;
+        prev->link_gen = env->tlb_gen;
+        prev->link_hflags = env->hflags;
     }
     prev->link_pc[prev->link_next] = pc;
     prev->link[prev->link_next] = tb;
@@ -244,22 +253,20 @@ TcgBlock *tcg_block_next(X86CPUState *env, TcgCPU *tc)
 {
     TcgChain *c = &tc->chain;
     uint64_t pc = tcg_block_pc(env);
-    bool chain = block_chain_ok(env, c, pc);
+    bool chain = block_chain_ok(c);
     TcgBlock *tb = chain ? block_chain_lookup(env, c->tb, pc) : NULL;
 
     if (tb) {
-        /* epoch, tlb_gen and hflags are what block_chain_ok() saw. */
+        /* The epoch is the one block_chain_ok() saw. */
         c->tb = tb;
-        c->pc = pc;
         return tb;
     }
     tb = tcg_block_find(env);
     if (chain) {
-        block_chain_add(c->tb, pc, tb);
+        block_chain_add(env, c->tb, pc, tb);
     }
     *c = (TcgChain){
-        .tb = tb->cached ? tb : NULL, .pc = pc, .epoch = tcg_tb_epoch,
-        .tlb_gen = env->tlb_gen, .hflags = env->hflags,
+        .tb = tb->cached ? tb : NULL, .epoch = tcg_tb_epoch,
     };
     return tb;
 }

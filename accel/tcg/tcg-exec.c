@@ -98,6 +98,31 @@ static void exec_translated(X86CPUState *env, TcgBlock *tb)
     tb->jit(env);
 }
 
+void *tcg_jit_next_code(X86CPUState *env)
+{
+    CPUState *cpu = env->cs;
+    TcgCPU *tc = cpu->accel;
+    TcgBlock *tb;
+
+    if (g_atomic_int_get(&tcg_exec_kicked) || --tcg_jit_budget < 0 ||
+        tcg_tb_gc_wanted || g_atomic_int_get(&cpu->interrupt_request)) {
+        return NULL;
+    }
+    tb = tcg_block_next_inline(env, tc);
+    if (!tb->cached) {
+        tcg_block_release(tb);
+        return NULL;
+    }
+    if (!tb->jit && !tb->jit_failed) {
+        tcg_jit_compile(env, tb);
+    }
+    if (!tb->jit_body || (env->hflags & TCG_JIT_GUARD) != tb->jit_guard) {
+        return NULL;
+    }
+    env->int_shadow = false;
+    return tb->jit_body;
+}
+
 /* ---- events between blocks ------------------------------------------ */
 
 /* SIPI: start the AP in real mode at vector * 4 KiB (SDM vol 3 8.4.4). */

@@ -43,13 +43,14 @@ typedef struct TcgOp {
 typedef void TcgJitFn(X86CPUState *env);
 
 /*
- * A jump from translated code to a block in the same physical page:
- * taken directly while @epoch equals tcg_tb_epoch.
+ * A jump from translated code to the block at linear @pc: taken directly
+ * while @epoch equals tcg_tb_epoch and @gen env->tlb_gen.
  */
 typedef struct TcgJitLink {
     void *code;                 /* the target's jit_body */
-    uint64_t phys;              /* the target's physical address */
+    uint64_t pc;
     uint32_t epoch;
+    uint32_t gen;
 } TcgJitLink;
 
 typedef struct TcgBlock TcgBlock;
@@ -64,12 +65,15 @@ struct TcgBlock {
     bool cached;                /* in the cache; false: run once, freed */
     bool valid;                 /* false once invalidated */
     /*
-     * Chaining: the last blocks that followed this one in the same guest
-     * page, by linear start.  Meaningful only while link_epoch equals
-     * tcg_tb_epoch (no block was invalidated since, so none was freed).
+     * Chaining: the last blocks that followed this one, by linear start.
+     * Meaningful only while link_epoch equals tcg_tb_epoch (no block was
+     * invalidated since, so none was freed) and the translations and mode
+     * are those they were found with (link_gen, link_hflags).
      */
     uint8_t link_next;          /* slot to replace next */
     uint32_t link_epoch;
+    uint32_t link_gen;          /* env->tlb_gen when the links were made */
+    uint32_t link_hflags;       /* env->hflags then */
     uint64_t link_pc[TCG_BLOCK_LINKS];
     TcgBlock *link[TCG_BLOCK_LINKS];
     /*
@@ -128,6 +132,11 @@ void tcg_jit_gc(void);
 /* Set by translated code leaving through a stale link slot. */
 extern TcgJitLink *tcg_jit_pending_link;
 void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb);
+/*
+ * Translated code, after an indirect branch: the translated code of the
+ * block at env->rip, or NULL when the loop should run (tcg-exec.c).
+ */
+void *tcg_jit_next_code(X86CPUState *env);
 /* Chained jumps left before translated code returns to the loop. */
 extern int32_t tcg_jit_budget;
 #define TCG_JIT_CHAIN_BUDGET    256
@@ -183,10 +192,7 @@ static inline uint64_t tcg_block_limit_room(const X86CPUState *env)
 /* What the next block lookup may chain from (tcg_block_next()). */
 typedef struct TcgChain {
     TcgBlock *tb;               /* the block just looked up, or NULL */
-    uint64_t pc;                /* its linear start */
-    uint32_t epoch;             /* tcg_tb_epoch then */
-    uint32_t tlb_gen;           /* env->tlb_gen then */
-    uint32_t hflags;            /* env->hflags then */
+    uint32_t epoch;             /* tcg_tb_epoch then (tb not freed since) */
 } TcgChain;
 
 struct TcgCPU {
@@ -210,15 +216,14 @@ static inline TcgBlock *tcg_block_next_inline(X86CPUState *env, TcgCPU *tc)
     uint64_t pc = tcg_block_pc(env);
 
     if (prev && c->epoch == tcg_tb_epoch &&
-        prev->link_epoch == tcg_tb_epoch && c->tlb_gen == env->tlb_gen &&
-        c->hflags == env->hflags && !((pc ^ c->pc) & X86_PAGE_MASK)) {
+        prev->link_epoch == tcg_tb_epoch && prev->link_gen == env->tlb_gen &&
+        prev->link_hflags == env->hflags) {
         for (int k = 0; k < TCG_BLOCK_LINKS; k++) {
             TcgBlock *tb = prev->link[k];
 
             if (tb && prev->link_pc[k] == pc &&
                 tb->size <= tcg_block_limit_room(env)) {
                 c->tb = tb;
-                c->pc = pc;
                 return tb;
             }
         }

@@ -14,8 +14,8 @@
  * host flags, which are the guest's (same operation, same size).
  *
  * Registers in the generated code: RBX = env, R12 = the block's first
- * rip, EBP = hflags, R13D = env->tlb_gen and R14D = tcg_tb_epoch when
- * the chain of blocks was entered; RAX RCX RDX RSI RDI R8-R11 are
+ * rip, EBP = hflags and R14D = tcg_tb_epoch when the chain of blocks
+ * was entered; RAX RCX RDX RSI RDI R8-R11 are
  * scratch (and clobbered by calls).  Blocks jump to each other through
  * link slots (jit_exit_chain()) without returning to the loop.
  *
@@ -39,7 +39,7 @@
 #define REG_OFF(g)      (ENV_OFF(regs) + 8 * (int32_t)(g))
 
 /* x86 condition codes used on the host side. */
-enum { CC_O = 0, CC_C = 2, CC_NE = 5, CC_S = 8 };
+enum { CC_O = 0, CC_C = 2, CC_E = 4, CC_NE = 5, CC_S = 8 };
 
 TcgJitLink *tcg_jit_pending_link;
 int32_t tcg_jit_budget;
@@ -168,55 +168,81 @@ static void jit_exit(JitCtx *c, uint32_t rip_off)
 }
 
 /*
- * Go on at the block's rip + @rip_off.  A target in the block's own
- * physical page is reached through a link slot (TcgJitLink): while the
- * slot's epoch is current (no block was invalidated since it was
- * filled), no kick is pending, the translations are those the chain
- * started with and the budget lasts, it jumps straight into the target's
- * code.  Otherwise it leaves, asking the loop to fill the slot.
+ * Go on at the block's rip + @rip_off, through a link slot
+ * (TcgJitLink): while the slot's epoch is current (no block was
+ * invalidated since it was filled, so its target still exists), it was
+ * filled for this rip under this TLB generation, no kick is pending and
+ * the budget lasts, jump straight into the target's code.  Otherwise
+ * leave, asking the loop to fill the slot with the block it runs next.
  */
 static void jit_exit_chain(JitCtx *c, uint32_t rip_off)
 {
     JitAsm *a = &c->a;
-    uint64_t page_off = (c->tb->phys & ~X86_PAGE_MASK) + (int32_t)rip_off;
     TcgJitLink *link;
-    uint8_t *miss, *out[3];
+    uint8_t *miss[3], *out[2];
 
-    if (page_off >= X86_PAGE_SIZE || c->nlinks == c->max_links) {
+    if (c->nlinks == c->max_links) {
         jit_exit(c, rip_off);
         return;
     }
     link = &c->links[c->nlinks++];
-    link->phys = (c->tb->phys & X86_PAGE_MASK) + page_off;
     link->epoch = tcg_tb_epoch - 1;         /* not linked yet */
     ja_lea(a, JA_R12, ja_mem(JA_R12, rip_off));
     ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
     ja_mov_imm(a, JA_RAX, (uintptr_t)link);
     ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
     ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
-    ja_alu_rm(a, JA_CMP, 4, JA_RCX, ja_mem(JA_RAX,
-                                            offsetof(TcgJitLink, epoch)));
-    miss = ja_jcc(a, CC_NE);
+    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+              ja_mem(JA_RAX, offsetof(TcgJitLink, epoch)));
+    miss[0] = ja_jcc(a, CC_NE);
+    ja_alu_rm(a, JA_CMP, 8, JA_R12, ja_mem(JA_RAX, offsetof(TcgJitLink, pc)));
+    miss[1] = ja_jcc(a, CC_NE);
+    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
+    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+              ja_mem(JA_RAX, offsetof(TcgJitLink, gen)));
+    miss[2] = ja_jcc(a, CC_NE);
     ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_exec_kicked);
     ja_load(a, 4, JA_RDX, ja_mem(JA_RDX, 0));
     ja_test_rr(a, 4, JA_RDX, JA_RDX);
     out[0] = ja_jcc(a, CC_NE);
-    ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
-    out[1] = ja_jcc(a, CC_NE);
     ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_jit_budget);
     ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
     ja_alu_ri(a, JA_SUB, 4, JA_RCX, 1);
     ja_store(a, 4, ja_mem(JA_RDX, 0), JA_RCX);
-    out[2] = ja_jcc(a, CC_S);
+    out[1] = ja_jcc(a, CC_S);
     ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgJitLink, code)));
     ja_jmp_reg(a, JA_RAX);
-    ja_patch(a, miss, a->p);
+    for (int k = 0; k < 3; k++) {
+        ja_patch(a, miss[k], a->p);
+    }
     ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_jit_pending_link);
     ja_store(a, 8, ja_mem(JA_RDX, 0), JA_RAX);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 2; k++) {
         ja_patch(a, out[k], a->p);
     }
     ja_jmp_to(a, c->epilogue);
+}
+
+/*
+ * Go on at env->rip, which the instruction computed (RET, an indirect
+ * JMP or CALL): tcg_jit_next_code() finds the block as the loop would
+ * and returns its code, or NULL to leave.  The chain registers restart
+ * with that block.
+ */
+static void jit_exit_lookup(JitCtx *c)
+{
+    JitAsm *a = &c->a;
+    uint8_t *out;
+
+    ja_mov_rr(a, 8, JA_RDI, JA_RBX);
+    ja_call(a, tcg_jit_next_code);
+    ja_test_rr(a, 8, JA_RAX, JA_RAX);
+    out = ja_jcc(a, CC_E);
+    ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
+    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
+    ja_load(a, 4, JA_R14, ja_mem(JA_RDX, 0));
+    ja_jmp_reg(a, JA_RAX);
+    ja_patch(a, out, c->epilogue);
 }
 
 /* A conditional exit to rip_off (host condition @cc), chained. */
@@ -834,7 +860,7 @@ static bool jit_stack(JitCtx *c, const X86Insn *in)
         return true;
     default:
         ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
-        ja_jmp_to(&c->a, c->epilogue);
+        jit_exit_lookup(c);
         return true;
     }
 }
@@ -916,7 +942,11 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
     }
     if (jit_op_leaves(op)) {
         /* A branch, a mode change: it set rip, the block is done. */
-        ja_jmp_to(&c->a, c->epilogue);
+        if (op->insn.op == X86_OP_JMP_IND || op->insn.op == X86_OP_CALL_IND) {
+            jit_exit_lookup(c);
+        } else {
+            ja_jmp_to(&c->a, c->epilogue);
+        }
         return;
     }
     if (sets_rip) {
@@ -979,7 +1009,7 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
         ja_call(a, x86_exec_generic);
         if (!s->back) {
             /* CALL, RET: the handler set rip. */
-            ja_jmp_to(a, c->epilogue);
+            jit_exit_lookup(c);
             return;
         }
         jit_check_stale(c, false);
@@ -1011,8 +1041,8 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     }
 
     c->epilogue = a->p;
+    ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
     ja_pop(a, JA_R14);
-    ja_pop(a, JA_R13);
     ja_pop(a, JA_RBP);
     ja_pop(a, JA_R12);
     ja_pop(a, JA_RBX);
@@ -1022,12 +1052,11 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     ja_push(a, JA_RBX);
     ja_push(a, JA_R12);
     ja_push(a, JA_RBP);
-    ja_push(a, JA_R13);
-    ja_push(a, JA_R14);         /* the stack is 16-byte aligned for calls */
+    ja_push(a, JA_R14);
+    ja_alu_ri(a, JA_SUB, 8, JA_RSP, 8);     /* 16-byte aligned for calls */
     ja_mov_rr(a, 8, JA_RBX, JA_RDI);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
     ja_load(a, 4, JA_RBP, env_mem(ENV_OFF(hflags)));
-    ja_load(a, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
     ja_mov_imm(a, JA_RAX, (uintptr_t)&tcg_tb_epoch);
     ja_load(a, 4, JA_R14, ja_mem(JA_RAX, 0));
     out->jit_body = a->p;
@@ -1100,17 +1129,20 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
 }
 
 /*
- * The loop found @tb after an exit whose link slot was stale: link it if
- * it is the slot's target and runs translated in this state.
+ * The loop is about to run @tb after an exit whose link slot was stale:
+ * fill the slot with it.  If something came between (an interrupt), the
+ * slot's pc does not match the exit's next time, and it is filled again.
  */
 void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb)
 {
     TcgJitLink *link = tcg_jit_pending_link;
 
     tcg_jit_pending_link = NULL;
-    if (tb->jit_body && link->phys == tb->phys && tb->cached &&
+    if (tb->jit_body && tb->cached &&
         (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
         link->code = tb->jit_body;
+        link->pc = env->rip;
+        link->gen = env->tlb_gen;
         link->epoch = tcg_tb_epoch;
     }
 }

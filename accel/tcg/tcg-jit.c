@@ -15,7 +15,8 @@
  *
  * Registers in the generated code: RBX = env, R12 = the block's first
  * rip, EBP = hflags and R14D = tcg_tb_epoch when the chain of blocks
- * was entered; RAX RCX RDX RSI RDI R8-R11 are
+ * was entered, R13D = env->tlb_gen when the block's body began; RAX
+ * RCX RDX RSI RDI R8-R11 are
  * scratch (and clobbered by calls).  Blocks jump to each other through
  * link slots (jit_exit_chain()) without returning to the loop.
  *
@@ -74,6 +75,7 @@ typedef struct JitCtx {
     const TcgBlock *tb;
     int32_t tlb;            /* offset of the TLB of the block's CPL */
     uint8_t *epilogue;
+    uint8_t *body;          /* where a chained jump enters */
     bool hf_live;           /* host flags hold the guest flags */
     unsigned i;             /* instruction being translated */
     uint32_t off;           /* its offset in the block */
@@ -86,8 +88,8 @@ typedef struct JitCtx {
     JitStub stubs[JIT_MAX_STUBS];
 } JitCtx;
 
-G_STATIC_ASSERT(sizeof(X86TLBEntry) == 48);
-G_STATIC_ASSERT(X86_TLB_SIZE == 256);
+G_STATIC_ASSERT(sizeof(X86TLBEntry) == 64);
+G_STATIC_ASSERT(X86_TLB_SIZE <= 4096);
 
 /* ---- the code buffer ------------------------------------------------ */
 
@@ -110,6 +112,33 @@ bool tcg_jit_enabled(void)
         }
     }
     return jit_state;
+}
+
+/*
+ * QLITE_JIT_PERFMAP=1: tell perf(1) where each block's code is
+ * (/tmp/perf-PID.map, "start size name"), named by guest rip.
+ */
+static void jit_perf_map(const TcgBlock *tb, uint64_t rip, const uint8_t *start,
+                         size_t size)
+{
+    static FILE *map;
+    static int on = -1;
+
+    if (on < 0) {
+        on = g_getenv("QLITE_JIT_PERFMAP") != NULL;
+        if (on) {
+            char *path = g_strdup_printf("/tmp/perf-%d.map", getpid());
+
+            map = fopen(path, "w");
+            on = map != NULL;
+            g_free(path);
+        }
+    }
+    if (on) {
+        fprintf(map, "%" PRIxPTR " %zx guest_%" PRIx64 "_n%u\n",
+                (uintptr_t)start, size, rip, tb->n);
+        fflush(map);
+    }
 }
 
 void tcg_jit_flush(void)
@@ -167,6 +196,45 @@ static void jit_exit(JitCtx *c, uint32_t rip_off)
     ja_jmp_to(&c->a, c->epilogue);
 }
 
+/* Leave when kicked or out of budget; clobbers RCX and RDX. */
+static void jit_check_leave(JitCtx *c, uint8_t **out)
+{
+    JitAsm *a = &c->a;
+
+    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_exec_kicked);
+    ja_load(a, 4, JA_RDX, ja_mem(JA_RDX, 0));
+    ja_test_rr(a, 4, JA_RDX, JA_RDX);
+    out[0] = ja_jcc(a, CC_NE);
+    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_jit_budget);
+    ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
+    ja_alu_ri(a, JA_SUB, 4, JA_RCX, 1);
+    ja_store(a, 4, ja_mem(JA_RDX, 0), JA_RCX);
+    out[1] = ja_jcc(a, CC_S);
+}
+
+/*
+ * Back to the block's own start (a loop): it is this block while no
+ * block was invalidated (R14) and no TLB flush happened since the body
+ * began (R13).
+ */
+static void jit_exit_loop(JitCtx *c)
+{
+    JitAsm *a = &c->a;
+    uint8_t *out[4];
+
+    ja_mov_imm(a, JA_RAX, (uintptr_t)&tcg_tb_epoch);
+    ja_alu_rm(a, JA_CMP, 4, JA_R14, ja_mem(JA_RAX, 0));
+    out[2] = ja_jcc(a, CC_NE);
+    ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+    out[3] = ja_jcc(a, CC_NE);
+    jit_check_leave(c, out);
+    ja_jmp_to(a, c->body);
+    for (int k = 0; k < 4; k++) {
+        ja_patch(a, out[k], a->p);
+    }
+    jit_exit(c, 0);
+}
+
 /*
  * Go on at the block's rip + @rip_off, through a link slot
  * (TcgJitLink): while the slot's epoch is current (no block was
@@ -181,6 +249,10 @@ static void jit_exit_chain(JitCtx *c, uint32_t rip_off)
     TcgJitLink *link;
     uint8_t *miss[3], *out[2];
 
+    if (rip_off == 0) {
+        jit_exit_loop(c);
+        return;
+    }
     if (c->nlinks == c->max_links) {
         jit_exit(c, rip_off);
         return;
@@ -201,15 +273,7 @@ static void jit_exit_chain(JitCtx *c, uint32_t rip_off)
     ja_alu_rm(a, JA_CMP, 4, JA_RCX,
               ja_mem(JA_RAX, offsetof(TcgJitLink, gen)));
     miss[2] = ja_jcc(a, CC_NE);
-    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_exec_kicked);
-    ja_load(a, 4, JA_RDX, ja_mem(JA_RDX, 0));
-    ja_test_rr(a, 4, JA_RDX, JA_RDX);
-    out[0] = ja_jcc(a, CC_NE);
-    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_jit_budget);
-    ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
-    ja_alu_ri(a, JA_SUB, 4, JA_RCX, 1);
-    ja_store(a, 4, ja_mem(JA_RDX, 0), JA_RCX);
-    out[1] = ja_jcc(a, CC_S);
+    jit_check_leave(c, out);
     ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgJitLink, code)));
     ja_jmp_reg(a, JA_RAX);
     for (int k = 0; k < 3; k++) {
@@ -328,13 +392,15 @@ static JitStub *jit_tlb(JitCtx *c, unsigned size, bool write,
     JaMem entry_addend = { .base = JA_RBX, .index = JA_RAX, .disp = addend };
     JitStub *s;
 
+    /* RAX = the entry's offset: page number mod TLB size, * 64. */
     ja_mov_rr(&c->a, 4, JA_RAX, JA_RSI);
-    ja_shift_ri(&c->a, JA_SHR, 4, JA_RAX, X86_PAGE_BITS);
-    ja_alu_ri(&c->a, JA_AND, 4, JA_RAX, X86_TLB_SIZE - 1);
-    ja_lea(&c->a, JA_RAX, (JaMem){ .base = JA_RAX, .index = JA_RAX,
-                                   .scale = 1 });       /* * 3 */
-    ja_shift_ri(&c->a, JA_SHL, 4, JA_RAX, 4);           /* * 16 */
-    ja_lea(&c->a, JA_RDX, ja_mem(JA_RSI, size - 1));
+    ja_shift_ri(&c->a, JA_SHR, 4, JA_RAX, X86_PAGE_BITS - 6);
+    ja_alu_ri(&c->a, JA_AND, 4, JA_RAX, (X86_TLB_SIZE - 1) << 6);
+    if (size > 1) {
+        ja_lea(&c->a, JA_RDX, ja_mem(JA_RSI, size - 1));
+    } else {
+        ja_mov_rr(&c->a, 8, JA_RDX, JA_RSI);
+    }
     ja_alu_ri(&c->a, JA_AND, 8, JA_RDX, (int32_t)X86_PAGE_MASK);
     ja_alu_rm(&c->a, JA_CMP, 8, JA_RDX, entry_tag);
     s = jit_stub(c, kind, ja_jcc(&c->a, CC_NE));
@@ -1041,8 +1107,8 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     }
 
     c->epilogue = a->p;
-    ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
     ja_pop(a, JA_R14);
+    ja_pop(a, JA_R13);
     ja_pop(a, JA_RBP);
     ja_pop(a, JA_R12);
     ja_pop(a, JA_RBX);
@@ -1052,14 +1118,16 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     ja_push(a, JA_RBX);
     ja_push(a, JA_R12);
     ja_push(a, JA_RBP);
-    ja_push(a, JA_R14);
-    ja_alu_ri(a, JA_SUB, 8, JA_RSP, 8);     /* 16-byte aligned for calls */
+    ja_push(a, JA_R13);
+    ja_push(a, JA_R14);         /* the stack is 16-byte aligned for calls */
     ja_mov_rr(a, 8, JA_RBX, JA_RDI);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
     ja_load(a, 4, JA_RBP, env_mem(ENV_OFF(hflags)));
     ja_mov_imm(a, JA_RAX, (uintptr_t)&tcg_tb_epoch);
     ja_load(a, 4, JA_R14, ja_mem(JA_RAX, 0));
     out->jit_body = a->p;
+    c->body = a->p;
+    ja_load(a, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
 
     for (unsigned i = 0; i < tb->n && !left; i++) {
         const TcgOp *op = &tb->ops[i];
@@ -1117,6 +1185,7 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
     ja_init(&c->a, jit_buf + jit_used, JIT_BLOCK_ROOM);
     jit_translate(c, tb);
     if (!c->a.overflow && !c->failed) {
+        jit_perf_map(tb, env->rip, c->a.start, c->a.p - c->a.start);
         jit_used += c->a.p - c->a.start;
         jit_used = (jit_used + 15) & ~(size_t)15;
         tb->jit_guard = (env->hflags & TCG_JIT_GUARD);

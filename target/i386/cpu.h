@@ -261,6 +261,8 @@ typedef struct X86TLBEntry {
     uintptr_t addend;           /* host = linear + addend */
     uint64_t paddr;             /* physical page, for code and SMC */
     uint64_t page_mask;         /* of the guest page (4K..1G), for INVLPG */
+    /* To 64 bytes: translated code finds an entry with a shift and AND. */
+    uint64_t pad[2];
 } X86TLBEntry;
 
 /*

@@ -98,6 +98,17 @@ static void exec_translated(X86CPUState *env, TcgBlock *tb)
     tb->jit(env);
 }
 
+/* One block by either path: the translator's tests compare the two. */
+void tcg_exec_block_interp(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
+{
+    exec_block(env, tc, tb);
+}
+
+void tcg_exec_block_translated(X86CPUState *env, TcgBlock *tb)
+{
+    exec_translated(env, tb);
+}
+
 void *tcg_jit_next_code(X86CPUState *env)
 {
     CPUState *cpu = env->cs;
@@ -313,6 +324,7 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
     g_atomic_int_set(&cpu->exit_request, 0);
     apic_set_current_cpu(cpu);
     tc->chain.tb = NULL;
+    tcg_jit_pending_link = NULL;    /* it was another vCPU's exit */
     req = g_atomic_int_get(&cpu->interrupt_request);
     if (req & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
         exec_init_sipi(cpu, env, tc, req);

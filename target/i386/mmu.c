@@ -355,6 +355,18 @@ static void mmu_tlb_invalidate(X86TLBEntry *e)
     e->page_mask = X86_PAGE_MASK;
 }
 
+/*
+ * A new TLB generation, unique across vCPUs: the execution side shares
+ * decoded blocks (and their links) between vCPUs, so an equal
+ * generation must mean the same vCPU with no flush since.
+ */
+static void mmu_tlb_new_gen(X86CPUState *env)
+{
+    static int counter;
+
+    env->tlb_gen = (uint32_t)g_atomic_int_add(&counter, 1) + 1;
+}
+
 void x86_tlb_flush(X86CPUState *env, bool global)
 {
     /*
@@ -362,7 +374,7 @@ void x86_tlb_flush(X86CPUState *env, bool global)
      * which is always correct, only slower.
      */
     (void)global;
-    env->tlb_gen++;
+    mmu_tlb_new_gen(env);
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
         for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
             mmu_tlb_invalidate(&env->tlb[idx][i]);
@@ -389,7 +401,7 @@ void x86_tlb_flush_page(X86CPUState *env, uint64_t linear)
      * A slot caches one 4K slice of a page; the slices of a large page
      * sit in many slots, so INVLPG looks at every slot (SDM 4.10.4.1).
      */
-    env->tlb_gen++;
+    mmu_tlb_new_gen(env);
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
         for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
             if (mmu_tlb_matches(&env->tlb[idx][i], linear)) {

@@ -83,6 +83,8 @@ static void tb_protect_env(X86CPUState *env, uint64_t page)
             X86TLBEntry *e = &env->tlb[idx][i];
 
             if (e->tag_write != X86_TLB_INVALID && e->paddr == page) {
+                /* Still writable, through the slow path. */
+                e->tag_write_code = e->tag_write;
                 e->tag_write = X86_TLB_INVALID;
             }
         }

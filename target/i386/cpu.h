@@ -261,8 +261,13 @@ typedef struct X86TLBEntry {
     uintptr_t addend;           /* host = linear + addend */
     uint64_t paddr;             /* physical page, for code and SMC */
     uint64_t page_mask;         /* of the guest page (4K..1G), for INVLPG */
+    /*
+     * Writable, but the page holds decoded code: stores take the slow
+     * path (which drops the code they hit) without walking the tables.
+     */
+    uint64_t tag_write_code;
     /* To 64 bytes: translated code finds an entry with a shift and AND. */
-    uint64_t pad[2];
+    uint64_t pad;
 } X86TLBEntry;
 
 /*
@@ -270,6 +275,19 @@ typedef struct X86TLBEntry {
  * routes them to address_space_memory/io (taking the BQL for devices);
  * tests give a flat buffer.
  */
+#define X86_LARGE_PAGES     16
+
+typedef struct X86LargePage {
+    uint64_t linear;            /* the page's first byte */
+    uint64_t paddr;
+    uint64_t size;
+    uint64_t rights;            /* as X86Walk (mmu.h) */
+    bool nx;
+    bool dirty;
+    bool global;
+    uint32_t gen;               /* tlb_gen when recorded */
+} X86LargePage;
+
 typedef struct X86IO {
     void *opaque;
     /*
@@ -383,6 +401,12 @@ typedef struct X86CPUState {
      * reuse a linear->physical code translation while it is unchanged.
      */
     uint32_t tlb_gen;
+    /*
+     * Recent walks that ended in a large page (2M/4M/1G): a TLB miss
+     * elsewhere in the page reuses the walk, as a real TLB keeps one
+     * entry for the whole page.  Valid while tlb_gen is unchanged.
+     */
+    X86LargePage large[X86_MMU_NB][X86_LARGE_PAGES];
 
     /* --- links -------------------------------------------------------- */
     CPUState *cs;

@@ -352,6 +352,7 @@ bool x86_mmu_walk(X86CPUState *env, uint64_t linear, int access, bool user,
 static void mmu_tlb_invalidate(X86TLBEntry *e)
 {
     e->tag_read = e->tag_write = e->tag_code = X86_TLB_INVALID;
+    e->tag_write_code = X86_TLB_INVALID;
     e->page_mask = X86_PAGE_MASK;
 }
 
@@ -384,9 +385,11 @@ void x86_tlb_flush(X86CPUState *env, bool global)
 
 static bool mmu_tlb_matches(const X86TLBEntry *e, uint64_t linear)
 {
-    uint64_t tags[3] = { e->tag_read, e->tag_write, e->tag_code };
+    uint64_t tags[4] = {
+        e->tag_read, e->tag_write, e->tag_code, e->tag_write_code,
+    };
 
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (tags[i] != X86_TLB_INVALID
             && ((tags[i] ^ linear) & e->page_mask) == 0) {
             return true;
@@ -428,6 +431,52 @@ static noreturn void mmu_raise_pf(X86CPUState *env, uint64_t linear,
  * Walk for @access and fill the TLB slot of @linear with what the walk
  * allows.  Returns the physical address (A20 applied).
  */
+static X86LargePage *mmu_large_slot(X86CPUState *env, int idx,
+                                    uint64_t linear)
+{
+    return &env->large[idx][(linear >> 21) & (X86_LARGE_PAGES - 1)];
+}
+
+/*
+ * The walk for @linear from a recorded large page, when it allows
+ * @access (a write needs D already set); false: walk the tables.
+ */
+static bool mmu_large_walk(X86CPUState *env, uint64_t linear, int access,
+                           int idx, X86Walk *w)
+{
+    const X86LargePage *lp = mmu_large_slot(env, idx, linear);
+
+    if (lp->gen != env->tlb_gen || lp->size == 0 ||
+        (linear & ~(lp->size - 1)) != lp->linear ||
+        (access == X86_ACC_WRITE && !lp->dirty)) {
+        return false;
+    }
+    memset(w, 0, sizeof(*w));
+    w->paddr = lp->paddr + (linear - lp->linear);
+    w->page_size = lp->size;
+    w->rights = lp->rights;
+    w->nx = lp->nx;
+    w->dirty = lp->dirty;
+    w->global = lp->global;
+    return mmu_rights_ok(env, w, access, idx == X86_MMU_USER);
+}
+
+static void mmu_large_record(X86CPUState *env, uint64_t linear, int idx,
+                             const X86Walk *w)
+{
+    X86LargePage *lp = mmu_large_slot(env, idx, linear);
+    uint64_t off = linear & (w->page_size - 1);
+
+    if (w->page_size <= X86_PAGE_SIZE || !(env->cr[0] & CR0_PG)) {
+        return;
+    }
+    *lp = (X86LargePage){
+        .linear = linear - off, .paddr = w->paddr - off,
+        .size = w->page_size, .rights = w->rights, .nx = w->nx,
+        .dirty = w->dirty, .global = w->global, .gen = env->tlb_gen,
+    };
+}
+
 static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
                          int idx)
 {
@@ -438,8 +487,11 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
     uint8_t *host;
     X86Walk w;
 
-    if (!x86_mmu_walk(env, linear, access, user, &w)) {
-        mmu_raise_pf(env, linear, w.error);
+    if (!mmu_large_walk(env, linear, access, idx, &w)) {
+        if (!x86_mmu_walk(env, linear, access, user, &w)) {
+            mmu_raise_pf(env, linear, w.error);
+        }
+        mmu_large_record(env, linear, idx, &w);
     }
     paddr = w.paddr & env->a20_mask;
     ppage = paddr & X86_PAGE_MASK;
@@ -458,9 +510,12 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
         e->tag_code = page;
     }
     if (w.dirty && mmu_rights_ok(env, &w, X86_ACC_WRITE, user)
-        && env->io->ram_ptr(env->io->opaque, ppage, true) == host
-        && !x86_tb_page_has_code(env, ppage)) {
-        e->tag_write = page;
+        && env->io->ram_ptr(env->io->opaque, ppage, true) == host) {
+        if (x86_tb_page_has_code(env, ppage)) {
+            e->tag_write_code = page;
+        } else {
+            e->tag_write = page;
+        }
     }
     return paddr;
 }
@@ -479,7 +534,8 @@ static uint64_t mmu_translate_idx(X86CPUState *env, uint64_t linear,
     uint64_t tag = access == X86_ACC_READ ? e->tag_read
                  : access == X86_ACC_WRITE ? e->tag_write : e->tag_code;
 
-    if (tag == page) {
+    if (tag == page ||
+        (access == X86_ACC_WRITE && e->tag_write_code == page)) {
         return e->paddr | (linear & ~X86_PAGE_MASK);
     }
     return mmu_fill(env, linear, access, idx);
@@ -521,6 +577,11 @@ static void mmu_st_page(X86CPUState *env, uint64_t linear, unsigned size,
 
     if (e->tag_write == (linear & X86_PAGE_MASK)) {
         mmu_host_st((void *)(uintptr_t)(linear + e->addend), size, val);
+        return;
+    }
+    if (e->tag_write_code == (linear & X86_PAGE_MASK)) {
+        mmu_host_st((void *)(uintptr_t)(linear + e->addend), size, val);
+        mmu_note_store(env, paddr & env->a20_mask, size);
         return;
     }
     mmu_phys_st(env, paddr, size, val);

@@ -383,6 +383,12 @@ void x86_tlb_flush(X86CPUState *env, bool global)
     }
 }
 
+static inline X86TLBEntry *mmu_tlb_entry(X86CPUState *env, int idx,
+                                         uint64_t linear)
+{
+    return &env->tlb[idx][(linear >> X86_PAGE_BITS) & (X86_TLB_SIZE - 1)];
+}
+
 static bool mmu_tlb_matches(const X86TLBEntry *e, uint64_t linear)
 {
     uint64_t tags[4] = {
@@ -406,19 +412,20 @@ void x86_tlb_flush_page(X86CPUState *env, uint64_t linear)
      */
     mmu_tlb_new_gen(env);
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
+        X86TLBEntry *own = mmu_tlb_entry(env, idx, linear);
+
         for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
-            if (mmu_tlb_matches(&env->tlb[idx][i], linear)) {
-                mmu_tlb_invalidate(&env->tlb[idx][i]);
+            X86TLBEntry *e = &env->tlb[idx][i];
+
+            /* Only @linear's own slot can hold a 4K page with it. */
+            if ((e == own || e->page_mask != X86_PAGE_MASK) &&
+                mmu_tlb_matches(e, linear)) {
+                mmu_tlb_invalidate(e);
             }
         }
     }
 }
 
-static inline X86TLBEntry *mmu_tlb_entry(X86CPUState *env, int idx,
-                                         uint64_t linear)
-{
-    return &env->tlb[idx][(linear >> X86_PAGE_BITS) & (X86_TLB_SIZE - 1)];
-}
 
 static noreturn void mmu_raise_pf(X86CPUState *env, uint64_t linear,
                                   uint32_t error)

@@ -77,6 +77,9 @@ typedef struct JitCtx {
     uint8_t *epilogue;
     uint8_t *body;          /* where a chained jump enters */
     bool hf_live;           /* host flags hold the guest flags */
+    /* The CC_OP_xxxB and size this block last recorded, or -1: unknown. */
+    int cc_group;
+    unsigned cc_size;
     unsigned i;             /* instruction being translated */
     uint32_t off;           /* its offset in the block */
     uint32_t next;          /* the next one's */
@@ -435,6 +438,8 @@ static void jit_cc(JitCtx *c, unsigned ccop, unsigned size, JaReg dst,
 {
     ja_store_imm(&c->a, 4, env_mem(ENV_OFF(cc_op)),
                  ccop + __builtin_ctz(size));
+    c->cc_group = ccop;
+    c->cc_size = size;
     ja_store(&c->a, 8, env_mem(ENV_OFF(cc_dst)), dst);
     if (src == JA_NOREG) {
         ja_store_imm(&c->a, 8, env_mem(ENV_OFF(cc_src)), 0);
@@ -804,13 +809,50 @@ static bool jit_cond_c(X86CPUState *env, unsigned cc)
 }
 
 /*
- * The host condition for guest condition @cc: @cc itself when the host
- * flags are live, else NE after asking the lazy flags (a call, which
- * clobbers the caller-saved registers).
+ * The host flags again from the lazy flags of an ADD, SUB or logic
+ * operation this block recorded: redo the operation (for SUB: a - b
+ * with a = result + b; for ADD: a + b with a = result - b; logic: TEST
+ * of the result).  False when the record is of another kind.
  */
-static int jit_cond(JitCtx *c, int cc, bool live)
+static bool jit_flags_redo(JitCtx *c)
 {
-    if (live) {
+    JitAsm *a = &c->a;
+    unsigned size = c->cc_size;
+
+    if (c->cc_group != CC_OP_ADDB && c->cc_group != CC_OP_SUBB &&
+        c->cc_group != CC_OP_LOGICB) {
+        return false;
+    }
+    ja_load(a, 8, JA_RAX, env_mem(ENV_OFF(cc_dst)));
+    if (c->cc_group == CC_OP_LOGICB) {
+        ja_test_rr(a, size, JA_RAX, JA_RAX);
+        return true;
+    }
+    ja_load(a, 8, JA_RCX, env_mem(ENV_OFF(cc_src)));
+    if (c->cc_group == CC_OP_SUBB) {
+        ja_alu_rr(a, JA_ADD, size, JA_RAX, JA_RCX);
+        ja_alu_rr(a, JA_CMP, size, JA_RAX, JA_RCX);
+    } else {
+        ja_alu_rr(a, JA_SUB, size, JA_RAX, JA_RCX);
+        ja_alu_rr(a, JA_ADD, size, JA_RAX, JA_RCX);
+    }
+    return true;
+}
+
+/*
+ * The host condition for guest condition @cc: @cc itself when the host
+ * flags are live (or can be redone from this block's record), else NE
+ * after asking the lazy flags (a call, which clobbers the caller-saved
+ * registers).  *@live says afterwards whether the host flags are the
+ * guest's.
+ */
+static int jit_cond(JitCtx *c, int cc, bool *live)
+{
+    if (*live) {
+        return cc;
+    }
+    if (jit_flags_redo(c)) {
+        *live = true;
         return cc;
     }
     ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
@@ -829,7 +871,7 @@ static bool jit_cond_move(JitCtx *c, const X86Insn *in, bool live)
     if (in->op == X86_OP_CMOV && s->kind != X86_LOC_REG) {
         return false;       /* the TLB check would clobber the flags */
     }
-    cc = jit_cond(c, in->opcode & 15, live);
+    cc = jit_cond(c, in->opcode & 15, &live);
     if (in->op == X86_OP_SETCC) {
         ja_load(&c->a, 1, JA_RAX, greg(d->reg));
         ja_setcc(&c->a, cc, JA_RAX);
@@ -860,7 +902,7 @@ static bool jit_jcc(JitCtx *c, const X86Insn *in, bool live)
     if (!jit_rel_target(c, in, &target)) {
         return false;
     }
-    jit_exit_if(c, jit_cond(c, in->opcode & 15, live), target);
+    jit_exit_if(c, jit_cond(c, in->opcode & 15, &live), target);
     return true;
 }
 
@@ -997,6 +1039,7 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
     bool sets_rip = op->insn.flags & (X86_F_END | X86_F_REP);
     JitStub *s;
 
+    c->cc_group = -1;           /* the handler may record anything */
     if (!op->pure) {
         jit_set_rip(c, c->off);
     }
@@ -1106,6 +1149,7 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
         return;
     }
 
+    c->cc_group = -1;           /* flags from before the block */
     c->epilogue = a->p;
     ja_pop(a, JA_R14);
     ja_pop(a, JA_R13);
@@ -1134,6 +1178,7 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
         bool live = c->hf_live;
         uint8_t *start = a->p;
         unsigned nstubs = c->nstubs;
+        int cc_group = c->cc_group;
 
         c->hf_live = false;
         c->i = i;
@@ -1143,6 +1188,7 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
             /* Undo what a translation that gave up had emitted. */
             a->p = start;
             c->nstubs = nstubs;
+            c->cc_group = cc_group;
             c->hf_live = false;
             jit_generic(c, op);
         }

@@ -231,6 +231,13 @@ static inline TcgBlock *tcg_block_next_inline(X86CPUState *env, TcgCPU *tc)
     return tcg_block_next(env, tc);
 }
 
+/*
+ * Run @tb once, in the interpreter or through its translation (tb->jit,
+ * which must be set), as the loop would; for tests.
+ */
+void tcg_exec_block_interp(X86CPUState *env, TcgCPU *tc, TcgBlock *tb);
+void tcg_exec_block_translated(X86CPUState *env, TcgBlock *tb);
+
 /* Leave the execution loop at the next block boundary (any thread). */
 void tcg_exec_kick(void);
 extern int tcg_exec_kicked;     /* atomic: set by tcg_exec_kick() */

@@ -106,7 +106,10 @@ void tcg_exec_block_interp(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
 
 void tcg_exec_block_translated(X86CPUState *env, TcgBlock *tb)
 {
-    exec_translated(env, tb);
+    /* No budget: the block leaves instead of going on to the next. */
+    env->int_shadow = false;
+    tcg_jit_budget = 0;
+    tb->jit(env);
 }
 
 void *tcg_jit_next_code(X86CPUState *env)

@@ -902,6 +902,10 @@ static bool jit_jcc(JitCtx *c, const X86Insn *in, bool live)
     if (!jit_rel_target(c, in, &target)) {
         return false;
     }
+    if (target == c->next) {
+        /* Taken or not, it goes on here; the interpreter does too. */
+        return true;
+    }
     jit_exit_if(c, jit_cond(c, in->opcode & 15, &live), target);
     return true;
 }

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Build qlite's test guest from Debian 12 packages:
 #   build/guest/vmlinuz        the stock kernel linux-image-amd64 points to
-#   build/guest/initramfs.gz   busybox-static, the modules listed below and
-#                              scripts/guest/init as /init
+#   build/guest/initramfs.gz   busybox-static, the modules listed below,
+#                              scripts/guest/init as /init and
+#                              scripts/guest/power-button as the handler
+#                              busybox acpid runs for the power button
 # Packages are fetched with `apt-get download` and unpacked with `dpkg -x`;
 # nothing is installed.  A second run with the same inputs does nothing.
 #
@@ -13,7 +15,11 @@ set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$SRC/build/guest}
-# Kernel modules the tests need (by name; dependencies are added).
+# Kernel modules every guest gets: the ACPI power button (button) reaches
+# busybox acpid as KEY_POWER on an input device (evdev); both are modules
+# in Debian's kernel.
+BASE_MODULES="button evdev"
+# Further kernel modules the tests need (by name; dependencies are added).
 GUEST_MODULES=${GUEST_MODULES:-}
 
 die() { echo "build-test-guest: $*" >&2; exit 1; }
@@ -23,7 +29,7 @@ unavailable() { echo "build-test-guest: $*" >&2; exit 2; }
 inputs_stamp() {
     {
         cat "$SRC/scripts/build-test-guest.sh" "$SRC/scripts/guest/init" \
-            "$SRC/scripts/guest/mkcpio.py"
+            "$SRC/scripts/guest/power-button" "$SRC/scripts/guest/mkcpio.py"
         echo "modules: $GUEST_MODULES"
         apt-cache policy linux-image-amd64 busybox-static 2>/dev/null |
             grep Candidate || true
@@ -83,6 +89,14 @@ unpack_busybox() {
     [ -x "$WORK/busybox/bin/busybox" ] || die "no busybox in busybox-static"
 }
 
+# The package ships no modules.dep (its postinst runs depmod); make one
+# with busybox's depmod, which needs nothing from the host.
+make_modules_dep() {
+    [ -f "$WORK/kernel/lib/modules/$KVER/modules.dep" ] && return
+    "$WORK/busybox/bin/busybox" depmod -b "$WORK/kernel" "$KVER" ||
+        die "depmod failed for $KVER"
+}
+
 # Copy module NAME and what it depends on (modules.dep, deepest first)
 # into the rootfs and append them to the load list.
 add_module() {
@@ -116,7 +130,11 @@ make_rootfs() {
     cp "$WORK/busybox/bin/busybox" "$ROOT/bin/busybox"
     ln -s busybox "$ROOT/bin/sh"
     install -m 755 "$SRC/scripts/guest/init" "$ROOT/init"
-    for m in $GUEST_MODULES; do
+    # busybox acpid's built-in table maps KEY_POWER to this path.
+    mkdir -p "$ROOT/etc/acpi/PWRF"
+    install -m 755 "$SRC/scripts/guest/power-button" \
+        "$ROOT/etc/acpi/PWRF/00000080"
+    for m in $BASE_MODULES $GUEST_MODULES; do
         add_module "$m"
     done
 }
@@ -137,6 +155,7 @@ main() {
     mkdir -p "$WORK/debs"
     unpack_kernel
     unpack_busybox
+    make_modules_dep
     make_rootfs
     python3 "$SRC/scripts/guest/mkcpio.py" "$ROOT" "$OUT/initramfs.gz" \
         --node dev/console:c:5:1 --node dev/null:c:1:3

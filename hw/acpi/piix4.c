@@ -56,6 +56,7 @@ typedef struct PIIX4PMState {
     uint16_t pm1_sts, pm1_en, pm1_cnt;
     uint16_t gpe_sts, gpe_en;
     uint8_t apm_sts;
+    int64_t tmr_flip_ns;        /* next flip of timer bit 23 not in STS */
     QliteTimer *tmr_timer;
     IrqLine *sci_out[1];
 } PIIX4PMState;
@@ -78,27 +79,45 @@ static void piix4_pm_update_sci(PIIX4PMState *s)
     irq_set(s->sci_out[0], level);
 }
 
-/* TMR_STS sets whenever bit 23 of the timer flips; arm for the next flip. */
-static void piix4_pm_arm_timer(PIIX4PMState *s)
+/* The virtual time of the first flip of timer bit 23 after @now. */
+static int64_t piix4_pm_next_flip_ns(int64_t now)
 {
-    int64_t now = clock_get_ns(QLITE_CLOCK_VIRTUAL);
     uint64_t ticks = ((unsigned __int128)now * PM_TIMER_HZ) / 1000000000u;
     uint64_t next = (ticks | 0x7fffff) + 1;
 
+    return ((unsigned __int128)next * 1000000000u + PM_TIMER_HZ - 1) /
+           PM_TIMER_HZ;
+}
+
+/*
+ * TMR_STS sets whenever bit 23 of the timer flips, enabled or not (ACPI
+ * 6.4 4.8.3.1.1); kept up to date lazily, when STS is read or written.
+ */
+static void piix4_pm_sync_tmr_sts(PIIX4PMState *s)
+{
+    int64_t now = clock_get_ns(QLITE_CLOCK_VIRTUAL);
+
+    if (now >= s->tmr_flip_ns) {
+        s->pm1_sts |= PM1_TMR;
+        s->tmr_flip_ns = piix4_pm_next_flip_ns(now);
+    }
+}
+
+/* With TMR_EN, a timer raises the SCI at the next flip. */
+static void piix4_pm_arm_timer(PIIX4PMState *s)
+{
     if (!(s->pm1_en & PM1_TMR)) {
         timer_del(s->tmr_timer);
         return;
     }
-    timer_mod_ns(s->tmr_timer,
-                 ((unsigned __int128)next * 1000000000u + PM_TIMER_HZ - 1) /
-                 PM_TIMER_HZ);
+    timer_mod_ns(s->tmr_timer, s->tmr_flip_ns);
 }
 
 static void piix4_pm_timer_cb(void *opaque)
 {
     PIIX4PMState *s = opaque;
 
-    s->pm1_sts |= PM1_TMR;
+    piix4_pm_sync_tmr_sts(s);
     piix4_pm_update_sci(s);
     piix4_pm_arm_timer(s);
 }
@@ -123,6 +142,7 @@ static uint32_t piix4_pm_read32(PIIX4PMState *s, uint64_t addr)
 {
     switch (addr & ~3u) {
     case PM1_STS:
+        piix4_pm_sync_tmr_sts(s);
         return s->pm1_sts | ((uint32_t)s->pm1_en << 16);
     case PM1_CNT:
         return s->pm1_cnt;
@@ -153,10 +173,12 @@ static void piix4_pm_io_write(void *opaque, uint64_t addr, uint64_t val,
 
         switch (off & ~1u) {
         case PM1_STS:
+            piix4_pm_sync_tmr_sts(s);           /* a flip before: cleared */
             s->pm1_sts &= ~(b << shift);        /* write 1 to clear */
             break;
         case PM1_EN:
             s->pm1_en = (s->pm1_en & ~(0xff << shift)) | (b << shift);
+            piix4_pm_sync_tmr_sts(s);
             piix4_pm_arm_timer(s);
             break;
         case PM1_CNT:
@@ -303,6 +325,7 @@ static void piix4_pm_reset(PCIDevice *dev)
     s->pm1_sts = s->pm1_en = s->pm1_cnt = 0;
     s->gpe_sts = s->gpe_en = 0;
     s->apm_sts = 0;
+    s->tmr_flip_ns = piix4_pm_next_flip_ns(clock_get_ns(QLITE_CLOCK_VIRTUAL));
     timer_del(s->tmr_timer);
     piix4_pm_update_io(s);
     piix4_pm_update_sci(s);

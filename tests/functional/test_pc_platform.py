@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """The pc board's platform devices, driven over qtest: PIT, RTC/CMOS,
 PCI configuration space (i440FX, PIIX3, PIIX4 PM, pci-testdev BARs),
-fw_cfg, the IOAPIC and its delivery to the local APIC, port 0x92 and
-the i8042.
+fw_cfg, the IOAPIC and its delivery to the local APIC, port 0x92, the
+i8042 and the ACPI power button (QMP system_powerdown -> PM1 status ->
+SCI on IRQ 9).
 
 Reset values were checked against Debian's QEMU 7.2 through its monitor
 ('o'/'i' port commands); values firmware changes (BARs, PIRQ routes,
 PM base) are what SeaBIOS programs, since qlite plays firmware's part.
 """
 import os
+import shutil
 import struct
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qtest import QtestMachine, is_real_qemu  # noqa: E402
+from test_qmp_client import QMPClient  # noqa: E402
 
 PIT_NS_PER_TICK = 1e9 / 1193182
 NO_QEMU = unittest.skipIf(is_real_qemu(), 'Debian QEMU lacks qtest')
@@ -361,6 +365,112 @@ class MiscTest(unittest.TestCase):
         self.assertEqual(mode(), 0x00)
         m.outb(0x64, 0xfe)              # pulse reset: the machine resets
         self.assertTrue(m.poll_until(lambda: mode() == 0x03))
+
+
+# PIIX4 PM (00:01.3) and its fixed-hardware registers (ACPI 6.4 4.8.3).
+PM_BDF = 0x0b
+PM_BASE = 0x600
+PM1_STS, PM1_EN, PM1_CNT = PM_BASE, PM_BASE + 2, PM_BASE + 4
+TMR, PWRBTN = 1 << 0, 1 << 8
+SCI_IRQ = 9
+# Bit 23 of the 3.579545 MHz PM timer flips every 2^23 ticks.
+TMR_FLIP_NS = (1 << 23) * 1e9 / 3579545
+
+
+class PM1EventTest(unittest.TestCase):
+    """PM1 status and enable: system_powerdown presses the fixed power
+    button; PWRBTN_STS and TMR_STS set whatever the enables say (ACPI 6.4
+    4.8.3.1.1); the SCI (IRQ 9, level) follows STS & EN; writing 1 to a
+    status bit clears it and drops the line."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='qlite-pwrbtn-')
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        sock = os.path.join(self.dir, 'qmp.sock')
+        self.m = start(['-qmp', 'unix:%s,server=on,wait=off' % sock])
+        self.addCleanup(self.m.close)
+        self.qmp = QMPClient(path=sock)
+        self.addCleanup(self.qmp.close)
+        # Firmware's part: PM I/O at PMBA, enabled by PMREGMISC.
+        cfg_write(self.m, PM_BDF, 0x40, PM_BASE | 1)
+        cfg_write(self.m, PM_BDF, 0x80, 1, size=1)
+        self.m.ok('irq_intercept_in ioapic')
+
+    def press(self):
+        self.qmp.ok('system_powerdown')
+        self.qmp.event('POWERDOWN')
+
+    def sci(self):
+        """The SCI's level: a qtest round trip first collects IRQ events
+        the QMP command caused."""
+        self.m.inb(PM1_CNT)
+        return self.m.irq_level(SCI_IRQ)
+
+    # QEMU latches the press only while PWRBTN_EN is set.
+    @NO_QEMU
+    def test_status_then_sci_when_enabled(self):
+        m = self.m
+        self.assertEqual(m.inw(PM1_STS) & PWRBTN, 0)
+        self.assertEqual(m.inw(PM1_EN), 0)
+        self.press()
+        self.assertEqual(m.inw(PM1_STS) & PWRBTN, PWRBTN)
+        self.assertEqual(self.sci(), 0)       # not enabled
+        m.outw(PM1_EN, PWRBTN)                          # pending: SCI now
+        self.assertEqual(self.sci(), 1)
+        m.outw(PM1_STS, 0)                              # 0 leaves it set
+        self.assertEqual(m.inw(PM1_STS) & PWRBTN, PWRBTN)
+        self.assertEqual(self.sci(), 1)
+        m.outw(PM1_STS, PWRBTN)                         # write 1 to clear
+        self.assertEqual(m.inw(PM1_STS) & PWRBTN, 0)
+        self.assertEqual(self.sci(), 0)
+
+    def test_press_with_sci_enabled(self):
+        m = self.m
+        m.outw(PM1_EN, PWRBTN)
+        self.assertEqual(self.sci(), 0)
+        self.press()
+        self.assertEqual(self.sci(), 1)
+        self.assertEqual(m.inl(PM1_STS) & PWRBTN, PWRBTN)
+        self.assertEqual(m.inl(PM1_STS) >> 16, PWRBTN)  # PM1_EN above
+        m.outw(PM1_EN, 0)                               # masking drops it
+        self.assertEqual(self.sci(), 0)
+        m.outw(PM1_EN, PWRBTN)
+        self.assertEqual(self.sci(), 1)
+        m.outw(PM1_STS, PWRBTN | TMR)                   # clear both
+        self.assertEqual(self.sci(), 0)
+        self.press()                                    # a second press
+        self.assertEqual(self.sci(), 1)
+
+    def test_reset_clears_the_button(self):
+        m = self.m
+        m.outw(PM1_EN, PWRBTN)
+        self.press()
+        self.assertEqual(self.sci(), 1)
+        self.qmp.ok('system_reset')
+        self.qmp.event('RESET')
+        cfg_write(m, PM_BDF, 0x40, PM_BASE | 1)
+        cfg_write(m, PM_BDF, 0x80, 1, size=1)
+        self.assertEqual(m.inw(PM1_STS) & PWRBTN, 0)
+        self.assertEqual(m.inw(PM1_EN), 0)
+        self.assertEqual(self.sci(), 0)
+
+    @NO_QEMU
+    def test_timer_status(self):
+        m = self.m
+        m.clock_step(int(TMR_FLIP_NS) + 1000)
+        m.outw(PM1_STS, TMR)
+        self.assertEqual(m.inw(PM1_STS) & TMR, 0)
+        m.clock_step(int(TMR_FLIP_NS) + 1000)
+        self.assertEqual(m.inw(PM1_STS) & TMR, TMR)     # TMR_EN clear
+        self.assertEqual(self.sci(), 0)
+        m.outw(PM1_STS, TMR)
+        m.outw(PM1_EN, TMR)
+        self.assertEqual(self.sci(), 0)
+        m.clock_step(int(TMR_FLIP_NS) + 1000)           # the timer fires
+        self.assertEqual(self.sci(), 1)
+        m.outw(PM1_STS, TMR)
+        self.assertEqual(self.sci(), 0)
+
 
 if __name__ == '__main__':
     unittest.main()

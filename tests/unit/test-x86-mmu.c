@@ -257,6 +257,40 @@ static void test_translate_and_tlb(void)
     fixture_free(&f);
 }
 
+/*
+ * A TLB miss elsewhere in a large page reuses the walk (as one TLB entry
+ * would cover the whole page), except for a first write, which walks to
+ * set D; any flush ends it.
+ */
+static void test_large_page_reuse(void)
+{
+    Fixture f;
+
+    fixture_init(&f);
+    setup_legacy(&f);
+    f.env->hflags = HF_PE | HF_PG | HF_CS32 | HF_SS32;
+    put32(&f, 0x1000 + 2 * 4, 0x400000 | 0x87);     /* 8M -> 4M, no A/D */
+    f.ram[0x400010] = 0x11;
+    f.ram[0x402010] = 0x33;
+    f.ram[0x002010] = 0x44;
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x800010, 1, X86_MMU_KERNEL), ==,
+                     0x11);
+    g_assert_cmphex(f.ram[0x1008] & 0x60, ==, 0x20);        /* A, not D */
+    /* A write in another 4K slice walks again and sets D. */
+    x86_mmu_st(f.env, 0x801010, 1, 0x22, X86_MMU_KERNEL);
+    g_assert_cmphex(f.ram[0x401010], ==, 0x22);
+    g_assert_cmphex(f.ram[0x1008] & 0x60, ==, 0x60);
+    /* The PDE changes without a flush: a new slice still maps the old. */
+    put32(&f, 0x1000 + 2 * 4, 0x000000 | 0xe7);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x802010, 1, X86_MMU_KERNEL), ==,
+                     0x33);
+    /* INVLPG of any address of the page: the new mapping. */
+    x86_tlb_flush_page(f.env, 0x800000);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x802010, 1, X86_MMU_KERNEL), ==,
+                     0x44);
+    fixture_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -265,5 +299,6 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/mmu/pae", test_pae);
     g_test_add_func("/x86/mmu/long", test_long);
     g_test_add_func("/x86/mmu/translate-tlb", test_translate_and_tlb);
+    g_test_add_func("/x86/mmu/large-page-reuse", test_large_page_reuse);
     return g_test_run();
 }

@@ -134,7 +134,7 @@ static void ja_insn(JitAsm *a, unsigned size, unsigned opc, unsigned reg,
 }
 
 /* The byte-register bits for ja_insn() when the operation is on bytes. */
-static unsigned ja_byte_regs(unsigned size, unsigned bits)
+static unsigned byte_regs(unsigned size, unsigned bits)
 {
     return size == 1 ? bits : 0;
 }
@@ -187,7 +187,7 @@ void ja_load_sx(JitAsm *a, unsigned size, JaReg r, JaMem m)
 
 void ja_store(JitAsm *a, unsigned size, JaMem m, JaReg r)
 {
-    ja_insn(a, size, size == 1 ? 0x88 : 0x89, r, rm_mem(m), ja_byte_regs(size, 1));
+    ja_insn(a, size, size == 1 ? 0x88 : 0x89, r, rm_mem(m), byte_regs(size, 1));
 }
 
 void ja_store_imm(JitAsm *a, unsigned size, JaMem m, int32_t imm)
@@ -198,7 +198,7 @@ void ja_store_imm(JitAsm *a, unsigned size, JaMem m, int32_t imm)
 
 void ja_mov_rr(JitAsm *a, unsigned size, JaReg d, JaReg s)
 {
-    ja_insn(a, size, size == 1 ? 0x88 : 0x89, s, rm_reg(d), ja_byte_regs(size, 3));
+    ja_insn(a, size, size == 1 ? 0x88 : 0x89, s, rm_reg(d), byte_regs(size, 3));
 }
 
 void ja_mov_imm(JitAsm *a, JaReg r, uint64_t imm)
@@ -248,23 +248,26 @@ void ja_movx_rr(JitAsm *a, bool sx, unsigned size, JaReg d, JaReg s)
 
 void ja_alu_rr(JitAsm *a, int op, unsigned size, JaReg d, JaReg s)
 {
-    ja_insn(a, size, op * 8 + (size == 1 ? 0 : 1), s, rm_reg(d), ja_byte_regs(size, 3));
+    ja_insn(a, size, op * 8 + (size == 1 ? 0 : 1), s, rm_reg(d),
+            byte_regs(size, 3));
 }
 
 void ja_alu_rm(JitAsm *a, int op, unsigned size, JaReg d, JaMem m)
 {
-    ja_insn(a, size, op * 8 + (size == 1 ? 2 : 3), d, rm_mem(m), ja_byte_regs(size, 1));
+    ja_insn(a, size, op * 8 + (size == 1 ? 2 : 3), d, rm_mem(m),
+            byte_regs(size, 1));
 }
 
 void ja_alu_mr(JitAsm *a, int op, unsigned size, JaMem m, JaReg s)
 {
-    ja_insn(a, size, op * 8 + (size == 1 ? 0 : 1), s, rm_mem(m), ja_byte_regs(size, 1));
+    ja_insn(a, size, op * 8 + (size == 1 ? 0 : 1), s, rm_mem(m),
+            byte_regs(size, 1));
 }
 
 void ja_alu_ri(JitAsm *a, int op, unsigned size, JaReg d, int32_t imm)
 {
     if (size == 1) {
-        ja_insn(a, 1, 0x80, op, rm_reg(d), ja_byte_regs(size, 2));
+        ja_insn(a, 1, 0x80, op, rm_reg(d), byte_regs(size, 2));
         ja_byte(a, imm);
     } else if (fits8(imm)) {
         ja_insn(a, size, 0x83, op, rm_reg(d), 0);
@@ -277,33 +280,37 @@ void ja_alu_ri(JitAsm *a, int op, unsigned size, JaReg d, int32_t imm)
 
 void ja_test_rr(JitAsm *a, unsigned size, JaReg d, JaReg s)
 {
-    ja_insn(a, size, size == 1 ? 0x84 : 0x85, s, rm_reg(d), ja_byte_regs(size, 3));
+    ja_insn(a, size, size == 1 ? 0x84 : 0x85, s, rm_reg(d), byte_regs(size, 3));
 }
 
 void ja_test_ri(JitAsm *a, unsigned size, JaReg d, int32_t imm)
 {
-    ja_insn(a, size, size == 1 ? 0xf6 : 0xf7, 0, rm_reg(d), ja_byte_regs(size, 2));
+    ja_insn(a, size, size == 1 ? 0xf6 : 0xf7, 0, rm_reg(d), byte_regs(size, 2));
     ja_imm(a, size, imm);
 }
 
 void ja_shift_ri(JitAsm *a, int op, unsigned size, JaReg r, uint8_t count)
 {
     if (count == 1) {
-        ja_insn(a, size, size == 1 ? 0xd0 : 0xd1, op, rm_reg(r), ja_byte_regs(size, 2));
+        ja_insn(a, size, size == 1 ? 0xd0 : 0xd1, op, rm_reg(r),
+                byte_regs(size, 2));
     } else {
-        ja_insn(a, size, size == 1 ? 0xc0 : 0xc1, op, rm_reg(r), ja_byte_regs(size, 2));
+        ja_insn(a, size, size == 1 ? 0xc0 : 0xc1, op, rm_reg(r),
+                byte_regs(size, 2));
         ja_byte(a, count);
     }
 }
 
 void ja_unary(JitAsm *a, int op, unsigned size, JaReg r)
 {
-    ja_insn(a, size, size == 1 ? 0xf6 : 0xf7, op, rm_reg(r), ja_byte_regs(size, 2));
+    ja_insn(a, size, size == 1 ? 0xf6 : 0xf7, op, rm_reg(r),
+            byte_regs(size, 2));
 }
 
 void ja_incdec(JitAsm *a, int op, unsigned size, JaReg r)
 {
-    ja_insn(a, size, size == 1 ? 0xfe : 0xff, op, rm_reg(r), ja_byte_regs(size, 2));
+    ja_insn(a, size, size == 1 ? 0xfe : 0xff, op, rm_reg(r),
+            byte_regs(size, 2));
 }
 
 void ja_cmov(JitAsm *a, int cc, unsigned size, JaReg d, JaReg s)

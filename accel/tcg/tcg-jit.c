@@ -1,24 +1,21 @@
 /*
  * The block translator: a decoded 64-bit-mode block becomes one host
- * function, uint32_t fn(X86CPUState *env), that runs the block and
- * returns how many of its instructions completed.
+ * function, void fn(X86CPUState *env), that runs it (and the blocks it
+ * is linked to) and leaves env as the interpreter would.
  *
  * It is a template translator on top of the interpreter.  The hot
- * integer instructions (MOV, MOVZX/SX, LEA, ALU, shifts by constants,
- * PUSH/POP, CALL/RET/JMP/Jcc) are emitted as host instructions working
- * on the guest registers in env, with the soft TLB's fast path inline
- * and the system side's accessors behind it; everything else is a call
- * to the instruction's handler, exactly as exec_block() makes it.  The
- * lazy flags are stored as the specialised handlers store them, and a
- * Jcc/CMOVcc/SETcc right after a flag-setting ALU instruction tests the
- * host flags, which are the guest's (same operation, same size).
+ * integer instructions become host instructions (jit-ops.c); everything
+ * else is a call to the instruction's handler, exactly as exec_block()
+ * makes it (jit_generic() here).  This file holds the code buffer, the
+ * block's layout (link slots, epilogue, prologue, body, stubs), the
+ * exits and the chaining between blocks, and the slow-path stubs.
  *
  * Registers in the generated code: RBX = env, R12 = the block's first
  * rip, EBP = hflags and R14D = tcg_tb_epoch when the chain of blocks
- * was entered, R13D = env->tlb_gen when the block's body began; RAX
- * RCX RDX RSI RDI R8-R11 are
- * scratch (and clobbered by calls).  Blocks jump to each other through
- * link slots (jit_exit_chain()) without returning to the loop.
+ * was entered, R13D = env->tlb_gen when the block's body began; RAX RCX
+ * RDX RSI RDI R8-R11 are scratch (and clobbered by calls).  Blocks jump
+ * to each other through link slots (jit_exit_chain()) without returning
+ * to the loop.
  *
  * Code is specialised for the CPL (which TLB) with EFLAGS.AC alignment
  * checks off; tcg-exec.c runs the block in the interpreter when the
@@ -27,20 +24,12 @@
 #include <sys/mman.h>
 
 #include "qlite/error.h"
-#include "jit-asm.h"
-#include "tcg-internal.h"
+#include "jit-internal.h"
 #include "tcg-trace.h"
 
 #define JIT_BUF_SIZE    (64u << 20)
 /* Room one block may need at most (64 instructions and their stubs). */
 #define JIT_BLOCK_ROOM  (48u << 10)
-#define JIT_MAX_STUBS   (4 * TCG_BLOCK_MAX_INSNS + 4)
-
-#define ENV_OFF(f)      ((int32_t)offsetof(X86CPUState, f))
-#define REG_OFF(g)      (ENV_OFF(regs) + 8 * (int32_t)(g))
-
-/* x86 condition codes used on the host side. */
-enum { CC_O = 0, CC_C = 2, CC_E = 4, CC_NE = 5, CC_S = 8 };
 
 TcgJitLink *tcg_jit_pending_link;
 int32_t tcg_jit_budget;
@@ -49,47 +38,6 @@ static uint8_t *jit_buf;
 static size_t jit_used;
 static bool jit_reset_wanted;
 static int jit_state = -1;          /* -1 not yet decided, 0 off, 1 on */
-
-typedef enum {
-    STUB_EXIT,          /* leave the block: rip (unless kept) */
-    STUB_CHAIN,         /* go to the block at rip_off, linked if it can */
-    STUB_LOAD,          /* TLB miss of a load: x86_mem_read */
-    STUB_STORE,         /* TLB miss of a store: x86_mem_write */
-    STUB_GENERIC,       /* TLB miss: the whole instruction, generically */
-} JitStubKind;
-
-typedef struct JitStub {
-    JitStubKind kind;
-    uint8_t *from;          /* displacement of the branch to the stub */
-    uint8_t *back;          /* where a slow path rejoins, or NULL: exit */
-    uint32_t rip_off;       /* EXIT: new rip; others: the instruction's */
-    uint32_t next_off;      /* the next instruction's offset */
-    bool keep_rip;          /* EXIT: the handler set env->rip */
-    uint8_t size;
-    uint8_t seg;
-    const X86Insn *insn;
-} JitStub;
-
-typedef struct JitCtx {
-    JitAsm a;
-    const TcgBlock *tb;
-    int32_t tlb;            /* offset of the TLB of the block's CPL */
-    uint8_t *epilogue;
-    uint8_t *body;          /* where a chained jump enters */
-    bool hf_live;           /* host flags hold the guest flags */
-    /* The CC_OP_xxxB and size this block last recorded, or -1: unknown. */
-    int cc_group;
-    unsigned cc_size;
-    unsigned i;             /* instruction being translated */
-    uint32_t off;           /* its offset in the block */
-    uint32_t next;          /* the next one's */
-    unsigned nstubs;
-    TcgJitLink *links;      /* the block's link slots */
-    unsigned nlinks;
-    unsigned max_links;
-    bool failed;            /* something did not fit: no code */
-    JitStub stubs[JIT_MAX_STUBS];
-} JitCtx;
 
 G_STATIC_ASSERT(sizeof(X86TLBEntry) == 64);
 G_STATIC_ASSERT(X86_TLB_SIZE <= 4096);
@@ -121,8 +69,8 @@ bool tcg_jit_enabled(void)
  * QLITE_JIT_PERFMAP=1: tell perf(1) where each block's code is
  * (/tmp/perf-PID.map, "start size name"), named by guest rip.
  */
-static void jit_perf_map(const TcgBlock *tb, uint64_t rip, const uint8_t *start,
-                         size_t size)
+static void jit_perf_map(const TcgBlock *tb, uint64_t rip,
+                         const uint8_t *start, size_t size)
 {
     static FILE *map;
     static int on = -1;
@@ -160,17 +108,7 @@ void tcg_jit_gc(void)
 
 /* ---- small pieces ---------------------------------------------------- */
 
-static JaMem env_mem(int32_t off)
-{
-    return ja_mem(JA_RBX, off);
-}
-
-static JaMem greg(unsigned g)
-{
-    return env_mem(REG_OFF(g));
-}
-
-static JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from)
+JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from)
 {
     JitStub *s;
 
@@ -187,13 +125,13 @@ static JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from)
 }
 
 /* env->rip = the block's rip + @off. */
-static void jit_set_rip(JitCtx *c, uint32_t off)
+void jit_set_rip(JitCtx *c, uint32_t off)
 {
     ja_lea(&c->a, JA_RAX, ja_mem(JA_R12, off));
     ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RAX);
 }
 
-static void jit_exit(JitCtx *c, uint32_t rip_off)
+void jit_exit(JitCtx *c, uint32_t rip_off)
 {
     jit_set_rip(c, rip_off);
     ja_jmp_to(&c->a, c->epilogue);
@@ -246,7 +184,7 @@ static void jit_exit_loop(JitCtx *c)
  * the budget lasts, jump straight into the target's code.  Otherwise
  * leave, asking the loop to fill the slot with the block it runs next.
  */
-static void jit_exit_chain(JitCtx *c, uint32_t rip_off)
+void jit_exit_chain(JitCtx *c, uint32_t rip_off)
 {
     JitAsm *a = &c->a;
     TcgJitLink *link;
@@ -296,7 +234,7 @@ static void jit_exit_chain(JitCtx *c, uint32_t rip_off)
  * and returns its code, or NULL to leave.  The chain registers restart
  * with that block.
  */
-static void jit_exit_lookup(JitCtx *c)
+void jit_exit_lookup(JitCtx *c)
 {
     JitAsm *a = &c->a;
     uint8_t *out;
@@ -313,7 +251,7 @@ static void jit_exit_lookup(JitCtx *c)
 }
 
 /* A conditional exit to rip_off (host condition @cc), chained. */
-static void jit_exit_if(JitCtx *c, int cc, uint32_t rip_off)
+void jit_exit_if(JitCtx *c, int cc, uint32_t rip_off)
 {
     JitStub *s = jit_stub(c, STUB_CHAIN, ja_jcc(&c->a, cc));
 
@@ -324,7 +262,7 @@ static void jit_exit_if(JitCtx *c, int cc, uint32_t rip_off)
  * Leave after this instruction if it invalidated a block (perhaps this
  * one: it stored over its own code).  R14 holds tcg_tb_epoch at entry.
  */
-static void jit_check_stale(JitCtx *c, bool keep_rip)
+void jit_check_stale(JitCtx *c, bool keep_rip)
 {
     JitStub *s;
 
@@ -335,697 +273,7 @@ static void jit_check_stale(JitCtx *c, bool keep_rip)
     s->keep_rip = keep_rip;
 }
 
-/* Store a guest register from a host one (size 4 zero-extends). */
-static void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r)
-{
-    if (size == 4) {
-        ja_mov_rr(&c->a, 4, r, r);
-        size = 8;
-    }
-    ja_store(&c->a, size, greg(g), r);
-}
-
-/* The effective address of @in's memory operand into @r (uses RDX). */
-static bool jit_ea(JitCtx *c, const X86Insn *in, JaReg r)
-{
-    if (in->rip_rel) {
-        int64_t d = (int64_t)c->next + in->disp;
-
-        if (d != (int32_t)d) {
-            return false;
-        }
-        ja_lea(&c->a, r, ja_mem(JA_R12, d));
-    } else if (in->base != X86_NOREG) {
-        ja_load(&c->a, 8, r, greg(in->base));
-        if (in->index != X86_NOREG) {
-            ja_load(&c->a, 8, JA_RDX, greg(in->index));
-            ja_lea(&c->a, r, (JaMem){ .base = r, .index = JA_RDX,
-                                      .scale = in->scale,
-                                      .disp = in->disp });
-        } else if (in->disp) {
-            ja_lea(&c->a, r, ja_mem(r, in->disp));
-        }
-    } else if (in->index != X86_NOREG) {
-        ja_load(&c->a, 8, r, greg(in->index));
-        ja_lea(&c->a, r, (JaMem){ .base = JA_NOREG, .index = r,
-                                  .scale = in->scale, .disp = in->disp });
-    } else {
-        ja_mov_imm(&c->a, r, (uint64_t)(int64_t)in->disp);
-    }
-    if (in->asize == 4) {
-        ja_mov_rr(&c->a, 4, r, r);
-    }
-    return true;
-}
-
-/*
- * The soft TLB's fast path for @size bytes at linear RSI: on a hit RSI
- * becomes the host address and the code goes on; on a miss it jumps to
- * a stub of @kind (returned, for the caller to complete).  Clobbers RAX,
- * RDX and the flags.  A hit needs the whole access in the entry's page
- * (the tag of the last byte's page must match) and the rights for it.
- */
-static JitStub *jit_tlb(JitCtx *c, unsigned size, bool write,
-                        JitStubKind kind)
-{
-    int32_t tag = c->tlb + (write ? offsetof(X86TLBEntry, tag_write)
-                                  : offsetof(X86TLBEntry, tag_read));
-    int32_t addend = c->tlb + offsetof(X86TLBEntry, addend);
-    JaMem entry_tag = { .base = JA_RBX, .index = JA_RAX, .disp = tag };
-    JaMem entry_addend = { .base = JA_RBX, .index = JA_RAX, .disp = addend };
-    JitStub *s;
-
-    /* RAX = the entry's offset: page number mod TLB size, * 64. */
-    ja_mov_rr(&c->a, 4, JA_RAX, JA_RSI);
-    ja_shift_ri(&c->a, JA_SHR, 4, JA_RAX, X86_PAGE_BITS - 6);
-    ja_alu_ri(&c->a, JA_AND, 4, JA_RAX, (X86_TLB_SIZE - 1) << 6);
-    if (size > 1) {
-        ja_lea(&c->a, JA_RDX, ja_mem(JA_RSI, size - 1));
-    } else {
-        ja_mov_rr(&c->a, 8, JA_RDX, JA_RSI);
-    }
-    ja_alu_ri(&c->a, JA_AND, 8, JA_RDX, (int32_t)X86_PAGE_MASK);
-    ja_alu_rm(&c->a, JA_CMP, 8, JA_RDX, entry_tag);
-    s = jit_stub(c, kind, ja_jcc(&c->a, CC_NE));
-    ja_alu_rm(&c->a, JA_ADD, 8, JA_RSI, entry_addend);
-    s->size = size;
-    return s;
-}
-
-/* Load @size bytes of guest memory at RSI (segment @seg) into RAX. */
-static void jit_load(JitCtx *c, unsigned size, unsigned seg)
-{
-    JitStub *s = jit_tlb(c, size, false, STUB_LOAD);
-
-    s->seg = seg;
-    ja_load(&c->a, size, JA_RAX, ja_mem(JA_RSI, 0));
-    s->back = c->a.p;
-}
-
-/* Store the low @size bytes of RCX at guest RSI (segment @seg). */
-static void jit_store(JitCtx *c, unsigned size, unsigned seg)
-{
-    JitStub *s = jit_tlb(c, size, true, STUB_STORE);
-
-    s->seg = seg;
-    ja_store(&c->a, size, ja_mem(JA_RSI, 0), JA_RCX);
-    s->back = c->a.p;
-}
-
-/* The lazy flags, as fast_cc() in exec-fast.c records them. */
-static void jit_cc(JitCtx *c, unsigned ccop, unsigned size, JaReg dst,
-                   JaReg src)
-{
-    ja_store_imm(&c->a, 4, env_mem(ENV_OFF(cc_op)),
-                 ccop + __builtin_ctz(size));
-    c->cc_group = ccop;
-    c->cc_size = size;
-    ja_store(&c->a, 8, env_mem(ENV_OFF(cc_dst)), dst);
-    if (src == JA_NOREG) {
-        ja_store_imm(&c->a, 8, env_mem(ENV_OFF(cc_src)), 0);
-    } else {
-        ja_store(&c->a, 8, env_mem(ENV_OFF(cc_src)), src);
-    }
-}
-
 /* ---- instructions ---------------------------------------------------- */
-
-static bool jit_mem_ok(const X86Insn *in)
-{
-    /* FS and GS have bases; the others are flat in 64-bit mode. */
-    return in->seg != R_FS && in->seg != R_GS;
-}
-
-static bool jit_has_mem(const X86Insn *in)
-{
-    for (int n = 0; n < 3; n++) {
-        if (in->loc[n].kind == X86_LOC_MEM ||
-            in->loc[n].kind == X86_LOC_MOFFS) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* An immediate for a 32-bit host field, or false when it does not fit. */
-static bool jit_imm32(uint64_t imm, unsigned size, int32_t *out)
-{
-    int64_t v = size == 8 ? (int64_t)imm : x86_sext(imm, size);
-
-    *out = (int32_t)v;
-    return v == (int32_t)v;
-}
-
-static bool jit_mov(JitCtx *c, const X86Insn *in)
-{
-    const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
-    unsigned size = d->size;
-
-    if (d->kind == X86_LOC_REG) {
-        if (s->kind == X86_LOC_REG) {
-            ja_load(&c->a, size, JA_RAX, greg(s->reg));
-        } else if (s->kind == X86_LOC_IMM) {
-            ja_mov_imm(&c->a, JA_RAX, in->imm & x86_size_mask(size));
-        } else {
-            if (!jit_ea(c, in, JA_RSI)) {
-                return false;
-            }
-            jit_load(c, size, in->seg);
-        }
-        jit_greg_store(c, size, d->reg, JA_RAX);
-        return true;
-    }
-    if (!jit_ea(c, in, JA_RSI)) {
-        return false;
-    }
-    if (s->kind == X86_LOC_REG) {
-        ja_load(&c->a, size, JA_RCX, greg(s->reg));
-    } else {
-        ja_mov_imm(&c->a, JA_RCX, in->imm & x86_size_mask(size));
-    }
-    jit_store(c, size, in->seg);
-    return true;
-}
-
-static bool jit_movx(JitCtx *c, const X86Insn *in)
-{
-    const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
-
-    if (s->kind == X86_LOC_REG) {
-        ja_load(&c->a, s->size, JA_RAX, greg(s->reg));
-    } else {
-        if (!jit_ea(c, in, JA_RSI)) {
-            return false;
-        }
-        jit_load(c, s->size, in->seg);
-    }
-    if (in->op != X86_OP_MOVZX) {
-        ja_movx_rr(&c->a, true, s->size, JA_RAX, JA_RAX);
-    }
-    jit_greg_store(c, d->size, d->reg, JA_RAX);
-    return true;
-}
-
-static bool jit_lea(JitCtx *c, const X86Insn *in)
-{
-    if (!jit_ea(c, in, JA_RAX)) {
-        return false;
-    }
-    jit_greg_store(c, in->loc[0].size, in->loc[0].reg, JA_RAX);
-    return true;
-}
-
-/* The CC_OP group and host operation of an ALU instruction. */
-static bool jit_alu_op(unsigned op, int *hop, unsigned *ccop)
-{
-    switch (op) {
-    case X86_OP_ADD: *hop = JA_ADD; *ccop = CC_OP_ADDB; return true;
-    case X86_OP_SUB: case X86_OP_CMP:
-        *hop = JA_SUB; *ccop = CC_OP_SUBB; return true;
-    case X86_OP_AND: case X86_OP_TEST:
-        *hop = JA_AND; *ccop = CC_OP_LOGICB; return true;
-    case X86_OP_OR:  *hop = JA_OR;  *ccop = CC_OP_LOGICB; return true;
-    case X86_OP_XOR: *hop = JA_XOR; *ccop = CC_OP_LOGICB; return true;
-    default: return false;
-    }
-}
-
-/*
- * RAX op RCX (or the immediate), then the lazy flags.  CMP and TEST
- * (@ro) work on a copy in RDX: their result is only for the flags.
- */
-static void jit_alu_apply(JitCtx *c, int hop, unsigned ccop, unsigned size,
-                          bool ro, bool imm_src, int32_t imm, bool dead)
-{
-    bool logic = ccop == CC_OP_LOGICB;
-    JaReg r = JA_RAX;
-
-    if (ro) {
-        ja_mov_rr(&c->a, 8, JA_RDX, JA_RAX);
-        r = JA_RDX;
-    }
-    if (imm_src && !logic && !dead) {
-        /* ADD/SUB record the source for the flags: put it in RCX. */
-        ja_mov_imm(&c->a, JA_RCX, (uint64_t)(int64_t)imm);
-        imm_src = false;
-    }
-    if (imm_src) {
-        ja_alu_ri(&c->a, hop, size, r, imm);
-    } else {
-        ja_alu_rr(&c->a, hop, size, r, JA_RCX);
-    }
-    if (!dead) {
-        jit_cc(c, ccop, size, r, logic ? JA_NOREG : JA_RCX);
-    }
-}
-
-static bool jit_binop(JitCtx *c, const TcgOp *op)
-{
-    const X86Insn *in = &op->insn;
-    const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
-    unsigned size = d->size, ccop;
-    bool ro = in->op == X86_OP_CMP || in->op == X86_OP_TEST;
-    bool imm_src = s->kind == X86_LOC_IMM;
-    int32_t imm = 0;
-    int hop;
-    JitStub *st;
-
-    if (!jit_alu_op(in->op, &hop, &ccop) ||
-        (imm_src && !jit_imm32(in->imm, size, &imm))) {
-        return false;
-    }
-    if (d->kind == X86_LOC_REG) {
-        if (s->kind == X86_LOC_MEM) {
-            if (!jit_ea(c, in, JA_RSI)) {
-                return false;
-            }
-            jit_load(c, size, in->seg);
-            ja_mov_rr(&c->a, 8, JA_RCX, JA_RAX);
-        } else if (s->kind == X86_LOC_REG) {
-            ja_load(&c->a, size, JA_RCX, greg(s->reg));
-        }
-        ja_load(&c->a, size, JA_RAX, greg(d->reg));
-        jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm, op->flags_dead);
-        if (!ro) {
-            jit_greg_store(c, size, d->reg, JA_RAX);
-        }
-        c->hf_live = true;
-        return true;
-    }
-    /* Memory destination. */
-    if (!jit_ea(c, in, JA_RSI)) {
-        return false;
-    }
-    if (ro) {
-        jit_load(c, size, in->seg);
-        if (!imm_src) {
-            ja_load(&c->a, size, JA_RCX, greg(s->reg));
-        }
-        jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm, op->flags_dead);
-        c->hf_live = true;
-        return true;
-    }
-    /* Read-modify-write: on a TLB miss the generic handler does it all. */
-    st = jit_tlb(c, size, true, STUB_GENERIC);
-    st->insn = in;
-    if (!imm_src) {
-        ja_load(&c->a, size, JA_RCX, greg(s->reg));
-    }
-    ja_load(&c->a, size, JA_RAX, ja_mem(JA_RSI, 0));
-    jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm, op->flags_dead);
-    ja_store(&c->a, size, ja_mem(JA_RSI, 0), JA_RAX);
-    st->back = c->a.p;
-    return true;
-}
-
-static unsigned jit_cf_c(X86CPUState *env)
-{
-    return x86_cf_inline(env);
-}
-
-/*
- * Make the host CF the guest's (it is already when the host flags are
- * live; otherwise it is worked out from the lazy flags, which clobbers
- * the caller-saved registers) and put it in EDX as 0 or 1.
- */
-static void jit_carry_in(JitCtx *c, bool live)
-{
-    if (!live) {
-        ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
-        ja_call(&c->a, jit_cf_c);
-        ja_bt_ri(&c->a, 4, JA_RAX, 0);
-    }
-    ja_setcc(&c->a, CC_C, JA_RDX);
-    ja_movx_rr(&c->a, false, 1, JA_RDX, JA_RDX);
-}
-
-/* INC DEC NEG NOT of a register. */
-static bool jit_unop(JitCtx *c, const TcgOp *op, bool live)
-{
-    const X86Insn *in = &op->insn;
-    unsigned size = in->loc[0].size, reg = in->loc[0].reg;
-    bool dead = op->flags_dead;
-    bool incdec = in->op == X86_OP_INC || in->op == X86_OP_DEC;
-
-    if (incdec && !dead) {
-        /* INC and DEC keep CF: it goes in their lazy flags. */
-        jit_carry_in(c, live);
-    }
-    ja_load(&c->a, size, JA_RAX, greg(reg));
-    switch (in->op) {
-    case X86_OP_INC: case X86_OP_DEC:
-        ja_incdec(&c->a, in->op == X86_OP_INC ? JA_INC : JA_DEC, size,
-                  JA_RAX);
-        if (!dead) {
-            jit_cc(c, in->op == X86_OP_INC ? CC_OP_INCB : CC_OP_DECB, size,
-                   JA_RAX, JA_RDX);
-            c->hf_live = true;
-        }
-        break;
-    case X86_OP_NOT:
-        ja_unary(&c->a, JA_NOT, size, JA_RAX);
-        break;
-    default:    /* NEG: flags of 0 - a */
-        ja_mov_rr(&c->a, 8, JA_RCX, JA_RAX);
-        ja_unary(&c->a, JA_NEG, size, JA_RAX);
-        if (!dead) {
-            jit_cc(c, CC_OP_SUBB, size, JA_RAX, JA_RCX);
-            c->hf_live = true;
-        }
-        break;
-    }
-    jit_greg_store(c, size, reg, JA_RAX);
-    return true;
-}
-
-/* SHL SHR SAR (ROL ROR with dead flags) of a register by a constant. */
-static bool jit_shift(JitCtx *c, const TcgOp *op)
-{
-    const X86Insn *in = &op->insn;
-    unsigned size = in->loc[0].size, reg = in->loc[0].reg;
-    unsigned cnt = (in->loc[1].kind == X86_LOC_ONE ? 1 : in->imm) &
-                   (size == 8 ? 0x3f : 0x1f);
-    int hop = in->op == X86_OP_SHR ? JA_SHR :
-              in->op == X86_OP_SAR ? JA_SAR :
-              in->op == X86_OP_ROL ? JA_ROL :
-              in->op == X86_OP_ROR ? JA_ROR : JA_SHL;
-
-    if ((hop == JA_ROL || hop == JA_ROR) && !op->flags_dead) {
-        return false;       /* CF and OF eagerly: the handler */
-    }
-
-    ja_load(&c->a, size, JA_RAX, greg(reg));
-    if (cnt != 0) {
-        if (op->flags_dead) {
-            ja_shift_ri(&c->a, hop, size, JA_RAX, cnt);
-        } else {
-            /* The flags want the value shifted one bit less. */
-            if (cnt > 1) {
-                ja_shift_ri(&c->a, hop, size, JA_RAX, cnt - 1);
-            }
-            ja_mov_rr(&c->a, 8, JA_RCX, JA_RAX);
-            ja_shift_ri(&c->a, hop, size, JA_RAX, 1);
-            jit_cc(c, hop == JA_SHL ? CC_OP_SHLB : CC_OP_SARB, size,
-                   JA_RAX, JA_RCX);
-        }
-    }
-    jit_greg_store(c, size, reg, JA_RAX);
-    return true;
-}
-
-/*
- * IMUL Gv,Ev and IMUL Gv,Ev,imm: the truncated product, CF = OF =
- * overflow.  The host's SF ZF PF after IMUL are undefined, so the
- * flags are not left live for the next instruction.
- */
-static bool jit_imul(JitCtx *c, const TcgOp *op)
-{
-    const X86Insn *in = &op->insn;
-    const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
-    unsigned size = d->size;
-    int32_t imm = 0;
-
-    if (in->op == X86_OP_IMUL3 && !jit_imm32(in->imm, size, &imm)) {
-        return false;
-    }
-    if (s->kind == X86_LOC_MEM) {
-        if (!jit_ea(c, in, JA_RSI)) {
-            return false;
-        }
-        jit_load(c, size, in->seg);
-        ja_mov_rr(&c->a, 8, JA_RCX, JA_RAX);
-    } else {
-        ja_load(&c->a, size, JA_RCX, greg(s->reg));
-    }
-    if (in->op == X86_OP_IMUL3) {
-        ja_imul_rri(&c->a, size, JA_RAX, JA_RCX, imm);
-    } else {
-        ja_load(&c->a, size, JA_RAX, greg(d->reg));
-        ja_imul_rr(&c->a, size, JA_RAX, JA_RCX);
-    }
-    if (!op->flags_dead) {
-        ja_setcc(&c->a, CC_O, JA_RDX);
-        ja_movx_rr(&c->a, false, 1, JA_RDX, JA_RDX);
-        jit_cc(c, CC_OP_MULB, size, JA_RAX, JA_RDX);
-    }
-    jit_greg_store(c, size, d->reg, JA_RAX);
-    return true;
-}
-
-/* ADC SBB of registers and immediates, the carry in from the guest CF. */
-static bool jit_adc(JitCtx *c, const TcgOp *op, bool live)
-{
-    const X86Insn *in = &op->insn;
-    const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
-    unsigned size = d->size;
-    bool adc = in->op == X86_OP_ADC;
-    int32_t imm = 0;
-
-    if (d->kind != X86_LOC_REG ||
-        (s->kind != X86_LOC_REG && s->kind != X86_LOC_IMM) ||
-        (s->kind == X86_LOC_IMM && !jit_imm32(in->imm, size, &imm))) {
-        return false;
-    }
-    jit_carry_in(c, live);
-    if (s->kind == X86_LOC_REG) {
-        ja_load(&c->a, size, JA_RCX, greg(s->reg));
-    } else {
-        ja_mov_imm(&c->a, JA_RCX, (uint64_t)(int64_t)imm);
-    }
-    ja_load(&c->a, size, JA_RAX, greg(d->reg));
-    ja_alu_rr(&c->a, adc ? JA_ADC : JA_SBB, size, JA_RAX, JA_RCX);
-    if (!op->flags_dead) {
-        jit_cc(c, adc ? CC_OP_ADCB : CC_OP_SBBB, size, JA_RAX, JA_RCX);
-        ja_store(&c->a, 8, env_mem(ENV_OFF(cc_src2)), JA_RDX);
-    }
-    jit_greg_store(c, size, d->reg, JA_RAX);
-    c->hf_live = true;
-    return true;
-}
-
-static bool jit_cond_c(X86CPUState *env, unsigned cc)
-{
-    return x86_cond_inline(env, cc);
-}
-
-/*
- * The host flags again from the lazy flags of an ADD, SUB or logic
- * operation this block recorded: redo the operation (for SUB: a - b
- * with a = result + b; for ADD: a + b with a = result - b; logic: TEST
- * of the result).  False when the record is of another kind.
- */
-static bool jit_flags_redo(JitCtx *c)
-{
-    JitAsm *a = &c->a;
-    unsigned size = c->cc_size;
-
-    if (c->cc_group != CC_OP_ADDB && c->cc_group != CC_OP_SUBB &&
-        c->cc_group != CC_OP_LOGICB) {
-        return false;
-    }
-    ja_load(a, 8, JA_RAX, env_mem(ENV_OFF(cc_dst)));
-    if (c->cc_group == CC_OP_LOGICB) {
-        ja_test_rr(a, size, JA_RAX, JA_RAX);
-        return true;
-    }
-    ja_load(a, 8, JA_RCX, env_mem(ENV_OFF(cc_src)));
-    if (c->cc_group == CC_OP_SUBB) {
-        ja_alu_rr(a, JA_ADD, size, JA_RAX, JA_RCX);
-        ja_alu_rr(a, JA_CMP, size, JA_RAX, JA_RCX);
-    } else {
-        ja_alu_rr(a, JA_SUB, size, JA_RAX, JA_RCX);
-        ja_alu_rr(a, JA_ADD, size, JA_RAX, JA_RCX);
-    }
-    return true;
-}
-
-/*
- * The host condition for guest condition @cc: @cc itself when the host
- * flags are live (or can be redone from this block's record), else NE
- * after asking the lazy flags (a call, which clobbers the caller-saved
- * registers).  *@live says afterwards whether the host flags are the
- * guest's.
- */
-static int jit_cond(JitCtx *c, int cc, bool *live)
-{
-    if (*live) {
-        return cc;
-    }
-    if (jit_flags_redo(c)) {
-        *live = true;
-        return cc;
-    }
-    ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
-    ja_mov_imm(&c->a, JA_RSI, cc);
-    ja_call(&c->a, jit_cond_c);
-    ja_test_rr(&c->a, 1, JA_RAX, JA_RAX);
-    return CC_NE;
-}
-
-/* CMOVcc from a register and SETcc of a low byte register. */
-static bool jit_cond_move(JitCtx *c, const X86Insn *in, bool live)
-{
-    const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
-    int cc;
-
-    if (in->op == X86_OP_CMOV && s->kind != X86_LOC_REG) {
-        return false;       /* the TLB check would clobber the flags */
-    }
-    cc = jit_cond(c, in->opcode & 15, &live);
-    if (in->op == X86_OP_SETCC) {
-        ja_load(&c->a, 1, JA_RAX, greg(d->reg));
-        ja_setcc(&c->a, cc, JA_RAX);
-        ja_store(&c->a, 1, greg(d->reg), JA_RAX);
-    } else {
-        ja_load(&c->a, d->size, JA_RAX, greg(d->reg));
-        ja_load(&c->a, d->size, JA_RCX, greg(s->reg));
-        ja_cmov(&c->a, cc, d->size == 2 ? 2 : 8, JA_RAX, JA_RCX);
-        jit_greg_store(c, d->size, d->reg, JA_RAX);
-    }
-    c->hf_live = live;
-    return true;
-}
-
-/* A relative target as an offset from the block start, if it fits. */
-static bool jit_rel_target(JitCtx *c, const X86Insn *in, uint32_t *target)
-{
-    int64_t t = (int64_t)c->next + (int64_t)in->imm;
-
-    *target = (uint32_t)t;
-    return in->osize == 8 && t == (int32_t)t;
-}
-
-static bool jit_jcc(JitCtx *c, const X86Insn *in, bool live)
-{
-    uint32_t target;
-
-    if (!jit_rel_target(c, in, &target)) {
-        return false;
-    }
-    if (target == c->next) {
-        /* Taken or not, it goes on here; the interpreter does too. */
-        return true;
-    }
-    jit_exit_if(c, jit_cond(c, in->opcode & 15, &live), target);
-    return true;
-}
-
-static bool jit_jmp(JitCtx *c, const X86Insn *in)
-{
-    uint32_t target;
-
-    if (in->opnd[0] != X86_OPND_Jb && in->opnd[0] != X86_OPND_Jz) {
-        return false;
-    }
-    if (!jit_rel_target(c, in, &target)) {
-        return false;
-    }
-    jit_exit_chain(c, target);
-    return true;
-}
-
-/*
- * The stack, 64-bit operands: RSI = the slot, R8 = the new RSP, RCX =
- * the value.  A TLB miss runs the whole instruction generically.
- */
-static bool jit_stack(JitCtx *c, const X86Insn *in)
-{
-    bool push = in->op == X86_OP_PUSH || in->op == X86_OP_CALL;
-    uint32_t target = 0;
-    JitStub *s;
-
-    if (in->osize != 8 ||
-        (in->op == X86_OP_CALL && !jit_rel_target(c, in, &target))) {
-        return false;
-    }
-    if (in->op == X86_OP_PUSH) {
-        ja_load(&c->a, 8, JA_RCX, greg(in->loc[0].reg));
-    } else if (in->op == X86_OP_CALL) {
-        ja_lea(&c->a, JA_RCX, ja_mem(JA_R12, c->next));
-    }
-    ja_load(&c->a, 8, JA_RSI, greg(R_ESP));
-    if (push) {
-        ja_lea(&c->a, JA_RSI, ja_mem(JA_RSI, -8));
-        ja_mov_rr(&c->a, 8, JA_R8, JA_RSI);
-    } else {
-        ja_lea(&c->a, JA_R8, ja_mem(JA_RSI, 8));
-    }
-    s = jit_tlb(c, 8, push, STUB_GENERIC);
-    s->insn = in;
-    if (push) {
-        ja_store(&c->a, 8, ja_mem(JA_RSI, 0), JA_RCX);
-    } else {
-        ja_load(&c->a, 8, JA_RCX, ja_mem(JA_RSI, 0));
-    }
-    /* POP RSP: the popped value wins over the increment. */
-    ja_store(&c->a, 8, greg(R_ESP), JA_R8);
-    switch (in->op) {
-    case X86_OP_POP:
-        ja_store(&c->a, 8, greg(in->loc[0].reg), JA_RCX);
-        /* fall through */
-    case X86_OP_PUSH:
-        s->back = c->a.p;
-        return true;
-    case X86_OP_CALL:
-        /* CALL and RET leave the block; a miss leaves from the stub. */
-        jit_exit_chain(c, target);
-        return true;
-    default:
-        ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
-        jit_exit_lookup(c);
-        return true;
-    }
-}
-
-/* The native translation of @op, or false (nothing emitted) for none. */
-static bool jit_native(JitCtx *c, const TcgOp *op, bool live)
-{
-    const X86Insn *in = &op->insn;
-
-    if (in->op == X86_OP_NOP && !(in->flags & (X86_F_END | X86_F_REP))) {
-        return true;
-    }
-    if (in->op == X86_OP_JMP) {
-        return jit_jmp(c, in);
-    }
-    if (!x86_exec_fast_handler(in, false) ||
-        (jit_has_mem(in) && in->op != X86_OP_LEA && !jit_mem_ok(in))) {
-        return false;
-    }
-    for (int n = 0; n < 3; n++) {
-        if (in->loc[n].kind == X86_LOC_MOFFS) {
-            return false;
-        }
-    }
-    switch (in->op) {
-    case X86_OP_MOV:
-        return jit_mov(c, in);
-    case X86_OP_MOVZX: case X86_OP_MOVSX: case X86_OP_MOVSXD:
-        return jit_movx(c, in);
-    case X86_OP_LEA:
-        return jit_lea(c, in);
-    case X86_OP_ADD: case X86_OP_OR: case X86_OP_AND: case X86_OP_SUB:
-    case X86_OP_XOR: case X86_OP_CMP: case X86_OP_TEST:
-        return jit_binop(c, op);
-    case X86_OP_ADC: case X86_OP_SBB:
-        return jit_adc(c, op, live);
-    case X86_OP_INC: case X86_OP_DEC: case X86_OP_NEG: case X86_OP_NOT:
-        return jit_unop(c, op, live);
-    case X86_OP_SHL: case X86_OP_SAL: case X86_OP_SHR: case X86_OP_SAR:
-    case X86_OP_ROL: case X86_OP_ROR:
-        return jit_shift(c, op);
-    case X86_OP_IMUL2: case X86_OP_IMUL3:
-        return jit_imul(c, op);
-    case X86_OP_CMOV: case X86_OP_SETCC:
-        return jit_cond_move(c, in, live);
-    case X86_OP_JCC:
-        return jit_jcc(c, in, live);
-    case X86_OP_PUSH: case X86_OP_POP: case X86_OP_CALL: case X86_OP_RET:
-        return jit_stack(c, in);
-    default:
-        return false;
-    }
-}
 
 /* Does @op always leave the block (so nothing follows it)? */
 static bool jit_op_leaves(const TcgOp *op)

@@ -1,0 +1,98 @@
+/*
+ * Inside the block translator: the translation context shared by its
+ * core (tcg-jit.c: code buffer, block layout, exits and chaining, slow
+ * path stubs, handler calls) and its instruction translators
+ * (jit-ops.c).  See tcg-jit.c for the register conventions.
+ */
+#ifndef ACCEL_TCG_JIT_INTERNAL_H
+#define ACCEL_TCG_JIT_INTERNAL_H
+
+#include "jit-asm.h"
+#include "tcg-internal.h"
+
+#define JIT_MAX_STUBS   (4 * TCG_BLOCK_MAX_INSNS + 4)
+
+#define ENV_OFF(f)      ((int32_t)offsetof(X86CPUState, f))
+#define REG_OFF(g)      (ENV_OFF(regs) + 8 * (int32_t)(g))
+
+/* x86 condition codes used on the host side. */
+enum { CC_O = 0, CC_C = 2, CC_E = 4, CC_NE = 5, CC_S = 8 };
+
+typedef enum {
+    STUB_EXIT,          /* leave the block: rip (unless kept) */
+    STUB_CHAIN,         /* go to the block at rip_off, linked if it can */
+    STUB_LOAD,          /* TLB miss of a load: x86_mem_read */
+    STUB_STORE,         /* TLB miss of a store: x86_mem_write */
+    STUB_GENERIC,       /* TLB miss: the whole instruction, generically */
+} JitStubKind;
+
+typedef struct JitStub {
+    JitStubKind kind;
+    uint8_t *from;          /* displacement of the branch to the stub */
+    uint8_t *back;          /* where a slow path rejoins, or NULL: exit */
+    uint32_t rip_off;       /* EXIT: new rip; others: the instruction's */
+    uint32_t next_off;      /* the next instruction's offset */
+    bool keep_rip;          /* EXIT: the handler set env->rip */
+    uint8_t size;
+    uint8_t seg;
+    const X86Insn *insn;
+} JitStub;
+
+typedef struct JitCtx {
+    JitAsm a;
+    const TcgBlock *tb;
+    int32_t tlb;            /* offset of the TLB of the block's CPL */
+    uint8_t *epilogue;
+    uint8_t *body;          /* where a chained jump enters */
+    bool hf_live;           /* host flags hold the guest flags */
+    /* The CC_OP_xxxB and size this block last recorded, or -1: unknown. */
+    int cc_group;
+    unsigned cc_size;
+    unsigned i;             /* instruction being translated */
+    uint32_t off;           /* its offset in the block */
+    uint32_t next;          /* the next one's */
+    unsigned nstubs;
+    TcgJitLink *links;      /* the block's link slots */
+    unsigned nlinks;
+    unsigned max_links;
+    bool failed;            /* something did not fit: no code */
+    JitStub stubs[JIT_MAX_STUBS];
+} JitCtx;
+
+static inline JaMem env_mem(int32_t off)
+{
+    return ja_mem(JA_RBX, off);
+}
+
+static inline JaMem greg(unsigned g)
+{
+    return env_mem(REG_OFF(g));
+}
+
+/* ---- tcg-jit.c: stubs and exits for the instruction translators ---- */
+
+/* A stub of @kind reached by the branch whose displacement is @from. */
+JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from);
+/* env->rip = the block's rip + @off. */
+void jit_set_rip(JitCtx *c, uint32_t off);
+/* Leave the block with rip at @rip_off. */
+void jit_exit(JitCtx *c, uint32_t rip_off);
+/* Go on at @rip_off, into the next block's code when linked. */
+void jit_exit_chain(JitCtx *c, uint32_t rip_off);
+/* Go on at env->rip (set by the instruction: RET, indirect branches). */
+void jit_exit_lookup(JitCtx *c);
+/* Go on at @rip_off when the host condition @cc holds. */
+void jit_exit_if(JitCtx *c, int cc, uint32_t rip_off);
+/* Leave after this instruction if a block was invalidated. */
+void jit_check_stale(JitCtx *c, bool keep_rip);
+
+/* ---- jit-ops.c ---------------------------------------------------- */
+
+/*
+ * Translate @op to host instructions; false (nothing emitted that
+ * counts) when it is left to its handler.  @live: the host flags hold the
+ * guest's, left by the instruction before.
+ */
+bool jit_native(JitCtx *c, const TcgOp *op, bool live);
+
+#endif

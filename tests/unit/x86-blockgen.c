@@ -94,6 +94,7 @@ static void ib_pfx(Ib *ib, uint8_t p)
 
 static void ib_op(Ib *ib, unsigned b)
 {
+    g_assert_cmpuint(ib->nopc, <, sizeof(ib->opc));
     ib->opc[ib->nopc++] = b;
 }
 
@@ -430,15 +431,25 @@ static void ib_emit(BlockGen *g, const Ib *ib)
     g->ninsn++;
 }
 
-/* Raw bytes for the few fixed encodings. */
+/*
+ * Raw bytes for the few fixed encodings: the first as the opcode, the
+ * rest (at most 8) after it as an immediate would be.
+ */
 static void gen_bytes(BlockGen *g, const char *hex)
 {
     Ib ib;
 
     ib_init(&ib);
     for (; hex[0] && hex[1]; hex += 2) {
-        ib_op(&ib, g_ascii_xdigit_value(hex[0]) * 16 +
-                   g_ascii_xdigit_value(hex[1]));
+        unsigned b = g_ascii_xdigit_value(hex[0]) * 16 +
+                     g_ascii_xdigit_value(hex[1]);
+
+        if (ib.nopc == 0) {
+            ib_op(&ib, b);
+        } else {
+            g_assert_cmpuint(ib.nimm, <, sizeof(ib.imm));
+            ib_imm(&ib, b, 1);
+        }
     }
     ib_emit(g, &ib);
 }

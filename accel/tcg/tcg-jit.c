@@ -27,7 +27,8 @@
 #include "jit-internal.h"
 #include "tcg-trace.h"
 
-#define JIT_BUF_SIZE    (64u << 20)
+/* The code buffer: 64 MiB, or QLITE_JIT_BUFFER_MIB (tests make it small). */
+#define JIT_BUF_DEFAULT (64u << 20)
 /* Room one block may need at most (64 instructions and their stubs). */
 #define JIT_BLOCK_ROOM  (48u << 10)
 
@@ -37,6 +38,7 @@ int32_t tcg_jit_budget;
 static uint8_t *jit_buf;
 static size_t jit_used;
 static bool jit_reset_wanted;
+static size_t jit_buf_size;
 static int jit_state = -1;          /* -1 not yet decided, 0 off, 1 on */
 
 G_STATIC_ASSERT(sizeof(X86TLBEntry) == 64);
@@ -49,9 +51,15 @@ bool tcg_jit_enabled(void)
     if (jit_state < 0) {
         const char *v = g_getenv("QLITE_JIT");
 
+        const char *mib = g_getenv("QLITE_JIT_BUFFER_MIB");
+
         jit_state = !(v && !strcmp(v, "0")) && !tcg_trace_on;
+        jit_buf_size = JIT_BUF_DEFAULT;
+        if (mib && atoi(mib) > 0 && atoi(mib) <= 1024) {
+            jit_buf_size = (size_t)atoi(mib) << 20;
+        }
         if (jit_state) {
-            jit_buf = mmap(NULL, JIT_BUF_SIZE,
+            jit_buf = mmap(NULL, jit_buf_size,
                            PROT_READ | PROT_WRITE | PROT_EXEC,
                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (jit_buf == MAP_FAILED) {
@@ -380,6 +388,19 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
 }
 
 
+/* Exits with a static target: Jcc, JMP, CALL and the block's end. */
+static unsigned jit_count_links(const TcgBlock *tb)
+{
+    unsigned n = 1;
+
+    for (unsigned i = 0; i < tb->n; i++) {
+        unsigned op = tb->ops[i].insn.op;
+
+        n += op == X86_OP_JCC || op == X86_OP_JMP || op == X86_OP_CALL;
+    }
+    return n;
+}
+
 /*
  * The block's code: link slots, the epilogue, the entry (prologue),
  * the body (where chained jumps enter) and the stubs.
@@ -392,7 +413,7 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     bool left = false;
 
     /* One slot per exit with a static target: Jcc, JMP, CALL, the end. */
-    c->max_links = tb->n + 1;
+    c->max_links = jit_count_links(tb);
     c->links = (TcgJitLink *)a->p;
     for (unsigned k = 0; k < c->max_links * sizeof(TcgJitLink); k++) {
         ja_byte(a, 0);
@@ -470,7 +491,7 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
         tb->jit_failed = false;     /* try again once the buffer is reset */
         return;
     }
-    if (JIT_BUF_SIZE - jit_used < JIT_BLOCK_ROOM) {
+    if (jit_buf_size - jit_used < JIT_BLOCK_ROOM) {
         /* Full: start over with an empty cache (tcg-tb.c flushes). */
         tcg_tb_request_flush();
         tb->jit_failed = false;

@@ -6,7 +6,9 @@ processors; dmesg has no BUG/WARNING/Call Trace/Oops/panic; `sleep 5` takes
 5 s of host time within 10%; the idle shell costs under 5% of a host core;
 `poweroff -f` ends qlite with status 0.
 
-One boot serves every check (a boot is slow under the interpreter).
+One boot serves every acceptance check; a second boots with a 1 MiB
+buffer for translated code, so that it fills and is flushed again and
+again.
 Skips, saying why, when the guest cannot be built (no Debian mirror).
 QLITE_GUEST_TIMEOUT sets the boot timeout in seconds (default 400).
 """
@@ -128,6 +130,27 @@ class LinuxOnTcg(unittest.TestCase):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+    def test_small_code_buffer(self):
+        """A 1 MiB buffer for translated code fills over and over during
+        the boot: each time the block cache is flushed and translation
+        starts again, with two vCPUs sharing the blocks."""
+        args = [binary(), '-accel', 'tcg', '-m', '512M', '-smp', '2',
+                '-nographic',
+                '-kernel', os.path.join(GUEST_DIR, 'vmlinuz'),
+                '-initrd', os.path.join(GUEST_DIR, 'initramfs.gz'),
+                '-append', 'console=ttyS0 qlite.scenario=cpuinfo']
+        env = dict(os.environ, QLITE_JIT_BUFFER_MIB='1')
+        proc = subprocess.run(args, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env,
+                              timeout=BOOT_TIMEOUT)
+        out = proc.stdout.decode(errors='replace')
+        self.assertEqual(proc.returncode, 0, out[-3000:])
+        self.assertIn('QLITE-CPUS: 2', out, out[-3000:])
+        self.assertIsNone(
+            re.search(r'BUG:|WARNING:|Call Trace|Oops|Kernel panic', out),
+            out[-3000:])
 
 
 if __name__ == '__main__':

@@ -108,9 +108,13 @@ void tcg_jit_flush(void)
 void tcg_jit_gc(void)
 {
     if (jit_reset_wanted) {
-        /* No block refers to translated code any more. */
+        /*
+         * No block refers to translated code any more; nor may a pending
+         * link, whose slot lies in the code about to be overwritten.
+         */
         jit_reset_wanted = false;
         jit_used = 0;
+        tcg_jit_pending_link = NULL;
     }
 }
 

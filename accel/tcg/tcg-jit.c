@@ -11,11 +11,10 @@
  * exits and the chaining between blocks, and the slow-path stubs.
  *
  * Registers in the generated code: RBX = env, R12 = the block's first
- * rip, EBP = hflags and R14D = tcg_tb_epoch when the chain of blocks
- * was entered, R13D = env->tlb_gen when the block's body began; RAX RCX
- * RDX RSI RDI R8-R11 are scratch (and clobbered by calls).  Blocks jump
- * to each other through link slots (jit_exit_chain()) without returning
- * to the loop.
+ * rip, EBP = hflags when the chain of blocks was entered, R13D =
+ * env->tlb_gen when the block's body began; RAX RCX RDX RSI RDI R8-R11
+ * are scratch (and clobbered by calls).  Blocks jump to each other
+ * through link slots (jit_exit_chain()) without returning to the loop.
  *
  * Code is specialised for the CPL (which TLB) with EFLAGS.AC alignment
  * checks off; tcg-exec.c runs the block in the interpreter when the
@@ -165,19 +164,25 @@ static void jit_check_leave(JitCtx *c, uint8_t **out)
     out[1] = ja_jcc(a, CC_S);
 }
 
+/* Jump to @out unless this block is still valid (not invalidated). */
+static uint8_t *jit_if_invalid(JitCtx *c)
+{
+    ja_mov_imm(&c->a, JA_RAX, (uintptr_t)&c->tb->valid);
+    ja_load(&c->a, 1, JA_RAX, ja_mem(JA_RAX, 0));
+    ja_test_rr(&c->a, 4, JA_RAX, JA_RAX);
+    return ja_jcc(&c->a, CC_E);
+}
+
 /*
- * Back to the block's own start (a loop): it is this block while no
- * block was invalidated (R14) and no TLB flush happened since the body
- * began (R13).
+ * Back to the block's own start (a loop): it is this block while the
+ * block is valid and no TLB flush happened since the body began (R13).
  */
 static void jit_exit_loop(JitCtx *c)
 {
     JitAsm *a = &c->a;
     uint8_t *out[4];
 
-    ja_mov_imm(a, JA_RAX, (uintptr_t)&tcg_tb_epoch);
-    ja_alu_rm(a, JA_CMP, 4, JA_R14, ja_mem(JA_RAX, 0));
-    out[2] = ja_jcc(a, CC_NE);
+    out[2] = jit_if_invalid(c);
     ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
     out[3] = ja_jcc(a, CC_NE);
     jit_check_leave(c, out);
@@ -256,8 +261,6 @@ void jit_exit_lookup(JitCtx *c)
     ja_test_rr(a, 8, JA_RAX, JA_RAX);
     out = ja_jcc(a, CC_E);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
-    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
-    ja_load(a, 4, JA_R14, ja_mem(JA_RDX, 0));
     ja_jmp_reg(a, JA_RAX);
     ja_patch(a, out, c->epilogue);
 }
@@ -271,16 +274,13 @@ void jit_exit_if(JitCtx *c, int cc, uint32_t rip_off)
 }
 
 /*
- * Leave after this instruction if it invalidated a block (perhaps this
- * one: it stored over its own code).  R14 holds tcg_tb_epoch at entry.
+ * Leave after this instruction if it invalidated this block (it stored
+ * over its own code), as the interpreter does (tcg_tb_running_stale).
  */
 void jit_check_stale(JitCtx *c, bool keep_rip)
 {
-    JitStub *s;
+    JitStub *s = jit_stub(c, STUB_EXIT, jit_if_invalid(c));
 
-    ja_mov_imm(&c->a, JA_RAX, (uintptr_t)&tcg_tb_epoch);
-    ja_alu_rm(&c->a, JA_CMP, 4, JA_R14, ja_mem(JA_RAX, 0));
-    s = jit_stub(c, STUB_EXIT, ja_jcc(&c->a, CC_NE));
     s->rip_off = c->next;
     s->keep_rip = keep_rip;
 }
@@ -428,7 +428,7 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
 
     c->cc_group = -1;           /* flags from before the block */
     c->epilogue = a->p;
-    ja_pop(a, JA_R14);
+    ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
     ja_pop(a, JA_R13);
     ja_pop(a, JA_RBP);
     ja_pop(a, JA_R12);
@@ -440,12 +440,10 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     ja_push(a, JA_R12);
     ja_push(a, JA_RBP);
     ja_push(a, JA_R13);
-    ja_push(a, JA_R14);         /* the stack is 16-byte aligned for calls */
+    ja_alu_ri(a, JA_SUB, 8, JA_RSP, 8);     /* 16-byte aligned for calls */
     ja_mov_rr(a, 8, JA_RBX, JA_RDI);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
     ja_load(a, 4, JA_RBP, env_mem(ENV_OFF(hflags)));
-    ja_mov_imm(a, JA_RAX, (uintptr_t)&tcg_tb_epoch);
-    ja_load(a, 4, JA_R14, ja_mem(JA_RAX, 0));
     out->jit_body = a->p;
     c->body = a->p;
     ja_load(a, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));

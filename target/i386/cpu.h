@@ -567,6 +567,11 @@ void x86_cpuid(X86CPUState *env, uint32_t leaf, uint32_t subleaf,
                uint32_t *eax, uint32_t *ebx, uint32_t *ecx, uint32_t *edx);
 uint64_t x86_rdtsc(X86CPUState *env);
 /*
+ * The host clock the TSC follows (CLOCK_MONOTONIC in ns); tests that
+ * run the same code twice and compare set a fixed one.
+ */
+extern uint64_t (*x86_tsc_host_ns)(void);
+/*
  * Apply a -cpu option ("qemu64,+x2apic,vendor=...", NULL for the default)
  * to the model fields of @env (cpu-model.c).
  */

@@ -55,12 +55,19 @@ static bool msr_canonical(uint64_t a)
     return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
-static uint64_t msr_host_ns(void)
+static uint64_t msr_monotonic_ns(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+uint64_t (*x86_tsc_host_ns)(void) = msr_monotonic_ns;
+
+static uint64_t msr_host_ns(void)
+{
+    return x86_tsc_host_ns();
 }
 
 /* The guest TSC ticks at 1 GHz of host monotonic time. */

@@ -93,7 +93,8 @@ static void state_prelude(BlockGen *g)
     X86Insn in;
 
     *p = *g;
-    if (!blockgen_flag_setter(p)) {
+    if (!blockgen_flag_setter(p) || p->len == 0) {
+        /* None, or the template found no free register for its form. */
         g_free(p);
         return;
     }

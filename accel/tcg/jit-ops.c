@@ -51,6 +51,29 @@ static bool jit_ea(JitCtx *c, const X86Insn *in, JaReg r)
     return true;
 }
 
+/* FS and GS have bases in 64-bit mode; the other segments do not. */
+static bool jit_seg_has_base(unsigned seg)
+{
+    return seg == R_FS || seg == R_GS;
+}
+
+/*
+ * The linear address of @in's memory operand into RSI: the effective
+ * address plus the FS or GS base (uses RDX).  The stubs of its accesses
+ * take the base off again for the accessors, which want seg:ea.
+ */
+static bool jit_mem_addr(JitCtx *c, const X86Insn *in)
+{
+    if (!jit_ea(c, in, JA_RSI)) {
+        return false;
+    }
+    if (jit_seg_has_base(in->seg)) {
+        ja_alu_rm(&c->a, JA_ADD, 8, JA_RSI,
+                  env_mem(ENV_OFF(segs[in->seg].base)));
+    }
+    return true;
+}
+
 /*
  * The soft TLB's fast path for @size bytes at linear RSI: on a hit RSI
  * becomes the host address and the code goes on; on a miss it jumps to
@@ -121,23 +144,6 @@ static void jit_cc(JitCtx *c, unsigned ccop, unsigned size, JaReg dst,
     }
 }
 
-static bool jit_mem_ok(const X86Insn *in)
-{
-    /* FS and GS have bases; the others are flat in 64-bit mode. */
-    return in->seg != R_FS && in->seg != R_GS;
-}
-
-static bool jit_has_mem(const X86Insn *in)
-{
-    for (int n = 0; n < 3; n++) {
-        if (in->loc[n].kind == X86_LOC_MEM ||
-            in->loc[n].kind == X86_LOC_MOFFS) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* An immediate for a 32-bit host field, or false when it does not fit. */
 static bool jit_imm32(uint64_t imm, unsigned size, int32_t *out)
 {
@@ -158,7 +164,7 @@ static bool jit_mov(JitCtx *c, const X86Insn *in)
         } else if (s->kind == X86_LOC_IMM) {
             ja_mov_imm(&c->a, JA_RAX, in->imm & x86_size_mask(size));
         } else {
-            if (!jit_ea(c, in, JA_RSI)) {
+            if (!jit_mem_addr(c, in)) {
                 return false;
             }
             jit_load(c, size, in->seg);
@@ -166,7 +172,7 @@ static bool jit_mov(JitCtx *c, const X86Insn *in)
         jit_greg_store(c, size, d->reg, JA_RAX);
         return true;
     }
-    if (!jit_ea(c, in, JA_RSI)) {
+    if (!jit_mem_addr(c, in)) {
         return false;
     }
     if (s->kind == X86_LOC_REG) {
@@ -185,7 +191,7 @@ static bool jit_movx(JitCtx *c, const X86Insn *in)
     if (s->kind == X86_LOC_REG) {
         ja_load(&c->a, s->size, JA_RAX, greg(s->reg));
     } else {
-        if (!jit_ea(c, in, JA_RSI)) {
+        if (!jit_mem_addr(c, in)) {
             return false;
         }
         jit_load(c, s->size, in->seg);
@@ -267,7 +273,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
     }
     if (d->kind == X86_LOC_REG) {
         if (s->kind == X86_LOC_MEM) {
-            if (!jit_ea(c, in, JA_RSI)) {
+            if (!jit_mem_addr(c, in)) {
                 return false;
             }
             jit_load(c, size, in->seg);
@@ -284,7 +290,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
         return true;
     }
     /* Memory destination. */
-    if (!jit_ea(c, in, JA_RSI)) {
+    if (!jit_mem_addr(c, in)) {
         return false;
     }
     if (ro) {
@@ -420,7 +426,7 @@ static bool jit_imul(JitCtx *c, const TcgOp *op)
         return false;
     }
     if (s->kind == X86_LOC_MEM) {
-        if (!jit_ea(c, in, JA_RSI)) {
+        if (!jit_mem_addr(c, in)) {
             return false;
         }
         jit_load(c, size, in->seg);
@@ -659,8 +665,7 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     if (in->op == X86_OP_JMP) {
         return jit_jmp(c, in);
     }
-    if (!x86_exec_fast_handler(in, false) ||
-        (jit_has_mem(in) && in->op != X86_OP_LEA && !jit_mem_ok(in))) {
+    if (!x86_exec_fast_handler(in, false)) {
         return false;
     }
     for (int n = 0; n < 3; n++) {

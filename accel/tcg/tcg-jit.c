@@ -337,6 +337,16 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
 
 /* ---- stubs, prologue, the block ---------------------------------- */
 
+/* RDX = the access's effective address: RSI less the FS/GS base. */
+static void jit_stub_ea(JitCtx *c, const JitStub *s)
+{
+    ja_mov_rr(&c->a, 8, JA_RDX, JA_RSI);
+    if (s->seg == R_FS || s->seg == R_GS) {
+        ja_alu_rm(&c->a, JA_SUB, 8, JA_RDX,
+                  env_mem(ENV_OFF(segs[s->seg].base)));
+    }
+}
+
 static void jit_emit_stub(JitCtx *c, JitStub *s)
 {
     JitAsm *a = &c->a;
@@ -357,7 +367,7 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
         return;
     case STUB_LOAD:
         jit_set_rip(c, s->rip_off);
-        ja_mov_rr(a, 8, JA_RDX, JA_RSI);
+        jit_stub_ea(c, s);
         ja_mov_imm(a, JA_RSI, s->seg);
         ja_mov_imm(a, JA_RCX, s->size);
         ja_mov_rr(a, 8, JA_RDI, JA_RBX);
@@ -367,7 +377,7 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
     case STUB_STORE:
         jit_set_rip(c, s->rip_off);
         ja_mov_rr(a, 8, JA_R8, JA_RCX);
-        ja_mov_rr(a, 8, JA_RDX, JA_RSI);
+        jit_stub_ea(c, s);
         ja_mov_imm(a, JA_RSI, s->seg);
         ja_mov_imm(a, JA_RCX, s->size);
         ja_mov_rr(a, 8, JA_RDI, JA_RBX);

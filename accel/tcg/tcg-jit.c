@@ -54,8 +54,15 @@ bool tcg_jit_enabled(void)
 
         jit_state = !(v && !strcmp(v, "0")) && !tcg_trace_on;
         jit_buf_size = JIT_BUF_DEFAULT;
-        if (mib && atoi(mib) > 0 && atoi(mib) <= 1024) {
-            jit_buf_size = (size_t)atoi(mib) << 20;
+        if (mib) {
+            guint64 n;
+
+            if (g_ascii_string_to_unsigned(mib, 10, 1, 1024, &n, NULL)) {
+                jit_buf_size = (size_t)n << 20;
+            } else {
+                warn_report("QLITE_JIT_BUFFER_MIB=%s: not a size from 1 "
+                            "to 1024 (MiB); using 64", mib);
+            }
         }
         if (jit_state) {
             jit_buf = mmap(NULL, jit_buf_size,

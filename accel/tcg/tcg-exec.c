@@ -90,11 +90,14 @@ static void exec_block(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
     tcg_tb_set_running(NULL);
 }
 
-/* The same through the block's host code (tcg-jit.c). */
-static void exec_translated(X86CPUState *env, TcgBlock *tb)
+/*
+ * The same through the block's host code (tcg-jit.c), which may go on
+ * through up to @budget linked blocks.
+ */
+static void exec_translated(X86CPUState *env, TcgBlock *tb, int32_t budget)
 {
     env->int_shadow = false;
-    tcg_jit_budget = TCG_JIT_CHAIN_BUDGET;
+    tcg_jit_budget = budget;
     tb->jit(env);
 }
 
@@ -107,9 +110,7 @@ void tcg_exec_block_interp(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
 void tcg_exec_block_translated(X86CPUState *env, TcgBlock *tb)
 {
     /* No budget: the block leaves instead of going on to the next. */
-    env->int_shadow = false;
-    tcg_jit_budget = 0;
-    tb->jit(env);
+    exec_translated(env, tb, 0);
 }
 
 void *tcg_jit_next_code(X86CPUState *env)
@@ -306,7 +307,7 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
             tcg_jit_link_pending(env, tb);
         }
         if (tb->jit && (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
-            exec_translated(env, tb);
+            exec_translated(env, tb, TCG_JIT_CHAIN_BUDGET);
         } else {
             exec_block(env, tc, tb);
         }

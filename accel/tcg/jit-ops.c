@@ -315,11 +315,6 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
     return true;
 }
 
-static unsigned jit_cf_c(X86CPUState *env)
-{
-    return x86_cf_inline(env);
-}
-
 /*
  * Make the host CF the guest's (it is already when the host flags are
  * live; otherwise it is worked out from the lazy flags, which clobbers
@@ -329,7 +324,7 @@ static void jit_carry_in(JitCtx *c, bool live)
 {
     if (!live) {
         ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
-        ja_call(&c->a, jit_cf_c);
+        ja_call(&c->a, x86_get_cf);
         ja_bt_ri(&c->a, 4, JA_RAX, 0);
     }
     ja_setcc(&c->a, CC_C, JA_RDX);
@@ -480,11 +475,6 @@ static bool jit_adc(JitCtx *c, const TcgOp *op, bool live)
     return true;
 }
 
-static bool jit_cond_c(X86CPUState *env, unsigned cc)
-{
-    return x86_cond_inline(env, cc);
-}
-
 /*
  * The host flags again from the lazy flags of an ADD, SUB or logic
  * operation this block recorded: redo the operation (for SUB: a - b
@@ -534,7 +524,7 @@ static int jit_cond(JitCtx *c, int cc, bool *live)
     }
     ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
     ja_mov_imm(&c->a, JA_RSI, cc);
-    ja_call(&c->a, jit_cond_c);
+    ja_call(&c->a, x86_cond);
     ja_test_rr(&c->a, 1, JA_RAX, JA_RAX);
     return CC_NE;
 }

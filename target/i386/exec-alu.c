@@ -31,42 +31,8 @@ static void alu_binop(X86CPUState *env, const X86Insn *in)
     uint64_t m = x86_size_mask(sz);
     uint64_t a = x86_loc_read(env, &d);
     uint64_t b = x86_opnd_read(env, in, 1) & m;
-    uint64_t r, cin;
+    uint64_t r = x86_alu(env, in->op, sz, a, b);
 
-    switch (in->op) {
-    case X86_OP_ADD:
-        r = a + b;
-        x86_set_cc(env, CC_OP_ADDB, sz, r, b);
-        break;
-    case X86_OP_ADC:
-        cin = x86_get_cf(env);
-        r = a + b + cin;
-        x86_set_cc(env, CC_OP_ADCB, sz, r, b);
-        env->cc_src2 = cin;
-        break;
-    case X86_OP_SBB:
-        cin = x86_get_cf(env);
-        r = a - b - cin;
-        x86_set_cc(env, CC_OP_SBBB, sz, r, b);
-        env->cc_src2 = cin;
-        break;
-    case X86_OP_AND:
-        r = a & b;
-        x86_set_cc(env, CC_OP_LOGICB, sz, r, 0);
-        break;
-    case X86_OP_OR:
-        r = a | b;
-        x86_set_cc(env, CC_OP_LOGICB, sz, r, 0);
-        break;
-    case X86_OP_XOR:
-        r = a ^ b;
-        x86_set_cc(env, CC_OP_LOGICB, sz, r, 0);
-        break;
-    default:    /* SUB, CMP */
-        r = a - b;
-        x86_set_cc(env, CC_OP_SUBB, sz, r, b);
-        break;
-    }
     if (!cmp) {
         x86_loc_write(env, &d, r);
     }

@@ -119,14 +119,6 @@ FAST_INLINE uint64_t fast_src(X86CPUState *env, const X86Insn *in,
     }
 }
 
-FAST_INLINE void fast_cc(X86CPUState *env, unsigned op, unsigned sz,
-                         uint64_t dst, uint64_t src)
-{
-    env->cc_op = op + __builtin_ctz(sz);
-    env->cc_dst = dst;
-    env->cc_src = src;
-}
-
 /*
  * ADD OR ADC SBB AND SUB XOR CMP TEST.  A read-modify-write memory
  * destination goes through one TLB lookup for writing (writable pages
@@ -136,7 +128,7 @@ FAST_INLINE void fast_binop(X86CPUState *env, const X86Insn *in,
                             unsigned op, unsigned sz, int kind)
 {
     bool ro = op == X86_OP_CMP || op == X86_OP_TEST;
-    uint64_t m = x86_size_mask(sz), a, b, r, cin;
+    uint64_t m = x86_size_mask(sz), a, b, r;
     void *host = NULL;
 
     if ((kind == K_MR || kind == K_MI) && !ro) {
@@ -152,40 +144,7 @@ FAST_INLINE void fast_binop(X86CPUState *env, const X86Insn *in,
         a = env->regs[in->loc[0].reg] & m;
     }
     b = fast_src(env, in, sz, kind);
-    switch (op) {
-    case X86_OP_ADD:
-        r = a + b;
-        fast_cc(env, CC_OP_ADDB, sz, r, b);
-        break;
-    case X86_OP_ADC:
-        cin = x86_cf_inline(env);
-        r = a + b + cin;
-        fast_cc(env, CC_OP_ADCB, sz, r, b);
-        env->cc_src2 = cin;
-        break;
-    case X86_OP_SBB:
-        cin = x86_cf_inline(env);
-        r = a - b - cin;
-        fast_cc(env, CC_OP_SBBB, sz, r, b);
-        env->cc_src2 = cin;
-        break;
-    case X86_OP_AND: case X86_OP_TEST:
-        r = a & b;
-        fast_cc(env, CC_OP_LOGICB, sz, r, 0);
-        break;
-    case X86_OP_OR:
-        r = a | b;
-        fast_cc(env, CC_OP_LOGICB, sz, r, 0);
-        break;
-    case X86_OP_XOR:
-        r = a ^ b;
-        fast_cc(env, CC_OP_LOGICB, sz, r, 0);
-        break;
-    default:    /* SUB, CMP */
-        r = a - b;
-        fast_cc(env, CC_OP_SUBB, sz, r, b);
-        break;
-    }
+    r = x86_alu(env, op, sz, a, b);
     if (ro) {
         return;
     }
@@ -229,19 +188,19 @@ FAST_INLINE void fast_unop(X86CPUState *env, const X86Insn *in, unsigned op,
     case X86_OP_INC:
         r = a + 1;
         if (live) {
-            fast_cc(env, CC_OP_INCB, sz, r, x86_cf_inline(env));
+            x86_set_cc(env, CC_OP_INCB, sz, r, x86_cf_inline(env));
         }
         break;
     case X86_OP_DEC:
         r = a - 1;
         if (live) {
-            fast_cc(env, CC_OP_DECB, sz, r, x86_cf_inline(env));
+            x86_set_cc(env, CC_OP_DECB, sz, r, x86_cf_inline(env));
         }
         break;
     case X86_OP_NEG:
         r = -a;
         if (live) {
-            fast_cc(env, CC_OP_SUBB, sz, r, a);
+            x86_set_cc(env, CC_OP_SUBB, sz, r, a);
         }
         break;
     default:
@@ -270,19 +229,19 @@ FAST_INLINE void fast_shift(X86CPUState *env, const X86Insn *in, unsigned op,
     case X86_OP_SHL:
         r = a << cnt;
         if (live) {
-            fast_cc(env, CC_OP_SHLB, sz, r, a << (cnt - 1));
+            x86_set_cc(env, CC_OP_SHLB, sz, r, a << (cnt - 1));
         }
         break;
     case X86_OP_SHR:
         r = a >> cnt;
         if (live) {
-            fast_cc(env, CC_OP_SARB, sz, r, a >> (cnt - 1));
+            x86_set_cc(env, CC_OP_SARB, sz, r, a >> (cnt - 1));
         }
         break;
     case X86_OP_SAR:
         r = (uint64_t)(x86_sext(a, sz) >> cnt);
         if (live) {
-            fast_cc(env, CC_OP_SARB, sz, r,
+            x86_set_cc(env, CC_OP_SARB, sz, r,
                     (uint64_t)(x86_sext(a, sz) >> (cnt - 1)));
         }
         break;
@@ -327,7 +286,7 @@ FAST_INLINE void fast_imul(X86CPUState *env, const X86Insn *in, unsigned sz,
         ovf = p != x86_sext((uint64_t)p, sz);
     }
     if (live) {
-        fast_cc(env, CC_OP_MULB, sz, (uint64_t)p & m, ovf);
+        x86_set_cc(env, CC_OP_MULB, sz, (uint64_t)p & m, ovf);
     }
     fast_reg_write(env, in->loc[0].reg, sz, (uint64_t)p);
 }

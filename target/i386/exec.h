@@ -301,6 +301,40 @@ static inline unsigned x86_cf_inline(X86CPUState *env)
     }
 }
 
+/*
+ * ADD OR ADC SBB AND SUB XOR CMP TEST of @a and @b (both masked to
+ * @size): the result, with the lazy flags recorded.  Inline, so that
+ * the specialised handlers (constant @op and @size) lose the switch.
+ */
+static inline __attribute__((always_inline))
+uint64_t x86_alu(X86CPUState *env, unsigned op, unsigned size, uint64_t a,
+                 uint64_t b)
+{
+    uint64_t r, cin;
+
+    switch (op) {
+    case X86_OP_ADD:
+        r = a + b;
+        x86_set_cc(env, CC_OP_ADDB, size, r, b);
+        return r;
+    case X86_OP_ADC: case X86_OP_SBB:
+        cin = x86_cf_inline(env);
+        r = op == X86_OP_ADC ? a + b + cin : a - b - cin;
+        x86_set_cc(env, op == X86_OP_ADC ? CC_OP_ADCB : CC_OP_SBBB, size,
+                   r, b);
+        env->cc_src2 = cin;
+        return r;
+    case X86_OP_AND: case X86_OP_TEST: case X86_OP_OR: case X86_OP_XOR:
+        r = op == X86_OP_OR ? a | b : op == X86_OP_XOR ? a ^ b : a & b;
+        x86_set_cc(env, CC_OP_LOGICB, size, r, 0);
+        return r;
+    default:    /* SUB, CMP */
+        r = a - b;
+        x86_set_cc(env, CC_OP_SUBB, size, r, b);
+        return r;
+    }
+}
+
 /* Condition @cc from the whole computed flags (the slow way). */
 bool x86_cond_flags(X86CPUState *env, unsigned cc);
 

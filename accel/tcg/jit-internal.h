@@ -83,7 +83,9 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off);
 void jit_exit_lookup(JitCtx *c);
 /* Go on at @rip_off when the host condition @cc holds. */
 void jit_exit_if(JitCtx *c, int cc, uint32_t rip_off);
-/* Leave after this instruction if a block was invalidated. */
+/* Call @fn(env[, @arg]) (clobbers the caller-saved registers). */
+void jit_call_env(JitCtx *c, const void *fn, bool with_arg, uint64_t arg);
+/* Leave after this instruction if it invalidated its own block. */
 void jit_check_stale(JitCtx *c, bool keep_rip);
 
 /* ---- jit-ops.c ---------------------------------------------------- */

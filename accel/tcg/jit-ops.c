@@ -323,8 +323,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
 static void jit_carry_in(JitCtx *c, bool live)
 {
     if (!live) {
-        ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
-        ja_call(&c->a, x86_get_cf);
+        jit_call_env(c, x86_get_cf, false, 0);
         ja_bt_ri(&c->a, 4, JA_RAX, 0);
     }
     ja_setcc(&c->a, CC_C, JA_RDX);
@@ -522,9 +521,7 @@ static int jit_cond(JitCtx *c, int cc, bool *live)
         *live = true;
         return cc;
     }
-    ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
-    ja_mov_imm(&c->a, JA_RSI, cc);
-    ja_call(&c->a, x86_cond);
+    jit_call_env(c, x86_cond, true, cc);
     ja_test_rr(&c->a, 1, JA_RAX, JA_RAX);
     return CC_NE;
 }

@@ -263,8 +263,7 @@ void jit_exit_lookup(JitCtx *c)
     JitAsm *a = &c->a;
     uint8_t *out;
 
-    ja_mov_rr(a, 8, JA_RDI, JA_RBX);
-    ja_call(a, tcg_jit_next_code);
+    jit_call_env(c, tcg_jit_next_code, false, 0);
     ja_test_rr(a, 8, JA_RAX, JA_RAX);
     out = ja_jcc(a, CC_E);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
@@ -314,9 +313,7 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
     if (!op->pure) {
         jit_set_rip(c, c->off);
     }
-    ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
-    ja_mov_imm(&c->a, JA_RSI, (uintptr_t)&op->insn);
-    ja_call(&c->a, op->fn);
+    jit_call_env(c, op->fn, true, (uintptr_t)&op->insn);
     if (op->pure) {
         return;
     }
@@ -343,6 +340,15 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
 }
 
 /* ---- stubs, prologue, the block ---------------------------------- */
+
+void jit_call_env(JitCtx *c, const void *fn, bool with_arg, uint64_t arg)
+{
+    ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
+    if (with_arg) {
+        ja_mov_imm(&c->a, JA_RSI, arg);
+    }
+    ja_call(&c->a, fn);
+}
 
 /* RDX = the access's effective address: RSI less the FS/GS base. */
 static void jit_stub_ea(JitCtx *c, const JitStub *s)
@@ -373,30 +379,23 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
         jit_exit_chain(c, s->rip_off);
         return;
     case STUB_LOAD:
-        jit_set_rip(c, s->rip_off);
-        jit_stub_ea(c, s);
-        ja_mov_imm(a, JA_RSI, s->seg);
-        ja_mov_imm(a, JA_RCX, s->size);
-        ja_mov_rr(a, 8, JA_RDI, JA_RBX);
-        ja_call(a, x86_mem_read);
-        ja_jmp_to(a, s->back);
-        return;
     case STUB_STORE:
+        /* x86_mem_read(env, seg, ea, size) / x86_mem_write(..., value) */
         jit_set_rip(c, s->rip_off);
         ja_mov_rr(a, 8, JA_R8, JA_RCX);
         jit_stub_ea(c, s);
-        ja_mov_imm(a, JA_RSI, s->seg);
         ja_mov_imm(a, JA_RCX, s->size);
-        ja_mov_rr(a, 8, JA_RDI, JA_RBX);
-        ja_call(a, x86_mem_write);
-        jit_check_stale(c, false);
+        jit_call_env(c, s->kind == STUB_LOAD ? (void *)x86_mem_read
+                                             : (void *)x86_mem_write,
+                     true, s->seg);
+        if (s->kind == STUB_STORE) {
+            jit_check_stale(c, false);
+        }
         ja_jmp_to(a, s->back);
         return;
     case STUB_GENERIC:
         jit_set_rip(c, s->rip_off);
-        ja_mov_rr(a, 8, JA_RDI, JA_RBX);
-        ja_mov_imm(a, JA_RSI, (uintptr_t)s->insn);
-        ja_call(a, x86_exec_generic);
+        jit_call_env(c, x86_exec_generic, true, (uintptr_t)s->insn);
         if (!s->back) {
             /* CALL, RET: the handler set rip. */
             jit_exit_lookup(c);

@@ -171,7 +171,10 @@ static void jit_check_leave(JitCtx *c, uint8_t **out)
     out[1] = ja_jcc(a, CC_S);
 }
 
-/* Jump to @out unless this block is still valid (not invalidated). */
+/*
+ * A branch taken when this block was invalidated (a store hit its code);
+ * returns its displacement for the caller to patch.
+ */
 static uint8_t *jit_if_invalid(JitCtx *c)
 {
     ja_mov_imm(&c->a, JA_RAX, (uintptr_t)&c->tb->valid);
@@ -544,7 +547,7 @@ void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb)
     TcgJitLink *link = tcg_jit_pending_link;
 
     tcg_jit_pending_link = NULL;
-    if (tb->jit_body && tb->cached &&
+    if (tb->jit_body &&
         (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
         link->code = tb->jit_body;
         link->pc = env->rip;

@@ -17,8 +17,11 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$SRC/build/guest}
 # Kernel modules every guest gets: the ACPI power button (button) reaches
 # busybox acpid as KEY_POWER on an input device (evdev); both are modules
-# in Debian's kernel.
-BASE_MODULES="button evdev"
+# in Debian's kernel.  The storage drivers (virtio-blk over virtio-pci, IDE
+# disks and CD-ROMs on the PIIX, ext4 and ISO 9660) are there for the disk
+# tests; they are loaded at boot and cost little when no disk is present.
+BASE_MODULES="button evdev virtio_pci virtio_blk ata_piix sd_mod sr_mod
+isofs ext4"
 # Further kernel modules the tests need (by name; dependencies are added).
 GUEST_MODULES=${GUEST_MODULES:-}
 

@@ -5,7 +5,7 @@
  * 3.0, chapter 6).
  */
 #include "qlite/error.h"
-#include "qlite/pci.h"
+#include "qlite/msix.h"
 
 /* ------------------------------------------------------------------------
  * The bus
@@ -265,6 +265,7 @@ void pci_default_write_config(PCIDevice *dev, uint32_t addr, uint32_t val,
     if (pci_range_touches(addr, len, PCI_COMMAND, 2)) {
         pci_intx_propagate(dev, old_intx);
     }
+    msix_write_config(dev, addr, val, len);
 }
 
 static uint32_t pci_config_read(PCIDevice *dev, uint32_t addr, int len)
@@ -494,6 +495,7 @@ static void pci_qdev_unrealize(DeviceState *qdev)
     if (pc->exit) {
         pc->exit(dev);
     }
+    msix_uninit(dev);
     if (dev->bus) {
         dev->bus->devices[dev->devfn] = NULL;
     }
@@ -527,6 +529,10 @@ static void pci_qdev_reset(DeviceState *qdev)
         }
     }
     pci_update_mappings(dev);
+    msix_reset(dev);
+    if (dev->msi_cap) {
+        dev->config[dev->msi_cap + PCI_MSI_FLAGS] &= ~PCI_MSI_FLAGS_ENABLE;
+    }
     if (pc->reset) {
         pc->reset(dev);
     }

@@ -84,6 +84,7 @@
 
 typedef struct PCIBus PCIBus;
 typedef struct PCIDevice PCIDevice;
+typedef struct MSIXState MSIXState;    /* include/qlite/msix.h */
 
 typedef struct PCIIORegion {
     uint64_t size;              /* 0: not implemented */
@@ -105,6 +106,8 @@ struct PCIDevice {
     PCIBus *bus;
     PCIIORegion io_regions[PCI_NUM_REGIONS];
     int irq_level;              /* level of our INTx pin */
+    MSIXState *msix;            /* NULL: no MSI-X capability */
+    uint8_t msi_cap;            /* 0: no MSI capability */
 };
 
 typedef struct PCIDeviceClass {

@@ -16,6 +16,9 @@ static uint8_t huge_dummy;
 static void *fake_map(void *opaque, uint64_t addr, uint64_t len,
                       bool is_write)
 {
+    if (len && addr + (len - 1) < addr) {
+        return NULL;            /* wraps past 2^64, as dma_map() says */
+    }
     if (addr >= HUGE_BASE) {
         return &huge_dummy;
     }

@@ -23,6 +23,7 @@ struct BlockBackend {
     const BlockDevOps *dev_ops;
     void *dev_opaque;
     BlockAcctStats stats;
+    int iostatus;               /* 0 ok, ENOSPC nospace, else failed */
 };
 
 static GList *all_blks;         /* of BlockBackend *, creation order */
@@ -241,9 +242,6 @@ void blk_remove_bs(BlockBackend *blk)
     blk_drain(blk);
     bdrv_unref(blk->bs);
     blk->bs = NULL;
-    if (blk->dev_ops && blk->dev_ops->change_media_cb) {
-        blk->dev_ops->change_media_cb(blk->dev_opaque, false);
-    }
 }
 
 void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs)
@@ -251,8 +249,19 @@ void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs)
     g_assert(!blk->bs);
     bdrv_ref(bs);
     blk->bs = bs;
+}
+
+void blk_dev_change_media(BlockBackend *blk, bool load)
+{
     if (blk->dev_ops && blk->dev_ops->change_media_cb) {
-        blk->dev_ops->change_media_cb(blk->dev_opaque, true);
+        blk->dev_ops->change_media_cb(blk->dev_opaque, load);
+    }
+}
+
+void blk_dev_eject_request(BlockBackend *blk, bool force)
+{
+    if (blk->dev_ops && blk->dev_ops->eject_request_cb) {
+        blk->dev_ops->eject_request_cb(blk->dev_opaque, force);
     }
 }
 
@@ -276,6 +285,8 @@ void blk_tray_moved(BlockBackend *blk, bool open)
     json_decref(data);
     qlite_event_emit("DEVICE_TRAY_MOVED", text);
 }
+
+static void blk_watch_runstate(void);
 
 /* Error policy */
 
@@ -357,13 +368,63 @@ void blk_error_action(BlockBackend *blk, BlockErrorAction action,
     json_object_set_new(data, "action", json_string(names[action]));
     text = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(data);
-    if (action == BLOCK_ERROR_ACTION_STOP) {
-        /* QEMU emits the event, then stops with io-error. */
-        qlite_event_emit("BLOCK_IO_ERROR", text);
-        vm_stop(RUN_STATE_IO_ERROR);
-        return;
-    }
     qlite_event_emit("BLOCK_IO_ERROR", text);
+    if (action == BLOCK_ERROR_ACTION_STOP) {
+        if (!blk->iostatus) {
+            blk->iostatus = err == ENOSPC ? ENOSPC : EIO;
+        }
+        blk_watch_runstate();
+        vm_stop(RUN_STATE_IO_ERROR);
+    }
+}
+
+/* The I/O status is reset when the VM runs again (QMP cont). */
+static void blk_runstate_changed(void *opaque, bool running)
+{
+    if (running) {
+        for (GList *l = all_blks; l; l = l->next) {
+            ((BlockBackend *)l->data)->iostatus = 0;
+        }
+    }
+}
+
+static void blk_watch_runstate(void)
+{
+    static bool watching;
+
+    if (!watching) {
+        watching = true;
+        runstate_add_change_notifier(blk_runstate_changed, NULL);
+    }
+}
+
+const char *blk_iostatus_name(BlockBackend *blk)
+{
+    return !blk->iostatus ? "ok" :
+           blk->iostatus == ENOSPC ? "nospace" : "failed";
+}
+
+BlockBackend *blk_by_device(const char *device, const char *id,
+                            GError **errp)
+{
+    for (GList *l = all_blks; l; l = l->next) {
+        BlockBackend *blk = l->data;
+
+        if (device && device[0] && !strcmp(blk->name, device)) {
+            return blk;
+        }
+        if (id && blk->dev) {
+            g_autofree char *path =
+                object_get_canonical_path(OBJECT(blk->dev));
+            if ((blk->dev->id && !strcmp(blk->dev->id, id)) ||
+                !strcmp(path, id)) {
+                return blk;
+            }
+        }
+    }
+    g_set_error(errp, QLITE_ERROR, QLITE_ERROR_DEVICE_NOT_FOUND,
+                "Device '%s' not found", device ? device : id ? id : "");
+    return NULL;
 }
 
 void blk_set_enable_write_cache(BlockBackend *blk, bool wce)
@@ -568,6 +629,10 @@ static void blk_account(BlkAioReq *req)
         st->wr_bytes += failed ? 0 : req->bytes;
         st->wr_total_time_ns += t;
         st->failed_wr_operations += failed;
+        if (!failed && (uint64_t)(req->offset + req->bytes) >
+                       st->wr_highest_offset) {
+            st->wr_highest_offset = req->offset + req->bytes;
+        }
         break;
     case BLK_OP_FLUSH:
         st->flush_operations++;

@@ -158,6 +158,11 @@ int file_lock_image(int fd, const char *filename, bool writable,
 bool block_parse_locking(QliteOpts *opts, const char *key, int *flags,
                          GError **errp);
 
+/* ImageInfo (qemu-img info --output=json, QMP), block/image-info.c. */
+json_t *bdrv_image_info_json(BlockDriverState *bs);
+/* The snapshot table as ImageInfo's "snapshots", or NULL if none. */
+json_t *bdrv_snapshots_json(BlockDriverState *bs);
+
 /* Drivers, registered in block.c's table. */
 extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_raw;

@@ -19,6 +19,7 @@ static const int block_if_units[IF_COUNT] = {
 
 static GList *drives;           /* of DriveInfo *, in creation order */
 static GHashTable *named_nodes; /* node-name -> BlockDriverState * */
+static GList *named_list;       /* the same nodes, in creation order */
 static GHashTable *claimed_nodes;
 static bool snapshot_default;
 
@@ -343,6 +344,17 @@ DriveInfo *drive_new(const char *optstr, BlockInterfaceType default_if,
     return NULL;
 }
 
+BlockDriverState *bdrv_open_image(const char *filename, const char *fmt,
+                                  bool read_only, GError **errp)
+{
+    if (!filename || !*filename) {
+        error_setg(errp, "Parameter 'filename' is missing");
+        return NULL;
+    }
+    return bdrv_open(filename, fmt, NULL,
+                     (read_only ? 0 : BDRV_O_RDWR) | BDRV_O_LOCK, errp);
+}
+
 BlockDriverState *bdrv_find_node(const char *node_name)
 {
     return named_nodes ? g_hash_table_lookup(named_nodes, node_name) : NULL;
@@ -435,6 +447,7 @@ void drive_cleanup_all(void)
     }
     g_list_free_full(drives, drive_free);
     drives = NULL;
+    g_clear_pointer(&named_list, g_list_free);
     g_clear_pointer(&named_nodes, g_hash_table_destroy);
 }
 
@@ -445,4 +458,31 @@ void blockdev_register_node(BlockDriverState *bs)
                                             (GDestroyNotify)bdrv_unref);
     }
     g_hash_table_insert(named_nodes, bs->node_name, bs);
+    named_list = g_list_append(named_list, bs);
+}
+
+GList *bdrv_named_nodes(void)
+{
+    return named_list;
+}
+
+/* blockdev-del: only a node nothing uses (no device, no parent node). */
+bool blockdev_del(const char *node_name, GError **errp)
+{
+    BlockDriverState *bs = bdrv_find_node(node_name);
+
+    if (!bs) {
+        error_setg(errp, "Failed to find node with node-name='%s'",
+                   node_name);
+        return false;
+    }
+    if ((claimed_nodes && g_hash_table_contains(claimed_nodes, node_name)) ||
+        bs->refcnt > 1) {
+        error_setg(errp, "Node '%s' is busy: node is used as backing hd "
+                   "of a device or another node", node_name);
+        return false;
+    }
+    named_list = g_list_remove(named_list, bs);
+    g_hash_table_remove(named_nodes, node_name);
+    return true;
 }

@@ -23,6 +23,7 @@
 #include "qlite/osdep.h"
 #include "qlite/keyval.h"
 
+#include <jansson.h>
 #include <sys/uio.h>
 
 typedef struct BlockDriverState BlockDriverState;
@@ -155,6 +156,14 @@ void drive_cleanup_all(void);
  */
 BlockDriverState *blockdev_add(const char *optstr, GError **errp);
 BlockDriverState *bdrv_find_node(const char *node_name);
+/* Open an image node (locked as the emulator locks); drop with unref. */
+BlockDriverState *bdrv_open_image(const char *filename, const char *fmt,
+                                  bool read_only, GError **errp);
+void bdrv_unref(BlockDriverState *bs);
+/* -blockdev / blockdev-add nodes, in creation order. */
+GList *bdrv_named_nodes(void);
+/* blockdev-del: drop a node no device and no other node uses. */
+bool blockdev_del(const char *node_name, GError **errp);
 
 /*
  * What a device's "drive=NAME" property resolves to: a -drive id or a
@@ -178,9 +187,14 @@ GList *blk_list(void);
  * these callbacks; QMP eject and blockdev-change-medium go through them.
  */
 typedef struct BlockDevOps {
-    /* A medium was inserted (@load) or removed. */
+    /*
+     * QMP moves the tray: @load false opens it (the medium may go), true
+     * closes it (the medium may be new: the device tells the guest, as
+     * for an ATAPI UNIT ATTENTION).  The device emits DEVICE_TRAY_MOVED
+     * through blk_tray_moved() when the tray really moved.
+     */
     void (*change_media_cb)(void *opaque, bool load);
-    /* Someone asks to open the tray; @force: even when locked. */
+    /* QMP asks for the tray while the guest locks it: tell the guest. */
     void (*eject_request_cb)(void *opaque, bool force);
     bool (*is_tray_open)(void *opaque);
     bool (*is_medium_locked)(void *opaque);
@@ -195,8 +209,14 @@ bool blk_dev_is_tray_open(BlockBackend *blk);
 bool blk_dev_is_medium_locked(BlockBackend *blk);
 /* The device moved its tray (guest eject/load): DEVICE_TRAY_MOVED. */
 void blk_tray_moved(BlockBackend *blk, bool open);
-/* Take the medium out (tray must be open) / put @bs in (takes a ref). */
+/*
+ * Take the medium out / put @bs in (takes a ref); the tray must be open.
+ * Neither calls the device: QMP opens and closes the tray around them.
+ */
 void blk_remove_bs(BlockBackend *blk);
+/* Call the device's change_media_cb / eject_request_cb, if it has them. */
+void blk_dev_change_media(BlockBackend *blk, bool load);
+void blk_dev_eject_request(BlockBackend *blk, bool force);
 void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs);
 
 /*
@@ -249,10 +269,23 @@ typedef struct BlockAcctStats {
     uint64_t failed_flush_operations, failed_unmap_operations;
     uint64_t rd_total_time_ns, wr_total_time_ns, flush_total_time_ns;
     uint64_t unmap_total_time_ns;
+    uint64_t wr_highest_offset;
     int64_t idle_since_ns;      /* clock of the last completion, or -1 */
 } BlockAcctStats;
 
 const BlockAcctStats *blk_get_stats(BlockBackend *blk);
+
+/* "ok", "failed" or "nospace": the last error that stopped the VM. */
+const char *blk_iostatus_name(BlockBackend *blk);
+
+/* QMP and HMP views (block/qapi-block.c), in QEMU 7.2's shapes. */
+json_t *qmp_block_query_block(void);
+json_t *qmp_block_query_named_nodes(void);
+json_t *qmp_block_query_blockstats(void);
+void hmp_block_info(GString *out);
+/* The backend of a -drive id or a device's qdev id or QOM path. */
+BlockBackend *blk_by_device(const char *device, const char *id,
+                            GError **errp);
 
 /* Resize the medium (QMP block_resize). */
 int blk_resize(BlockBackend *blk, int64_t size, GError **errp);

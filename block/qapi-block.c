@@ -76,7 +76,11 @@ static json_t *node_info(BlockDriverState *bs, bool writeback)
     return o;
 }
 
-/* QEMU's virtio-*-pci proxies hold the real device as "virtio-backend". */
+/*
+ * "qdev" as QEMU reports it: the device's id, else its QOM path.  QEMU's
+ * virtio-*-pci proxies hold the real device, which has no id, as the
+ * child "virtio-backend": libvirt matches on that path.
+ */
 static char *qdev_path(BlockBackend *blk)
 {
     DeviceState *dev = blk_get_attached_dev(blk);
@@ -91,7 +95,7 @@ static char *qdev_path(BlockBackend *blk)
     if (g_str_has_prefix(type, "virtio-") && g_str_has_suffix(type, "-pci")) {
         return g_strconcat(path, "/virtio-backend", NULL);
     }
-    return g_steal_pointer(&path);
+    return dev->id ? g_strdup(dev->id) : g_steal_pointer(&path);
 }
 
 /* The backends QMP lists: every -drive, and those devices made. */

@@ -11,6 +11,7 @@
  */
 #include "qlite/block.h"
 #include "qlite/error.h"
+#include "qlite/runstate.h"
 #include "qlite/virtio-pci.h"
 
 #define TYPE_VIRTIO_BLK_PCI "virtio-blk-pci"
@@ -78,6 +79,7 @@ typedef struct VirtIOBlock {
     /* state */
     BlockBackend *blk;
     bool wce_default;           /* the drive's cache mode at realize */
+    GQueue stopped;             /* werror=stop: redone when the VM runs */
 } VirtIOBlock;
 
 #define VIRTIO_BLK_PCI(obj) OBJECT_CHECK(VirtIOBlock, (obj), TYPE_VIRTIO_BLK_PCI)
@@ -88,6 +90,8 @@ typedef struct VirtIOBlockReq {
     VirtQueueElement *elem;
     uint32_t reset_count;       /* of the device when the request began */
     uint8_t *status;            /* the chain's last writable byte */
+    uint32_t type;              /* from the header, to redo it */
+    uint64_t sector;
     uint32_t in_len;            /* bytes written into the chain */
     struct iovec *iov;          /* the data part of the chain */
     unsigned niov;
@@ -154,10 +158,23 @@ static void virtio_blk_set_features(VirtIODevice *vdev, uint64_t features)
                                                   VIRTIO_BLK_F_FLUSH));
 }
 
+static void virtio_blk_req_free(VirtIOBlockReq *req);
+
+/* Requests held for werror=stop belong to the old driver: drop them. */
+static void virtio_blk_drop_stopped(VirtIOBlock *s)
+{
+    VirtIOBlockReq *req;
+
+    while ((req = g_queue_pop_head(&s->stopped))) {
+        virtio_blk_req_free(req);
+    }
+}
+
 static void virtio_blk_reset(VirtIODevice *vdev)
 {
     VirtIOBlock *s = blk_of(vdev);
 
+    virtio_blk_drop_stopped(s);
     if (s->blk) {
         blk_set_enable_write_cache(s->blk, s->wce_default);
     }
@@ -187,17 +204,45 @@ static void virtio_blk_complete(VirtIOBlockReq *req, uint8_t status)
 
 static void virtio_blk_handle_vq(VirtIODevice *vdev, VirtQueue *vq);
 
+/*
+ * -drive rerror=/werror=: report the error to the guest, pretend it
+ * worked, or stop the VM and keep the request to redo it on resume.
+ */
+static uint8_t virtio_blk_error_status(VirtIOBlockReq *req, int ret,
+                                       bool *keep)
+{
+    BlockBackend *blk = req->s->blk;
+    bool is_read = req->type == VIRTIO_BLK_T_IN;
+    BlockErrorAction action = blk_get_error_action(blk, is_read, ret);
+
+    *keep = action == BLOCK_ERROR_ACTION_STOP;
+    if (*keep) {
+        g_queue_push_tail(&req->s->stopped, req);
+    }
+    blk_error_action(blk, action, is_read, ret);
+    return action == BLOCK_ERROR_ACTION_IGNORE ? VIRTIO_BLK_S_OK
+                                                : VIRTIO_BLK_S_IOERR;
+}
+
 static void virtio_blk_io_done(void *opaque, int ret)
 {
     VirtIOBlockReq *req = opaque;
     VirtIOBlock *s = req->s;
     VirtQueue *vq = req->vq;
+    uint8_t status = VIRTIO_BLK_S_OK;
+    bool keep = false;
 
     if (req->reset_count != s->parent.vdev.reset_count) {
         virtio_blk_req_free(req);       /* reset since: into nothing */
         return;
     }
-    virtio_blk_complete(req, ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+    if (ret < 0) {
+        status = virtio_blk_error_status(req, ret, &keep);
+        if (keep) {
+            return;
+        }
+    }
+    virtio_blk_complete(req, status);
     /* A full queue stopped popping: carry on now a slot is free. */
     if (virtqueue_pending(vq)) {
         virtio_blk_handle_vq(&s->parent.vdev, vq);
@@ -390,9 +435,28 @@ static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq,
     req->reset_count = vdev->reset_count;
     req->status = (uint8_t *)last->iov_base + last->iov_len - 1;
     req->in_len = e->in_len;
-    virtio_blk_dispatch(req, pci_get_long(hdr),
-                        pci_get_long(hdr + 8) |
-                        (uint64_t)pci_get_long(hdr + 12) << 32);
+    req->type = pci_get_long(hdr);
+    req->sector = pci_get_long(hdr + 8) |
+                  (uint64_t)pci_get_long(hdr + 12) << 32;
+    virtio_blk_dispatch(req, req->type, req->sector);
+}
+
+/* The VM runs again after a werror=stop: redo what was held back. */
+static void virtio_blk_vm_change(void *opaque, bool running)
+{
+    VirtIOBlock *s = opaque;
+    GQueue redo = G_QUEUE_INIT;
+    VirtIOBlockReq *req;
+
+    if (!running) {
+        return;
+    }
+    redo = s->stopped;
+    g_queue_init(&s->stopped);
+    while ((req = g_queue_pop_head(&redo))) {
+        g_clear_pointer(&req->iov, g_free);
+        virtio_blk_dispatch(req, req->type, req->sector);
+    }
 }
 
 static void virtio_blk_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
@@ -468,10 +532,12 @@ static void virtio_blk_realize(VirtIOPCIProxy *proxy, GError **errp)
     if (!virtio_blk_check_props(s, errp)) {
         return;
     }
-    s->blk = blk_claim_by_name(s->drive, errp);
+    s->blk = blk_claim_by_name(s->drive, DEVICE(s), errp);
     if (!s->blk) {
         return;
     }
+    g_queue_init(&s->stopped);
+    runstate_add_change_notifier(virtio_blk_vm_change, s);
     s->wce_default = blk_enable_write_cache(s->blk);
     virtio_init(vdev, "virtio-blk", VIRTIO_ID_BLOCK, VBC_SIZE,
                 &virtio_blk_ops, s);
@@ -487,8 +553,12 @@ static void virtio_blk_unrealize(VirtIOPCIProxy *proxy)
 
     /* Completions still to come must find nothing to touch. */
     proxy->vdev.reset_count++;
+    virtio_blk_drop_stopped(s);
     if (s->blk) {
+        runstate_remove_change_notifier(virtio_blk_vm_change, s);
         blk_drain(s->blk);
+        blk_detach_dev(s->blk);
+        s->blk = NULL;
     }
     virtio_cleanup(&proxy->vdev);
 }

@@ -8,6 +8,7 @@ Checks: reads return the image's bytes, writes reach the file, a flush
 completes, a read-only drive refuses writes; a looping chain, a buffer
 outside RAM and an over-long chain each set NEEDS_RESET with one log
 line while qlite keeps answering, and a device reset brings it back;
+a reset with a read in flight drops its completion;
 MSI-X pending bits; the legacy interface.
 """
 import os
@@ -335,6 +336,26 @@ class VirtioBlkTest(unittest.TestCase):
         d.make_avail(0)
         d.notify()
         self.broken_once(m, d, 'longer than the queue size')
+
+    @NO_QEMU
+    def test_reset_with_request_in_flight(self):
+        m, d = self.start()
+        d.init_modern()
+        d.write_mem(HDR, struct.pack('<IIQ', T_IN, 0, 2))
+        d.put_desc(0, HDR, 16, D_NEXT, 1)
+        d.put_desc(1, DATA, 65536, D_NEXT | D_WRITE, 2)
+        d.put_desc(2, STATUS, 1, D_WRITE)
+        d.make_avail(0)
+        # kick and reset in one packet: the read is still in flight when
+        # the reset comes, and its completion must land nowhere
+        notify = d.bar4(2)
+        m.conn.sendall(b'writew 0x%x 0\nwriteb 0x%x 0\n' %
+                       (notify, d.bar4(1) + C_STATUS))
+        self.assertEqual([m._readline(), m._readline()], ['OK', 'OK'])
+        d.init_modern()
+        self.assertEqual(d.request(T_IN, 6, data_len=512), 0)
+        self.assertEqual(d.used_idx(), 1)
+        self.assertEqual(d.read_mem(DATA, 512), pattern(6))
 
     @NO_QEMU
     def test_indirect_read(self):

@@ -258,6 +258,19 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(d.cfg_read(0x08, 1), 1)
 
     @NO_QEMU
+    def test_if_virtio_drive(self):
+        """-drive if=virtio makes a virtio-blk-pci for the drive."""
+        m = QtestMachine(['-drive', 'if=virtio,format=raw,file=' +
+                          self.img]).start()
+        self.addCleanup(m.close)
+        d = VirtioBlkDriver(m)
+        self.assertEqual(d.device_id, 0x1001)
+        d.setup_pci()
+        d.init_modern()
+        self.assertEqual(d.request(T_IN, 1, data_len=512), 0)
+        self.assertEqual(d.read_mem(DATA, 512), pattern(1))
+
+    @NO_QEMU
     def test_read_write_flush(self):
         m, d = self.start()
         d.init_modern()

@@ -244,6 +244,16 @@ class VirtioBlkTest(unittest.TestCase):
         # capacity in the device config, in 512-byte sectors
         cfg = d.bar4(4)
         self.assertEqual(m.readl(cfg), IMG_SIZE // 512)
+        # the PCI cfg access capability reaches BAR 4 through config space
+        pcicfg = d.caps[5][0]
+        d.cfg_write(pcicfg + 4, 4, 1)                   # bar
+        d.cfg_write(pcicfg + 8, d.caps[4][1])           # offset: device cfg
+        d.cfg_write(pcicfg + 12, 4)                     # length
+        self.assertEqual(d.cfg_read(pcicfg + 16), IMG_SIZE // 512)
+        d.cfg_write(pcicfg + 8, d.caps[1][1] + C_STATUS)
+        d.cfg_write(pcicfg + 12, 1)
+        d.cfg_write(pcicfg + 16, S_ACK)                 # write through it
+        self.assertEqual(d.status(), S_ACK)
 
     @NO_QEMU
     def test_modern_only_ids(self):

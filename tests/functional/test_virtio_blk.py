@@ -415,6 +415,24 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(m.readl(BAR1 + 0x1000) & 2, 2)  # pending
         m.writel(BAR1 + 28, 0)                          # unmask: delivered
         self.assertEqual(m.readl(BAR1 + 0x1000) & 2, 0)
+        # the function mask holds every vector back the same way
+        d.cfg_write(d.msix_cap + 2, 0xc000, 2)
+        self.assertEqual(d.request(T_IN, 1, data_len=512), 0)
+        self.assertEqual(m.readl(BAR1 + 0x1000) & 2, 2)
+        d.cfg_write(d.msix_cap + 2, 0x8000, 2)
+        self.assertEqual(m.readl(BAR1 + 0x1000) & 2, 0)
+        # with MSI-X on, INTx stays low
+        self.assertEqual(d.cfg_read(0x06, 2) & 0x08, 0)
+
+    @NO_QEMU
+    def test_intx_follows_isr(self):
+        m, d = self.start()
+        d.init_modern()
+        self.assertEqual(d.cfg_read(0x06, 2) & 0x08, 0)
+        self.assertEqual(d.request(T_IN, 1, data_len=512), 0)
+        self.assertEqual(d.cfg_read(0x06, 2) & 0x08, 0x08)   # INTx up
+        self.assertEqual(int(m.ok('readb 0x%x' % d.bar4(3)), 16), 1)
+        self.assertEqual(d.cfg_read(0x06, 2) & 0x08, 0)      # read cleared
 
     @NO_QEMU
     def test_legacy_interface(self):

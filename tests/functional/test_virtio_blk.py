@@ -9,17 +9,21 @@ completes, a read-only drive refuses writes; a looping chain, a buffer
 outside RAM and an over-long chain each set NEEDS_RESET with one log
 line while qlite keeps answering, and a device reset brings it back;
 a reset with a read in flight drops its completion;
-MSI-X pending bits; the legacy interface.
+MSI-X pending bits; INTx; the legacy interface; werror=report and
+werror=stop (redone on cont) on a full tmpfs, where one can be mounted.
 """
 import os
+import errno
 import shutil
 import struct
+import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qtest import QtestMachine, is_real_qemu  # noqa: E402
+from test_qmp_client import QMPClient  # noqa: E402
 
 IMG_SIZE = 1 << 20
 QSIZE = 16
@@ -467,6 +471,81 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(m.inb(io + 0x13), 0)           # read cleared it
         # device config right after the 20-byte header: capacity
         self.assertEqual(m.inl(io + 0x14), IMG_SIZE // 512)
+
+
+class WriteErrorTest(unittest.TestCase):
+    """werror= on a disk that has run out of space: a small tmpfs (root
+    only; skipped where it cannot be mounted) that a filler file fills."""
+
+    def setUp(self):
+        if is_real_qemu():
+            self.skipTest('Debian QEMU lacks qtest')
+        self.dir = tempfile.mkdtemp(prefix='qlite-vblk-enospc-')
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        fs = os.path.join(self.dir, 'fs')
+        os.mkdir(fs)
+        if os.geteuid() != 0 or subprocess.run(
+                ['mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', fs],
+                capture_output=True).returncode != 0:
+            self.skipTest('cannot mount a small tmpfs here')
+        self.addCleanup(subprocess.run, ['umount', '-l', fs])
+        self.img = os.path.join(fs, 'disk.raw')
+        with open(self.img, 'wb') as f:
+            f.truncate(IMG_SIZE)        # sparse: writes need new pages
+        self.filler = os.path.join(fs, 'filler')
+        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            while True:
+                os.write(fd, b'x' * 4096)
+        except OSError as e:
+            self.assertEqual(e.errno, errno.ENOSPC)
+        finally:
+            os.close(fd)
+
+    def start(self, werror):
+        sock = os.path.join(self.dir, 'qmp.sock')
+        m = QtestMachine(['-m', '128', '-qmp',
+                          'unix:%s,server=on,wait=off' % sock,
+                          '-drive', 'if=none,id=d0,format=raw,file=%s,'
+                          'werror=%s' % (self.img, werror),
+                          '-device', 'virtio-blk-pci,drive=d0']).start()
+        self.addCleanup(m.close)
+        qmp = QMPClient(path=sock)
+        self.addCleanup(qmp.close)
+        d = VirtioBlkDriver(m)
+        d.setup_pci()
+        d.init_modern()
+        return m, qmp, d
+
+    def test_report(self):
+        m, qmp, d = self.start('report')
+        self.assertEqual(d.request(T_OUT, 0, write_data=b'\x5a' * 4096), 1)
+        ev = qmp.event('BLOCK_IO_ERROR')
+        self.assertEqual(ev['data']['action'], 'report')
+        self.assertTrue(qmp.ok('query-status')['running'])
+
+    def test_stop_then_redo_on_cont(self):
+        m, qmp, d = self.start('stop')
+        data = b'\xa5' * 4096
+        d.write_mem(HDR, struct.pack('<IIQ', T_OUT, 0, 0))
+        d.write_mem(DATA, data)
+        d.write_mem(STATUS, b'\xff')
+        d.put_desc(0, HDR, 16, D_NEXT, 1)
+        d.put_desc(1, DATA, len(data), D_NEXT, 2)
+        d.put_desc(2, STATUS, 1, D_WRITE)
+        d.make_avail(0)
+        d.notify()
+        ev = qmp.event('BLOCK_IO_ERROR')
+        self.assertEqual(ev['data']['action'], 'stop')
+        qmp.event('STOP')
+        self.assertEqual(qmp.ok('query-status')['status'], 'io-error')
+        self.assertEqual(d.used_idx(), 0)       # held, not completed
+        os.unlink(self.filler)                  # room again
+        qmp.ok('cont')
+        self.assertEqual(d.wait_used(), (0, 1))
+        self.assertEqual(d.read_mem(STATUS, 1), b'\x00')
+        with open(self.img, 'rb') as f:
+            self.assertEqual(f.read(len(data)), data)
 
 
 if __name__ == '__main__':

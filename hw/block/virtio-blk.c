@@ -105,6 +105,14 @@ static VirtIOBlock *blk_of(VirtIODevice *vdev)
 
 /* ---- config space ---- */
 
+/* The disk's size in bytes; 0 if the backend cannot tell. */
+static uint64_t virtio_blk_size(VirtIOBlock *s)
+{
+    int64_t len = blk_getlength(s->blk);
+
+    return len > 0 ? len : 0;
+}
+
 static uint8_t virtio_blk_log2(uint32_t v)
 {
     uint8_t n = 0;
@@ -119,7 +127,7 @@ static uint8_t virtio_blk_log2(uint32_t v)
 static void virtio_blk_get_config(VirtIODevice *vdev, uint8_t *c)
 {
     VirtIOBlock *s = blk_of(vdev);
-    uint64_t sectors = blk_getlength(s->blk) / VIRTIO_BLK_SECTOR;
+    uint64_t sectors = virtio_blk_size(s) / VIRTIO_BLK_SECTOR;
     uint32_t lbs = s->logical_block_size;
 
     memset(c, 0, VBC_SIZE);
@@ -276,7 +284,7 @@ static unsigned virtio_blk_slice(const struct iovec *src, unsigned n,
 static bool virtio_blk_range_ok(VirtIOBlock *s, uint64_t sector,
                                 uint64_t bytes)
 {
-    uint64_t size = blk_getlength(s->blk);
+    uint64_t size = virtio_blk_size(s);
     uint32_t lbs = s->logical_block_size;
 
     if (bytes % lbs || sector % (lbs / VIRTIO_BLK_SECTOR)) {

@@ -621,6 +621,9 @@ static void virtio_pci_exit(PCIDevice *dev)
     if (vc->unrealize) {
         vc->unrealize(p);
     }
+    memory_region_destroy(&p->modern_bar);
+    memory_region_destroy(&p->legacy_bar);
+    memory_region_destroy(&p->msix_bar);
 }
 
 static void virtio_pci_reset(PCIDevice *dev)

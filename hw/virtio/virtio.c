@@ -93,6 +93,7 @@ void virtio_reset(VirtIODevice *vdev)
     vdev->isr = 0;
     vdev->broken = false;
     vdev->guest_features = 0;
+    vdev->features_refused = false;
     vdev->config_vector = VIRTIO_NO_VECTOR;
     for (unsigned i = 0; i < vdev->nvqs; i++) {
         virtio_queue_reset(&vdev->vq[i]);
@@ -108,6 +109,7 @@ bool virtio_set_features(VirtIODevice *vdev, uint64_t features)
         return false;
     }
     vdev->guest_features = features & vdev->host_features;
+    vdev->features_refused = !ok;
     if (vdev->ops->set_features) {
         vdev->ops->set_features(vdev, vdev->guest_features);
     }
@@ -122,10 +124,14 @@ void virtio_set_status(VirtIODevice *vdev, uint8_t status)
         virtio_reset(vdev);
         return;
     }
-    /* A modern driver asked for features we lack: refuse FEATURES_OK. */
+    /*
+     * FEATURES_OK is refused to a driver that asked for features we lack
+     * or (being modern) left VERSION_1 out (3.1.1, 6.1).
+     */
     if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
         !(old & VIRTIO_CONFIG_S_FEATURES_OK) &&
-        !virtio_vdev_has_feature(vdev, VIRTIO_F_VERSION_1)) {
+        (vdev->features_refused ||
+         !virtio_vdev_has_feature(vdev, VIRTIO_F_VERSION_1))) {
         status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
     }
     /* NEEDS_RESET is the device's to set and only a reset clears it. */

@@ -158,6 +158,7 @@ struct VirtIODevice {
     bool broken;                /* NEEDS_RESET set; queues stopped */
     uint64_t host_features;
     uint64_t guest_features;
+    bool features_refused;      /* the driver asked for what we lack */
     uint16_t config_vector;
     uint32_t config_len;
     uint8_t *config;

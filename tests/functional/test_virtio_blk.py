@@ -260,6 +260,19 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(d.status(), S_ACK)
 
     @NO_QEMU
+    def test_features_ok_refused(self):
+        m, d = self.start()
+        for feats in ((F_VERSION_1, 40), (F_FLUSH,)):   # unknown; no V1
+            d.common_w(C_STATUS, 0, 1)
+            d.common_w(C_STATUS, S_ACK | S_DRIVER, 1)
+            want = sum(1 << f for f in feats)
+            for sel in (0, 1):
+                d.common_w(C_GFSEL, sel, 4)
+                d.common_w(C_GF, (want >> (32 * sel)) & 0xffffffff, 4)
+            d.common_w(C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK, 1)
+            self.assertFalse(d.status() & S_FEATURES_OK, feats)
+
+    @NO_QEMU
     def test_modern_only_ids(self):
         m = QtestMachine(['-drive', 'if=none,id=d0,format=raw,file=' +
                           self.img, '-device',

@@ -256,10 +256,11 @@ bool msix_init_exclusive_bar(PCIDevice *dev, uint16_t nvectors,
                              uint8_t bar, MemoryRegion *bar_mr,
                              GError **errp)
 {
-    uint32_t half = 4096;
+    uint32_t half = 2048;       /* a 4 KiB BAR, PBA at 2 KiB, as QEMU */
     MSIXState *m;
 
-    while (half < msix_table_size(nvectors)) {
+    while (half < msix_table_size(nvectors) ||
+           half < msix_pba_size(nvectors)) {
         half *= 2;
     }
     if (!msix_init(dev, nvectors, bar, 0, bar, half, errp)) {

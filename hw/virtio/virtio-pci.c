@@ -600,9 +600,10 @@ static void virtio_pci_realize(PCIDevice *dev, GError **errp)
     p->vdev.notify = virtio_pci_notify;
     virtio_pci_set_ids(p, vc->virtio_id);
     p->nvectors = p->vdev.nvqs + 1;
-    if (!msix_init_exclusive_bar(dev, p->nvectors, VIRTIO_PCI_MSIX_BAR,
-                                 &p->msix_bar, errp) ||
-        (!p->disable_modern && !virtio_pci_modern_init(p, errp))) {
+    /* Capabilities in QEMU's order: the virtio ones first, then MSI-X. */
+    if ((!p->disable_modern && !virtio_pci_modern_init(p, errp)) ||
+        !msix_init_exclusive_bar(dev, p->nvectors, VIRTIO_PCI_MSIX_BAR,
+                                 &p->msix_bar, errp)) {
         if (vc->unrealize) {
             vc->unrealize(p);
         }

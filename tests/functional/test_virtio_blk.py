@@ -429,15 +429,15 @@ class VirtioBlkTest(unittest.TestCase):
         m.writel(BAR1 + 24, 0x0031)                     # vector 31... data
         self.assertEqual(m.readl(BAR1 + 28), 1)         # masked at reset
         self.assertEqual(d.request(T_IN, 1, data_len=512), 0)
-        self.assertEqual(m.readl(BAR1 + 0x1000) & 2, 2)  # pending
+        self.assertEqual(m.readl(BAR1 + 0x800) & 2, 2)  # pending
         m.writel(BAR1 + 28, 0)                          # unmask: delivered
-        self.assertEqual(m.readl(BAR1 + 0x1000) & 2, 0)
+        self.assertEqual(m.readl(BAR1 + 0x800) & 2, 0)
         # the function mask holds every vector back the same way
         d.cfg_write(d.msix_cap + 2, 0xc000, 2)
         self.assertEqual(d.request(T_IN, 1, data_len=512), 0)
-        self.assertEqual(m.readl(BAR1 + 0x1000) & 2, 2)
+        self.assertEqual(m.readl(BAR1 + 0x800) & 2, 2)
         d.cfg_write(d.msix_cap + 2, 0x8000, 2)
-        self.assertEqual(m.readl(BAR1 + 0x1000) & 2, 0)
+        self.assertEqual(m.readl(BAR1 + 0x800) & 2, 0)
         # with MSI-X on, INTx stays low
         self.assertEqual(d.cfg_read(0x06, 2) & 0x08, 0)
 

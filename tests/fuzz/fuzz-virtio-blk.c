@@ -253,7 +253,7 @@ static bool op_reg(FuzzInput *in, int op)
             size_of(size), write, val);
         break;
     default:
-        mmio(FUZZ_BAR1 + (off * 4) % 0x2000, 4, write, val);
+        mmio(FUZZ_BAR1 + (off * 4) % 0x1000, 4, write, val);
         break;
     }
     return true;

@@ -259,6 +259,27 @@ class VirtioBlkTest(unittest.TestCase):
         d.cfg_write(pcicfg + 16, S_ACK)                 # write through it
         self.assertEqual(d.status(), S_ACK)
 
+    def test_config_space_as_qemu(self):
+        """Capabilities and BAR sizes as QEMU 7.2 lays them out (read
+        from Debian's QEMU with the same command line)."""
+        m = QtestMachine(['-drive', 'if=none,id=d0,format=raw,file=' +
+                          self.img, '-device',
+                          'virtio-blk-pci,drive=d0,addr=4']).start()
+        self.addCleanup(m.close)
+        d = VirtioBlkDriver(m)
+        want = {0x34: 0x98, 0x40: 0x01100009, 0x50: 0x03104009,
+                0x60: 0x04105009, 0x70: 0x02146009, 0x80: 0x00000004,
+                0x84: 0x05147009, 0x98: 0x00018411, 0x9c: 0x00000001,
+                0xa0: 0x00000801}
+        for reg, val in want.items():
+            self.assertEqual(d.cfg_read(reg), val, hex(reg))
+        sizes = []
+        for reg in (0x10, 0x14, 0x20, 0x24):
+            d.cfg_write(reg, 0xffffffff)
+            sizes.append(d.cfg_read(reg))
+        self.assertEqual(sizes, [0xffffff81, 0xfffff000, 0xffffc00c,
+                                 0xffffffff])
+
     @NO_QEMU
     def test_features_ok_refused(self):
         m, d = self.start()

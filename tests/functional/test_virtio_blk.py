@@ -337,6 +337,21 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(d.request(99, 0), 2)               # UNSUPP
 
     @NO_QEMU
+    def test_serial_and_block_sizes(self):
+        m, d = self.start(dev_opts=',serial=QLITE-SN-1,num-queues=2,'
+                          'logical_block_size=4096,physical_block_size=4096')
+        d.init_modern()
+        self.assertEqual(d.request(T_GET_ID, 0, data_len=20), 0)
+        self.assertEqual(d.read_mem(DATA, 20), b'QLITE-SN-1' + bytes(10))
+        cfg = d.bar4(4)
+        self.assertEqual(m.readl(cfg + 0x14), 4096)     # blk_size
+        self.assertEqual(int(m.ok('readw 0x%x' % (cfg + 0x22)), 16), 2)
+        # 4 KiB logical blocks: a 512-byte read is refused
+        self.assertEqual(d.request(T_IN, 0, data_len=512), 1)
+        self.assertEqual(d.request(T_IN, 8, data_len=4096), 0)
+        self.assertEqual(d.read_mem(DATA, 512), pattern(8))
+
+    @NO_QEMU
     def test_read_only(self):
         m, d = self.start(',readonly=on')
         self.assertTrue(d.features() & (1 << F_RO))

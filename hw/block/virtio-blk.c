@@ -544,6 +544,12 @@ static void virtio_blk_realize(VirtIOPCIProxy *proxy, GError **errp)
     if (!s->blk) {
         return;
     }
+    if (!blk_is_inserted(s->blk)) {
+        error_setg(errp, "Device needs media, but drive is empty");
+        blk_detach_dev(s->blk);
+        s->blk = NULL;
+        return;
+    }
     g_queue_init(&s->stopped);
     runstate_add_change_notifier(virtio_blk_vm_change, s);
     s->wce_default = blk_enable_write_cache(s->blk);

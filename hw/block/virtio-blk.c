@@ -82,7 +82,8 @@ typedef struct VirtIOBlock {
     GQueue stopped;             /* werror=stop: redone when the VM runs */
 } VirtIOBlock;
 
-#define VIRTIO_BLK_PCI(obj) OBJECT_CHECK(VirtIOBlock, (obj), TYPE_VIRTIO_BLK_PCI)
+#define VIRTIO_BLK_PCI(obj) \
+    OBJECT_CHECK(VirtIOBlock, (obj), TYPE_VIRTIO_BLK_PCI)
 
 typedef struct VirtIOBlockReq {
     VirtIOBlock *s;

@@ -389,6 +389,10 @@ void virtqueue_push(VirtQueue *vq, VirtQueueElement *elem, uint32_t len)
     uint32_t e[2] = { GUINT32_TO_LE(elem->head), GUINT32_TO_LE(len) };
 
     virtq_element_free(elem);
+    /* A queue the driver switched off (legacy PFN 0) takes nothing back. */
+    if (vq->inuse == 0 || !virtio_queue_ready(vq)) {
+        return;
+    }
     vq->inuse--;
     if (vq->vdev->broken) {
         return;

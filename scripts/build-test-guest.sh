@@ -21,7 +21,7 @@ OUT=${1:-$SRC/build/guest}
 # disks and CD-ROMs on the PIIX, ext4 and ISO 9660) are there for the disk
 # tests; they are loaded at boot and cost little when no disk is present.
 BASE_MODULES="button evdev virtio_pci virtio_blk ata_piix sd_mod sr_mod
-isofs ext4"
+isofs ext4 crc32c_generic"
 # Further kernel modules the tests need (by name; dependencies are added).
 GUEST_MODULES=${GUEST_MODULES:-}
 

@@ -21,7 +21,7 @@
 #   BENCH_CACHE=M   cache mode for the bench rows (default writeback)
 #   BENCH_ROWS="read write convert check"   the rows to run (default all)
 set -euo pipefail
-QLITE=$(realpath "${1:-${QLITE_IMG:-build/tools/qlite-img}}")
+QLITE=$(realpath "${1:-${QLITE_IMG:-build/qlite-img}}")
 WORK=${2:-}
 REPS=${BENCH_REPS:-5}
 COUNT=${BENCH_COUNT:-200000}

@@ -108,16 +108,64 @@ void resume_all_vcpus(void)
     }
 }
 
+/*
+ * vCPU thread, big lock held: @cpu was asked to stop and will not run
+ * again until resume_all_vcpus().  Tells pause_all_vcpus().
+ */
+static void cpu_set_stopped(CPUState *cpu)
+{
+    if (!cpu->stopped) {
+        cpu->stopped = true;
+        g_cond_broadcast(&pause_cond);
+    }
+}
+
 /* vCPU thread, big lock held. */
 void cpu_wait_io_event(CPUState *cpu, bool (*has_work)(CPUState *cpu))
 {
     while (cpu_should_stop(cpu) || (cpu->halted && !has_work(cpu))) {
-        if (cpu_should_stop(cpu) && !cpu->stopped) {
-            cpu->stopped = true;
-            g_cond_broadcast(&pause_cond);
+        if (cpu_should_stop(cpu)) {
+            cpu_set_stopped(cpu);
         }
         g_cond_wait(&cpu->halt_cond, bql_mutex());
     }
     cpu->stopped = false;
     g_atomic_int_set(&cpu->exit_request, 0);
+}
+
+static bool cpu_any_can_run(bool (*can_run)(CPUState *cpu))
+{
+    for (int i = 0; i < cpu_count(); i++) {
+        if (can_run(cpu_get(i))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The one thread that runs every vCPU (tcg), big lock held: sleep on the
+ * first vCPU's halt_cond (each kick broadcasts it) until @can_run is true
+ * of some vCPU.  Every vCPU asked to stop is reported stopped on each
+ * wake-up, not only before the first sleep: a pause that finds the thread
+ * already asleep (an idle guest, every vCPU halted) must see all of them
+ * stopped, or pause_all_vcpus() waits forever.
+ */
+void cpu_wait_io_event_all(bool (*can_run)(CPUState *cpu))
+{
+    CPUState *first = cpu_get(0);
+
+    for (;;) {
+        for (int i = 0; i < cpu_count(); i++) {
+            CPUState *cpu = cpu_get(i);
+
+            if (cpu_should_stop(cpu)) {
+                cpu_set_stopped(cpu);
+            }
+        }
+        if (cpu_any_can_run(can_run)) {
+            return;
+        }
+        g_cond_wait(&first->halt_cond, bql_mutex());
+    }
 }

@@ -248,6 +248,17 @@ static void vl_check_combinations(VlConfig *cfg)
     }
 }
 
+/* Nothing on the command line is dropped: no network yet, so refuse it. */
+static void vl_refuse_netdevs(VlConfig *cfg)
+{
+    if (cfg->netdevs->len) {
+        VlItem *it = cfg->netdevs->pdata[0];
+
+        vl_fail_at(it->location, g_error_new(QLITE_ERROR, 0,
+                   "networking is not supported yet"));
+    }
+}
+
 static void vl_create_chardevs(VlConfig *cfg)
 {
     for (guint i = 0; i < cfg->chardevs->len; i++) {
@@ -535,6 +546,7 @@ int qlite_main(int argc, char **argv)
     vl_config_init(&cfg);
     vl_parse(&cfg, argc, argv);
     vl_check_combinations(&cfg);
+    vl_refuse_netdevs(&cfg);
     ms = vl_create_machine(&cfg);
     if (cfg.daemonize) {
         vl_daemonize_start();

@@ -53,36 +53,20 @@ static TcgCPU *tcg_cpu(CPUState *cpu)
     return tc;
 }
 
-/* Does any vCPU have something to do?  (The argument is the first one.) */
-static bool tcg_any_work(CPUState *first)
+/* May the thread run @cpu now?  Big lock held. */
+static bool tcg_can_run(CPUState *cpu)
 {
-    for (int i = 0; i < cpu_count(); i++) {
-        CPUState *cpu = cpu_get(i);
-
-        if (cpu->accel && tcg_exec_has_work(cpu)) {
-            return true;
-        }
-    }
-    return false;
+    return cpu->accel && !cpu_should_stop(cpu) && tcg_exec_has_work(cpu);
 }
 
 /*
- * Nothing can run: sleep until an event.  When the VM is being paused,
- * every vCPU but the first is marked stopped here, and the first by
- * cpu_wait_io_event(), which also tells pause_all_vcpus().
+ * Nothing can run: sleep until an event makes some vCPU runnable.  No
+ * vCPU runs while this thread holds the big lock, so every one asked to
+ * stop is parked; cpu_wait_io_event_all() tells pause_all_vcpus().
  */
 static void tcg_idle(void)
 {
-    CPUState *first = cpu_get(0);
-
-    for (int i = 1; i < cpu_count(); i++) {
-        CPUState *cpu = cpu_get(i);
-
-        if (cpu_should_stop(cpu)) {
-            cpu->stopped = true;
-        }
-    }
-    cpu_wait_io_event(first, tcg_any_work);
+    cpu_wait_io_event_all(tcg_can_run);
 }
 
 static gpointer tcg_thread_main(gpointer opaque)
@@ -95,8 +79,7 @@ static gpointer tcg_thread_main(gpointer opaque)
         for (int i = 0; i < cpu_count(); i++) {
             CPUState *cpu = cpu_get(i);
 
-            if (!cpu->accel || cpu_should_stop(cpu) ||
-                !tcg_exec_has_work(cpu)) {
+            if (!tcg_can_run(cpu)) {
                 continue;
             }
             bql_unlock();

@@ -49,6 +49,12 @@ void resume_all_vcpus(void);
 bool all_vcpus_paused(void);
 /* Called by vCPU threads: sleep while stopped or halted without work. */
 void cpu_wait_io_event(CPUState *cpu, bool (*has_work)(CPUState *cpu));
+/*
+ * The same for one thread that runs every vCPU (tcg): sleep until
+ * @can_run(cpu) holds for some vCPU, reporting those asked to stop.
+ * @can_run must be false for a vCPU asked to stop.
+ */
+void cpu_wait_io_event_all(bool (*can_run)(CPUState *cpu));
 bool cpu_should_stop(CPUState *cpu);
 
 #endif

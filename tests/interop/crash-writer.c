@@ -6,7 +6,8 @@
  * so a checker can tell which write it came from.  Each operation is
  * logged twice with write(2), which survives SIGKILL: "i OP BLOCK SEQ"
  * before it starts and "d OP BLOCK SEQ" when it has completed; "F" marks
- * a completed flush.
+ * a completed flush.  "ready" on stdout says that the image and the log
+ * are open, before the first operation.
  *
  *   qlite-crash-writer IMAGE LOGFILE SEED [BLOCK_SIZE] [MAX_OPS]
  */
@@ -125,6 +126,9 @@ int main(int argc, char **argv)
     cw.buf = g_aligned_alloc(cw.block_size, 1, 4096);
     /* Sequence numbers of different runs never collide. */
     uint64_t base = g_ascii_strtoull(argv[3], NULL, 10) << 32;
+    /* Image and log are open: the crash test may kill us from here on. */
+    fputs("ready\n", stdout);
+    fflush(stdout);
     for (uint64_t i = 1; i <= max_ops && ret == 0; i++) {
         ret = cw_step(&cw, base + i);
     }

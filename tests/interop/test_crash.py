@@ -7,6 +7,7 @@ usage: test_crash.py QLITE_IMG CRASH_WRITER [ITERATIONS]
 """
 import os
 import random
+import select
 import shutil
 import signal
 import struct
@@ -18,6 +19,7 @@ import time
 PAGE = 4096
 BLOCK = 65536
 MAGIC = 0x51434c57
+START_TIMEOUT = 120     # seconds a writer may take to start, however loaded
 
 
 def need_qemu_img():
@@ -107,6 +109,23 @@ def qemu_check(img):
     return r.returncode
 
 
+def start_writer(writer, img, log, seed):
+    """Start a writer and wait until it has opened the image and its log
+    (it prints "ready"): a kill before that would test nothing, and leave
+    no log to read on a loaded machine."""
+    p = subprocess.Popen([writer, img, log, str(seed), str(BLOCK)],
+                         stdout=subprocess.PIPE)
+    readable, _, _ = select.select([p.stdout], [], [], START_TIMEOUT)
+    line = p.stdout.readline() if readable else b''
+    if line != b'ready\n':
+        p.kill()
+        status = p.wait()
+        raise AssertionError('crash writer did not start: %s' % (
+            'exit status %d' % status if readable else
+            'no "ready" within %ds' % START_TIMEOUT))
+    return p
+
+
 def run(qlite_img, writer, iterations, cluster_size, tmp, rng):
     img = os.path.join(tmp, 'crash-%d.qcow2' % cluster_size)
     size = 32 * 1024 * 1024
@@ -119,10 +138,11 @@ def run(qlite_img, writer, iterations, cluster_size, tmp, rng):
     leaks = 0
     for it in range(iterations):
         log = os.path.join(tmp, 'log-%d' % it)
-        p = subprocess.Popen([writer, img, log, str(it + 1), str(BLOCK)])
-        time.sleep(rng.uniform(0.02, 0.25))
+        p = start_writer(writer, img, log, it + 1)
+        time.sleep(rng.uniform(0.02, 0.25))     # the kill point: random
         p.send_signal(signal.SIGKILL)
         p.wait()
+        p.stdout.close()
         if qemu_check(img) == 3:
             leaks += 1
         ops, last_flush, pending = parse_log(log)

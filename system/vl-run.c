@@ -3,6 +3,7 @@
  * accelerator, create chardevs, monitors and devices, load the guest, run
  * the main loop until shutdown.
  */
+#include "qlite/block.h"
 #include "qlite/accel.h"
 #include "qlite/chardev.h"
 #include "qlite/cpu.h"
@@ -316,6 +317,26 @@ static void vl_create_monitors(VlConfig *cfg)
     }
 }
 
+/*
+ * -drive and -blockdev, opened before the board so that it can attach
+ * if=ide drives.  (A stand-in on the ide branch until the lead's
+ * command-line wiring lands in main.)
+ */
+static void vl_create_drives(VlConfig *cfg)
+{
+    for (guint i = 0; i < cfg->drives->len; i++) {
+        VlItem *it = cfg->drives->pdata[i];
+        GError *err = NULL;
+        bool ok = g_str_has_prefix(it->location, "-blockdev ")
+                  ? blockdev_add(it->arg, &err) != NULL
+                  : drive_new(it->arg, IF_IDE, &err) != NULL;
+
+        if (!ok) {
+            vl_fail_at(it->location, err);
+        }
+    }
+}
+
 static void vl_create_devices(VlConfig *cfg)
 {
     for (guint i = 0; i < cfg->devices->len; i++) {
@@ -488,6 +509,7 @@ int qlite_main(int argc, char **argv)
     vl_create_serials(&cfg, ms);
     vl_create_monitors(&cfg);
     vl_setup_accel(&cfg, ms);
+    vl_create_drives(&cfg);
     vl_init_machine(&cfg, ms);
     vl_create_devices(&cfg);
     if (cfg.qtest && !qtest_server_init(cfg.qtest, &err)) {

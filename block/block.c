@@ -183,7 +183,8 @@ static bool bdrv_open_backing(BlockDriverState *bs, int flags,
                               BdrvChain *chain, GError **errp)
 {
     int bflags = (flags & ~(BDRV_O_RDWR | BDRV_O_SNAPSHOT)) &
-                 (BDRV_O_NOCACHE | BDRV_O_NO_FLUSH | BDRV_O_UNSAFE_BACKING);
+                 (BDRV_O_NOCACHE | BDRV_O_NO_FLUSH | BDRV_O_UNSAFE_BACKING |
+                  BDRV_O_LOCK);
     GError *local = NULL;
 
     bs->full_backing_filename = bdrv_resolve_backing(bs->filename,

@@ -142,6 +142,27 @@ struct BlockDriverState {
     uint32_t request_alignment;
 };
 
+/* BlockBackend internals the -drive code sets. */
+void blk_set_name(BlockBackend *blk, const char *name);
+void blk_set_aio_threads(BlockBackend *blk, bool on);
+void blk_attach_dev(BlockBackend *blk, struct DeviceState *dev);
+
+/*
+ * Take QEMU's image locks on @fd (block/file-lock.c): a reader or a
+ * writer; -EAGAIN with errp set when another process holds a conflicting
+ * lock.
+ */
+int file_lock_image(int fd, const char *filename, bool writable,
+                    GError **errp);
+/* "locking=on|off|auto" under @key: BDRV_O_LOCK in *flags (default on). */
+bool block_parse_locking(QliteOpts *opts, const char *key, int *flags,
+                         GError **errp);
+
+/* ImageInfo (qemu-img info --output=json, QMP), block/image-info.c. */
+json_t *bdrv_image_info_json(BlockDriverState *bs);
+/* The snapshot table as ImageInfo's "snapshots", or NULL if none. */
+json_t *bdrv_snapshots_json(BlockDriverState *bs);
+
 /* Drivers, registered in block.c's table. */
 extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_raw;

@@ -79,7 +79,10 @@ static bool blockdev_flags(QliteOpts *opts, const char *prefix, int *flags,
     }
     *flags = (ro ? 0 : BDRV_O_RDWR) | (direct ? BDRV_O_NOCACHE : 0) |
              (no_flush ? BDRV_O_NO_FLUSH : 0);
-    return true;
+    {
+        g_autofree char *lk = g_strconcat(prefix, "locking", NULL);
+        return block_parse_locking(opts, lk, flags, errp);
+    }
 }
 
 /* The protocol node under a format node: nested or by name. */

@@ -19,7 +19,14 @@ static const int block_if_units[IF_COUNT] = {
 
 static GList *drives;           /* of DriveInfo *, in creation order */
 static GHashTable *named_nodes; /* node-name -> BlockDriverState * */
+static GList *named_list;       /* the same nodes, in creation order */
 static GHashTable *claimed_nodes;
+static bool snapshot_default;
+
+void drive_set_snapshot_default(bool on)
+{
+    snapshot_default = on;
+}
 
 const char *block_if_name(BlockInterfaceType type)
 {
@@ -169,7 +176,7 @@ static bool drive_parse_flags(QliteOpts *opts, int *flags,
     }
     if (!qopts_get_bool(opts, "readonly", false, &ro, errp) ||
         !qopts_get_bool(opts, "read-only", ro, &ro, errp) ||
-        !qopts_get_bool(opts, "snapshot", false, &snap, errp) ||
+        !qopts_get_bool(opts, "snapshot", snapshot_default, &snap, errp) ||
         !qopts_get_bool(opts, "cache.direct", *flags & BDRV_O_NOCACHE,
                         &direct, errp) ||
         !qopts_get_bool(opts, "cache.no-flush", *flags & BDRV_O_NO_FLUSH,
@@ -179,20 +186,60 @@ static bool drive_parse_flags(QliteOpts *opts, int *flags,
     *flags = (direct ? BDRV_O_NOCACHE : 0) | (no_flush ? BDRV_O_NO_FLUSH : 0);
     *flags |= ro ? 0 : BDRV_O_RDWR;
     *flags |= snap ? BDRV_O_SNAPSHOT : 0;
-    return true;
+    return block_parse_locking(opts, "file.locking", flags, errp);
 }
 
-/* Keys -drive accepts and qlite does not act on (yet). */
-static void drive_mark_accepted(QliteOpts *opts)
+/* aio=, discard=, werror=, rerror=, detect-zeroes=, copy-on-read=. */
+static bool drive_apply_policies(DriveInfo *d, QliteOpts *opts,
+                                 GError **errp)
 {
-    static const char *const keys[] = {
-        "aio", "discard", "werror", "rerror", "detect-zeroes", "serial",
-        "l2-cache-size", "refcount-cache-size", "copy-on-read",
-    };
+    const char *aio = qopts_get(opts, "aio");
+    const char *discard = qopts_get(opts, "discard");
+    const char *werror = qopts_get(opts, "werror");
+    const char *rerror = qopts_get(opts, "rerror");
+    const char *dz = qopts_get(opts, "detect-zeroes");
+    BlockdevOnError we = BLOCKDEV_ON_ERROR_AUTO, re = BLOCKDEV_ON_ERROR_AUTO;
+    bool cor;
 
-    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
-        qopts_get(opts, keys[i]);
+    if (aio && strcmp(aio, "threads") && strcmp(aio, "native") &&
+        strcmp(aio, "io_uring")) {
+        error_setg(errp, "invalid aio option '%s'", aio);
+        return false;
     }
+    if (discard && strcmp(discard, "ignore") && strcmp(discard, "off") &&
+        strcmp(discard, "unmap") && strcmp(discard, "on")) {
+        error_setg(errp, "Invalid discard option '%s'", discard);
+        return false;
+    }
+    if (dz && strcmp(dz, "off")) {
+        error_setg(errp, "detect-zeroes=%s is not supported (only off)", dz);
+        return false;
+    }
+    if (!qopts_get_bool(opts, "copy-on-read", false, &cor, errp)) {
+        return false;
+    }
+    if (cor) {
+        error_setg(errp, "copy-on-read=on is not supported");
+        return false;
+    }
+    if ((werror && !blk_parse_on_error(werror, false, &we, errp)) ||
+        (rerror && !blk_parse_on_error(rerror, true, &re, errp))) {
+        return false;
+    }
+    if (d->type != IF_NONE && d->type != IF_VIRTIO && d->type != IF_IDE &&
+        (werror || rerror)) {
+        error_setg(errp, "werror/rerror are not supported by if=%s",
+                   block_if_name(d->type));
+        return false;
+    }
+    blk_set_on_error(d->blk, re, we);
+    /* "threads" keeps every request in the worker pool; the others use
+     * the io_uring where a request allows it. */
+    blk_set_aio_threads(d->blk, aio && !strcmp(aio, "threads"));
+    /* QEMU's default for -drive is discard=ignore. */
+    blk_set_discard_enabled(d->blk, discard && (!strcmp(discard, "unmap") ||
+                                                !strcmp(discard, "on")));
+    return true;
 }
 
 static bool drive_open_blk(DriveInfo *d, QliteOpts *opts, GError **errp)
@@ -208,9 +255,12 @@ static bool drive_open_blk(DriveInfo *d, QliteOpts *opts, GError **errp)
         return false;
     }
     if (!file || !*file) {
-        return d->is_cdrom ? true : (error_setg(errp, "drive '%s' needs a "
-                                                "file= parameter", d->id),
-                                     false);
+        if (!d->is_cdrom) {
+            error_setg(errp, "drive '%s' needs a file= parameter", d->id);
+            return false;
+        }
+        d->blk = blk_new_empty(d->id);
+        return true;
     }
     if (d->is_cdrom) {
         flags &= ~BDRV_O_RDWR;
@@ -226,6 +276,7 @@ static bool drive_open_blk(DriveInfo *d, QliteOpts *opts, GError **errp)
     }
     bs->node_name = g_strdup(node);
     d->blk = blk_new_with_bs(bs, writethrough);
+    blk_set_name(d->blk, d->id);
     bdrv_unref(bs);
     return true;
 }
@@ -265,18 +316,43 @@ DriveInfo *drive_new(const char *optstr, BlockInterfaceType default_if,
         return NULL;
     }
     d->id = id ? g_strdup(id) : drive_default_id(d);
-    drive_mark_accepted(opts);
+    d->serial = g_strdup(qopts_get(opts, "serial"));
+    d->devaddr = g_strdup(qopts_get(opts, "addr"));
+    if (d->devaddr && d->type != IF_VIRTIO) {
+        error_setg(errp, "addr is not supported by this bus type");
+        g_free(d->devaddr);
+        g_free(d->serial);
+        g_free(d->id);
+        g_free(d);
+        return NULL;
+    }
     if (drive_find_id(d->id)) {
         error_setg(errp, "Duplicate ID '%s' for drive", d->id);
     } else if (drive_open_blk(d, opts, errp) &&
+               drive_apply_policies(d, opts, errp) &&
                qopts_check_all_used(opts, errp)) {
         drives = g_list_append(drives, d);
         return d;
     }
-    blk_unref(d->blk);
+    if (d->blk) {
+        blk_unref(d->blk);
+    }
+    g_free(d->devaddr);
+    g_free(d->serial);
     g_free(d->id);
     g_free(d);
     return NULL;
+}
+
+BlockDriverState *bdrv_open_image(const char *filename, const char *fmt,
+                                  bool read_only, GError **errp)
+{
+    if (!filename || !*filename) {
+        error_setg(errp, "Parameter 'filename' is missing");
+        return NULL;
+    }
+    return bdrv_open(filename, fmt, NULL,
+                     (read_only ? 0 : BDRV_O_RDWR) | BDRV_O_LOCK, errp);
 }
 
 BlockDriverState *bdrv_find_node(const char *node_name)
@@ -284,10 +360,12 @@ BlockDriverState *bdrv_find_node(const char *node_name)
     return named_nodes ? g_hash_table_lookup(named_nodes, node_name) : NULL;
 }
 
-BlockBackend *blk_claim_by_name(const char *name, GError **errp)
+BlockBackend *blk_claim_by_name(const char *name, struct DeviceState *dev,
+                                GError **errp)
 {
     DriveInfo *d = drive_find_id(name);
     BlockDriverState *bs;
+    BlockBackend *blk;
 
     if (d) {
         if (d->claimed) {
@@ -296,6 +374,7 @@ BlockBackend *blk_claim_by_name(const char *name, GError **errp)
             return NULL;
         }
         d->claimed = true;
+        blk_attach_dev(d->blk, dev);
         return d->blk;
     }
     bs = bdrv_find_node(name);
@@ -311,9 +390,37 @@ BlockBackend *blk_claim_by_name(const char *name, GError **errp)
         error_setg(errp, "Node '%s' is already in use by a device", name);
         return NULL;
     }
-    g_hash_table_insert(claimed_nodes, g_strdup(name),
-                        blk_new_with_bs(bs, false));
-    return g_hash_table_lookup(claimed_nodes, name);
+    blk = blk_new_with_bs(bs, false);
+    blk_attach_dev(blk, dev);
+    g_hash_table_insert(claimed_nodes, g_strdup(name), blk);
+    return blk;
+}
+
+/* A device lets go of its backend (unrealize): another may claim it. */
+void blk_detach_dev(BlockBackend *blk)
+{
+    GHashTableIter it;
+    gpointer k, v;
+
+    blk_attach_dev(blk, NULL);
+    for (GList *l = drives; l; l = l->next) {
+        DriveInfo *d = l->data;
+        if (d->blk == blk) {
+            d->claimed = false;
+            return;
+        }
+    }
+    if (!claimed_nodes) {
+        return;
+    }
+    g_hash_table_iter_init(&it, claimed_nodes);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        if (v == blk) {
+            g_hash_table_iter_remove(&it);
+            blk_unref(blk);
+            return;
+        }
+    }
 }
 
 static void drive_free(gpointer p)
@@ -321,6 +428,8 @@ static void drive_free(gpointer p)
     DriveInfo *d = p;
 
     blk_unref(d->blk);
+    g_free(d->devaddr);
+    g_free(d->serial);
     g_free(d->id);
     g_free(d);
 }
@@ -338,6 +447,7 @@ void drive_cleanup_all(void)
     }
     g_list_free_full(drives, drive_free);
     drives = NULL;
+    g_clear_pointer(&named_list, g_list_free);
     g_clear_pointer(&named_nodes, g_hash_table_destroy);
 }
 
@@ -348,4 +458,31 @@ void blockdev_register_node(BlockDriverState *bs)
                                             (GDestroyNotify)bdrv_unref);
     }
     g_hash_table_insert(named_nodes, bs->node_name, bs);
+    named_list = g_list_append(named_list, bs);
+}
+
+GList *bdrv_named_nodes(void)
+{
+    return named_list;
+}
+
+/* blockdev-del: only a node nothing uses (no device, no parent node). */
+bool blockdev_del(const char *node_name, GError **errp)
+{
+    BlockDriverState *bs = bdrv_find_node(node_name);
+
+    if (!bs) {
+        error_setg(errp, "Failed to find node with node-name='%s'",
+                   node_name);
+        return false;
+    }
+    if ((claimed_nodes && g_hash_table_contains(claimed_nodes, node_name)) ||
+        bs->refcnt > 1) {
+        error_setg(errp, "Node '%s' is busy: node is used as backing hd "
+                   "of a device or another node", node_name);
+        return false;
+    }
+    named_list = g_list_remove(named_list, bs);
+    g_hash_table_remove(named_nodes, node_name);
+    return true;
 }

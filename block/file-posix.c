@@ -63,6 +63,15 @@ static int file_open(BlockDriverState *bs, QliteOpts *opts, int flags,
                    g_strerror(err));
         return -err;
     }
+    if ((flags & BDRV_O_LOCK)) {
+        int r = file_lock_image(s->fd, bs->filename, flags & BDRV_O_RDWR,
+                                errp);
+        if (r < 0) {
+            close(s->fd);
+            s->fd = -1;
+            return r;
+        }
+    }
     s->direct = (oflags & O_DIRECT) != 0;
     s->no_flush = (flags & BDRV_O_NO_FLUSH) != 0;
     g_mutex_init(&s->rmw_lock);

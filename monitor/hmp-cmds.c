@@ -4,6 +4,7 @@
  * "\r\n" and human-monitor-command converts as QEMU does.
  */
 #include "monitor-internal.h"
+#include "qlite/block.h"
 #include "qlite/accel.h"
 #include "qlite/error.h"
 #include "qlite/cpu.h"
@@ -162,8 +163,7 @@ static void hmp_info_mtree(GString *out, const char *args, int cpu_index)
 
 static void hmp_info_block(GString *out, const char *args, int cpu_index)
 {
-    /* Filled in once storage devices report their drives here. */
-    g_string_append(out, "No block devices\n");
+    hmp_block_info(out);
 }
 
 static void hmp_info_version(GString *out, const char *args, int cpu_index)

@@ -20,9 +20,8 @@ OUT=${1:-$SRC/build/guest}
 # in Debian's kernel.  The storage drivers (virtio-blk over virtio-pci, IDE
 # disks and CD-ROMs on the PIIX, ext4 and ISO 9660) are there for the disk
 # tests; they are loaded at boot and cost little when no disk is present.
-# ext4 asks for crc32c at every mount (a soft dependency, so named here).
 BASE_MODULES="button evdev virtio_pci virtio_blk ata_piix sd_mod sr_mod
-isofs crc32c_generic ext4"
+isofs ext4 crc32c_generic"
 # Further kernel modules the tests need (by name; dependencies are added).
 GUEST_MODULES=${GUEST_MODULES:-}
 

@@ -55,6 +55,50 @@ typedef struct EventListener {
 static GArray *event_listeners;
 static GPtrArray *exit_notifiers;
 
+typedef struct ChangeNotifier {
+    RunstateChangeFn fn;
+    void *opaque;
+} ChangeNotifier;
+
+static GArray *change_notifiers;
+
+void runstate_add_change_notifier(RunstateChangeFn fn, void *opaque)
+{
+    ChangeNotifier n = { fn, opaque };
+
+    if (!change_notifiers) {
+        change_notifiers = g_array_new(false, false, sizeof(n));
+    }
+    g_array_append_val(change_notifiers, n);
+}
+
+void runstate_remove_change_notifier(RunstateChangeFn fn, void *opaque)
+{
+    for (guint i = 0; change_notifiers && i < change_notifiers->len; i++) {
+        ChangeNotifier *n = &g_array_index(change_notifiers,
+                                           ChangeNotifier, i);
+        if (n->fn == fn && n->opaque == opaque) {
+            g_array_remove_index(change_notifiers, i);
+            return;
+        }
+    }
+}
+
+static void runstate_notify_change(bool running)
+{
+    /* A notifier may remove itself: walk a copy. */
+    g_autoptr(GArray) copy = NULL;
+
+    if (!change_notifiers || !change_notifiers->len) {
+        return;
+    }
+    copy = g_array_copy(change_notifiers);
+    for (guint i = 0; i < copy->len; i++) {
+        ChangeNotifier *n = &g_array_index(copy, ChangeNotifier, i);
+        n->fn(n->opaque, running);
+    }
+}
+
 const char *runstate_name(RunState state)
 {
     return state < RUN_STATE_MAX ? runstate_names[state] : "unknown";
@@ -106,6 +150,7 @@ void vm_start(void)
         hooks.resume_vcpus();
     }
     qlite_event_emit("RESUME", NULL);
+    runstate_notify_change(true);
 }
 
 void vm_stop(RunState reason)
@@ -120,6 +165,7 @@ void vm_stop(RunState reason)
     clock_virtual_enable(false);
     runstate_set(reason);
     qlite_event_emit("STOP", NULL);
+    runstate_notify_change(false);
 }
 
 void qlite_system_shutdown_request(ShutdownCause cause)

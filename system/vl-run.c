@@ -3,8 +3,8 @@
  * accelerator, create chardevs, monitors and devices, load the guest, run
  * the main loop until shutdown.
  */
-#include "qlite/block.h"
 #include "qlite/accel.h"
+#include "qlite/block.h"
 #include "qlite/chardev.h"
 #include "qlite/cpu.h"
 #include "qlite/error.h"
@@ -317,22 +317,63 @@ static void vl_create_monitors(VlConfig *cfg)
     }
 }
 
-/*
- * -drive and -blockdev, opened before the board so that it can attach
- * if=ide drives.  (A stand-in on the ide branch until the lead's
- * command-line wiring lands in main.)
- */
-static void vl_create_drives(VlConfig *cfg)
+/* -drive and -blockdev, in command-line order, before the board. */
+static void vl_open_drives(VlConfig *cfg)
 {
+    drive_set_snapshot_default(cfg->snapshot);
     for (guint i = 0; i < cfg->drives->len; i++) {
         VlItem *it = cfg->drives->pdata[i];
         GError *err = NULL;
-        bool ok = g_str_has_prefix(it->location, "-blockdev ")
-                  ? blockdev_add(it->arg, &err) != NULL
-                  : drive_new(it->arg, IF_IDE, &err) != NULL;
+        bool ok;
 
+        if (!strcmp(it->location, "-blockdev") ||
+            g_str_has_prefix(it->location, "-blockdev ")) {
+            ok = blockdev_add(it->arg, &err) != NULL;
+        } else {
+            ok = drive_new(it->arg, IF_IDE, &err) != NULL;
+        }
         if (!ok) {
             vl_fail_at(it->location, err);
+        }
+    }
+}
+
+/* if=virtio drives: a virtio-blk-pci each, as QEMU makes them. */
+static void vl_create_virtio_drives(void)
+{
+    g_autoptr(GList) list = drive_get_unclaimed(IF_VIRTIO);
+
+    for (GList *l = list; l; l = l->next) {
+        DriveInfo *d = l->data;
+        g_autoptr(QliteOpts) opts = qopts_new("device");
+        GError *err = NULL;
+
+        qopts_set(opts, "driver", "virtio-blk-pci");
+        qopts_set(opts, "drive", d->id);
+        if (d->serial) {
+            qopts_set(opts, "serial", d->serial);
+        }
+        if (d->devaddr) {
+            qopts_set(opts, "addr", d->devaddr);
+        }
+        if (!qdev_device_add(opts, &err)) {
+            g_autofree char *loc = g_strdup_printf("-drive %s", d->id);
+            vl_fail_at(loc, err);
+        }
+    }
+}
+
+/* A drive no device took is an error, never silently dropped. */
+static void vl_check_drives_claimed(void)
+{
+    for (int t = IF_IDE; t < IF_COUNT; t++) {
+        g_autoptr(GList) list = drive_get_unclaimed(t);
+
+        if (list) {
+            DriveInfo *d = list->data;
+            vl_fail_at(NULL, g_error_new(QLITE_ERROR, 0,
+                       "machine type does not support if=%s,bus=%d,unit=%d",
+                       block_if_name(d->type), d->bus, d->unit));
         }
     }
 }
@@ -509,9 +550,11 @@ int qlite_main(int argc, char **argv)
     vl_create_serials(&cfg, ms);
     vl_create_monitors(&cfg);
     vl_setup_accel(&cfg, ms);
-    vl_create_drives(&cfg);
+    vl_open_drives(&cfg);
     vl_init_machine(&cfg, ms);
+    vl_create_virtio_drives();
     vl_create_devices(&cfg);
+    vl_check_drives_claimed();
     if (cfg.qtest && !qtest_server_init(cfg.qtest, &err)) {
         g_autofree char *loc = g_strdup_printf("-qtest %s", cfg.qtest);
 
@@ -530,6 +573,8 @@ int qlite_main(int argc, char **argv)
     }
     monitor_cleanup();
     qlite_run_exit_notifiers();
+    /* Requests in flight complete, caches are written, images closed. */
+    drive_cleanup_all();
     chardev_cleanup_all();
     vl_config_destroy(&cfg);
     return status;

@@ -467,7 +467,7 @@ static bool opt_log(VlConfig *cfg, const char *arg, GError **errp)
     return !(errp && *errp);
 }
 
-/* Stored for the block and network issues; parsed for syntax now. */
+/* Stored for the network issue; parsed for syntax now. */
 static bool opt_store_keyval(GPtrArray *list, const char *opt,
                              const char *arg, const char *implied,
                              GError **errp)
@@ -481,14 +481,79 @@ static bool opt_store_keyval(GPtrArray *list, const char *opt,
     return true;
 }
 
+/*
+ * Drives are opened in command-line order once the options are all read
+ * (-snapshot applies to drives given before it too); item->arg is the
+ * -drive option string, "blockdev" items keep theirs for blockdev_add().
+ */
 static bool opt_drive(VlConfig *cfg, const char *arg, GError **errp)
 {
-    return opt_store_keyval(cfg->drives, "drive", arg, NULL, errp);
+    g_ptr_array_add(cfg->drives, vl_item_new("drive", arg, NULL));
+    return true;
 }
 
 static bool opt_blockdev(VlConfig *cfg, const char *arg, GError **errp)
 {
-    return opt_store_keyval(cfg->drives, "blockdev", arg, NULL, errp);
+    g_ptr_array_add(cfg->drives, vl_item_new("blockdev", arg, NULL));
+    return true;
+}
+
+/* -hda FILE ... -hdd FILE, -cdrom FILE: IDE drives at fixed indexes. */
+static void vl_add_legacy_drive(VlConfig *cfg, const char *opt,
+                                const char *file, int index, bool cdrom)
+{
+    g_autoptr(GString) spec = g_string_new("file=");
+    VlItem *it;
+
+    /* keyval escapes a comma by doubling it. */
+    for (const char *p = file; *p; p++) {
+        g_string_append_c(spec, *p);
+        if (*p == ',') {
+            g_string_append_c(spec, ',');
+        }
+    }
+    g_string_append_printf(spec, ",index=%d,media=%s", index,
+                           cdrom ? "cdrom" : "disk");
+    it = vl_item_new(opt, spec->str, NULL);
+    g_free(it->location);
+    it->location = g_strdup_printf("-%s %s", opt, file);
+    g_ptr_array_add(cfg->drives, it);
+}
+
+static bool opt_hda(VlConfig *cfg, const char *arg, GError **errp)
+{
+    vl_add_legacy_drive(cfg, "hda", arg, 0, false);
+    return true;
+}
+
+static bool opt_hdb(VlConfig *cfg, const char *arg, GError **errp)
+{
+    vl_add_legacy_drive(cfg, "hdb", arg, 1, false);
+    return true;
+}
+
+static bool opt_hdc(VlConfig *cfg, const char *arg, GError **errp)
+{
+    vl_add_legacy_drive(cfg, "hdc", arg, 2, false);
+    return true;
+}
+
+static bool opt_hdd(VlConfig *cfg, const char *arg, GError **errp)
+{
+    vl_add_legacy_drive(cfg, "hdd", arg, 3, false);
+    return true;
+}
+
+static bool opt_cdrom(VlConfig *cfg, const char *arg, GError **errp)
+{
+    vl_add_legacy_drive(cfg, "cdrom", arg, 2, true);
+    return true;
+}
+
+static bool opt_snapshot(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->snapshot = true;
+    return true;
 }
 
 static bool opt_netdev(VlConfig *cfg, const char *arg, GError **errp)
@@ -542,6 +607,12 @@ static const VlOption vl_options[] = {
     { "d", true, opt_log },
     { "drive", true, opt_drive },
     { "blockdev", true, opt_blockdev },
+    { "hda", true, opt_hda },
+    { "hdb", true, opt_hdb },
+    { "hdc", true, opt_hdc },
+    { "hdd", true, opt_hdd },
+    { "cdrom", true, opt_cdrom },
+    { "snapshot", false, opt_snapshot },
     { "netdev", true, opt_netdev },
     { "nic", true, opt_nic },
     { "boot", true, opt_ignore },
@@ -613,8 +684,7 @@ void vl_parse(VlConfig *cfg, int argc, char **argv)
 
         if (name[0] != '-') {
             /* A bare disk image, as "qemu-system-x86_64 disk.img". */
-            opt_store_keyval(cfg->drives, "hda", "", NULL, &err);
-            g_clear_error(&err);
+            vl_add_legacy_drive(cfg, "hda", name, 0, false);
             continue;
         }
         name += name[1] == '-' ? 2 : 1;

@@ -41,7 +41,8 @@ typedef struct VlConfig {
     GPtrArray *chardevs;        /* of VlItem * */
     GPtrArray *devices;         /* of VlItem * */
     GPtrArray *monitors;        /* of VlItem * (-monitor, -qmp, -mon) */
-    GPtrArray *drives;          /* stored for the block issue */
+    GPtrArray *drives;          /* -drive, -blockdev, -hdX, -cdrom */
+    bool snapshot;              /* -snapshot */
     GPtrArray *netdevs;         /* stored for the net issue */
 } VlConfig;
 

@@ -52,7 +52,8 @@ static void put_be32(uint8_t *p, uint32_t v)
 
 static uint32_t atapi_sectors(IDEState *s)
 {
-    int64_t len = s->blk ? blk_getlength(s->blk) : 0;
+    int64_t len = s->blk && blk_is_inserted(s->blk) ? blk_getlength(s->blk)
+                                                    : 0;
 
     return len > 0 ? MIN(len / ATAPI_SECTOR_SIZE, UINT32_MAX) : 0;
 }
@@ -181,8 +182,15 @@ static void atapi_read_cb(IDEState *s, int ret)
         return;
     }
     if (ret < 0) {
-        atapi_error(s, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ, 0);
-        return;
+        switch (ide_error_action(s, ret, true, atapi_read_chunk)) {
+        case BLOCK_ERROR_ACTION_IGNORE:
+            break;
+        case BLOCK_ERROR_ACTION_STOP:
+            return;
+        default:
+            atapi_error(s, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ, 0);
+            return;
+        }
     }
     cd->lba += s->chunk;
     cd->sectors_left -= s->chunk;
@@ -696,29 +704,70 @@ void atapi_reset(IDEState *s)
     cd->locked = false;
 }
 
-/* The guest (START STOP UNIT) or the host (QMP) moved the tray. */
-void atapi_set_tray(IDEState *s, bool open)
+/*
+ * The tray moved: closing it over a medium is a medium change (UNIT
+ * ATTENTION for the next command, a NEW MEDIA event); opening it, a
+ * removal.  Returns whether it moved.
+ */
+static bool atapi_move_tray(IDEState *s, bool open)
 {
     if (s->cd.tray_open == open) {
-        return;
+        return false;
     }
     s->cd.tray_open = open;
-    if (!open && atapi_has_medium(s)) {
+    if (open) {
+        s->cd.media_event = MEDIA_EV_REMOVAL;
+    } else if (atapi_has_medium(s)) {
         s->cd.ua_pending = true;
         s->cd.media_event = MEDIA_EV_NEW_MEDIA;
-    } else if (open) {
-        s->cd.media_event = MEDIA_EV_REMOVAL;
+    }
+    return true;
+}
+
+/* START STOP UNIT: the guest moved the tray; QMP hears of it. */
+void atapi_set_tray(IDEState *s, bool open)
+{
+    if (atapi_move_tray(s, open) && s->blk) {
+        blk_tray_moved(s->blk, open);
     }
 }
 
-/* The block layer inserted (@load) or removed the medium. */
-void atapi_medium_changed(IDEState *s, bool load)
+/* ---- the block layer's side: QMP eject, change, tray commands ---- */
+
+static void atapi_change_media_cb(void *opaque, bool load)
 {
-    if (load) {
-        s->cd.tray_open = false;
-        s->cd.ua_pending = true;
-        s->cd.media_event = MEDIA_EV_NEW_MEDIA;
-    } else {
-        s->cd.media_event = MEDIA_EV_REMOVAL;
+    IDEState *s = opaque;
+
+    if (!load) {
+        s->cd.locked = false;       /* forced open, as QEMU's eject force */
     }
+    atapi_set_tray(s, !load);
 }
+
+/* The host wants the tray while the guest holds it locked: tell it. */
+static void atapi_eject_request_cb(void *opaque, bool force)
+{
+    IDEState *s = opaque;
+
+    if (force) {
+        s->cd.locked = false;
+    }
+    s->cd.media_event = MEDIA_EV_EJECT_REQUEST;
+}
+
+static bool atapi_is_tray_open(void *opaque)
+{
+    return ((IDEState *)opaque)->cd.tray_open;
+}
+
+static bool atapi_is_medium_locked(void *opaque)
+{
+    return ((IDEState *)opaque)->cd.locked;
+}
+
+const BlockDevOps atapi_block_ops = {
+    .change_media_cb = atapi_change_media_cb,
+    .eject_request_cb = atapi_eject_request_cb,
+    .is_tray_open = atapi_is_tray_open,
+    .is_medium_locked = atapi_is_medium_locked,
+};

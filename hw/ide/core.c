@@ -9,6 +9,7 @@
  */
 #include "ide-internal.h"
 #include "qlite/main-loop.h"
+#include "qlite/runstate.h"
 
 /* Commands (ATA/ATAPI-6 section 8). */
 #define ATA_CMD_DEVICE_RESET    0x08
@@ -82,6 +83,34 @@ void ide_aio_cb(void *opaque, int ret)
     g_free(req);
 }
 
+BlockErrorAction ide_error_action(IDEState *s, int ret, bool is_read,
+                                  IDEFn *retry)
+{
+    BlockErrorAction action = blk_get_error_action(s->blk, is_read, ret);
+
+    blk_error_action(s->blk, action, is_read, ret);
+    if (action == BLOCK_ERROR_ACTION_STOP) {
+        s->retry = retry;
+    }
+    return action;
+}
+
+/* The VM runs again: redo what werror/rerror=stop held back. */
+static void ide_runstate_changed(void *opaque, bool running)
+{
+    IDEBus *bus = opaque;
+
+    for (int i = 0; i < IDE_NUM_UNITS && running; i++) {
+        IDEState *s = &bus->ifs[i];
+        IDEFn *retry = s->retry;
+
+        s->retry = NULL;
+        if (retry) {
+            retry(s);
+        }
+    }
+}
+
 /* ---- status, signatures, resets ---- */
 
 void ide_cmd_done(IDEState *s)
@@ -112,6 +141,26 @@ static void ide_io_error(IDEState *s, int ret)
     ide_set_irq(s->bus);
 }
 
+/*
+ * A failed disk request, by the error policy: true when the command goes
+ * on as if it had worked (ignore); else it was reported or is held.
+ */
+static bool ide_rw_error(IDEState *s, int ret, bool is_read, IDEFn *retry)
+{
+    switch (ide_error_action(s, ret, is_read, retry)) {
+    case BLOCK_ERROR_ACTION_IGNORE:
+        return true;
+    case BLOCK_ERROR_ACTION_STOP:
+        return false;
+    default:
+        if (s->bus->bm.status & BM_ST_ACTIVE) {
+            s->bus->bm.status &= ~BM_ST_ACTIVE;
+        }
+        ide_io_error(s, ret);
+        return false;
+    }
+}
+
 /* The register values that tell ATA from ATAPI (ATA-6 9.12). */
 void ide_set_signature(IDEState *s)
 {
@@ -136,6 +185,7 @@ static uint8_t ide_ready_status(IDEState *s)
 static void ide_unit_reset(IDEState *s)
 {
     s->gen++;
+    s->retry = NULL;
     s->dma_pending = false;
     s->end_transfer = NULL;
     s->data_ptr = s->data_end = 0;
@@ -190,6 +240,7 @@ void ide_bus_init(IDEBus *bus, int index, IrqLine *irq)
         /* Kept for the bus's life: a stale request may still fill it. */
         s->io_buffer = g_malloc0(IDE_BUF_SIZE);
     }
+    runstate_add_change_notifier(ide_runstate_changed, bus);
 }
 
 void ide_drive_attach(IDEState *s, IDEKind kind, DeviceState *dev,
@@ -380,8 +431,7 @@ static void ide_pio_read_taken(IDEState *s)
 
 static void ide_pio_read_cb(IDEState *s, int ret)
 {
-    if (ret < 0) {
-        ide_io_error(s, ret);
+    if (ret < 0 && !ide_rw_error(s, ret, true, ide_pio_read_next)) {
         return;
     }
     ide_advance(s);
@@ -396,11 +446,11 @@ static void ide_pio_read_next(IDEState *s)
 }
 
 static void ide_pio_write_next(IDEState *s);
+static void ide_pio_write_block(IDEState *s);
 
 static void ide_pio_write_cb(IDEState *s, int ret)
 {
-    if (ret < 0) {
-        ide_io_error(s, ret);
+    if (ret < 0 && !ide_rw_error(s, ret, false, ide_pio_write_block)) {
         return;
     }
     ide_advance(s);
@@ -440,12 +490,17 @@ static void ide_start_pio(IDEState *s, bool write, uint32_t block)
 /* ---- DMA reads and writes, through io_buffer a chunk at a time ---- */
 
 static void ide_dma_next(IDEState *s);
+static void ide_dma_cb(IDEState *s, int ret);
+
+/* werror/rerror=stop: the same chunk again (the buffer still holds it). */
+static void ide_dma_redo(IDEState *s)
+{
+    ide_submit(s, s->chunk, ide_dma_cb);
+}
 
 static void ide_dma_cb(IDEState *s, int ret)
 {
-    if (ret < 0) {
-        s->bus->bm.status &= ~BM_ST_ACTIVE;
-        ide_io_error(s, ret);
+    if (ret < 0 && !ide_rw_error(s, ret, !s->is_write, ide_dma_redo)) {
         return;
     }
     if (!s->is_write &&
@@ -542,13 +597,14 @@ static void cmd_done(IDEState *s)
     ide_cmd_done(s);
 }
 
+static void cmd_flush(IDEState *s);
+
 static void ide_flush_cb(IDEState *s, int ret)
 {
-    if (ret < 0) {
-        ide_io_error(s, ret);
-    } else {
-        ide_cmd_done(s);
+    if (ret < 0 && !ide_rw_error(s, ret, false, cmd_flush)) {
+        return;
     }
+    ide_cmd_done(s);
 }
 
 static void cmd_flush(IDEState *s)

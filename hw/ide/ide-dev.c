@@ -47,12 +47,26 @@ static bool ide_dev_pick_unit(IDEDevice *d, IDEBus *bus, GError **errp)
     return true;
 }
 
-/* The backend named by drive=, NULL for an empty CD drive. */
+/* The backend named by drive=; an ide-cd may have none, or no medium. */
+static bool ide_dev_check_blk(BlockBackend *blk, IDEKind kind, GError **errp)
+{
+    if (kind != IDE_KIND_HD) {
+        return true;
+    }
+    if (!blk_is_inserted(blk)) {
+        error_setg(errp, "Device needs media, but drive is empty");
+        return false;
+    }
+    if (blk_is_read_only(blk)) {
+        error_setg(errp, "Can't use a read-only drive");
+        return false;
+    }
+    return true;
+}
+
 static bool ide_dev_get_blk(IDEDevice *d, IDEKind kind, BlockBackend **blk,
                             GError **errp)
 {
-    GError *err = NULL;
-
     *blk = NULL;
     if (!d->drive) {
         if (kind == IDE_KIND_HD) {
@@ -61,17 +75,13 @@ static bool ide_dev_get_blk(IDEDevice *d, IDEKind kind, BlockBackend **blk,
         }
         return true;
     }
-    *blk = blk_claim_by_name(d->drive, &err);
-    if (err) {
-        g_propagate_error(errp, err);
+    *blk = blk_claim_by_name(d->drive, DEVICE(d), errp);
+    if (!*blk) {
         return false;
     }
-    if (kind == IDE_KIND_HD && !*blk) {
-        error_setg(errp, "Device needs media, but drive is empty");
-        return false;
-    }
-    if (kind == IDE_KIND_HD && blk_is_read_only(*blk)) {
-        error_setg(errp, "Can't use a read-only drive");
+    if (!ide_dev_check_blk(*blk, kind, errp)) {
+        blk_detach_dev(*blk);
+        *blk = NULL;
         return false;
     }
     return true;
@@ -104,6 +114,9 @@ static void ide_dev_realize(DeviceState *dev, IDEKind kind, GError **errp)
     d->s = &bus->ifs[d->unit];
     ide_drive_attach(d->s, kind, dev, blk);
     ide_dev_strings(d, d->s, kind);
+    if (blk && kind == IDE_KIND_CD) {
+        blk_set_dev_ops(blk, &atapi_block_ops, d->s);
+    }
 }
 
 static void ide_hd_realize(DeviceState *dev, GError **errp)
@@ -120,10 +133,15 @@ static void ide_dev_unrealize(DeviceState *dev)
 {
     IDEDevice *d = IDE_DEVICE(dev);
 
-    if (d->s) {
-        ide_drive_detach(d->s);
-        d->s = NULL;
+    if (!d->s) {
+        return;
     }
+    if (d->s->blk) {
+        blk_set_dev_ops(d->s->blk, NULL, NULL);
+        blk_detach_dev(d->s->blk);
+    }
+    ide_drive_detach(d->s);
+    d->s = NULL;
 }
 
 static const Property ide_dev_props[] = {

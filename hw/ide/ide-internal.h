@@ -142,6 +142,7 @@ struct IDEState {
     IDEFn *end_transfer;
 
     uint32_t gen;               /* bumped by each reset */
+    IDEFn *retry;               /* werror/rerror=stop: redo when running */
     IDECdState cd;
 };
 
@@ -189,6 +190,13 @@ void ide_abort(IDEState *s);
 typedef void IDEAioFn(IDEState *s, int ret);
 void *ide_aio_req(IDEState *s, IDEAioFn *fn);
 void ide_aio_cb(void *opaque, int ret);
+/*
+ * A request failed with @ret: emit BLOCK_IO_ERROR and return what
+ * -drive rerror=/werror= wants.  For STOP, @retry runs once the VM runs
+ * again (the unit stays BSY until then).
+ */
+BlockErrorAction ide_error_action(IDEState *s, int ret, bool is_read,
+                                  IDEFn *retry);
 
 /* identify.c */
 void ide_identify(IDEState *s, uint8_t *buf);
@@ -211,7 +219,7 @@ bool bmdma_running(IDEBus *bus);
 void atapi_packet_cmd(IDEState *s);
 void atapi_reset(IDEState *s);
 bool atapi_has_medium(IDEState *s);
-void atapi_medium_changed(IDEState *s, bool load);
 void atapi_set_tray(IDEState *s, bool open);
+extern const BlockDevOps atapi_block_ops;
 
 #endif

@@ -23,6 +23,7 @@
 #include "qlite/osdep.h"
 #include "qlite/keyval.h"
 
+#include <jansson.h>
 #include <sys/uio.h>
 
 typedef struct BlockDriverState BlockDriverState;
@@ -36,6 +37,7 @@ typedef struct BlockBackend BlockBackend;
 #define BDRV_O_NO_FLUSH     0x0200  /* cache=unsafe: flushes do nothing */
 #define BDRV_O_CHECK        0x1000  /* opened for check: allow dirty/corrupt */
 #define BDRV_O_UNSAFE_BACKING 0x2000 /* a missing backing file is no error */
+#define BDRV_O_LOCK         0x4000  /* take QEMU's image locks (emulator) */
 
 /* Request flags. */
 #define BDRV_REQ_MAY_UNMAP  0x0004  /* zeroes may deallocate */
@@ -124,7 +126,9 @@ typedef struct DriveInfo {
     int bus;
     int unit;
     bool is_cdrom;              /* media=cdrom */
-    BlockBackend *blk;          /* NULL for an empty CD-ROM drive */
+    BlockBackend *blk;          /* has no medium for an empty CD-ROM */
+    char *serial;               /* serial=, for the device made for it */
+    char *devaddr;              /* addr= (if=virtio): its PCI slot */
     bool claimed;               /* a device has attached to it */
 } DriveInfo;
 
@@ -137,6 +141,8 @@ const char *block_if_name(BlockInterfaceType type);
  */
 DriveInfo *drive_new(const char *optstr, BlockInterfaceType default_if,
                      GError **errp);
+/* -snapshot: drives without snapshot= write to a temporary overlay. */
+void drive_set_snapshot_default(bool on);
 /* The drive at (@type, @bus, @unit), or NULL. */
 DriveInfo *drive_get(BlockInterfaceType type, int bus, int unit);
 /* Drives of @type no device has claimed yet, in creation order. */
@@ -150,11 +156,138 @@ void drive_cleanup_all(void);
  */
 BlockDriverState *blockdev_add(const char *optstr, GError **errp);
 BlockDriverState *bdrv_find_node(const char *node_name);
+/* Open an image node (locked as the emulator locks); drop with unref. */
+BlockDriverState *bdrv_open_image(const char *filename, const char *fmt,
+                                  bool read_only, GError **errp);
+void bdrv_unref(BlockDriverState *bs);
+/* -blockdev / blockdev-add nodes, in creation order. */
+GList *bdrv_named_nodes(void);
+/* blockdev-del: drop a node no device and no other node uses. */
+bool blockdev_del(const char *node_name, GError **errp);
 
 /*
  * What a device's "drive=NAME" property resolves to: a -drive id or a
- * -blockdev node name.  Marks it claimed; a second claim is an error.
+ * -blockdev node name.  Marks it claimed by @dev (for query-block); a
+ * second claim is an error.  blk_detach_dev() undoes it at unrealize.
  */
-BlockBackend *blk_claim_by_name(const char *name, GError **errp);
+struct DeviceState;
+BlockBackend *blk_claim_by_name(const char *name, struct DeviceState *dev,
+                                GError **errp);
+void blk_detach_dev(BlockBackend *blk);
+struct DeviceState *blk_get_attached_dev(BlockBackend *blk);
+/* Its qdev id, else its QOM path; "" when none is attached. */
+char *blk_get_attached_dev_id(BlockBackend *blk);
+/* Every backend a device or -drive made, in creation order (QMP). */
+GList *blk_list(void);
+
+/*
+ * Removable media (CD-ROM).  A backend may have no medium: an empty drive
+ * (media=cdrom, no file) or after an eject.  I/O then fails with
+ * -ENOMEDIUM.  The device tells the block layer about its tray through
+ * these callbacks; QMP eject and blockdev-change-medium go through them.
+ */
+typedef struct BlockDevOps {
+    /*
+     * QMP moves the tray: @load false opens it (the medium may go), true
+     * closes it (the medium may be new: the device tells the guest, as
+     * for an ATAPI UNIT ATTENTION).  The device emits DEVICE_TRAY_MOVED
+     * through blk_tray_moved() when the tray really moved.
+     */
+    void (*change_media_cb)(void *opaque, bool load);
+    /* QMP asks for the tray while the guest locks it: tell the guest. */
+    void (*eject_request_cb)(void *opaque, bool force);
+    bool (*is_tray_open)(void *opaque);
+    bool (*is_medium_locked)(void *opaque);
+} BlockDevOps;
+
+BlockBackend *blk_new_empty(const char *name);
+void blk_set_dev_ops(BlockBackend *blk, const BlockDevOps *ops,
+                     void *opaque);
+bool blk_is_removable(BlockBackend *blk);
+bool blk_is_inserted(BlockBackend *blk);
+bool blk_dev_is_tray_open(BlockBackend *blk);
+bool blk_dev_is_medium_locked(BlockBackend *blk);
+/* The device moved its tray (guest eject/load): DEVICE_TRAY_MOVED. */
+void blk_tray_moved(BlockBackend *blk, bool open);
+/*
+ * Take the medium out / put @bs in (takes a ref); the tray must be open.
+ * Neither calls the device: QMP opens and closes the tray around them.
+ */
+void blk_remove_bs(BlockBackend *blk);
+/* Call the device's change_media_cb / eject_request_cb, if it has them. */
+void blk_dev_change_media(BlockBackend *blk, bool load);
+void blk_dev_eject_request(BlockBackend *blk, bool force);
+void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs);
+
+/*
+ * The device's name as QMP shows it: the -drive id, or "" for a backend
+ * that a -device made over a -blockdev node.
+ */
+const char *blk_device_name(BlockBackend *blk);
+
+/* What to do on an I/O error (-drive werror=, rerror=). */
+typedef enum {
+    BLOCKDEV_ON_ERROR_REPORT,
+    BLOCKDEV_ON_ERROR_IGNORE,
+    BLOCKDEV_ON_ERROR_ENOSPC,
+    BLOCKDEV_ON_ERROR_STOP,
+    BLOCKDEV_ON_ERROR_AUTO,
+} BlockdevOnError;
+
+typedef enum {
+    BLOCK_ERROR_ACTION_REPORT,
+    BLOCK_ERROR_ACTION_IGNORE,
+    BLOCK_ERROR_ACTION_STOP,
+} BlockErrorAction;
+
+bool blk_parse_on_error(const char *s, bool is_read, BlockdevOnError *out,
+                        GError **errp);
+void blk_set_on_error(BlockBackend *blk, BlockdevOnError rerror,
+                      BlockdevOnError werror);
+BlockdevOnError blk_get_on_error(BlockBackend *blk, bool is_read);
+const char *blk_on_error_name(BlockdevOnError e);
+/* The action for a failed request with -errno @error. */
+BlockErrorAction blk_get_error_action(BlockBackend *blk, bool is_read,
+                                      int error);
+/*
+ * Act on it: emit BLOCK_IO_ERROR, and for STOP stop the VM (the device
+ * keeps the request and redoes it when the VM runs again).
+ */
+void blk_error_action(BlockBackend *blk, BlockErrorAction action,
+                      bool is_read, int error);
+
+/* discard=ignore: guest discards succeed and do nothing. */
+void blk_set_discard_enabled(BlockBackend *blk, bool on);
+bool blk_discard_enabled(BlockBackend *blk);
+
+/* Per-backend counters, kept by the blk_aio_* calls (query-blockstats). */
+typedef struct BlockAcctStats {
+    uint64_t rd_bytes, wr_bytes, unmap_bytes;
+    uint64_t rd_operations, wr_operations, flush_operations;
+    uint64_t unmap_operations, zone_append_operations;
+    uint64_t failed_rd_operations, failed_wr_operations;
+    uint64_t failed_flush_operations, failed_unmap_operations;
+    uint64_t rd_total_time_ns, wr_total_time_ns, flush_total_time_ns;
+    uint64_t unmap_total_time_ns;
+    uint64_t wr_highest_offset;
+    int64_t idle_since_ns;      /* clock of the last completion, or -1 */
+} BlockAcctStats;
+
+const BlockAcctStats *blk_get_stats(BlockBackend *blk);
+
+/* "ok", "failed" or "nospace": the last error that stopped the VM. */
+const char *blk_iostatus_name(BlockBackend *blk);
+
+/* QMP and HMP views (block/qapi-block.c), in QEMU 7.2's shapes. */
+json_t *qmp_block_query_block(void);
+json_t *qmp_block_query_named_nodes(void);
+json_t *qmp_block_query_blockstats(void);
+void hmp_block_info(GString *out);
+/* The backend of a -drive id or a device's qdev id or QOM path. */
+BlockBackend *blk_by_device(const char *device, const char *id,
+                            GError **errp);
+
+/* Resize the medium (QMP block_resize). */
+int blk_resize(BlockBackend *blk, int64_t size, GError **errp);
 
 #endif

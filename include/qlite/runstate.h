@@ -54,6 +54,14 @@ bool runstate_is_running(void);
 /* Start or resume the vCPUs (emits RESUME); stop them (emits STOP). */
 void vm_start(void);
 void vm_stop(RunState reason);
+/*
+ * Called after the VM starts running (@running) or stops, in the thread
+ * that changed the state (the main thread).  Devices use it to redo
+ * requests that werror=stop held back.
+ */
+typedef void (*RunstateChangeFn)(void *opaque, bool running);
+void runstate_add_change_notifier(RunstateChangeFn fn, void *opaque);
+void runstate_remove_change_notifier(RunstateChangeFn fn, void *opaque);
 
 /* Options that change what requests do. */
 void runstate_set_no_reboot(bool on);    /* reset request -> shutdown */

@@ -427,7 +427,7 @@ class LBA48Test(IDEBase):
         ch.command(0xea)                               # FLUSH CACHE EXT
         self.assertFalse(ch.wait() & ERR)
         raw = os.path.join(self.dir, 'd.raw')
-        subprocess.run(['qemu-img', 'convert', '-O', 'raw', img, raw],
+        subprocess.run(['qemu-img', 'convert', '-U', '-O', 'raw', img, raw],
                        check=True)
         self.assertEqual(self.file_bytes(raw, 777 * 512, 8192), data)
 

@@ -26,7 +26,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_kvm_linux import GUEST_DIR, skip_reason_guest  # noqa: E402
 from test_kvm import binary  # noqa: E402
-from test_linux_tcg import Console  # noqa: E402
+from linux_guest import Console  # noqa: E402
 from test_qmp_client import QMPClient  # noqa: E402
 
 BOOT_TIMEOUT = float(os.environ.get('QLITE_GUEST_TIMEOUT', '400'))

@@ -23,48 +23,10 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_kvm_linux import GUEST_DIR, skip_reason_guest  # noqa: E402
 from test_kvm import binary  # noqa: E402
+from linux_guest import Console  # noqa: E402,F401
 
 BOOT_TIMEOUT = float(os.environ.get('QLITE_GUEST_TIMEOUT', '400'))
 CLK_TCK = os.sysconf('SC_CLK_TCK')
-
-
-class Console:
-    """The guest's serial console on qlite's stdio, read by a thread."""
-
-    def __init__(self, proc):
-        self.proc = proc
-        self.buf = b''
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._reader, daemon=True)
-        self.thread.start()
-
-    def _reader(self):
-        while True:
-            data = self.proc.stdout.read1(4096)
-            if not data:
-                return
-            with self.lock:
-                self.buf += data
-
-    def text(self):
-        with self.lock:
-            return self.buf.decode(errors='replace')
-
-    def wait_for(self, pattern, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = re.search(pattern, self.text())
-            if m:
-                return m, time.monotonic()
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError('no %r in console output:\n%s' %
-                             (pattern, self.text()[-3000:]))
-
-    def type(self, line):
-        self.proc.stdin.write(line.encode() + b'\n')
-        self.proc.stdin.flush()
 
 
 def cpu_seconds(pid):

@@ -161,16 +161,17 @@ class Emulator:
     """An emulator process with QMP on unix sockets.
 
     qmp: how many -qmp sockets (-qmp-pretty with pretty); extra: further
-    arguments.  The default machine is 'none' (no CPU, no devices).
+    arguments; emulator: another binary (the real QEMU) than binary().
+    The default machine is 'none' (no CPU, no devices).
     """
 
     def __init__(self, extra=(), qmp=1, machine=('-machine', 'none'),
                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                 pretty=False):
+                 pretty=False, emulator=None):
         self.dir = tempfile.mkdtemp(prefix='qlite-qmp-')
         self.sockets = [os.path.join(self.dir, 'qmp%d.sock' % i)
                         for i in range(qmp)]
-        args = [binary()] + list(machine) + ['-display', 'none']
+        args = [emulator or binary()] + list(machine) + ['-display', 'none']
         for path in self.sockets:
             args += ['-qmp-pretty' if pretty else '-qmp',
                      'unix:%s,server=on,wait=off' % path]

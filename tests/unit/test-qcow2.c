@@ -469,7 +469,9 @@ static void test_drive_options(void)
     g_assert_cmpstr(d->id, ==, "disk0");
     g_assert_nonnull(d->blk);
     g_free(opt);
-    opt = g_strdup_printf("file=%s,snapshot=on,readonly=off", fn);
+    /* The same image again, in one process: only without the locks. */
+    opt = g_strdup_printf("file=%s,snapshot=on,readonly=off,"
+                          "file.locking=off", fn);
     d = drive_new(opt, IF_IDE, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(d->id, ==, "ide0-hd0");
@@ -480,26 +482,27 @@ static void test_drive_options(void)
     g_assert(strstr(err->message, "if"));
     g_clear_error(&err);
     g_free(opt);
-    opt = g_strdup_printf("file=%s,bogus=1", fn);
+    opt = g_strdup_printf("file=%s,bogus=1,file.locking=off", fn);
     g_assert_null(drive_new(opt, IF_IDE, &err));
     g_assert(strstr(err->message, "bogus"));
     g_clear_error(&err);
-    g_assert_nonnull(blk_claim_by_name("disk0", &err));
-    g_assert_null(blk_claim_by_name("disk0", &err));
+    g_assert_nonnull(blk_claim_by_name("disk0", NULL, &err));
+    g_assert_null(blk_claim_by_name("disk0", NULL, &err));
     g_clear_error(&err);
 
     g_free(opt);
     opt = g_strdup_printf("{\"driver\": \"qcow2\", \"node-name\": \"n0\", "
-                          "\"file\": {\"driver\": \"file\", \"filename\": "
-                          "\"%s\"}}", fn);
+                          "\"file\": {\"driver\": \"file\", \"locking\": "
+                          "\"off\", \"filename\": \"%s\"}}", fn);
     g_assert_nonnull(blockdev_add(opt, &err));
     g_assert_no_error(err);
     g_free(opt);
-    opt = g_strdup_printf("driver=file,node-name=f1,filename=%s", fn);
+    opt = g_strdup_printf("driver=file,node-name=f1,locking=off,"
+                          "filename=%s", fn);
     g_assert_nonnull(blockdev_add(opt, &err));
     g_assert_nonnull(blockdev_add("driver=raw,node-name=r1,file=f1", &err));
     g_assert_no_error(err);
-    g_assert_nonnull(blk_claim_by_name("n0", &err));
+    g_assert_nonnull(blk_claim_by_name("n0", NULL, &err));
     g_assert_null(blockdev_add("driver=raw,node-name=r2,file=nope", &err));
     g_clear_error(&err);
     drive_cleanup_all();

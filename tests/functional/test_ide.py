@@ -15,6 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qtest import QtestMachine, is_real_qemu  # noqa: E402
+from test_qmp_client import QMPClient  # noqa: E402
 
 NO_QEMU = unittest.skipIf(is_real_qemu(), 'Debian QEMU lacks qtest')
 
@@ -616,6 +617,77 @@ class ATAPITest(IDEBase):
         st, err, _ = atapi(ch, [0x00])
         self.assertEqual(err >> 4, 0x06)               # UNIT ATTENTION
         self.assertEqual(atapi(ch, [0x00])[0] & ERR, 0)
+
+
+@NO_QEMU
+class MediaChangeTest(IDEBase):
+    """QMP eject / blockdev-change-medium against what the guest sees."""
+
+    def setUp(self):
+        super().setUp()
+        if not shutil.which('xorriso'):
+            self.skipTest('xorriso not installed')
+        self.isos = []
+        for i in range(2):
+            tree = os.path.join(self.dir, 't%d' % i)
+            os.mkdir(tree)
+            with open(os.path.join(tree, 'f'), 'wb') as f:
+                f.write(pattern(10000 * (i + 1), i))
+            iso = os.path.join(self.dir, '%d.iso' % i)
+            subprocess.run(['xorriso', '-as', 'mkisofs', '-quiet', '-o',
+                            iso, tree], check=True,
+                           stderr=subprocess.DEVNULL)
+            self.isos.append(iso)
+        sock = os.path.join(self.dir, 'qmp.sock')
+        self.start(['-qmp', 'unix:%s,server=on,wait=off' % sock,
+                    '-drive', 'file=%s,if=none,id=cd0,media=cdrom,'
+                    'format=raw' % self.isos[0],
+                    '-device', 'ide-cd,drive=cd0,id=cdrom0,bus=ide.0'])
+        self.qmp = QMPClient(path=sock)
+        self.addCleanup(self.qmp.close)
+
+    def capacity(self):
+        st, err, data = atapi(self.pri, [0x25])
+        self.assertEqual(st & ERR, 0)
+        return int.from_bytes(data[0:4], 'big') + 1
+
+    def event_status(self):
+        st, err, data = atapi(self.pri, [0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8])
+        self.assertEqual(st & ERR, 0)
+        return data[4], data[5]
+
+    def test_change_medium(self):
+        ch = self.pri
+        self.assertEqual(self.capacity(), os.path.getsize(self.isos[0]) // 2048)
+        self.qmp.ok('blockdev-change-medium',
+                    {'id': 'cdrom0', 'filename': self.isos[1],
+                     'format': 'raw'})
+        self.assertEqual(self.event_status(), (2, 2))  # new media, present
+        st, err, _ = atapi(ch, [0x00])
+        self.assertEqual(err >> 4, 0x06)               # UNIT ATTENTION
+        st, err, sense = atapi(ch, [0x03, 0, 0, 0, 18])
+        self.assertEqual(st & ERR, 0)
+        self.assertEqual(self.capacity(), os.path.getsize(self.isos[1]) // 2048)
+
+    def test_eject_locked_and_guest_tray(self):
+        ch = self.pri
+        atapi(ch, [0x1e, 0, 0, 0, 1])                  # guest locks
+        reply = self.qmp.cmd('eject', {'id': 'cdrom0'})
+        self.assertIn('error', reply)
+        self.assertEqual(self.event_status()[0], 1)    # eject request
+        blk = self.qmp.ok('query-block')[0]
+        self.assertEqual((blk['locked'], blk['tray_open']), (True, False))
+        atapi(ch, [0x1e, 0, 0, 0, 0])
+        atapi(ch, [0x1b, 0, 0, 0, 0x02])               # guest opens it
+        ev = self.qmp.event('DEVICE_TRAY_MOVED')
+        self.assertEqual(ev['data']['tray-open'], True)
+        self.assertEqual(self.qmp.ok('query-block')[0]['tray_open'], True)
+        self.qmp.ok('eject', {'id': 'cdrom0'})         # medium out
+        atapi(ch, [0x1b, 0, 0, 0, 0x03])               # guest closes it
+        st, err, sense = atapi(ch, [0x03, 0, 0, 0, 18])
+        self.assertEqual((sense[2], sense[12], sense[13]), (0x02, 0x3a, 1))
+        self.qmp.ok('eject', {'id': 'cdrom0', 'force': True})
+        self.assertTrue(self.qmp.ok('query-block')[0]['tray_open'])
 
 
 if __name__ == '__main__':

@@ -30,7 +30,7 @@ typedef struct BMPrd {
     bool last;
 } BMPrd;
 
-/* One entry from its 8 bytes; never fails, every bit pattern means something. */
+/* One entry from its 8 bytes: every bit pattern means something. */
 static BMPrd bmdma_prd_decode(const uint8_t raw[8])
 {
     uint32_t addr = raw[0] | (raw[1] << 8) | (raw[2] << 16) |

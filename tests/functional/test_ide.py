@@ -658,7 +658,8 @@ class MediaChangeTest(IDEBase):
 
     def test_change_medium(self):
         ch = self.pri
-        self.assertEqual(self.capacity(), os.path.getsize(self.isos[0]) // 2048)
+        self.assertEqual(self.capacity(),
+                         os.path.getsize(self.isos[0]) // 2048)
         self.qmp.ok('blockdev-change-medium',
                     {'id': 'cdrom0', 'filename': self.isos[1],
                      'format': 'raw'})
@@ -667,7 +668,8 @@ class MediaChangeTest(IDEBase):
         self.assertEqual(err >> 4, 0x06)               # UNIT ATTENTION
         st, err, sense = atapi(ch, [0x03, 0, 0, 0, 18])
         self.assertEqual(st & ERR, 0)
-        self.assertEqual(self.capacity(), os.path.getsize(self.isos[1]) // 2048)
+        self.assertEqual(self.capacity(),
+                         os.path.getsize(self.isos[1]) // 2048)
 
     def test_eject_locked_and_guest_tray(self):
         ch = self.pri

@@ -692,5 +692,79 @@ class MediaChangeTest(IDEBase):
         self.assertTrue(self.qmp.ok('query-block')[0]['tray_open'])
 
 
+@NO_QEMU
+class ErrorPolicyTest(IDEBase):
+    """-drive rerror=: a qcow2 whose first cluster maps past its file."""
+
+    def setUp(self):
+        super().setUp()
+        if not shutil.which('qemu-img') or not shutil.which('qemu-io'):
+            self.skipTest('qemu-img/qemu-io not installed')
+        self.img = os.path.join(self.dir, 'bad.qcow2')
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', self.img,
+                        '1M'], check=True)
+        subprocess.run(['qemu-io', '-c', 'write 0 64k', self.img],
+                       check=True, capture_output=True)
+        with open(self.img, 'r+b') as f:
+            l1 = int.from_bytes(f.read(48)[40:48], 'big')
+            f.seek(l1)
+            l2 = int.from_bytes(f.read(8), 'big') & 0x00fffffffffffe00
+            f.seek(l2)                  # cluster 0 -> 1 TiB: past the end
+            f.write(((1 << 63) | (1 << 40)).to_bytes(8, 'big'))
+
+    def start_policy(self, policy):
+        sock = os.path.join(self.dir, 'qmp.sock')
+        self.start(['-qmp', 'unix:%s,server=on,wait=off' % sock,
+                    '-drive', 'file=%s,format=qcow2,if=ide,rerror=%s'
+                    % (self.img, policy)])
+        self.qmp = QMPClient(path=sock)
+        self.addCleanup(self.qmp.close)
+
+    def read0(self):
+        self.pri.taskfile(0, 1)
+        self.pri.command(0x20)
+
+    def test_report(self):
+        self.start_policy('report')
+        self.read0()
+        self.assertTrue(self.pri.wait() & ERR)
+        self.assertEqual(self.pri.error(), 0x40)       # UNC
+        ev = self.qmp.event('BLOCK_IO_ERROR')
+        self.assertEqual((ev['data']['action'], ev['data']['operation']),
+                         ('report', 'read'))
+        # by DMA: the device's error, not the bus master's
+        mem_write(self.m, 0x1000, prd([(0x20000, 0x200, True)]))
+        self.pri.bm_setup(0x1000, True)
+        self.pri.taskfile(0, 1)
+        self.pri.command(0xc8)
+        self.pri.bm_start(True)
+        bm = self.pri.bm_wait()
+        self.assertEqual(bm & (BM_ERROR | BM_ACTIVE), 0)
+        self.assertTrue(self.pri.wait() & ERR)
+
+    def test_ignore(self):
+        self.start_policy('ignore')
+        self.read0()
+        st = self.pri.wait(BSY | DRQ, DRQ)
+        self.assertEqual(st & ERR, 0)
+        self.pri.read_words(512)
+        self.assertEqual(self.qmp.event('BLOCK_IO_ERROR')['data']['action'],
+                         'ignore')
+
+    def test_stop_and_redo(self):
+        self.start_policy('stop')
+        self.read0()
+        self.assertEqual(self.qmp.event('BLOCK_IO_ERROR')['data']['action'],
+                         'stop')
+        self.qmp.event('STOP')
+        self.assertTrue(self.m.inb(PRI_CTL) & BSY)     # held, not failed
+        self.assertEqual(self.qmp.ok('query-status')['status'], 'io-error')
+        self.qmp.ok('cont')             # redone: fails and stops again
+        self.qmp.event('RESUME')
+        self.assertEqual(self.qmp.event('BLOCK_IO_ERROR')['data']['action'],
+                         'stop')
+        self.assertTrue(self.m.inb(PRI_CTL) & BSY)
+
+
 if __name__ == '__main__':
     unittest.main()

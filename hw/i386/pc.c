@@ -256,13 +256,14 @@ static bool pc_rtc_init(PCMachineState *pcms, GError **errp)
 /*
  * The PIIX3 IDE function at 00:01.1 with the if=ide drives on it.  As
  * QEMU's pc machine, an empty CD-ROM drive (ide1-cd0, index 2) is there
- * unless -nodefaults or a drive already takes that place.
+ * unless -nodefaults, a -device disk or CD-ROM, or a drive at index 2.
  */
 static bool pc_ide_init(PCMachineState *pcms, GError **errp)
 {
     PCIDevice *ide;
 
-    if (!pcms->parent.nodefaults && !drive_get(IF_IDE, 1, 0) &&
+    if (!pcms->parent.nodefaults && !pcms->parent.no_default_cdrom &&
+        !drive_get(IF_IDE, 1, 0) &&
         !drive_new("media=cdrom,index=2", IF_IDE, errp)) {
         return false;
     }

@@ -5,6 +5,7 @@ multiple mode, bus-master DMA, bad PRD tables) and the ATAPI CD-ROM
 against images made at test time.  Every wait polls a status register.
 """
 import base64
+import json
 import os
 import random
 import shutil
@@ -445,6 +446,32 @@ class DeviceTest(IDEBase):
             capture_output=True, timeout=30)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn(b"Can't use a read-only drive", p.stderr)
+
+    def query_block(self, args):
+        qmp = (b'{"execute":"qmp_capabilities"}\n'
+               b'{"execute":"query-block"}\n{"execute":"quit"}\n')
+        p = subprocess.run(
+            [QtestMachine().binary, '-machine', 'pc', '-accel', 'qtest',
+             '-display', 'none', '-qmp', 'stdio', '-serial', 'none',
+             '-monitor', 'none'] + args, input=qmp, capture_output=True,
+            timeout=30)
+        for line in p.stdout.decode().splitlines():
+            reply = json.loads(line)
+            if isinstance(reply.get('return'), list):
+                return reply['return']
+        self.fail(p.stderr)
+
+    def test_default_cdrom(self):
+        # as QEMU: an empty ide1-cd0 unless -nodefaults or a -device disk
+        blk = self.query_block([])
+        self.assertEqual([b['device'] for b in blk], ['ide1-cd0'])
+        self.assertTrue(blk[0]['removable'])
+        self.assertNotIn('inserted', blk[0])
+        self.assertEqual(self.query_block(['-nodefaults']), [])
+        disk = self.make_disk()
+        blk = self.query_block(['-drive', 'file=%s,format=raw,if=none,'
+                                'id=d0' % disk, '-device', 'ide-hd,drive=d0'])
+        self.assertEqual([b['device'] for b in blk], ['d0'])
 
     def test_device_options(self):
         disk = self.make_disk()

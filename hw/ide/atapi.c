@@ -490,8 +490,7 @@ static int getconf_feature(IDEState *s, uint16_t code, uint8_t *p)
     case 0x0003:
         p[2] = 0x03;
         p[3] = 4;
-        /* tray loading, eject, lock supported and its state */
-        p[4] = 0x29 | (s->cd.locked ? 0x04 : 0);
+        p[4] = 0x29;            /* tray loading, eject, lock */
         return 8;
     }
     return 0;

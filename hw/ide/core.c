@@ -153,9 +153,7 @@ static bool ide_rw_error(IDEState *s, int ret, bool is_read, IDEFn *retry)
     case BLOCK_ERROR_ACTION_STOP:
         return false;
     default:
-        if (s->bus->bm.status & BM_ST_ACTIVE) {
-            s->bus->bm.status &= ~BM_ST_ACTIVE;
-        }
+        s->bus->bm.status &= ~BM_ST_ACTIVE;
         ide_io_error(s, ret);
         return false;
     }

@@ -81,8 +81,8 @@ int file_lock_image(int fd, const char *filename, bool writable,
         bool theirs = (unshared & (1u << i)) &&
                       byte_held_by_others(fd, LOCK_PERM_BASE + i) > 0;
         if (mine || theirs) {
-            error_setg(errp, "Failed to get %s\"%s\" lock\n"
-                       "Is another process using the image [%s]?",
+            error_setg(errp, "Failed to get %s\"%s\" lock: is another "
+                       "process using the image [%s]?",
                        mine ? "" : "shared ", perm_names[i], filename);
             return -EAGAIN;
         }

@@ -22,6 +22,92 @@ def run(*args, timeout=20, env=None, stdin=subprocess.DEVNULL):
                           timeout=timeout, env=full_env, stdin=stdin)
 
 
+class BadDrives(unittest.TestCase):
+    """Issue 11: each bad -drive/-blockdev/-device drive= input is one line
+    naming it and exit status 1."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.raw = os.path.join(cls.tmp.name, 'disk.raw')
+        with open(cls.raw, 'wb') as f:
+            f.truncate(1 << 20)
+        cls.qcow2 = os.path.join(cls.tmp.name, 'disk.qcow2')
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2',
+                        cls.qcow2, '16M'], check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def expect(self, args, pattern):
+        res = run('-machine', 'pc', '-display', 'none', '-S', *args)
+        self.assertEqual(res.returncode, 1, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, res.stderr)
+        self.assertRegex(lines[0], '^' + PROG + ': ' + pattern)
+
+    def test_missing_image(self):
+        self.expect(['-drive', 'file=/nonexistent.qcow2'],
+                    r"-drive file=/nonexistent.qcow2: Could not open "
+                    r"'/nonexistent.qcow2': No such file or directory")
+
+    def test_unknown_key(self):
+        self.expect(['-drive', 'file=%s,format=raw,bogus=1' % self.raw],
+                    r"-drive .*: Invalid parameter 'bogus'")
+
+    def test_format_mismatch(self):
+        self.expect(['-drive', 'file=%s,format=qcow2,if=virtio' % self.raw],
+                    r"-drive .*: .*not in qcow2 format")
+
+    def test_bad_if(self):
+        self.expect(['-drive', 'file=%s,format=raw,if=floppyy' % self.raw],
+                    r"-drive .*: Invalid parameter value for 'if'")
+
+    def test_bad_werror(self):
+        self.expect(['-drive', 'file=%s,format=raw,werror=maybe' % self.raw],
+                    r"-drive .*: 'maybe' invalid write error action")
+
+    def test_unsupported_interface(self):
+        self.expect(['-drive', 'file=%s,format=raw,if=scsi' % self.raw],
+                    r"machine type does not support if=scsi,bus=0,unit=0")
+
+    def test_drive_names_no_node(self):
+        self.expect(['-device', 'virtio-blk-pci,drive=nosuch'],
+                    r"-device virtio-blk-pci,drive=nosuch: .*'nosuch'")
+
+    def test_two_devices_on_one_node(self):
+        self.expect(['-blockdev', 'driver=file,node-name=f0,filename=%s'
+                     % self.raw,
+                     '-blockdev', 'driver=raw,node-name=d0,file=f0',
+                     '-device', 'virtio-blk-pci,drive=d0',
+                     '-device', 'virtio-blk-pci,drive=d0'],
+                    r"-device virtio-blk-pci,drive=d0: .*'d0' is already "
+                    r"in use")
+
+    def test_image_open_for_writing_elsewhere(self):
+        """A qcow2 a real QEMU has open for writing is refused."""
+        holder = subprocess.Popen(
+            ['qemu-system-x86_64', '-display', 'none', '-S', '-nodefaults',
+             '-drive', 'file=%s,if=virtio' % self.qcow2, '-qmp',
+             'unix:%s/q.sock,server=on,wait=off' % self.tmp.name],
+            stderr=subprocess.PIPE)
+        try:
+            sock = os.path.join(self.tmp.name, 'q.sock')
+            deadline = time.monotonic() + 20
+            while not os.path.exists(sock) and time.monotonic() < deadline:
+                if holder.poll() is not None:
+                    self.fail('qemu exited: %s' % holder.stderr.read())
+                time.sleep(0.05)
+            self.expect(['-drive', 'file=%s,if=virtio' % self.qcow2],
+                        r'-drive .*: Failed to get "write" lock: is '
+                        r'another process using the image')
+        finally:
+            holder.kill()
+            holder.wait()
+            holder.stderr.close()
+
+
 class BadInput(unittest.TestCase):
     """Each bad input: exit 1 and one line naming the option."""
 

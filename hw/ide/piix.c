@@ -121,7 +121,8 @@ static bool piix_ide_attach(BusState *bus, DriveInfo *d, int unit,
     g_autofree char *u = g_strdup_printf("%d", unit);
 
     if (!qdev_prop_set(dev, "drive", d->id, errp) ||
-        !qdev_prop_set(dev, "unit", u, errp)) {
+        !qdev_prop_set(dev, "unit", u, errp) ||
+        (d->serial && !qdev_prop_set(dev, "serial", d->serial, errp))) {
         object_unref(OBJECT(dev));
         return false;
     }

@@ -175,8 +175,8 @@ class ATATest(IDEBase):
     def setUp(self):
         super().setUp()
         self.disk = self.make_disk()
-        self.start(['-drive', 'file=%s,format=raw,if=ide,index=0'
-                    % self.disk])
+        self.start(['-drive', 'file=%s,format=raw,if=ide,index=0,'
+                    'serial=SER-0' % self.disk])
 
     def identify(self):
         ch = self.pri
@@ -204,7 +204,7 @@ class ATATest(IDEBase):
     def test_identify(self):
         w = self.identify()
         self.assertEqual(self.id_str(w, 27, 20), 'QEMU HARDDISK')
-        self.assertEqual(self.id_str(w, 10, 10), 'QM00001')
+        self.assertEqual(self.id_str(w, 10, 10), 'SER-0')    # -drive serial=
         self.assertEqual(self.id_str(w, 23, 4), '2.5+')
         sectors = self.disk_size // 512
         self.assertEqual(w[60] | (w[61] << 16), sectors)
@@ -472,6 +472,15 @@ class DeviceTest(IDEBase):
         blk = self.query_block(['-drive', 'file=%s,format=raw,if=none,'
                                 'id=d0' % disk, '-device', 'ide-hd,drive=d0'])
         self.assertEqual([b['device'] for b in blk], ['d0'])
+
+    def test_default_serial(self):
+        disk = self.make_disk()
+        self.start(['-drive', 'file=%s,format=raw,if=ide,index=3' % disk])
+        ch = self.sec
+        ch.select(1)
+        ch.command(0xec)
+        ch.wait(BSY | DRQ, DRQ)
+        self.assertEqual(ch.read_words(512)[20:28], b'MQ0000 4')  # QM00004
 
     def test_device_options(self):
         disk = self.make_disk()

@@ -186,6 +186,26 @@ static bool vl_parse_smp(const char *arg, MachineClass *mc, SmpConfig *smp,
     return true;
 }
 
+/* As QEMU: any -device disk or CD-ROM does away with the default CD-ROM. */
+static bool vl_has_disk_device(VlConfig *cfg)
+{
+    static const char *const drivers[] = {
+        "ide-cd", "ide-hd", "scsi-cd", "scsi-hd",
+    };
+
+    for (guint i = 0; i < cfg->devices->len; i++) {
+        VlItem *it = cfg->devices->pdata[i];
+        const char *driver = qopts_get(it->opts, "driver");
+
+        for (size_t j = 0; driver && j < G_N_ELEMENTS(drivers); j++) {
+            if (!strcmp(driver, drivers[j])) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 static MachineState *vl_create_machine(VlConfig *cfg)
 {
     MachineClass *mc = vl_select_machine(cfg);
@@ -214,6 +234,7 @@ static MachineState *vl_create_machine(VlConfig *cfg)
     ms->kernel_cmdline = g_strdup(cfg->append ? cfg->append : "");
     ms->name = g_strdup(cfg->name);
     ms->nodefaults = cfg->nodefaults;
+    ms->no_default_cdrom = vl_has_disk_device(cfg);
     if (cfg->uuid) {
         ms->has_uuid = true;
         sscanf(cfg->uuid, "%2hhx%2hhx%2hhx%2hhx-%2hhx%2hhx-%2hhx%2hhx-"

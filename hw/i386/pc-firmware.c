@@ -5,6 +5,7 @@
  *  - PIIX3 PIRQ routes A-D -> IRQ 10, 10, 11, 11 and those IRQs level
  *    triggered in the ELCR;
  *  - PIIX4 PM registers at 0x600, enabled;
+ *  - the PIIX3 IDE channels' decoding enabled (IDETIM bit 15);
  *  - every PCI BAR assigned (I/O from 0xc000, memory in the PCI hole),
  *    decoding and bus mastering on, the interrupt line register filled;
  *  - the ACPI tables written where Linux finds them.
@@ -45,9 +46,21 @@ static void pc_firmware_route_pirqs(const PCFirmwareConfig *cfg)
     address_space_st(&address_space_io, PC_ELCR_BASE + 1, 1, elcr[1]);
 }
 
+/* SeaBIOS's piix_ide_setup: IDETIM decode enable on both channels. */
+static void pc_firmware_enable_ide(const PCFirmwareConfig *cfg)
+{
+    int devfn = cfg->piix3->devfn + 1;
+    uint32_t addr = 0x80000000u | (devfn << 8);
+
+    if (pci_bus_get_device(cfg->bus, devfn)) {
+        pci_host_config_write(cfg->bus, addr + 0x40, 0x80008000u, 4);
+    }
+}
+
 void pc_firmware_reset(const PCFirmwareConfig *cfg)
 {
     pc_firmware_route_pirqs(cfg);
+    pc_firmware_enable_ide(cfg);
     if (cfg->pm) {
         acpi_pm_enable_io(cfg->pm, ACPI_PM_IO_BASE);
     }

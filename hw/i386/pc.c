@@ -12,9 +12,11 @@
 #include "qlite/apic.h"
 #include "qlite/chardev.h"
 #include "qlite/cpu.h"
+#include "qlite/block.h"
 #include "qlite/error.h"
 #include "qlite/fw_cfg.h"
 #include "qlite/i8259.h"
+#include "qlite/ide.h"
 #include "qlite/isa.h"
 #include "qlite/kvm.h"
 #include "qlite/linux-boot.h"
@@ -251,6 +253,25 @@ static bool pc_rtc_init(PCMachineState *pcms, GError **errp)
     return true;
 }
 
+/*
+ * The PIIX3 IDE function at 00:01.1 with the if=ide drives on it.  As
+ * QEMU's pc machine, an empty CD-ROM drive (ide1-cd0, index 2) is there
+ * unless -nodefaults, a -device disk or CD-ROM, or a drive at index 2.
+ */
+static bool pc_ide_init(PCMachineState *pcms, GError **errp)
+{
+    PCIDevice *ide;
+
+    if (!pcms->parent.nodefaults && !pcms->parent.no_default_cdrom &&
+        !drive_get(IF_IDE, 1, 0) &&
+        !drive_new("media=cdrom,index=2", IF_IDE, errp)) {
+        return false;
+    }
+    ide = pci_create_simple(pcms->pci_bus, PCI_DEVFN(1, 1), TYPE_PIIX3_IDE,
+                            errp);
+    return ide && piix3_ide_attach_drives(ide, errp);
+}
+
 /* The PIIX4 power management function at 00:01.3, SCI on GSI 9. */
 static bool pc_acpi_pm_init(PCMachineState *pcms, GError **errp)
 {
@@ -370,6 +391,7 @@ static bool pc_init(MachineState *ms, GError **errp)
            pc_pci_init(pcms, errp) &&
            pc_pic_init(pcms, errp) &&
            pc_ioapic_init(pcms, errp) &&
+           pc_ide_init(pcms, errp) &&
            pc_serial_init(pcms, errp) &&
            pc_simple_isa_device(pcms, "ioport80", errp) &&
            pc_pit_init(pcms, errp) &&

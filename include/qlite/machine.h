@@ -42,6 +42,7 @@ typedef struct MachineState {
     Chardev *serial_hds[4];
     bool enable_graphics;
     bool nodefaults;
+    bool no_default_cdrom;      /* a -device disk or CD-ROM was given */
 } MachineState;
 
 typedef struct MachineClass {

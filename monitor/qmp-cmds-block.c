@@ -59,8 +59,11 @@ json_t *qmp_cmd_block_resize(QmpSession *s, json_t *a, GError **errp)
         return NULL;
     }
     if (device) {
-        blk = blk_by_device(device, NULL, errp);
+        /* QEMU answers an unknown name here with a GenericError. */
+        blk = blk_by_device(device, NULL, NULL);
         if (!blk) {
+            error_setg(errp, "Cannot find device='%s' nor node-name=''",
+                       device);
             return NULL;
         }
         return blk_resize(blk, size, errp) < 0 ? NULL : json_object();

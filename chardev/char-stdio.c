@@ -88,8 +88,10 @@ static void char_stdio_readable(Chardev *chr)
         return;
     }
     if (n <= 0) {
-        /* End of input: stop watching rather than spin on it. */
+        /* End of input: stop watching rather than spin on it, and tell
+         * the front end (a qtest server then ends the machine). */
         chardev_fd_source_remove(&s->src);
+        chr_be_event(chr, CHR_EVENT_CLOSED);
         return;
     }
     chr_be_write(chr, buf, n);

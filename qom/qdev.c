@@ -256,9 +256,18 @@ void qbus_register_root(BusState *bus)
     g_ptr_array_add(root_buses, bus);
 }
 
+static bool qbus_is_full(BusState *bus)
+{
+    BusClass *bc = BUS_GET_CLASS(bus);
+
+    return bc->max_dev && bus->children->len >= bc->max_dev;
+}
+
+/* By name: that bus, full or not; by type: the first one with room. */
 static BusState *qbus_find_in(BusState *bus, const char *what)
 {
-    if (!strcmp(bus->name, what) || object_dynamic_cast(OBJECT(bus), what)) {
+    if (!strcmp(bus->name, what) ||
+        (object_dynamic_cast(OBJECT(bus), what) && !qbus_is_full(bus))) {
         return bus;
     }
     for (guint i = 0; i < bus->children->len; i++) {

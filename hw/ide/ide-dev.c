@@ -182,10 +182,17 @@ static void ide_cd_class_init(ObjectClass *oc, const void *data)
     dc->realize = ide_cd_realize;
 }
 
+static void ide_bus_class_init(ObjectClass *oc, const void *data)
+{
+    /* Master and slave: a third device looks for the next channel. */
+    BUS_CLASS(oc)->max_dev = IDE_NUM_UNITS;
+}
+
 static const TypeInfo ide_bus_info = {
     .name = TYPE_IDE_BUS,
     .parent = TYPE_BUS,
     .instance_size = sizeof(IDEBus),
+    .class_init = ide_bus_class_init,
 };
 
 static const TypeInfo ide_dev_info = {

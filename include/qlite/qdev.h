@@ -117,6 +117,9 @@ typedef struct BusClass {
     ObjectClass parent;
     /* "bus@addr" string for info qtree, may be NULL */
     char *(*get_dev_path)(DeviceState *dev);
+    /* Devices the bus takes (0: no limit); a device given no bus= goes
+     * to the first bus of its type with room, as in QEMU. */
+    unsigned max_dev;
 } BusClass;
 
 struct BusState {
@@ -130,6 +133,8 @@ struct BusState {
 #define DEVICE_CLASS(k) OBJECT_CLASS_CHECK(DeviceClass, (k), TYPE_DEVICE)
 #define DEVICE_GET_CLASS(obj) OBJECT_GET_CLASS(DeviceClass, (obj), TYPE_DEVICE)
 #define BUS(obj) OBJECT_CHECK(BusState, (obj), TYPE_BUS)
+#define BUS_CLASS(k) OBJECT_CLASS_CHECK(BusClass, (k), TYPE_BUS)
+#define BUS_GET_CLASS(obj) OBJECT_GET_CLASS(BusClass, (obj), TYPE_BUS)
 
 DeviceState *qdev_new(const char *typename);
 /* Set one property from its string form; errors name device and value. */

@@ -85,6 +85,24 @@ class BadDrives(unittest.TestCase):
                     r"-device virtio-blk-pci,drive=d0: .*'d0' is already "
                     r"in use")
 
+    def test_ide_devices_fill_both_channels(self):
+        """Four ide-hd without bus= take ide.0 then ide.1; a fifth finds
+        no bus, as in QEMU."""
+        args = []
+        for i in range(5):
+            path = os.path.join(self.tmp.name, 'ide%d.raw' % i)
+            with open(path, 'wb') as f:
+                f.truncate(1 << 20)
+            args += ['-drive', 'if=none,id=i%d,file=%s,format=raw' %
+                     (i, path), '-device', 'ide-hd,drive=i%d' % i]
+        self.expect(args + ['-nodefaults'],
+                    r"-device ide-hd,drive=i4: No 'IDE' bus found for "
+                    r"device 'ide-hd'")
+        res = run('-machine', 'pc', '-display', 'none', '-nodefaults',
+                  *args[:16], '-qtest', 'stdio', '-accel', 'qtest',
+                  stdin=subprocess.DEVNULL)
+        self.assertEqual(res.returncode, 0, res.stderr)
+
     def test_image_open_for_writing_elsewhere(self):
         """A qcow2 a real QEMU has open for writing is refused."""
         holder = subprocess.Popen(

@@ -60,11 +60,19 @@ class Console:
 
 
 def emulators():
-    """(name, binary) of qlite and, when installed, the real QEMU."""
-    out = [('qlite', binary())]
+    """(name, (binary, accel)) to run a guest test on: qlite on tcg, qlite
+    on KVM where KVM can boot the guest, and the real QEMU on tcg when it
+    is installed (so the test itself is known to be right)."""
+    from test_kvm_linux import skip_reason
+    out = [('qlite', (binary(), 'tcg'))]
+    why = skip_reason()
+    if why:
+        print('SKIP (kvm half): %s' % why)
+    else:
+        out.append(('qlite-kvm', (binary(), 'kvm')))
     qemu = shutil.which('qemu-system-x86_64')
     if qemu:
-        out.append(('qemu', qemu))
+        out.append(('qemu', (qemu, 'tcg')))
     else:
         print('SKIP (qemu half): qemu-system-x86_64 is not installed')
     return out
@@ -74,7 +82,11 @@ class Guest:
     """One boot of the test guest with a shell on the console."""
 
     def __init__(self, emulator, args, mem='512M', smp=1):
-        self.args = [emulator, '-accel', 'tcg', '-m', mem, '-smp', str(smp),
+        """@emulator: a binary (run on tcg) or (binary, accel)."""
+        binary_path, accel = (emulator if isinstance(emulator, tuple)
+                              else (emulator, 'tcg'))
+        self.args = [binary_path, '-accel', accel, '-m', mem, '-smp',
+                     str(smp),
                      '-nographic', '-no-reboot',
                      '-kernel', os.path.join(GUEST_DIR, 'vmlinuz'),
                      '-initrd', os.path.join(GUEST_DIR, 'initramfs.gz'),

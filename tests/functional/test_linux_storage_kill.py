@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from linux_guest import Guest, emulators, skip_reason_guest  # noqa: E402
 
 ROUNDS = {'qlite': int(os.environ.get('QLITE_KILL_ROUNDS', '20')),
+          'qlite-kvm': int(os.environ.get('QLITE_KILL_ROUNDS', '20')),
           'qemu': 3}
 
 

@@ -23,6 +23,7 @@
  * interrupt, and the command aborted.
  */
 #include "ide-internal.h"
+#include "qlite/pci.h"
 
 typedef struct BMPrd {
     uint32_t addr;
@@ -45,6 +46,15 @@ static BMPrd bmdma_prd_decode(const uint8_t raw[8])
     return prd;
 }
 
+/* The PCI function the channel belongs to allows bus mastering. */
+static bool bmdma_master_enabled(IDEBus *bus)
+{
+    Object *parent = OBJECT(BUS(bus)->parent_dev);
+
+    return !object_dynamic_cast(parent, TYPE_PCI_DEVICE) ||
+           pci_bus_master_enabled(PCI_DEVICE(parent));
+}
+
 static bool bmdma_next_prd(IDEBus *bus)
 {
     BMDMAState *bm = &bus->bm;
@@ -54,6 +64,11 @@ static bool bmdma_next_prd(IDEBus *bus)
 
     if (bm->cur_last) {
         qlite_log_guest_error("ide%d: PRD table shorter than the transfer",
+                              bus->index);
+        return false;
+    }
+    if (!bmdma_master_enabled(bus)) {
+        qlite_log_guest_error("ide%d: DMA with bus mastering off",
                               bus->index);
         return false;
     }

@@ -91,6 +91,17 @@ static void virtio_pci_update_irq(VirtIOPCIProxy *p)
     pci_set_irq(pci, p->vdev.isr != 0 && !msix_enabled(pci));
 }
 
+/* A device whose bus mastering is off cannot reach its rings. */
+static void virtio_pci_queue_notify(VirtIOPCIProxy *p, unsigned index)
+{
+    if (!pci_bus_master_enabled(&p->parent)) {
+        qlite_log_guest_error("%s: queue %u notified with bus mastering "
+                              "off; ignored", p->vdev.name, index);
+        return;
+    }
+    virtio_queue_notify(&p->vdev, index);
+}
+
 static void virtio_pci_notify(VirtIODevice *vdev, uint16_t vector,
                               uint8_t isr_bit)
 {
@@ -289,7 +300,7 @@ static uint64_t virtio_pci_modern_access(VirtIOPCIProxy *p, uint64_t addr,
         return virtio_config_read(&p->vdev, off, size);
     case VIRTIO_PCI_NOTIFY_OFF:
         if (write) {
-            virtio_queue_notify(&p->vdev, off / VIRTIO_PCI_NOTIFY_MULT);
+            virtio_pci_queue_notify(p, off / VIRTIO_PCI_NOTIFY_MULT);
         }
         return 0;
     }
@@ -368,7 +379,7 @@ static void virtio_pci_legacy_reg_write(VirtIOPCIProxy *p, uint64_t addr,
         p->queue_sel = val;
         break;
     case VPL_QUEUE_NOTIFY:
-        virtio_queue_notify(vdev, val);
+        virtio_pci_queue_notify(p, val);
         break;
     case VPL_STATUS:
         virtio_pci_set_status(p, val);

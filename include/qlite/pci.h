@@ -204,6 +204,12 @@ void pci_default_write_config(PCIDevice *dev, uint32_t addr, uint32_t val,
 /* Declare BAR @n (0-5, or PCI_ROM_SLOT) of @mr's size (a power of two). */
 void pci_register_bar(PCIDevice *dev, int n, uint8_t type, MemoryRegion *mr);
 uint64_t pci_get_bar_addr(PCIDevice *dev, int n);
+/* Bus mastering on: only then may the device reach memory (DMA, MSI). */
+static inline bool pci_bus_master_enabled(const PCIDevice *dev)
+{
+    return pci_get_word(dev->config + PCI_COMMAND) & PCI_COMMAND_MASTER;
+}
+
 /* Set our INTx pin (config byte PCI_INTERRUPT_PIN says which). */
 void pci_set_irq(PCIDevice *dev, int level);
 /*

@@ -337,6 +337,32 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(d.request(99, 0), 2)               # UNSUPP
 
     @NO_QEMU
+    def test_no_dma_without_bus_master(self):
+        """With bus mastering off the device leaves its rings alone; once
+        it is back on, the next notify serves the request."""
+        m, d = self.start()
+        d.init_modern()
+        d.cfg_write(0x04, 0x3, 2)                   # I/O, memory: no master
+        self.write_mem_request(d)
+        d.notify()
+        self.assertTrue(m.poll_until(lambda: self.log_lines(
+            m, 'bus mastering off')), m.stderr())
+        self.assertEqual(d.used_idx(), 0)
+        self.assertEqual(d.read_mem(STATUS, 1)[0], 0xff)
+        d.cfg_write(0x04, 0x7, 2)
+        d.notify()
+        d.wait_used()
+        self.assertEqual(d.read_mem(STATUS, 1)[0], 0)
+
+    def write_mem_request(self, d):
+        d.write_mem(HDR, struct.pack('<IIQ', T_IN, 0, 0))
+        d.write_mem(STATUS, b'\xff')
+        d.put_desc(0, HDR, 16, D_NEXT, 1)
+        d.put_desc(1, DATA, 512, D_NEXT | D_WRITE, 2)
+        d.put_desc(2, STATUS, 1, D_WRITE)
+        d.make_avail(0)
+
+    @NO_QEMU
     def test_serial_and_block_sizes(self):
         m, d = self.start(dev_opts=',serial=QLITE-SN-1,num-queues=2,'
                           'logical_block_size=4096,physical_block_size=4096')

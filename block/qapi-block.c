@@ -104,6 +104,19 @@ static bool blk_is_listed(BlockBackend *blk)
     return blk_device_name(blk)[0] || blk_get_attached_dev(blk);
 }
 
+/* What BlockInfo and BlockStats start with: "device" and "qdev". */
+static json_t *blk_entry(BlockBackend *blk)
+{
+    g_autofree char *qdev = qdev_path(blk);
+    json_t *o = json_object();
+
+    json_object_set_new(o, "device", json_string(blk_device_name(blk)));
+    if (qdev) {
+        json_object_set_new(o, "qdev", json_string(qdev));
+    }
+    return o;
+}
+
 json_t *qmp_block_query_block(void)
 {
     json_t *list = json_array();
@@ -111,17 +124,12 @@ json_t *qmp_block_query_block(void)
     for (GList *l = blk_list(); l; l = l->next) {
         BlockBackend *blk = l->data;
         BlockDriverState *bs = blk_bs(blk);
-        g_autofree char *qdev = qdev_path(blk);
         json_t *o;
 
         if (!blk_is_listed(blk)) {
             continue;
         }
-        o = json_object();
-        json_object_set_new(o, "device", json_string(blk_device_name(blk)));
-        if (qdev) {
-            json_object_set_new(o, "qdev", json_string(qdev));
-        }
+        o = blk_entry(blk);
         json_object_set_new(o, "type", json_string("unknown"));
         json_object_set_new(o, "removable", json_boolean(
                                 blk_is_removable(blk)));
@@ -217,21 +225,15 @@ json_t *qmp_block_query_blockstats(void)
 
     for (GList *l = blk_list(); l; l = l->next) {
         BlockBackend *blk = l->data;
-        BlockDriverState *bs = blk_bs(blk);
-        g_autofree char *qdev = qdev_path(blk);
         json_t *o;
 
         if (!blk_is_listed(blk)) {
             continue;
         }
-        o = json_object();
-        json_object_set_new(o, "device", json_string(blk_device_name(blk)));
-        if (bs) {
+        o = blk_entry(blk);
+        if (blk_bs(blk)) {
             json_object_set_new(o, "node-name",
-                                json_string(bdrv_node_name(bs)));
-        }
-        if (qdev) {
-            json_object_set_new(o, "qdev", json_string(qdev));
+                                json_string(bdrv_node_name(blk_bs(blk))));
         }
         json_object_set_new(o, "stats", stats_json(blk_get_stats(blk)));
         json_array_append_new(list, o);

@@ -555,6 +555,14 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(m.inb(io + 0x13), 0)           # read cleared it
         # device config right after the 20-byte header: capacity
         self.assertEqual(m.inl(io + 0x14), IMG_SIZE // 512)
+        # with MSI-X on, the vector registers come first (24-byte header)
+        d.cfg_write(d.msix_cap + 2, 0x8000, 2)
+        m.outw(io + 0x14, 0)                            # config vector
+        m.outw(io + 0x16, 1)                            # queue 0 vector
+        self.assertEqual((m.inw(io + 0x14), m.inw(io + 0x16)), (0, 1))
+        m.outw(io + 0x16, 9)                            # out of range
+        self.assertEqual(m.inw(io + 0x16), 0xffff)
+        self.assertEqual(m.inl(io + 0x18), IMG_SIZE // 512)
 
 
 class WriteErrorTest(unittest.TestCase):

@@ -62,6 +62,8 @@ class VirtioBlkDriver:
         self.caps = {}
         self.avail_idx = 0
         self.used_seen = 0
+        self.queue = 0
+        self.desc, self.avail, self.used = DESC, AVAIL, USED
 
     # ---- PCI config space through 0xcf8/0xcfc ----
     def cfg_addr(self, reg):
@@ -163,23 +165,24 @@ class VirtioBlkDriver:
     def read_mem(self, addr, size):
         return bytes.fromhex(self.m.ok('read 0x%x %d' % (addr, size))[2:])
 
-    def put_desc(self, i, addr, length, flags, nxt=0, table=DESC):
+    def put_desc(self, i, addr, length, flags, nxt=0, table=None):
+        table = self.desc if table is None else table
         self.write_mem(table + 16 * i,
                        struct.pack('<QIHH', addr, length, flags, nxt))
 
     def make_avail(self, head):
-        self.write_mem(AVAIL + 4 + 2 * (self.avail_idx % QSIZE),
+        self.write_mem(self.avail + 4 + 2 * (self.avail_idx % QSIZE),
                        struct.pack('<H', head))
         self.avail_idx = (self.avail_idx + 1) & 0xffff
-        self.write_mem(AVAIL + 2, struct.pack('<H', self.avail_idx))
+        self.write_mem(self.avail + 2, struct.pack('<H', self.avail_idx))
 
     def used_idx(self):
-        return struct.unpack('<H', self.read_mem(USED + 2, 2))[0]
+        return struct.unpack('<H', self.read_mem(self.used + 2, 2))[0]
 
     def wait_used(self):
         """The next used element (id, len), once the device returns it."""
         assert self.m.poll_until(lambda: self.used_idx() != self.used_seen)
-        slot = USED + 4 + 8 * (self.used_seen % QSIZE)
+        slot = self.used + 4 + 8 * (self.used_seen % QSIZE)
         self.used_seen = (self.used_seen + 1) & 0xffff
         return struct.unpack('<II', self.read_mem(slot, 8))
 
@@ -200,10 +203,24 @@ class VirtioBlkDriver:
         else:
             self.put_desc(1, STATUS, 1, D_WRITE)
         self.make_avail(0)
-        self.notify()
+        self.notify(self.queue)
         head, length = self.wait_used()
         assert head == 0
         return self.read_mem(STATUS, 1)[0]
+
+    def add_queue(self, n, base):
+        """Set up queue @n with its rings at @base and switch to it."""
+        self.common_w(C_QSEL, n, 2)
+        self.common_w(C_QSIZE, QSIZE, 2)
+        self.m.ok('memset 0x%x 0x3000 0' % base)
+        for off, addr in ((C_QDESC, base), (C_QAVAIL, base + 0x1000),
+                          (C_QUSED, base + 0x2000)):
+            self.common_w(off, addr, 4)
+            self.common_w(off + 4, 0, 4)
+        self.common_w(C_QENABLE, 1, 2)
+        self.queue = n
+        self.desc, self.avail, self.used = base, base + 0x1000, base + 0x2000
+        self.avail_idx = self.used_seen = 0
 
 
 class VirtioBlkTest(unittest.TestCase):
@@ -378,6 +395,24 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(d.read_mem(DATA, 512), pattern(8))
 
     @NO_QEMU
+    def test_second_queue(self):
+        m, d = self.start(dev_opts=',num-queues=2')
+        self.assertTrue(d.features() & (1 << 12))       # MQ
+        d.common_w(C_STATUS, 0, 1)
+        d.common_w(C_STATUS, S_ACK | S_DRIVER, 1)
+        d.common_w(C_GFSEL, 1, 4)
+        d.common_w(C_GF, 1, 4)                          # VERSION_1
+        d.common_w(C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK, 1)
+        d.add_queue(0, 0x140000)
+        d.add_queue(1, 0x150000)
+        d.common_w(C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK |
+                   S_DRIVER_OK, 1)
+        self.assertEqual(d.request(T_IN, 11, data_len=512), 0)
+        self.assertEqual(d.read_mem(DATA, 512), pattern(11))
+        # queue 0 saw nothing
+        self.assertEqual(d.read_mem(0x142000 + 2, 2), b'\0\0')
+
+    @NO_QEMU
     def test_read_only(self):
         m, d = self.start(',readonly=on')
         self.assertTrue(d.features() & (1 << F_RO))
@@ -546,6 +581,14 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(m.inb(io + 0x13), 0)           # read cleared it
         # device config right after the 20-byte header: capacity
         self.assertEqual(m.inl(io + 0x14), IMG_SIZE // 512)
+        # with MSI-X on, the vector registers come first (24-byte header)
+        d.cfg_write(d.msix_cap + 2, 0x8000, 2)
+        m.outw(io + 0x14, 0)                            # config vector
+        m.outw(io + 0x16, 1)                            # queue 0 vector
+        self.assertEqual((m.inw(io + 0x14), m.inw(io + 0x16)), (0, 1))
+        m.outw(io + 0x16, 9)                            # out of range
+        self.assertEqual(m.inw(io + 0x16), 0xffff)
+        self.assertEqual(m.inl(io + 0x18), IMG_SIZE // 512)
 
 
 class WriteErrorTest(unittest.TestCase):

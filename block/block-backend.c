@@ -176,6 +176,8 @@ const BlockAcctStats *blk_get_stats(BlockBackend *blk)
 
 int blk_resize(BlockBackend *blk, int64_t size, GError **errp)
 {
+    int ret;
+
     if (!blk->bs) {
         error_setg(errp, "No medium inserted");
         return -ENOMEDIUM;
@@ -185,7 +187,11 @@ int blk_resize(BlockBackend *blk, int64_t size, GError **errp)
         return -EACCES;
     }
     blk_drain(blk);
-    return bdrv_truncate(blk->bs, size, errp);
+    ret = bdrv_truncate(blk->bs, size, errp);
+    if (ret == 0 && blk->dev_ops && blk->dev_ops->resize_cb) {
+        blk->dev_ops->resize_cb(blk->dev_opaque);
+    }
+    return ret;
 }
 
 /* Devices and their media */

@@ -533,6 +533,18 @@ static uint64_t virtio_blk_host_features(VirtIOBlock *s)
     return f;
 }
 
+/* block_resize: the capacity the guest reads changed (5.2.6). */
+static void virtio_blk_resize(void *opaque)
+{
+    VirtIOBlock *s = opaque;
+
+    virtio_notify_config(&s->parent.vdev);
+}
+
+static const BlockDevOps virtio_blk_dev_ops = {
+    .resize_cb = virtio_blk_resize,
+};
+
 static void virtio_blk_realize(VirtIOPCIProxy *proxy, GError **errp)
 {
     VirtIOBlock *s = VIRTIO_BLK_PCI(proxy);
@@ -552,6 +564,7 @@ static void virtio_blk_realize(VirtIOPCIProxy *proxy, GError **errp)
         return;
     }
     g_queue_init(&s->stopped);
+    blk_set_dev_ops(s->blk, &virtio_blk_dev_ops, s);
     runstate_add_change_notifier(virtio_blk_vm_change, s);
     s->wce_default = blk_enable_write_cache(s->blk);
     virtio_init(vdev, "virtio-blk", VIRTIO_ID_BLOCK, VBC_SIZE,

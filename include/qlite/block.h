@@ -198,6 +198,8 @@ typedef struct BlockDevOps {
     void (*eject_request_cb)(void *opaque, bool force);
     bool (*is_tray_open)(void *opaque);
     bool (*is_medium_locked)(void *opaque);
+    /* The medium changed size (block_resize): tell the guest. */
+    void (*resize_cb)(void *opaque);
 } BlockDevOps;
 
 BlockBackend *blk_new_empty(const char *name);

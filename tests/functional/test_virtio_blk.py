@@ -354,6 +354,32 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(d.request(99, 0), 2)               # UNSUPP
 
     @NO_QEMU
+    def test_resize_raises_config_change(self):
+        """QMP block_resize: new capacity, a new config generation and a
+        config interrupt (ISR bit 1 under INTx)."""
+        sock = os.path.join(self.dir, 'qmp.sock')
+        m = QtestMachine(['-m', '128', '-qmp',
+                          'unix:%s,server=on,wait=off' % sock,
+                          '-drive', 'if=none,id=d0,format=raw,file=%s'
+                          % self.img,
+                          '-device', 'virtio-blk-pci,drive=d0,addr=4']
+                         ).start()
+        self.addCleanup(m.close)
+        qmp = QMPClient(path=sock)
+        self.addCleanup(qmp.close)
+        d = VirtioBlkDriver(m)
+        d.setup_pci()
+        d.init_modern()
+        gen = d.common_r(0x15, 1)
+        def cap():
+            return m.readl(d.bar4(4)) | m.readl(d.bar4(4) + 4) << 32
+        self.assertEqual(cap(), IMG_SIZE // 512)
+        qmp.ok('block_resize', {'device': 'd0', 'size': 2 * IMG_SIZE})
+        self.assertEqual(cap(), 2 * IMG_SIZE // 512)
+        self.assertNotEqual(d.common_r(0x15, 1), gen)
+        self.assertEqual(int(m.ok('readb 0x%x' % d.bar4(3)), 16) & 2, 2)
+
+    @NO_QEMU
     def test_no_dma_without_bus_master(self):
         """With bus mastering off the device leaves its rings alone; once
         it is back on, the next notify serves the request."""

@@ -69,31 +69,11 @@ enum {
     FUZZ_OP_COUNT
 };
 
-typedef struct FuzzInput {
-    const uint8_t *p;
-    size_t left;
-} FuzzInput;
 
 static MachineState *fuzz_ms;
 static bool fuzz_trace;
 static BlockBackend *fuzz_blks[2];
 static uint8_t *fuzz_disk_bytes;
-
-static bool fuzz_take(FuzzInput *in, unsigned n, uint64_t *out)
-{
-    uint64_t v = 0;
-
-    if (in->left < n) {
-        return false;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        v |= (uint64_t)in->p[i] << (8 * i);
-    }
-    in->p += n;
-    in->left -= n;
-    *out = v;
-    return true;
-}
 
 static const char *fuzz_suffix(unsigned size)
 {

@@ -126,3 +126,19 @@ void fuzz_machine_reset(MachineState *ms)
     machine_reset(ms);
     fuzz_machine_handle_requests();
 }
+
+bool fuzz_take(FuzzInput *in, unsigned n, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (in->left < n) {
+        return false;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        v |= (uint64_t)in->p[i] << (8 * i);
+    }
+    in->p += n;
+    in->left -= n;
+    *out = v;
+    return true;
+}

@@ -35,4 +35,13 @@ void fuzz_machine_handle_requests(void);
  */
 void fuzz_machine_reset(MachineState *ms);
 
+/* The unread rest of a fuzzer's input, taken from the front. */
+typedef struct FuzzInput {
+    const uint8_t *p;
+    size_t left;
+} FuzzInput;
+
+/* @n little-endian bytes into @out; false at the end of the input. */
+bool fuzz_take(FuzzInput *in, unsigned n, uint64_t *out);
+
 #endif

@@ -93,32 +93,10 @@ enum {
     FUZZ_OP_COUNT
 };
 
-/* The unread rest of the input. */
-typedef struct FuzzInput {
-    const uint8_t *p;
-    size_t left;
-} FuzzInput;
 
 static MachineState *fuzz_ms;
 static bool fuzz_trace;
 static int64_t fuzz_run_end;    /* no clock step goes past this */
-
-/* @n little-endian bytes into @out; false at the end of the input. */
-static bool fuzz_take(FuzzInput *in, unsigned n, uint64_t *out)
-{
-    uint64_t v = 0;
-
-    if (in->left < n) {
-        return false;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        v |= (uint64_t)in->p[i] << (8 * i);
-    }
-    in->p += n;
-    in->left -= n;
-    *out = v;
-    return true;
-}
 
 static unsigned fuzz_size(uint64_t sel)
 {

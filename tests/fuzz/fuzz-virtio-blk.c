@@ -52,31 +52,11 @@ enum {
     OP_DRAIN, OP_COUNT
 };
 
-typedef struct FuzzInput {
-    const uint8_t *p;
-    size_t left;
-} FuzzInput;
 
 static MachineState *fuzz_ms;
 static BlockBackend *fuzz_blk;
 static uint16_t fuzz_avail_idx;
 static uint16_t fuzz_qsize = 256;
-
-static bool take(FuzzInput *in, unsigned n, uint64_t *out)
-{
-    uint64_t v = 0;
-
-    if (in->left < n) {
-        return false;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        v |= (uint64_t)in->p[i] << (8 * i);
-    }
-    in->p += n;
-    in->left -= n;
-    *out = v;
-    return true;
-}
 
 static unsigned size_of(uint64_t sel)
 {
@@ -133,7 +113,7 @@ static bool op_driver_init(FuzzInput *in)
 {
     uint64_t features, qsize;
 
-    if (!take(in, 8, &features) || !take(in, 1, &qsize)) {
+    if (!fuzz_take(in, 8, &features) || !fuzz_take(in, 1, &qsize)) {
         return false;
     }
     fuzz_qsize = 1u << (qsize % 9);     /* 1 .. 256 */
@@ -160,8 +140,9 @@ static bool op_desc(FuzzInput *in)
     uint64_t idx, kind, addr, len, flags, next;
     uint8_t d[16];
 
-    if (!take(in, 1, &idx) || !take(in, 1, &kind) || !take(in, 4, &addr) ||
-        !take(in, 4, &len) || !take(in, 1, &flags) || !take(in, 1, &next)) {
+    if (!fuzz_take(in, 1, &idx) || !fuzz_take(in, 1, &kind) ||
+        !fuzz_take(in, 4, &addr) || !fuzz_take(in, 4, &len) ||
+        !fuzz_take(in, 1, &flags) || !fuzz_take(in, 1, &next)) {
         return false;
     }
     switch (kind % 3) {
@@ -186,7 +167,7 @@ static bool op_avail(FuzzInput *in)
     uint64_t head;
     uint16_t h, idx;
 
-    if (!take(in, 2, &head)) {
+    if (!fuzz_take(in, 2, &head)) {
         return false;
     }
     h = GUINT16_TO_LE(head);
@@ -202,7 +183,7 @@ static bool op_ram_write(FuzzInput *in)
 {
     uint64_t off, len;
 
-    if (!take(in, 2, &off) || !take(in, 1, &len) || in->left < len) {
+    if (!fuzz_take(in, 2, &off) || !fuzz_take(in, 1, &len) || in->left < len) {
         return false;
     }
     off %= FUZZ_WINDOW_SIZE;
@@ -218,7 +199,8 @@ static bool op_header(FuzzInput *in)
     uint64_t off, type, sector;
     uint8_t h[16] = { 0 };
 
-    if (!take(in, 2, &off) || !take(in, 1, &type) || !take(in, 4, &sector)) {
+    if (!fuzz_take(in, 2, &off) || !fuzz_take(in, 1, &type) ||
+        !fuzz_take(in, 4, &sector)) {
         return false;
     }
     pci_set_long(h, type);
@@ -236,8 +218,9 @@ static bool op_reg(FuzzInput *in, int op)
                       op == OP_MSIX_WRITE || op == OP_MSIX_READ ? 2 : 1;
     bool has_size = op != OP_MSIX_WRITE && op != OP_MSIX_READ;
 
-    if (!take(in, offlen, &off) || (has_size && !take(in, 1, &size)) ||
-        (write && !take(in, 4, &val))) {
+    if (!fuzz_take(in, offlen, &off) ||
+        (has_size && !fuzz_take(in, 1, &size)) ||
+        (write && !fuzz_take(in, 4, &val))) {
         return false;
     }
     switch (op) {
@@ -270,7 +253,7 @@ static bool run_op(FuzzInput *in)
 {
     uint64_t op, q;
 
-    if (!take(in, 1, &op)) {
+    if (!fuzz_take(in, 1, &op)) {
         return false;
     }
     op %= OP_COUNT;
@@ -281,7 +264,7 @@ static bool run_op(FuzzInput *in)
     case OP_RAM_WRITE:      return op_ram_write(in);
     case OP_HEADER:         return op_header(in);
     case OP_NOTIFY:
-        if (!take(in, 1, &q)) {
+        if (!fuzz_take(in, 1, &q)) {
             return false;
         }
         mmio(FUZZ_BAR4 + 0x3000 + 4 * (q % 4), 2, true, q % 4);

@@ -265,7 +265,11 @@ static bool drive_open_blk(DriveInfo *d, QliteOpts *opts, GError **errp)
     if (d->is_cdrom) {
         flags &= ~BDRV_O_RDWR;
     }
-    bs = bdrv_open(file, fmt, opts, flags & ~BDRV_O_SNAPSHOT, errp);
+    /* Under snapshot=on the image itself is only read: the overlay opens
+     * it again as its backing file, and two writers would conflict. */
+    bs = bdrv_open(file, fmt, opts, (flags & BDRV_O_SNAPSHOT) ?
+                   flags & ~(BDRV_O_SNAPSHOT | BDRV_O_RDWR) :
+                   flags, errp);
     if (bs && (flags & BDRV_O_SNAPSHOT)) {
         BlockDriverState *top = drive_open_snapshot(bs, flags, errp);
         bdrv_unref(bs);

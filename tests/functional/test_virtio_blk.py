@@ -380,6 +380,28 @@ class VirtioBlkTest(unittest.TestCase):
         self.assertEqual(int(m.ok('readb 0x%x' % d.bar4(3)), 16) & 2, 2)
 
     @NO_QEMU
+    def test_snapshot_keeps_the_image(self):
+        """-snapshot (and snapshot=on): the guest reads its own writes,
+        the image file is left as it was."""
+        for extra in (['-snapshot'], []):
+            opts = '' if extra else ',snapshot=on'
+            m = QtestMachine(['-m', '128'] + extra + [
+                '-drive', 'if=none,id=d0,format=raw,file=%s%s'
+                % (self.img, opts),
+                '-device', 'virtio-blk-pci,drive=d0,addr=4']).start()
+            self.addCleanup(m.close)
+            d = VirtioBlkDriver(m)
+            d.setup_pci()
+            d.init_modern()
+            before = self.file_bytes(0, IMG_SIZE)
+            self.assertEqual(d.request(T_OUT, 5, write_data=b'\x5a' * 512),
+                             0)
+            self.assertEqual(d.request(T_IN, 5, data_len=512), 0)
+            self.assertEqual(d.read_mem(DATA, 512), b'\x5a' * 512)
+            self.assertEqual(d.request(T_FLUSH, 0), 0)
+            self.assertEqual(self.file_bytes(0, IMG_SIZE), before)
+
+    @NO_QEMU
     def test_no_dma_without_bus_master(self):
         """With bus mastering off the device leaves its rings alone; once
         it is back on, the next notify serves the request."""

@@ -169,6 +169,31 @@ class BlockQmp(unittest.TestCase):
         self.assertEqual(a, b)
         self.assertEqual(a[-1], 48 << 20)
 
+    def test_legacy_options_match_qemu(self):
+        """-hda, -hdb, -cdrom and a bare image name make the IDE drives
+        QEMU makes, under the same names."""
+        if not QEMU:
+            self.skipTest('qemu-system-x86_64 is not installed')
+        seen = []
+        for emu, copy in ((binary(), 'legacy-qlite'), (QEMU, 'legacy-qemu')):
+            d = os.path.join(self.tmp, copy)
+            os.makedirs(d, exist_ok=True)
+            for f in ('plain.qcow2', 'libvirt.qcow2', 'a.iso'):
+                shutil.copy(os.path.join(self.tmp, f), d)
+            e = Emulator(['-nodefaults', '-S',
+                          '-hdb', os.path.join(d, 'plain.qcow2'),
+                          '-cdrom', os.path.join(d, 'a.iso'),
+                          os.path.join(d, 'libvirt.qcow2')],
+                         machine=('-machine', 'pc', '-accel', 'tcg'),
+                         emulator=emu)
+            self.addCleanup(e.close)
+            c = e.connect()
+            seen.append(sorted((b['device'], b['removable'],
+                                b.get('inserted', {}).get('ro'))
+                               for b in c.ok('query-block')))
+        self.assertEqual(seen[0], seen[1])
+        self.assertIn(('ide1-cd0', True, True), seen[0])
+
     def test_blockdev_add_del(self):
         emu, c, d = self.start(binary(), 'adddel')
         extra = os.path.join(d, 'extra.qcow2')

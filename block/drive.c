@@ -300,6 +300,21 @@ static bool drive_parse_media(QliteOpts *opts, DriveInfo *d, GError **errp)
     return false;
 }
 
+/* serial= and addr= go to the device the drive makes for itself. */
+static bool drive_check_device_keys(DriveInfo *d, GError **errp)
+{
+    if (d->serial && d->type != IF_VIRTIO && d->type != IF_IDE) {
+        error_setg(errp, "serial= needs if=ide or if=virtio; give it to "
+                   "the -device instead");
+        return false;
+    }
+    if (d->devaddr && d->type != IF_VIRTIO) {
+        error_setg(errp, "addr is not supported by this bus type");
+        return false;
+    }
+    return true;
+}
+
 DriveInfo *drive_new(const char *optstr, BlockInterfaceType default_if,
                      GError **errp)
 {
@@ -322,8 +337,7 @@ DriveInfo *drive_new(const char *optstr, BlockInterfaceType default_if,
     d->id = id ? g_strdup(id) : drive_default_id(d);
     d->serial = g_strdup(qopts_get(opts, "serial"));
     d->devaddr = g_strdup(qopts_get(opts, "addr"));
-    if (d->devaddr && d->type != IF_VIRTIO) {
-        error_setg(errp, "addr is not supported by this bus type");
+    if (!drive_check_device_keys(d, errp)) {
         g_free(d->devaddr);
         g_free(d->serial);
         g_free(d->id);

@@ -68,6 +68,11 @@ class BadDrives(unittest.TestCase):
         self.expect(['-drive', 'file=%s,format=raw,werror=maybe' % self.raw],
                     r"-drive .*: 'maybe' invalid write error action")
 
+    def test_serial_without_a_device_of_its_own(self):
+        self.expect(['-drive', 'file=%s,format=raw,if=none,id=x,serial=s1'
+                     % self.raw],
+                    r"-drive .*: serial= needs if=ide or if=virtio")
+
     def test_unsupported_interface(self):
         self.expect(['-drive', 'file=%s,format=raw,if=scsi' % self.raw],
                     r"machine type does not support if=scsi,bus=0,unit=0")

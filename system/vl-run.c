@@ -17,6 +17,7 @@
 #include "vl.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int daemon_pipe = -1;    /* write end, in the daemon child */
@@ -251,7 +252,13 @@ static void vl_check_combinations(VlConfig *cfg)
 {
     GError *err = NULL;
 
-    if (cfg->daemonize && cfg->nographic) {
+    if (cfg->append && !cfg->kernel) {
+        err = g_error_new(QLITE_ERROR, 0,
+                          "-append only allowed with -kernel option");
+    } else if (cfg->initrd && !cfg->kernel) {
+        err = g_error_new(QLITE_ERROR, 0,
+                          "-initrd only allowed with -kernel option");
+    } else if (cfg->daemonize && cfg->nographic) {
         err = g_error_new(QLITE_ERROR, 0,
                           "-nographic cannot be used with -daemonize");
     }
@@ -524,23 +531,65 @@ static void vl_daemonize_finish(void)
     daemon_pipe = -1;
 }
 
+static int pidfile_fd = -1;
+
+/* Only the instance that holds the lock removes the file. */
 static void vl_remove_pidfile(void)
 {
-    if (pidfile_path) {
+    if (pidfile_path && pidfile_fd >= 0) {
         unlink(pidfile_path);
     }
+}
+
+/*
+ * Open and lock the pid file as QEMU does: a second instance with the same
+ * file gets "Cannot lock pid file" instead of taking it over.  Locked, the
+ * file is checked to still be the one at @path (an exiting owner may have
+ * unlinked it between our open and our lock).
+ */
+static int vl_lock_pidfile(const char *path, GError **errp)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        struct stat a, b;
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+        if (fd < 0) {
+            error_setg(errp, "Cannot open pid file: %s", g_strerror(errno));
+            return -1;
+        }
+        if (fcntl(fd, F_SETLK, &fl) < 0) {
+            int err = errno;
+            close(fd);
+            error_setg(errp, "Cannot lock pid file: %s", g_strerror(err));
+            return -1;
+        }
+        if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+            a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+            return fd;
+        }
+        close(fd);
+    }
+    error_setg(errp, "Cannot lock pid file: it keeps being replaced");
+    return -1;
 }
 
 static void vl_write_pidfile(const char *path)
 {
     g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
+    g_autofree char *loc = g_strdup_printf("-pidfile %s", path);
     GError *err = NULL;
+    int fd = vl_lock_pidfile(path, &err);
 
-    if (!g_file_set_contents(path, text, -1, &err)) {
-        g_autofree char *loc = g_strdup_printf("-pidfile %s", path);
-
+    if (fd < 0) {
         vl_fail_at(loc, err);
     }
+    if (ftruncate(fd, 0) < 0 ||
+        write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        vl_fail_at(loc, g_error_new(QLITE_ERROR, 0, "Failed to write pid "
+                                    "file: %s", g_strerror(errno)));
+    }
+    pidfile_fd = fd;            /* kept open: the lock lives with it */
     pidfile_path = path;
     qlite_add_exit_notifier(vl_remove_pidfile);
 }

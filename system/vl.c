@@ -20,6 +20,7 @@
 #include "vl.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef bool (*VlHandler)(VlConfig *cfg, const char *arg, GError **errp);
@@ -62,8 +63,18 @@ static bool opt_memory(VlConfig *cfg, const char *arg, GError **errp)
         return false;
     }
     size = qopts_get(opts, "size");
-    qopts_get(opts, "slots");       /* memory hotplug: accepted, unused */
-    qopts_get(opts, "maxmem");
+    /* Memory hotplug limits: checked as QEMU checks them; with no
+     * hot-pluggable memory device in qlite they bound nothing yet. */
+    {
+        const char *maxmem = qopts_get(opts, "maxmem");
+        uint64_t slots, max;
+
+        if (!qopts_get_uint(opts, "slots", 0, &slots, errp) ||
+            (maxmem && !keyval_parse_size("maxmem", maxmem, MiB, &max,
+                                          errp))) {
+            return false;
+        }
+    }
     if (!qopts_check_all_used(opts, errp)) {
         return false;
     }
@@ -389,6 +400,93 @@ static bool opt_ignore(VlConfig *cfg, const char *arg, GError **errp)
     return true;
 }
 
+/* A boot order: drive letters a-p, as QEMU takes them. */
+static bool boot_order_valid(const char *order, GError **errp)
+{
+    for (const char *p = order; *p; p++) {
+        if (*p < 'a' || *p > 'p') {
+            error_setg(errp, "Invalid boot device '%c'", *p);
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * -boot order=,once=,menu=,strict=,splash-time=,reboot-timeout=: checked
+ * as QEMU checks them.  They steer firmware; with direct kernel boot (the
+ * only boot qlite has yet) QEMU does not read them either.
+ */
+static bool opt_boot(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, "order", 0, errp);
+    const char *order, *once;
+    uint64_t n;
+    bool b;
+
+    if (!opts) {
+        return false;
+    }
+    order = qopts_get(opts, "order");
+    once = qopts_get(opts, "once");
+    return (!order || boot_order_valid(order, errp)) &&
+           (!once || boot_order_valid(once, errp)) &&
+           qopts_get_bool(opts, "menu", false, &b, errp) &&
+           qopts_get_bool(opts, "strict", false, &b, errp) &&
+           qopts_get_uint(opts, "splash-time", 0, &n, errp) &&
+           qopts_get_uint(opts, "reboot-timeout", 0, &n, errp) &&
+           qopts_check_all_used(opts, errp);
+}
+
+/*
+ * -rtc: the RTC follows the host's UTC clock; other bases, clocks and
+ * drift fixes are refused until the RTC implements them.
+ */
+static bool opt_rtc(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, "base", 0, errp);
+    const char *base, *clock, *drift;
+
+    if (!opts) {
+        return false;
+    }
+    base = qopts_get(opts, "base");
+    clock = qopts_get(opts, "clock");
+    drift = qopts_get(opts, "driftfix");
+    if (!qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    if (base && strcmp(base, "utc") && strcmp(base, "localtime")) {
+        struct tm tm = { 0 };
+        const char *end = strptime(base, "%Y-%m-%dT%H:%M:%S", &tm);
+
+        if (!end || *end) {
+            end = strptime(base, "%Y-%m-%d", &tm);
+        }
+        if (!end || *end) {
+            error_setg(errp, "invalid datetime format: valid formats: "
+                       "'2006-06-17T16:01:21' or '2006-06-17'");
+            return false;
+        }
+    }
+    if (clock && strcmp(clock, "host") && strcmp(clock, "rt") &&
+        strcmp(clock, "vm")) {
+        error_setg(errp, "invalid option value '%s'", clock);
+        return false;
+    }
+    if (drift && strcmp(drift, "none") && strcmp(drift, "slew")) {
+        error_setg(errp, "invalid option value '%s'", drift);
+        return false;
+    }
+    if ((base && strcmp(base, "utc")) || (clock && strcmp(clock, "host")) ||
+        (drift && strcmp(drift, "none"))) {
+        error_setg(errp, "only base=utc, clock=host and driftfix=none are "
+                   "supported");
+        return false;
+    }
+    return true;
+}
+
 static bool opt_version(VlConfig *cfg, const char *arg, GError **errp)
 {
     vl_print_version();
@@ -615,8 +713,8 @@ static const VlOption vl_options[] = {
     { "snapshot", false, opt_snapshot },
     { "netdev", true, opt_netdev },
     { "nic", true, opt_nic },
-    { "boot", true, opt_ignore },
-    { "rtc", true, opt_ignore },
+    { "boot", true, opt_boot },
+    { "rtc", true, opt_rtc },
     { "L", true, opt_ignore },
 };
 

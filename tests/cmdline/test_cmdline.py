@@ -366,6 +366,78 @@ class Daemonize(unittest.TestCase):
                 os.kill(pid, 9)
                 self.fail('daemon did not exit on quit')
 
+    def test_pidfile_is_locked(self):
+        """Issue 16 finding 6: a second instance with the same pid file is
+        refused, and the first keeps (and finally removes) the file."""
+        with tempfile.TemporaryDirectory() as tmp:
+            sock = os.path.join(tmp, 'qmp.sock')
+            pidfile = os.path.join(tmp, 'qlite.pid')
+            res = run('-machine', 'none', '-display', 'none', '-daemonize',
+                      '-pidfile', pidfile, '-qmp',
+                      'unix:%s,server=on,wait=off' % sock)
+            self.assertEqual(res.returncode, 0, res.stderr)
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            self.assertEqual(os.stat(pidfile).st_mode & 0o777, 0o600)
+            second = run('-machine', 'none', '-display', 'none',
+                         '-pidfile', pidfile)
+            self.assertEqual(second.returncode, 1, second.stderr)
+            self.assertRegex(second.stderr.strip(), '^' + PROG +
+                             ': -pidfile .*: Cannot lock pid file')
+            with open(pidfile) as f:
+                self.assertEqual(int(f.read().strip()), pid)
+            qmp_quit(sock)
+            for _ in range(200):
+                if not os.path.exists(pidfile):
+                    break
+                time.sleep(0.05)
+            self.assertFalse(os.path.exists(pidfile))
+
+
+class BadBootOptions(unittest.TestCase):
+    """Issue 16 finding 7: options QEMU refuses are refused, in its words."""
+
+    def expect(self, args, pattern):
+        res = run('-machine', 'none', '-display', 'none', *args)
+        self.assertEqual(res.returncode, 1, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, res.stderr)
+        self.assertRegex(lines[0], '^' + PROG + ': ' + pattern)
+
+    def test_boot_order(self):
+        self.expect(['-boot', 'order=zzz'], "-boot order=zzz: Invalid boot "
+                    "device 'z'")
+
+    def test_boot_menu(self):
+        self.expect(['-boot', 'order=cd,menu=maybe'], ".*'menu' expects")
+
+    def test_rtc_base(self):
+        self.expect(['-rtc', 'base=garbage'], '-rtc base=garbage: invalid '
+                    'datetime format')
+
+    def test_rtc_clock(self):
+        self.expect(['-rtc', 'clock=bogus'], ".*invalid option value "
+                    "'bogus'")
+
+    def test_rtc_unsupported_base(self):
+        self.expect(['-rtc', 'base=localtime'], '.*only base=utc')
+
+    def test_memory_slots(self):
+        self.expect(['-m', '128M,slots=x'], "-m 128M,slots=x: Parameter "
+                    "'slots' expects")
+
+    def test_append_without_kernel(self):
+        self.expect(['-append', 'console=ttyS0'],
+                    '-append only allowed with -kernel option')
+
+    def test_valid_forms_start(self):
+        """What QEMU accepts starts (and the qtest server ends it)."""
+        res = run('-machine', 'pc', '-accel', 'qtest', '-qtest', 'stdio',
+                  '-display', 'none', '-boot', 'order=cd,menu=on,strict=on',
+                  '-rtc', 'base=utc,driftfix=none', '-m',
+                  '128M,slots=2,maxmem=1G')
+        self.assertEqual(res.returncode, 0, res.stderr)
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)

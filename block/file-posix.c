@@ -444,7 +444,8 @@ static int file_create(const char *filename, QliteOpts *opts, GError **errp)
     uint64_t size = 0;
     int fd;
 
-    if (!qopts_get_size(opts, "size", 0, &size, errp)) {
+    if (!qopts_get_size(opts, "size", 0, &size, errp) ||
+        !qopts_check_all_used(opts, errp)) {
         return -EINVAL;
     }
     fd = open(filename, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

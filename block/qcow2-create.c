@@ -207,7 +207,10 @@ int qcow2_create(const char *filename, QliteOpts *opts, GError **errp)
     BlockDriverState *bs;
     int ret;
 
-    if (!qcow2_parse_create_opts(opts, &o, errp)) {
+    /* Every option checked before the file exists: a bad one leaves no
+     * image behind. */
+    if (!qcow2_parse_create_opts(opts, &o, errp) ||
+        !qopts_check_all_used(opts, errp)) {
         return -EINVAL;
     }
     ret = qcow2_create_file(filename, &o, errp);

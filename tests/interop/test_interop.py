@@ -370,6 +370,20 @@ def bad_compressed():
                  ('convert', '-O', 'raw'))
 
 
+@case
+def create_bad_option_leaves_nothing():
+    """Issue 16 finding 5: a bad -o is refused before the file exists, as
+    qemu-img does it."""
+    for fmt in ('qcow2', 'raw'):
+        for tool in (QLITE, 'qemu-img'):
+            img = path('bad-opt-%s-%s' % (fmt, os.path.basename(tool)))
+            r = sh(tool, 'create', '-q', '-f', fmt, '-o', 'bogus=1', img,
+                   '1G', check=False)
+            assert r.returncode == 1, (tool, r.returncode, r.stderr)
+            assert "'bogus'" in r.stderr, r.stderr
+            assert not os.path.exists(img), '%s left %s' % (tool, img)
+
+
 def main():
     global QLITE, WRITER, TMP
     if not shutil.which('qemu-img') or not shutil.which('qemu-io'):
@@ -403,6 +417,7 @@ def main():
         check_json_and_repair()
         bad_images()
         bad_compressed()
+        create_bad_option_leaves_nothing()
     if FAILURES:
         print('FAILED: %d case(s): %s' % (len(FAILURES), ', '.join(FAILURES)))
         sys.exit(1)

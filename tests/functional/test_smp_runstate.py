@@ -33,6 +33,8 @@ from test_kvm import make_kernel  # noqa: E402
 from test_qmp_client import Emulator, QMPError  # noqa: E402
 
 BOUND = 10.0        # seconds any command or exit may take, however loaded
+LOOPS = 100         # rounds of the run-control loop
+LOOP_BOUND = 1.0    # seconds a reply in that loop may take (issue 13)
 SPIN = b'\xeb\xfe'  # jmp $
 
 
@@ -185,6 +187,27 @@ class SmpRunstateTest(unittest.TestCase):
         self.wait_guest(client, guest, smp)
         self.assertStatus(client, 'running')
 
+    def check_loop(self, guest, smp):
+        """Issue 13's loop: stop, cont and query-status 100 times, each
+        reply (and its event) within a second; every 10th round a
+        system_reset too."""
+        vm, client = self.start(guest, smp)
+        worst = 0.0
+        for i in range(LOOPS):
+            for name, event in (('stop', 'STOP'), ('cont', 'RESUME'),
+                                ('query-status', None)) + (
+                    (('system_reset', 'RESET'),) if i % 10 == 9 else ()):
+                t = time.monotonic()
+                self.timed(client, name)
+                if event:
+                    self.expect_event(client, event)
+                worst = max(worst, time.monotonic() - t)
+        print('%s -smp %d: %d rounds, slowest reply %.3f s' %
+              (guest, smp, LOOPS, worst))
+        self.assertLess(worst, LOOP_BOUND)
+        self.timed(client, 'quit')
+        self.assertEqual(self.assertExits(vm, 'quit'), 0, vm.log())
+
     def check_quit(self, guest, smp):
         vm, client = self.start(guest, smp)
         self.control(client, guest, smp)
@@ -213,7 +236,7 @@ class KVMSmpRunstateTest(SmpRunstateTest):
 def _add_tests(cls):
     for guest in GUESTS:
         for smp in (1, 2, 4):
-            for check in ('quit', 'sigterm', 'sigterm_paused'):
+            for check in ('quit', 'sigterm', 'sigterm_paused', 'loop'):
                 def test(self, guest=guest, smp=smp, check=check):
                     getattr(self, 'check_' + check)(guest, smp)
                 name = 'test_%s_smp%d_%s' % (guest.replace('-', '_'), smp,

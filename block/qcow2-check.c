@@ -439,6 +439,14 @@ int qcow2_check(BlockDriverState *bs, BdrvCheckResult *res, int fix)
     if (ret == 0 && fix && !s->read_only) {
         ret = qcow2_flush_metadata(bs, true);
     }
+    /* Consistent again after a repair: the image may be written again,
+     * as qemu-img check -r leaves it. */
+    if (ret == 0 && fix && !s->read_only &&
+        (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) &&
+        res->corruptions == res->corruptions_fixed && !res->check_errors) {
+        s->incompatible_features &= ~QCOW2_INCOMPAT_CORRUPT;
+        ret = qcow2_write_incompat(bs);
+    }
     g_free(cs.refs);
     return ret;
 }

@@ -384,6 +384,26 @@ def create_bad_option_leaves_nothing():
             assert not os.path.exists(img), '%s left %s' % (tool, img)
 
 
+@case
+def check_repair_clears_corrupt_bit():
+    """Issue 16 finding 3: check -r all on a consistent image marked
+    corrupt clears the mark, as qemu-img does; plain check keeps it."""
+    for tool in (QLITE, 'qemu-img'):
+        img = path('corrupt-bit-%s.qcow2' % os.path.basename(tool))
+        sh('qemu-img', 'create', '-q', '-f', 'qcow2', img, '16M')
+        with open(img, 'r+b') as f:
+            f.seek(72)
+            v = int.from_bytes(f.read(8), 'big')
+            f.seek(72)
+            f.write((v | 2).to_bytes(8, 'big'))
+        sh(tool, 'check', img)
+        assert 'corrupt: true' in sh('qemu-img', 'info', img).stdout, tool
+        sh(tool, 'check', '-r', 'all', img)
+        info = sh('qemu-img', 'info', img).stdout
+        assert 'corrupt: false' in info, (tool, info)
+        qemu_clean(img)
+
+
 def main():
     global QLITE, WRITER, TMP
     if not shutil.which('qemu-img') or not shutil.which('qemu-io'):
@@ -418,6 +438,7 @@ def main():
         bad_images()
         bad_compressed()
         create_bad_option_leaves_nothing()
+        check_repair_clears_corrupt_bit()
     if FAILURES:
         print('FAILED: %d case(s): %s' % (len(FAILURES), ', '.join(FAILURES)))
         sys.exit(1)

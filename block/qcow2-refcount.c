@@ -373,12 +373,20 @@ static int qcow2_ensure_refblock(BlockDriverState *bs, uint64_t ci)
 
 int qcow2_set_refcount(BlockDriverState *bs, uint64_t ci, uint64_t value)
 {
-    int ret = qcow2_ensure_refblock(bs, ci);
+    int ret;
 
-    if (ret < 0) {
-        return ret;
+    /* 1 means something was allocated (a table, then a block): ask again
+     * until the block covering @ci is there. */
+    for (int tries = 0; tries < 4; tries++) {
+        ret = qcow2_ensure_refblock(bs, ci);
+        if (ret < 0) {
+            return ret;
+        }
+        if (ret == 0) {
+            return qcow2_set_refcount_existing(bs, ci, value);
+        }
     }
-    return qcow2_set_refcount_existing(bs, ci, value);
+    return -EIO;
 }
 
 int qcow2_update_refcount(BlockDriverState *bs, uint64_t offset,

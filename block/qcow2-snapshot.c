@@ -238,8 +238,13 @@ static int qcow2_write_snapshot_table(BlockDriverState *bs)
     return ret;
 }
 
+/*
+ * The refcounts of every cluster one L2 table maps (guest offsets from
+ * @guest).  An entry that points past the end of the file is corruption:
+ * the whole operation fails rather than count a cluster that isn't there.
+ */
 static int qcow2_update_l2_refcounts(BlockDriverState *bs, uint64_t l2_off,
-                                     int delta)
+                                     uint64_t guest, int delta)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t *l2, off, len;
@@ -247,14 +252,29 @@ static int qcow2_update_l2_refcounts(BlockDriverState *bs, uint64_t l2_off,
 
     for (int k = 0; ret == 0 && k < s->l2_size; k++) {
         uint64_t e = GUINT64_FROM_BE(l2[k]);
+        uint64_t g = guest + ((uint64_t)k << s->cluster_bits);
+
         switch (qcow2_get_cluster_type(e)) {
         case QCOW2_CLUSTER_NORMAL:
         case QCOW2_CLUSTER_ZERO_ALLOC:
+            if (!qcow2_host_offset_ok(bs, e & L2E_OFFSET_MASK, "L2 entry",
+                                      g)) {
+                ret = -EIO;
+                break;
+            }
             ret = qcow2_update_refcount(bs, e & L2E_OFFSET_MASK,
                                         s->cluster_size, delta);
             break;
         case QCOW2_CLUSTER_COMPRESSED:
             qcow2_compressed_range(s, e, &off, &len);
+            if (off >= s->file_size) {
+                qcow2_signal_corruption(bs, "Compressed cluster for guest "
+                                        "offset %#" PRIx64 ": host offset "
+                                        "%#" PRIx64 " is past the end of "
+                                        "the file", g, off);
+                ret = -EIO;
+                break;
+            }
             ret = qcow2_update_refcount(bs, off, len, delta);
             break;
         default:
@@ -284,7 +304,10 @@ static int qcow2_update_l1_array_refcounts(BlockDriverState *bs,
                                                   s->cluster_bits))) {
             return -EIO;
         }
-        ret = qcow2_update_l2_refcounts(bs, l2_off, delta);
+        ret = qcow2_update_l2_refcounts(bs, l2_off,
+                                        (uint64_t)i << (s->l2_bits +
+                                                        s->cluster_bits),
+                                        delta);
         if (ret == 0) {
             ret = qcow2_update_refcount(bs, l2_off, s->cluster_size, delta);
         }

@@ -404,6 +404,30 @@ def check_repair_clears_corrupt_bit():
         qemu_clean(img)
 
 
+@case
+def snapshot_of_l2_past_eof_fails_cleanly():
+    """Issue 16 finding 1: snapshot -c on an image whose L2 entry points
+    past the end of the file fails with status 1 and a message (it
+    aborted, or counted a cluster that is not there).  qemu-img is no
+    yardstick here: it accepts some of these offsets and fails others."""
+    for off in (0x8000000, 1 << 40, 0x7f0000000000):
+        for tool in (QLITE,):
+            img = path('l2-eof-%x-%s.qcow2' % (off, os.path.basename(tool)))
+            sh('qemu-img', 'create', '-q', '-f', 'qcow2', img, '16M')
+            sh('qemu-io', '-c', 'write -P 0x11 0 64k', img)
+            with open(img, 'r+b') as f:
+                f.seek(40)
+                l1 = int.from_bytes(f.read(8), 'big')
+                f.seek(l1)
+                l2 = int.from_bytes(f.read(8), 'big') & 0x00fffffffffffe00
+                f.seek(l2)
+                f.write(((1 << 63) | off).to_bytes(8, 'big'))
+            r = sh(tool, 'snapshot', '-c', 'snap', img, check=False)
+            assert r.returncode == 1, (tool, hex(off), r.returncode,
+                                       r.stderr)
+            assert 'past the end of the file' in r.stderr, r.stderr
+
+
 def main():
     global QLITE, WRITER, TMP
     if not shutil.which('qemu-img') or not shutil.which('qemu-io'):
@@ -439,6 +463,7 @@ def main():
         bad_compressed()
         create_bad_option_leaves_nothing()
         check_repair_clears_corrupt_bit()
+        snapshot_of_l2_past_eof_fails_cleanly()
     if FAILURES:
         print('FAILED: %d case(s): %s' % (len(FAILURES), ', '.join(FAILURES)))
         sys.exit(1)

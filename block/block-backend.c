@@ -20,6 +20,7 @@ struct BlockBackend {
     gint in_flight;
     BlockdevOnError on_read_error, on_write_error;
     struct DeviceState *dev;
+    const char *dev_child;      /* see blk_set_dev_child() */
     const BlockDevOps *dev_ops;
     void *dev_opaque;
     BlockAcctStats stats;
@@ -202,7 +203,18 @@ void blk_attach_dev(BlockBackend *blk, struct DeviceState *dev)
     if (!dev) {
         blk->dev_ops = NULL;
         blk->dev_opaque = NULL;
+        blk->dev_child = NULL;
     }
+}
+
+void blk_set_dev_child(BlockBackend *blk, const char *child)
+{
+    blk->dev_child = child;
+}
+
+const char *blk_get_dev_child(BlockBackend *blk)
+{
+    return blk->dev_child;
 }
 
 

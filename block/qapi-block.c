@@ -77,23 +77,21 @@ static json_t *node_info(BlockDriverState *bs, bool writeback)
 }
 
 /*
- * "qdev" as QEMU reports it: the device's id, else its QOM path.  QEMU's
- * virtio-*-pci proxies hold the real device, which has no id, as the
- * child "virtio-backend": libvirt matches on that path.
+ * "qdev" as QEMU reports it: the device's id, else its QOM path; a device
+ * that names a child (virtio proxies, whose real device has no id) is
+ * reported by the child's path, which libvirt matches on.
  */
 static char *qdev_path(BlockBackend *blk)
 {
     DeviceState *dev = blk_get_attached_dev(blk);
     g_autofree char *path = NULL;
-    const char *type;
 
     if (!dev) {
         return NULL;
     }
     path = object_get_canonical_path(OBJECT(dev));
-    type = object_get_typename(OBJECT(dev));
-    if (g_str_has_prefix(type, "virtio-") && g_str_has_suffix(type, "-pci")) {
-        return g_strconcat(path, "/virtio-backend", NULL);
+    if (blk_get_dev_child(blk)) {
+        return g_strconcat(path, "/", blk_get_dev_child(blk), NULL);
     }
     return dev->id ? g_strdup(dev->id) : g_steal_pointer(&path);
 }

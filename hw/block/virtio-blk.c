@@ -565,6 +565,7 @@ static void virtio_blk_realize(VirtIOPCIProxy *proxy, GError **errp)
     }
     g_queue_init(&s->stopped);
     blk_set_dev_ops(s->blk, &virtio_blk_dev_ops, s);
+    blk_set_dev_child(s->blk, "virtio-backend");     /* as QEMU names it */
     runstate_add_change_notifier(virtio_blk_vm_change, s);
     s->wce_default = blk_enable_write_cache(s->blk);
     virtio_init(vdev, "virtio-blk", VIRTIO_ID_BLOCK, VBC_SIZE,

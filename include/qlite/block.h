@@ -177,6 +177,12 @@ void blk_detach_dev(BlockBackend *blk);
 struct DeviceState *blk_get_attached_dev(BlockBackend *blk);
 /* Its qdev id, else its QOM path; "" when none is attached. */
 char *blk_get_attached_dev_id(BlockBackend *blk);
+/*
+ * A device whose real block device is a child object (virtio proxies:
+ * "virtio-backend") names it, so query-block's "qdev" is QEMU's path.
+ */
+void blk_set_dev_child(BlockBackend *blk, const char *child);
+const char *blk_get_dev_child(BlockBackend *blk);
 /* Every backend a device or -drive made, in creation order (QMP). */
 GList *blk_list(void);
 

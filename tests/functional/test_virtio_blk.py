@@ -189,6 +189,14 @@ class VirtioBlkDriver:
     # ---- requests ----
     def request(self, rtype, sector, data_len=0, write_data=None):
         """Submit one request in three descriptors; return its status."""
+        self.submit(rtype, sector, data_len, write_data)
+        self.notify(self.queue)
+        head, length = self.wait_used()
+        assert head == 0
+        return self.read_mem(STATUS, 1)[0]
+
+    def submit(self, rtype, sector, data_len=0, write_data=None):
+        """Lay one request out and make it available, without notifying."""
         self.write_mem(HDR, struct.pack('<IIQ', rtype, 0, sector))
         self.write_mem(STATUS, b'\xff')
         if write_data is not None:
@@ -203,10 +211,6 @@ class VirtioBlkDriver:
         else:
             self.put_desc(1, STATUS, 1, D_WRITE)
         self.make_avail(0)
-        self.notify(self.queue)
-        head, length = self.wait_used()
-        assert head == 0
-        return self.read_mem(STATUS, 1)[0]
 
     def add_queue(self, n, base):
         """Set up queue @n with its rings at @base and switch to it."""
@@ -408,7 +412,7 @@ class VirtioBlkTest(unittest.TestCase):
         m, d = self.start()
         d.init_modern()
         d.cfg_write(0x04, 0x3, 2)                   # I/O, memory: no master
-        self.write_mem_request(d)
+        d.submit(T_IN, 0, data_len=512)
         d.notify()
         self.assertTrue(m.poll_until(lambda: self.log_lines(
             m, 'bus mastering off')), m.stderr())
@@ -418,14 +422,6 @@ class VirtioBlkTest(unittest.TestCase):
         d.notify()
         d.wait_used()
         self.assertEqual(d.read_mem(STATUS, 1)[0], 0)
-
-    def write_mem_request(self, d):
-        d.write_mem(HDR, struct.pack('<IIQ', T_IN, 0, 0))
-        d.write_mem(STATUS, b'\xff')
-        d.put_desc(0, HDR, 16, D_NEXT, 1)
-        d.put_desc(1, DATA, 512, D_NEXT | D_WRITE, 2)
-        d.put_desc(2, STATUS, 1, D_WRITE)
-        d.make_avail(0)
 
     @NO_QEMU
     def test_serial_and_block_sizes(self):

@@ -39,6 +39,14 @@ static int backing_depth(BlockDriverState *bs)
     return n;
 }
 
+/* Members that are always 0 in qlite, listed up to NULL. */
+static void set_zeroes(json_t *o, const char *const *names)
+{
+    for (; *names; names++) {
+        json_object_set_new(o, *names, json_integer(0));
+    }
+}
+
 static json_t *cache_info(BlockDriverState *bs, bool writeback)
 {
     return json_pack("{s:b, s:b, s:b}", "writeback", writeback,
@@ -63,15 +71,11 @@ static json_t *node_info(BlockDriverState *bs, bool writeback)
                         json_integer(backing_depth(bs)));
     json_object_set_new(o, "encrypted", json_false());
     json_object_set_new(o, "detect_zeroes", json_string("off"));
-    /* No I/O throttling in qlite: the limits are all 0 (none). */
-    json_object_set_new(o, "bps", json_integer(0));
-    json_object_set_new(o, "bps_rd", json_integer(0));
-    json_object_set_new(o, "bps_wr", json_integer(0));
-    json_object_set_new(o, "iops", json_integer(0));
-    json_object_set_new(o, "iops_rd", json_integer(0));
-    json_object_set_new(o, "iops_wr", json_integer(0));
+    /* No I/O throttling and no write threshold in qlite: all 0 (none). */
+    set_zeroes(o, (const char *const[]){ "bps", "bps_rd", "bps_wr", "iops",
+                                         "iops_rd", "iops_wr",
+                                         "write_threshold", NULL });
     json_object_set_new(o, "image", image_info_chain(bs));
-    json_object_set_new(o, "write_threshold", json_integer(0));
     json_object_set_new(o, "cache", cache_info(bs, writeback));
     return o;
 }
@@ -199,13 +203,10 @@ static json_t *stats_json(const BlockAcctStats *st)
     STAT(failed_flush_operations); STAT(failed_unmap_operations);
 #undef STAT
     /* qlite neither merges requests nor counts invalid ones apart. */
-    json_object_set_new(o, "rd_merged", json_integer(0));
-    json_object_set_new(o, "wr_merged", json_integer(0));
-    json_object_set_new(o, "unmap_merged", json_integer(0));
-    json_object_set_new(o, "invalid_rd_operations", json_integer(0));
-    json_object_set_new(o, "invalid_wr_operations", json_integer(0));
-    json_object_set_new(o, "invalid_flush_operations", json_integer(0));
-    json_object_set_new(o, "invalid_unmap_operations", json_integer(0));
+    set_zeroes(o, (const char *const[]){
+        "rd_merged", "wr_merged", "unmap_merged", "invalid_rd_operations",
+        "invalid_wr_operations", "invalid_flush_operations",
+        "invalid_unmap_operations", NULL });
     json_object_set_new(o, "account_invalid", json_false());
     json_object_set_new(o, "account_failed", json_true());
     json_object_set_new(o, "timed_stats", json_array());

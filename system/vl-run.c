@@ -365,8 +365,7 @@ static void vl_open_drives(VlConfig *cfg)
         GError *err = NULL;
         bool ok;
 
-        if (!strcmp(it->location, "-blockdev") ||
-            g_str_has_prefix(it->location, "-blockdev ")) {
+        if (!strcmp(it->opt, "blockdev")) {
             ok = blockdev_add(it->arg, &err) != NULL;
         } else {
             ok = drive_new(it->arg, IF_IDE, &err) != NULL;

@@ -42,6 +42,7 @@ VlItem *vl_item_new(const char *opt, const char *arg, QliteOpts *opts)
 {
     VlItem *item = g_new0(VlItem, 1);
 
+    item->opt = opt;            /* a string literal at every caller */
     item->location = g_strdup_printf("-%s %s", opt, arg);
     item->arg = g_strdup(arg);
     item->opts = opts;

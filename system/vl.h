@@ -6,6 +6,7 @@
 
 /* A deferred option: its parsed form plus "-opt arg" for messages. */
 typedef struct VlItem {
+    const char *opt;            /* the option's name: "drive", "blockdev" */
     char *location;
     char *arg;
     QliteOpts *opts;

@@ -87,8 +87,8 @@ bool loop_until(bool (*cond)(void *opaque), void *opaque)
 
 typedef struct FrameWait {
     FakeNic *n;
-    bool (*match)(const GByteArray *f, void *opaque);
-    void *opaque;
+    FrameMatch *match;
+    const void *opaque;
     GByteArray *found;
 } FrameWait;
 
@@ -107,9 +107,7 @@ static bool frame_arrived(void *opaque)
     return false;
 }
 
-GByteArray *fake_nic_wait(FakeNic *n,
-                          bool (*match)(const GByteArray *f, void *opaque),
-                          void *opaque)
+GByteArray *fake_nic_wait(FakeNic *n, FrameMatch *match, const void *opaque)
 {
     FrameWait w = { n, match, opaque, NULL };
 

@@ -25,9 +25,8 @@ void fake_nic_detach(FakeNic *n);
 /* The NIC sends @len bytes to its back end. */
 void fake_nic_send(FakeNic *n, const void *frame, size_t len);
 /* The first frame from the back end @match accepts, or NULL after 5 s. */
-GByteArray *fake_nic_wait(FakeNic *n,
-                          bool (*match)(const GByteArray *f, void *opaque),
-                          void *opaque);
+typedef bool FrameMatch(const GByteArray *f, const void *opaque);
+GByteArray *fake_nic_wait(FakeNic *n, FrameMatch *match, const void *opaque);
 
 /* netdev_add(@spec) is refused with a message containing @msg. */
 void expect_netdev_error(const char *spec, const char *msg);

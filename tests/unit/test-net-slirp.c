@@ -138,7 +138,7 @@ static const uint8_t *ipv4_payload(const GByteArray *f, uint8_t proto)
     return ip + (ip[0] & 15) * 4;
 }
 
-static bool match_arp_reply(const GByteArray *f, void *opaque)
+static bool match_arp_reply(const GByteArray *f, const void *opaque)
 {
     const uint8_t *arp = f->data + ETH_HLEN;
 
@@ -148,19 +148,19 @@ static bool match_arp_reply(const GByteArray *f, void *opaque)
 }
 
 /* A UDP datagram to the guest's port *@opaque. */
-static bool match_udp_to(const GByteArray *f, void *opaque)
+static bool match_udp_to(const GByteArray *f, const void *opaque)
 {
     const uint8_t *udp = ipv4_payload(f, IP_UDP);
 
-    return udp && get16(udp + 2) == *(uint16_t *)opaque;
+    return udp && get16(udp + 2) == *(const uint16_t *)opaque;
 }
 
 /* A SYN to the guest's port *@opaque. */
-static bool match_syn_to(const GByteArray *f, void *opaque)
+static bool match_syn_to(const GByteArray *f, const void *opaque)
 {
     const uint8_t *tcp = ipv4_payload(f, IP_TCP);
 
-    return tcp && get16(tcp + 2) == *(uint16_t *)opaque &&
+    return tcp && get16(tcp + 2) == *(const uint16_t *)opaque &&
            (tcp[13] & TCP_SYN) && is_ip4(f->data + ETH_HLEN + 16,
                                          "10.0.2.15");
 }
@@ -174,7 +174,7 @@ static void test_arp(void)
     fake_nic_attach(&n, "user,id=u0");
     g_assert_cmpstr(n.backend->info_str, ==, "net=10.0.2.0,restrict=off");
     send_arp_request(&n, "10.0.2.2");
-    g_assert_nonnull(fake_nic_wait(&n, match_arp_reply, (char *)"10.0.2.2"));
+    g_assert_nonnull(fake_nic_wait(&n, match_arp_reply, "10.0.2.2"));
     fake_nic_detach(&n);
 }
 
@@ -395,7 +395,7 @@ static void test_good_options(void)
                         "guestfwd=tcp:192.168.76.9:4000-cmd:cat");
     g_assert_cmpstr(n.backend->info_str, ==, "net=192.168.76.0,restrict=on");
     send_arp_from(&n, "192.168.76.100", "192.168.76.1");
-    g_assert_nonnull(fake_nic_wait(&n, match_arp_reply, (char *)"192.168.76.1"));
+    g_assert_nonnull(fake_nic_wait(&n, match_arp_reply, "192.168.76.1"));
     fake_nic_detach(&n);
 }
 

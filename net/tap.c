@@ -216,10 +216,11 @@ static void tap_cleanup(NetClientState *nc)
     if (s->write_watch) {
         g_source_remove(s->write_watch);
     }
-    close(s->fd);
+    /* Before close: a non-persistent tap vanishes with its fd. */
     if (!tap_run_script(s->downscript, s->ifname, &err)) {
         error_report_err(err);
     }
+    close(s->fd);
     g_free(s->downscript);
     g_free(s);
 }

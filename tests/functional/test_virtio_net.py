@@ -86,9 +86,10 @@ class VirtioNetDriver(VirtioBlkDriver):
         self.queues = [Queue(i) for i in range(3)]
         self.hdr_len = 12
 
-    def init_modern(self, features=(F_VERSION_1, F_MAC, F_STATUS,
-                                    F_MRG_RXBUF, F_CTRL_VQ, F_CTRL_RX,
-                                    F_CTRL_RX_EXTRA, F_CTRL_MAC_ADDR)):
+    def init_modern(self, features=(F_VERSION_1, F_MAC, F_STATUS, F_CSUM,
+                                    F_HOST_TSO4, F_MRG_RXBUF, F_CTRL_VQ,
+                                    F_CTRL_RX, F_CTRL_RX_EXTRA,
+                                    F_CTRL_MAC_ADDR)):
         self.common_w(C_STATUS, 0, 1)
         self.common_w(C_STATUS, S_ACK | S_DRIVER, 1)
         want = sum(1 << f for f in features)
@@ -116,7 +117,7 @@ class VirtioNetDriver(VirtioBlkDriver):
         self.write_mem(q.desc + 16 * i,
                        struct.pack('<QIHH', addr, length, flags, nxt))
 
-    def avail(self, q, head):
+    def make_avail_q(self, q, head):
         self.write_mem(q.avail + 4 + 2 * (q.avail_idx % QSIZE),
                        struct.pack('<H', head))
         q.avail_idx = (q.avail_idx + 1) & 0xffff
@@ -140,7 +141,7 @@ class VirtioNetDriver(VirtioBlkDriver):
         addr = TXBUF + slot * 0x1000
         self.write_mem(addr, hdr + frame)
         self.put(q, slot, addr, len(hdr) + len(frame), 0)
-        self.avail(q, slot)
+        self.make_avail_q(q, slot)
         self.notify(TX)
         return self.take_used(q)
 
@@ -149,7 +150,7 @@ class VirtioNetDriver(VirtioBlkDriver):
         for _ in range(n):
             slot = q.avail_idx % QSIZE
             self.put(q, slot, RXBUF + slot * 0x1000, size, D_WRITE)
-            self.avail(q, slot)
+            self.make_avail_q(q, slot)
         self.notify(RX)
 
     def receive(self):
@@ -166,7 +167,7 @@ class VirtioNetDriver(VirtioBlkDriver):
         self.write_mem(CMD + 0x100, b'\xff')
         self.put(q, 0, CMD, 2 + len(data), D_NEXT, 1)
         self.put(q, 1, CMD + 0x100, 1, D_WRITE)
-        self.avail(q, 0)
+        self.make_avail_q(q, 0)
         self.notify(CTRL)
         head, length = self.take_used(q)
         assert (head, length) == (0, 1), (head, length)
@@ -403,7 +404,7 @@ class VirtioNetTest(unittest.TestCase):
         d.init_modern()
         q = d.queues[TX]
         d.put(q, 0, TXBUF, 4, 0)
-        d.avail(q, 0)
+        d.make_avail_q(q, 0)
         d.notify(TX)
         self.assertTrue(m.poll_until(lambda: d.status() & S_NEEDS_RESET))
         self.assertEqual(len(self.log_lines(m, 'without its header')), 1)
@@ -419,7 +420,7 @@ class VirtioNetTest(unittest.TestCase):
         frame = arp_request()
         d.write_mem(TXBUF, bytes(12) + frame)
         d.put(q, 0, TXBUF, 12 + len(frame), 0)
-        d.avail(q, 0)
+        d.make_avail_q(q, 0)
         d.notify(TX)
         self.assertTrue(m.poll_until(lambda: self.log_lines(
             m, 'bus mastering off')), m.stderr())

@@ -74,6 +74,7 @@ typedef struct VirtIONet {
     uint64_t tx_bad;
     uint64_t rx_filtered;
     uint64_t rx_no_fit;
+    uint64_t rx_bad;            /* offloads the driver did not accept */
 } VirtIONet;
 
 #define VIRTIO_NET_PCI(obj) \
@@ -480,6 +481,28 @@ static ssize_t virtio_net_rx_deliver(VirtIONet *s, VirtioNetHdr *h,
     return iov_total(iov, iovcnt);
 }
 
+/*
+ * A header from the back end must only claim what the driver accepted
+ * (5.1.6.4.1); frames queued before a reset or a renegotiation may not.
+ */
+static bool virtio_net_rx_hdr_ok(VirtIONet *s, VirtioNetHdr *h)
+{
+    uint8_t gso = h->gso_type;
+
+    h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+    if (!vnet_has(s, VIRTIO_NET_F_GUEST_CSUM)) {
+        if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+            return false;
+        }
+        h->flags = 0;
+    }
+    return gso == VIRTIO_NET_HDR_GSO_NONE ||
+           (gso == VIRTIO_NET_HDR_GSO_TCPV4 &&
+            vnet_has(s, VIRTIO_NET_F_GUEST_TSO4)) ||
+           (gso == VIRTIO_NET_HDR_GSO_TCPV6 &&
+            vnet_has(s, VIRTIO_NET_F_GUEST_TSO6));
+}
+
 static ssize_t virtio_net_receive(NetClientState *nc, const struct iovec *iov,
                                   int iovcnt)
 {
@@ -505,6 +528,10 @@ static ssize_t virtio_net_receive(NetClientState *nc, const struct iovec *iov,
 
         iov_to_buf(iov, iovcnt, 0, raw, sizeof(raw));
         virtio_net_hdr_parse(&h, raw, sizeof(raw));
+        if (!virtio_net_rx_hdr_ok(s, &h)) {
+            s->rx_bad++;
+            return total;
+        }
     }
     iov_to_buf(iov, iovcnt, skip, head, sizeof(head));
     if (!virtio_net_filter_accepts(&s->filter, head,

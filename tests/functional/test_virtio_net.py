@@ -369,6 +369,12 @@ class VirtioNetTest(unittest.TestCase):
         data = d.read_mem(RXBUF, length)
         self.assertEqual(data[:10], bytes(10))
         self.assertTrue(is_arp_reply(data[10:]), data.hex())
+        # without CTRL_MAC_ADDR a legacy driver sets the MAC in the config
+        new_mac = bytes.fromhex('525400fedcba')
+        for i, b in enumerate(new_mac):
+            m.outb(io + 0x14 + i, b)
+        self.assertEqual(bytes(m.inb(io + 0x14 + i) for i in range(6)),
+                         new_mac)
 
     def test_reply_waits_for_buffers(self):
         """No receive buffer: the reply is held, not dropped, and arrives

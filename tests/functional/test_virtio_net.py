@@ -336,7 +336,19 @@ class VirtioNetTest(unittest.TestCase):
         """A legacy driver without MRG_RXBUF: 10-byte headers."""
         if self.variant:
             self.skipTest('no legacy interface with disable-legacy=on')
-        m, d = self.start()
+        self.legacy_driver(*self.start())
+
+    def test_legacy_only_device(self):
+        """disable-modern=on: the legacy interface alone, still works."""
+        if self.variant:
+            self.skipTest('disable-legacy and disable-modern exclude each '
+                          'other')
+        m, d = self.start(dev_opts=',disable-modern=on')
+        self.assertEqual(d.device_id, 0x1000)
+        self.assertEqual(d.caps, {})                # no modern capabilities
+        self.legacy_driver(m, d)
+
+    def legacy_driver(self, m, d):
         io = 0xc000
         m.outb(io + 0x12, 0)
         m.outb(io + 0x12, S_ACK | S_DRIVER)

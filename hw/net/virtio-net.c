@@ -467,7 +467,8 @@ static ssize_t virtio_net_rx_deliver(VirtIONet *s, VirtioNetHdr *h,
     virtio_net_hdr_store(h, raw, s->hdr_len);
     for (int i = 0; i < n; i++) {
         VirtQueueElement *e = s->rx_stash[i];
-        size_t hl = i == 0 ? s->hdr_len : 0;
+        /* A legacy driver may have renegotiated the header since. */
+        size_t hl = i == 0 ? MIN(s->hdr_len, e->in_len) : 0;
         size_t chunk = MIN(len - done, e->in_len - hl);
 
         if (hl) {

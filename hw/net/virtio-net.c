@@ -262,8 +262,10 @@ static void virtio_net_tx_sent(NetClientState *nc, ssize_t len)
 static void virtio_net_send(VirtIONet *s, const struct iovec *iov,
                             unsigned n)
 {
-    if (net_send_iov(s->nc, iov, n, virtio_net_tx_sent) == 0) {
-        s->tx_waiting++;
+    /* Counted first: a back end may call back before this returns. */
+    s->tx_waiting++;
+    if (net_send_iov(s->nc, iov, n, virtio_net_tx_sent) != 0) {
+        s->tx_waiting--;            /* taken at once: no callback comes */
     }
 }
 

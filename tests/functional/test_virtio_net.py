@@ -15,8 +15,14 @@ chain without a header breaks the device until a reset; a partial
 TCP checksum is completed and a GSO frame cut into segments that reach a
 host socket through slirp.  Everything runs on the transitional device
 and again with disable-legacy=on.
+
+On a tap with IFF_VNET_HDR (in a network namespace of its own, as root;
+skipped elsewhere) the guest offloads are offered, a TSO send reaches the
+host stack as one GSO frame, and a GSO frame from the host arrives in
+three mergeable buffers with its GSO header.
 """
 import os
+import ctypes
 import shutil
 import socket
 import struct
@@ -45,12 +51,14 @@ BAR4 = 0xe0000000
 
 # virtio-net feature bits (virtio 1.2, 5.1.3)
 F_CSUM, F_GUEST_CSUM, F_MTU, F_MAC = 0, 1, 3, 5
+F_GUEST_TSO4, F_GUEST_TSO6 = 7, 8
 F_HOST_TSO4, F_HOST_TSO6, F_MRG_RXBUF, F_STATUS = 11, 12, 15, 16
 F_CTRL_VQ, F_CTRL_RX, F_CTRL_RX_EXTRA, F_CTRL_MAC_ADDR = 17, 18, 20, 23
 F_INDIRECT, F_EVENT_IDX, F_VERSION_1 = 28, 29, 32
 D_NEXT, D_WRITE = 1, 2
 RX, TX, CTRL = 0, 1, 2
 
+TIMEOUT_S = 10
 NO_QEMU = unittest.skipIf(is_real_qemu(), 'Debian QEMU lacks qtest')
 
 
@@ -546,6 +554,154 @@ class VirtioNetTest(unittest.TestCase):
 class VirtioNetModernOnlyTest(VirtioNetTest):
     """The same checks on the modern-only device."""
     variant = ',disable-legacy=on'
+
+
+# ---- tap with IFF_VNET_HDR: the header and offloads pass through ----
+
+CLONE_NEWNET = 0x40000000
+SOL_PACKET, PACKET_VNET_HDR = 263, 15
+TAP = 'qvtap0'
+PEER_MAC = bytes.fromhex('020000000001')
+
+
+def tcp4_frame(dst, src, payload, csum=0):
+    """Ethernet + IPv4 + TCP (checksum field @csum) + @payload."""
+    ip = struct.pack('>BBHHHBBH4s4s', 0x45, 0, 40 + len(payload), 1, 0x4000,
+                     64, 6, 0, bytes([192, 168, 99, 1]),
+                     bytes([192, 168, 99, 2]))
+    ip = ip[:10] + struct.pack('>H', 0xffff - ones_sum(ip)) + ip[12:]
+    tcp = struct.pack('>HHIIBBHHH', 1234, 80, 1, 0, 0x50, 0x18, 65535, csum,
+                      0)
+    return dst + src + b'\x08\x00' + ip + tcp + payload
+
+
+class NetnsMachine(QtestMachine):
+    """The emulator started inside network namespace @ns."""
+
+    def __init__(self, ns, args):
+        super().__init__(args)
+        self.ns = ns
+
+    def command_line(self, qtest_path, serial_path):
+        return (['ip', 'netns', 'exec', self.ns] +
+                super().command_line(qtest_path, serial_path))
+
+
+class VirtioNetTapTest(unittest.TestCase):
+    """A tap in a network namespace of its own, and a packet socket on
+    it for the other end.  Skips where taps or namespaces cannot be made
+    (no /dev/net/tun, not root)."""
+
+    def setUp(self):
+        if is_real_qemu():
+            self.skipTest('Debian QEMU lacks qtest')
+        if not os.path.exists('/dev/net/tun') or os.geteuid() != 0:
+            self.skipTest('no /dev/net/tun or not root: no taps')
+        self.ns = 'qlite-vnet-%d' % os.getpid()
+        for cmd in (['ip', 'netns', 'add', self.ns],
+                    ['ip', 'netns', 'exec', self.ns, 'ip', 'tuntap', 'add',
+                     'dev', TAP, 'mode', 'tap'],
+                    ['ip', 'netns', 'exec', self.ns, 'ip', 'link', 'set',
+                     TAP, 'up']):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if cmd[2] == 'add':
+                self.addCleanup(subprocess.run,
+                                ['ip', 'netns', 'del', self.ns])
+            if r.returncode:
+                self.skipTest('%s: %s' % (' '.join(cmd), r.stderr.strip()))
+        m = NetnsMachine(self.ns, [
+            '-m', '128', '-d', 'guest_errors', '-netdev',
+            'tap,id=n0,ifname=%s,script=no,downscript=no' % TAP,
+            '-device', 'virtio-net-pci,id=nic0,addr=4,netdev=n0,mac=' +
+            ':'.join('%02x' % b for b in MAC)]).start()
+        self.addCleanup(m.close)
+        self.m, self.d = m, VirtioNetDriver(m)
+        self.d.setup_pci()
+        self.sock = self.packet_socket()
+        self.addCleanup(self.sock.close)
+
+    def packet_socket(self):
+        """A raw socket on the tap, made inside the namespace."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        here = os.open('/proc/self/ns/net', os.O_RDONLY)
+        there = os.open('/var/run/netns/' + self.ns, os.O_RDONLY)
+        try:
+            self.assertEqual(libc.setns(there, CLONE_NEWNET), 0)
+            try:
+                s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                  socket.htons(3))
+                s.bind((TAP, 0))
+            finally:
+                self.assertEqual(libc.setns(here, CLONE_NEWNET), 0)
+        finally:
+            os.close(here)
+            os.close(there)
+        s.settimeout(TIMEOUT_S)
+        return s
+
+    def sniff(self, want):
+        """Frames from the guest (source MAC ours) until @want(frames)."""
+        frames = []
+        while not want(frames):
+            f = self.sock.recv(65536)
+            if f[6:12] == MAC:
+                frames.append(f)
+        return frames
+
+    def test_features_include_guest_offloads(self):
+        f = self.d.features()
+        for bit in (F_GUEST_CSUM, F_GUEST_TSO4, F_GUEST_TSO6, F_CSUM,
+                    F_HOST_TSO4):
+            self.assertTrue(f & (1 << bit), bit)
+
+    def test_gso_frame_passes_to_the_tap_whole(self):
+        """The guest's 5000-byte TSO send reaches the host stack as one
+        GSO frame (or, segmented by the kernel, as its segments)."""
+        d = self.d
+        d.init_modern()
+        payload = bytes((i * 3) & 0xff for i in range(5000))
+        frame = tcp4_frame(PEER_MAC, MAC, payload)
+        hdr = struct.pack('<BBHHHHH', 1, 1, 54, 1448, 34, 16, 0)
+        d.transmit(frame, hdr)
+        got = self.sniff(lambda fs: sum(len(f) - 54 for f in fs) >= 5000)
+        self.assertEqual(b''.join(f[54:] for f in got), payload)
+
+    def test_gso_frame_from_the_host_in_mergeable_buffers(self):
+        """A GSO frame the host sends reaches the guest as one frame in
+        three mergeable buffers, with its GSO header (GUEST_TSO4)."""
+        d = self.d
+        d.init_modern((F_VERSION_1, F_MAC, F_MRG_RXBUF, F_CSUM, F_GUEST_CSUM,
+                       F_GUEST_TSO4, F_GUEST_TSO6))
+        d.give_rx_buffers(8)
+        self.sock.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
+        payload = bytes((i * 5) & 0xff for i in range(5000))
+        frame = tcp4_frame(MAC, PEER_MAC, payload)
+        self.sock.send(struct.pack('<BBHHHH', 1, 1, 54, 1448, 34, 16) +
+                       frame)
+        rx = d.queues[RX]
+        parts = [d.take_used(rx)]
+        first = d.read_mem(RXBUF + parts[0][0] * 0x1000, parts[0][1])
+        hdr = struct.unpack('<BBHHHHH', first[:12])
+        for _ in range(hdr[6] - 1):
+            parts.append(d.take_used(rx))
+        data = first[12:] + b''.join(
+            d.read_mem(RXBUF + head * 0x1000, length)
+            for head, length in parts[1:])
+        self.assertEqual(hdr[6], 3)                     # num_buffers
+        self.assertEqual(hdr[1] & 0x7f, 1)              # GSO_TCPV4
+        self.assertEqual(hdr[0] & 1, 1)                 # NEEDS_CSUM
+        self.assertEqual(len(data), len(frame))
+        self.assertEqual(data[54:], payload)
+
+    def test_plain_frame_from_the_host(self):
+        d = self.d
+        d.init_modern()
+        d.give_rx_buffers(2)
+        frame = tcp4_frame(MAC, PEER_MAC, b'hello', csum=0x1234)
+        self.sock.send(frame)
+        hdr, got = d.receive()
+        self.assertEqual(hdr, bytes(10) + b'\x01\x00')
+        self.assertEqual(got, frame)
 
 
 if __name__ == '__main__':

@@ -408,6 +408,27 @@ class VirtioNetTest(unittest.TestCase):
         hdr, frame = d.receive()
         self.assertTrue(is_arp_reply(frame), frame.hex())
 
+    def test_burst_waits_without_loss(self):
+        """Forty replies for a sixteen-buffer ring: each waits in the
+        queue until the driver refills, none is lost."""
+        m, d = self.start()
+        d.init_modern()
+        for _ in range(40):
+            d.transmit(arp_request())
+        replies = 0
+        while replies < 40:
+            d.give_rx_buffers(QSIZE if replies + QSIZE <= 40 else 40 - replies)
+            for _ in range(min(QSIZE, 40 - replies)):
+                hdr, frame = d.receive()
+                self.assertTrue(is_arp_reply(frame), frame.hex())
+                replies += 1
+        # nothing more was waiting: the next frame is the next reply
+        other = bytes.fromhex('525400999999')
+        d.give_rx_buffers(1)
+        d.transmit(arp_request(src_mac=other))
+        hdr, frame = d.receive()
+        self.assertEqual(frame[0:6], other)
+
     def test_ctrl_rx_mode_and_mac(self):
         m, d = self.start(qmp=True)
         d.init_modern()

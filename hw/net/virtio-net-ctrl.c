@@ -168,6 +168,25 @@ uint8_t virtio_net_ctrl_apply(VirtioNetFilter *f, uint64_t features,
     return ack;
 }
 
+uint8_t virtio_net_ctrl_offloads(uint64_t features, uint8_t cmd,
+                                 const uint8_t *data, size_t len,
+                                 uint64_t *offloads)
+{
+    uint64_t want;
+
+    if (!has(features, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) ||
+        cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET || len != 8) {
+        return VIRTIO_NET_ERR;
+    }
+    want = get_le32(data) | (uint64_t)get_le32(data + 4) << 32;
+    /* Only what was negotiated, and only offload bits (5.1.6.5.6.2). */
+    if (want & ~(features & VIRTIO_NET_GUEST_OFFLOAD_BITS)) {
+        return VIRTIO_NET_ERR;
+    }
+    *offloads = want;
+    return VIRTIO_NET_OK;
+}
+
 static bool mac_in(const uint8_t (*table)[ETH_ALEN], unsigned n,
                    const uint8_t *mac)
 {

@@ -50,6 +50,7 @@ typedef struct VirtIONet {
     bool ctrl_rx_extra;
     bool ctrl_vlan;
     bool ctrl_mac_addr;
+    bool ctrl_guest_offloads;
     uint16_t host_mtu;
     uint16_t rx_queue_size;
     uint16_t tx_queue_size;
@@ -60,6 +61,7 @@ typedef struct VirtIONet {
     bool vnet_peer;             /* the back end takes the header */
     size_t hdr_len;             /* the guest's: 12, or 10 (legacy) */
     bool mergeable;
+    uint64_t guest_offloads;    /* GUEST_* bits in effect (5.1.6.5.6) */
     uint16_t link_status;
     VirtioNetFilter filter;
     /* receive chains popped for a frame that did not fit yet */
@@ -186,7 +188,7 @@ static void virtio_net_set_config(VirtIODevice *vdev, const uint8_t *c)
     virtio_net_mac_changed(s);
 }
 
-/* The negotiated GUEST_* offloads are what tap may hand us (TUNSETOFFLOAD). */
+/* The GUEST_* offloads in effect are what tap may hand us (TUNSETOFFLOAD). */
 static void virtio_net_set_peer_offloads(VirtIONet *s, uint64_t f)
 {
     NetOffloads o = {
@@ -209,7 +211,8 @@ static void virtio_net_set_features(VirtIODevice *vdev, uint64_t f)
     s->hdr_len = s->mergeable || virtio_has_feature(f, VIRTIO_F_VERSION_1)
                  ? VIRTIO_NET_HDR_LEN : VIRTIO_NET_HDR_LEGACY_LEN;
     s->filter.vlan_filtering = virtio_has_feature(f, VIRTIO_NET_F_CTRL_VLAN);
-    virtio_net_set_peer_offloads(s, f);
+    s->guest_offloads = f & VIRTIO_NET_GUEST_OFFLOAD_BITS;
+    virtio_net_set_peer_offloads(s, s->guest_offloads);
 }
 
 static uint64_t bit(unsigned b)
@@ -244,6 +247,8 @@ static uint64_t virtio_net_host_features(VirtIONet *s)
              bit(VIRTIO_NET_F_CTRL_RX_EXTRA) : 0;
         f |= s->ctrl_vlan ? bit(VIRTIO_NET_F_CTRL_VLAN) : 0;
         f |= s->ctrl_mac_addr ? bit(VIRTIO_NET_F_CTRL_MAC_ADDR) : 0;
+        f |= s->ctrl_guest_offloads ?
+             bit(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) : 0;
     }
     return f;
 }
@@ -490,10 +495,11 @@ static ssize_t virtio_net_rx_deliver(VirtIONet *s, VirtioNetHdr *h,
  */
 static bool virtio_net_rx_hdr_ok(VirtIONet *s, VirtioNetHdr *h)
 {
+    uint64_t on = s->guest_offloads;
     uint8_t gso = h->gso_type;
 
     h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
-    if (!vnet_has(s, VIRTIO_NET_F_GUEST_CSUM)) {
+    if (!virtio_has_feature(on, VIRTIO_NET_F_GUEST_CSUM)) {
         if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
             return false;
         }
@@ -501,9 +507,9 @@ static bool virtio_net_rx_hdr_ok(VirtIONet *s, VirtioNetHdr *h)
     }
     return gso == VIRTIO_NET_HDR_GSO_NONE ||
            (gso == VIRTIO_NET_HDR_GSO_TCPV4 &&
-            vnet_has(s, VIRTIO_NET_F_GUEST_TSO4)) ||
+            virtio_has_feature(on, VIRTIO_NET_F_GUEST_TSO4)) ||
            (gso == VIRTIO_NET_HDR_GSO_TCPV6 &&
-            vnet_has(s, VIRTIO_NET_F_GUEST_TSO6));
+            virtio_has_feature(on, VIRTIO_NET_F_GUEST_TSO6));
 }
 
 static ssize_t virtio_net_receive(NetClientState *nc, const struct iovec *iov,
@@ -563,6 +569,25 @@ static void virtio_net_ctrl_done(VirtIONet *s, unsigned changed)
     }
 }
 
+static uint8_t virtio_net_ctrl_dispatch(VirtIONet *s, uint8_t cls,
+                                        uint8_t cmd, const uint8_t *data,
+                                        size_t len, unsigned *changed)
+{
+    uint64_t features = s->parent.vdev.guest_features;
+    uint8_t ack;
+
+    if (cls != VIRTIO_NET_CTRL_GUEST_OFFLOADS) {
+        return virtio_net_ctrl_apply(&s->filter, features, cls, cmd, data,
+                                     len, changed);
+    }
+    ack = virtio_net_ctrl_offloads(features, cmd, data, len,
+                                   &s->guest_offloads);
+    if (ack == VIRTIO_NET_OK) {
+        virtio_net_set_peer_offloads(s, s->guest_offloads);
+    }
+    return ack;
+}
+
 static void virtio_net_ctrl_one(VirtIONet *s, VirtQueue *vq,
                                 VirtQueueElement *e)
 {
@@ -583,8 +608,8 @@ static void virtio_net_ctrl_one(VirtIONet *s, VirtQueue *vq,
     if (len <= CTRL_DATA_MAX) {
         data = g_malloc(len + 1);
         iov_to_buf(e->out_sg, e->out_num, sizeof(cmd), data, len);
-        ack = virtio_net_ctrl_apply(&s->filter, s->parent.vdev.guest_features,
-                                    cmd[0], cmd[1], data, len, &changed);
+        ack = virtio_net_ctrl_dispatch(s, cmd[0], cmd[1], data, len,
+                                       &changed);
     }
     if (ack != VIRTIO_NET_OK) {
         qlite_log_guest_error("virtio-net: control command %u.%u with %zu "
@@ -681,6 +706,7 @@ static void virtio_net_reset(VirtIODevice *vdev)
     virtio_net_filter_reset(&s->filter, s->conf.macaddr);
     s->mergeable = false;
     s->hdr_len = VIRTIO_NET_HDR_LEGACY_LEN;
+    s->guest_offloads = 0;
     virtio_net_set_peer_offloads(s, 0);
     if (mac_changed) {
         virtio_net_mac_changed(s);
@@ -785,6 +811,8 @@ static const Property virtio_net_props[] = {
     DEFINE_PROP_BOOL("ctrl_rx_extra", VirtIONet, ctrl_rx_extra, true),
     DEFINE_PROP_BOOL("ctrl_vlan", VirtIONet, ctrl_vlan, true),
     DEFINE_PROP_BOOL("ctrl_mac_addr", VirtIONet, ctrl_mac_addr, true),
+    DEFINE_PROP_BOOL("ctrl_guest_offloads", VirtIONet, ctrl_guest_offloads,
+                     true),
     DEFINE_PROP_UINT16("host_mtu", VirtIONet, host_mtu, 0),
     DEFINE_PROP_UINT16("rx_queue_size", VirtIONet, rx_queue_size, 256),
     DEFINE_PROP_UINT16("tx_queue_size", VirtIONet, tx_queue_size, 256),

@@ -15,6 +15,7 @@
 /* Feature bits (virtio 1.2, 5.1.3). */
 #define VIRTIO_NET_F_CSUM           0
 #define VIRTIO_NET_F_GUEST_CSUM     1
+#define VIRTIO_NET_F_CTRL_GUEST_OFFLOADS 2
 #define VIRTIO_NET_F_MTU            3
 #define VIRTIO_NET_F_MAC            5
 #define VIRTIO_NET_F_GUEST_TSO4     7
@@ -53,6 +54,8 @@
 #define VIRTIO_NET_CTRL_VLAN            2
 #define  VIRTIO_NET_CTRL_VLAN_ADD       0
 #define  VIRTIO_NET_CTRL_VLAN_DEL       1
+#define VIRTIO_NET_CTRL_GUEST_OFFLOADS  5
+#define  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET 0
 #define VIRTIO_NET_OK                   0
 #define VIRTIO_NET_ERR                  1
 
@@ -97,6 +100,22 @@ enum {
 uint8_t virtio_net_ctrl_apply(VirtioNetFilter *f, uint64_t features,
                               uint8_t cls, uint8_t cmd, const uint8_t *data,
                               size_t len, unsigned *changed);
+
+/* The feature bits a driver may switch with GUEST_OFFLOADS_SET. */
+#define VIRTIO_NET_GUEST_OFFLOAD_BITS \
+    (UINT64_C(1) << VIRTIO_NET_F_GUEST_CSUM | \
+     UINT64_C(1) << VIRTIO_NET_F_GUEST_TSO4 | \
+     UINT64_C(1) << VIRTIO_NET_F_GUEST_TSO6 | \
+     UINT64_C(1) << VIRTIO_NET_F_GUEST_ECN | \
+     UINT64_C(1) << VIRTIO_NET_F_GUEST_UFO)
+
+/*
+ * GUEST_OFFLOADS_SET (5.1.6.5.6.1): le64 of GUEST_* feature bits, each
+ * one negotiated.  Fills *@offloads on VIRTIO_NET_OK.
+ */
+uint8_t virtio_net_ctrl_offloads(uint64_t features, uint8_t cmd,
+                                 const uint8_t *data, size_t len,
+                                 uint64_t *offloads);
 
 /* Whether @f lets the frame (at least ETH_HLEN bytes at @frame) in. */
 bool virtio_net_filter_accepts(const VirtioNetFilter *f,

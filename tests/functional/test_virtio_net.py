@@ -51,7 +51,7 @@ BAR4 = 0xe0000000
 
 # virtio-net feature bits (virtio 1.2, 5.1.3)
 F_CSUM, F_GUEST_CSUM, F_MTU, F_MAC = 0, 1, 3, 5
-F_GUEST_TSO4, F_GUEST_TSO6 = 7, 8
+F_GUEST_TSO4, F_GUEST_TSO6, F_CTRL_GUEST_OFFLOADS = 7, 8, 2
 F_HOST_TSO4, F_HOST_TSO6, F_MRG_RXBUF, F_STATUS = 11, 12, 15, 16
 F_CTRL_VQ, F_CTRL_RX, F_CTRL_RX_EXTRA, F_CTRL_MAC_ADDR = 17, 18, 20, 23
 F_INDIRECT, F_EVENT_IDX, F_VERSION_1 = 28, 29, 32
@@ -101,7 +101,8 @@ class VirtioNetDriver(VirtioBlkDriver):
     def init_modern(self, features=(F_VERSION_1, F_MAC, F_STATUS, F_CSUM,
                                     F_HOST_TSO4, F_MRG_RXBUF, F_CTRL_VQ,
                                     F_CTRL_RX, F_CTRL_RX_EXTRA,
-                                    F_CTRL_MAC_ADDR)):
+                                    F_CTRL_MAC_ADDR,
+                                    F_CTRL_GUEST_OFFLOADS)):
         self.common_w(C_STATUS, 0, 1)
         self.common_w(C_STATUS, S_ACK | S_DRIVER, 1)
         want = sum(1 << f for f in features)
@@ -456,6 +457,18 @@ class VirtioNetTest(unittest.TestCase):
         # the device is still fine
         self.assertFalse(d.status() & S_NEEDS_RESET)
 
+    def test_ctrl_guest_offloads(self):
+        """GUEST_OFFLOADS_SET takes only negotiated GUEST_* bits; with
+        user networking there are none to switch on."""
+        m, d = self.start()
+        self.assertTrue(d.features() & (1 << F_CTRL_GUEST_OFFLOADS))
+        d.init_modern()
+        self.assertEqual(d.control(5, 0, struct.pack('<Q', 0)), 0)
+        self.assertEqual(d.control(5, 0, struct.pack('<Q', 1 << 1)), 1)
+        self.assertEqual(d.control(5, 0, struct.pack('<I', 0)), 1)
+        self.assertEqual(d.control(5, 1, struct.pack('<Q', 0)), 1)
+        self.arp_roundtrip(d)
+
     def test_filter_drops_frames_for_others(self):
         """Promiscuous off and a new MAC: the gateway's reply to the old
         address is filtered; to the new one it arrives."""
@@ -713,6 +726,26 @@ class VirtioNetTapTest(unittest.TestCase):
         self.assertEqual(hdr[0] & 1, 1)                 # NEEDS_CSUM
         self.assertEqual(len(data), len(frame))
         self.assertEqual(data[54:], payload)
+
+    def test_guest_offloads_switched_off(self):
+        """GUEST_OFFLOADS_SET 0: the host cuts its GSO frame itself and
+        the guest gets plain segments."""
+        d = self.d
+        d.init_modern((F_VERSION_1, F_MAC, F_MRG_RXBUF, F_CSUM, F_GUEST_CSUM,
+                       F_GUEST_TSO4, F_CTRL_VQ, F_CTRL_GUEST_OFFLOADS))
+        self.assertEqual(d.control(5, 0, struct.pack('<Q', 0)), 0)
+        d.give_rx_buffers(QSIZE)
+        self.sock.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
+        payload = bytes((i * 5) & 0xff for i in range(3000))
+        self.sock.send(struct.pack('<BBHHHH', 1, 1, 54, 1448, 34, 16) +
+                       tcp4_frame(MAC, PEER_MAC, payload))
+        got = b''
+        while len(got) < len(payload):
+            hdr, frame = d.receive()
+            self.assertEqual(hdr[:2], b'\0\0')       # no csum, no GSO
+            self.assertLessEqual(len(frame), 1514)
+            got += frame[54:]
+        self.assertEqual(got, payload)
 
     def test_plain_frame_from_the_host(self):
         d = self.d

@@ -23,6 +23,7 @@ def bits(*b):
 
 
 CSUM, GUEST_CSUM, GUEST_TSO4, HOST_TSO4, HOST_TSO6 = 0, 1, 7, 11, 12
+CTRL_GUEST_OFFLOADS = 2
 MRG, STATUS, CTRL_VQ, CTRL_RX, CTRL_VLAN, RX_EXTRA = 15, 16, 17, 18, 19, 20
 MAC_ADDR, INDIRECT_F, EVENT_IDX = 23, 28, 29
 ALL = bits(CSUM, HOST_TSO4, HOST_TSO6, MRG, STATUS, CTRL_VQ, CTRL_RX,
@@ -111,6 +112,12 @@ SEEDS = {
     'seed-ctrl-vlan': init() + ctrl(0, 0, b'\0') +
     ctrl(2, 0, struct.pack('<H', 5)) + rx_buffers(2, 1526) +
     inject(4, 200, 0) + ctrl(2, 1, struct.pack('<H', 5)) + inject(4, 200, 0),
+    'seed-ctrl-offloads': bytes([SELECT, 1]) +
+    init(ALL | bits(GUEST_CSUM, GUEST_TSO4, CTRL_GUEST_OFFLOADS)) +
+    ctrl(5, 0, struct.pack('<Q', bits(GUEST_CSUM))) + rx_buffers(4, 1526) +
+    inject(0, 3000, 0, struct.pack('<BBHHHH', 1, 1, 54, 1448, 34, 16)) +
+    ctrl(5, 0, struct.pack('<Q', 0)) +
+    inject(0, 200, 0, struct.pack('<BBHHHH', 1, 0, 0, 0, 34, 16)),
     'seed-link': init() + bytes([LINK, 0, LINK, 1]) +
     struct.pack('<BHB', MODERN_READ, 0x2006, 1),
     'seed-vnet-peer': bytes([SELECT, 1]) +

@@ -168,6 +168,33 @@ static void test_vlan(void)
                     VIRTIO_NET_ERR);
 }
 
+static void test_guest_offloads(void)
+{
+    uint64_t f = UINT64_C(1) << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS |
+                 UINT64_C(1) << VIRTIO_NET_F_GUEST_CSUM |
+                 UINT64_C(1) << VIRTIO_NET_F_GUEST_TSO4;
+    uint8_t csum_only[8] = { 1 << VIRTIO_NET_F_GUEST_CSUM };
+    uint8_t tso6[8] = { 0, 1 << (VIRTIO_NET_F_GUEST_TSO6 - 8) };
+    uint8_t ctrl[8] = { 1 << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS };
+    uint64_t out = 99;
+
+    g_assert_cmpint(virtio_net_ctrl_offloads(f, 0, csum_only, 8, &out), ==,
+                    VIRTIO_NET_OK);
+    g_assert_cmpuint(out, ==, UINT64_C(1) << VIRTIO_NET_F_GUEST_CSUM);
+    /* not negotiated, not an offload, wrong size, wrong command */
+    g_assert_cmpint(virtio_net_ctrl_offloads(f, 0, tso6, 8, &out), ==,
+                    VIRTIO_NET_ERR);
+    g_assert_cmpint(virtio_net_ctrl_offloads(f, 0, ctrl, 8, &out), ==,
+                    VIRTIO_NET_ERR);
+    g_assert_cmpint(virtio_net_ctrl_offloads(f, 0, csum_only, 4, &out), ==,
+                    VIRTIO_NET_ERR);
+    g_assert_cmpint(virtio_net_ctrl_offloads(f, 1, csum_only, 8, &out), ==,
+                    VIRTIO_NET_ERR);
+    g_assert_cmpint(virtio_net_ctrl_offloads(0, 0, csum_only, 8, &out), ==,
+                    VIRTIO_NET_ERR);
+    g_assert_cmpuint(out, ==, UINT64_C(1) << VIRTIO_NET_F_GUEST_CSUM);
+}
+
 static void test_tx_check(void)
 {
     uint64_t csum = UINT64_C(1) << VIRTIO_NET_F_CSUM;
@@ -238,6 +265,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/ctrl/mac-table-overflow",
                     test_mac_table_overflow);
     g_test_add_func("/virtio-net/ctrl/vlan", test_vlan);
+    g_test_add_func("/virtio-net/ctrl/guest-offloads", test_guest_offloads);
     g_test_add_func("/virtio-net/tx-check", test_tx_check);
     g_test_add_func("/virtio-net/hdr-wire-form", test_hdr_wire_form);
     return g_test_run();

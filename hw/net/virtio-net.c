@@ -728,15 +728,17 @@ static bool queue_size_ok(uint16_t size)
 
 static bool virtio_net_check_props(VirtIONet *s, GError **errp)
 {
-    if (!queue_size_ok(s->rx_queue_size) ||
-        !queue_size_ok(s->tx_queue_size)) {
-        error_setg(errp, "rx_queue_size and tx_queue_size must be powers "
-                   "of 2 between 256 and %d", VIRTQUEUE_MAX_SIZE);
+    /* QEMU's words (its rx message ends in a full stop, tx's not). */
+    if (!queue_size_ok(s->rx_queue_size)) {
+        error_setg(errp, "Invalid rx_queue_size (= %u), must be a power of "
+                   "2 between 256 and %d.", s->rx_queue_size,
+                   VIRTQUEUE_MAX_SIZE);
         return false;
     }
-    if (s->host_mtu && (s->host_mtu < 68 || s->host_mtu > 65535 - ETH_HLEN)) {
-        error_setg(errp, "host_mtu must be between 68 and %d",
-                   65535 - ETH_HLEN);
+    if (!queue_size_ok(s->tx_queue_size)) {
+        error_setg(errp, "Invalid tx_queue_size (= %u), must be a power of "
+                   "2 between 256 and %d", s->tx_queue_size,
+                   VIRTQUEUE_MAX_SIZE);
         return false;
     }
     return true;

@@ -310,11 +310,17 @@ class VirtioNetTest(unittest.TestCase):
         self.assertTrue(f & (1 << F_MTU))
         self.assertEqual(d.config(10, 2), 1400)
 
-    def test_unknown_property_refused(self):
-        m = QtestMachine(['-device', 'virtio-net-pci,guest_ufo=on'])
-        with self.assertRaises(Exception):
-            m.start()
-        m.close()
+    def test_bad_properties_refused(self):
+        for opts in ('guest_ufo=on', 'rx_queue_size=100',
+                     'tx_queue_size=2048', 'netdev=nosuch'):
+            with self.subTest(opts=opts):
+                m = QtestMachine(['-device', 'virtio-net-pci,' + opts])
+                with self.assertRaises(Exception):
+                    m.start()
+                m.close()
+        m, d = self.start(netdev=None, dev_opts=',rx_queue_size=1024,'
+                          'tx_queue_size=512')
+        self.assertEqual(d.device_id, 0x1041 if self.variant else 0x1000)
 
     def test_modern_only_ids(self):
         m, d = self.start(netdev=None, dev_opts=',disable-legacy=on')

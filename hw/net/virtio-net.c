@@ -157,15 +157,22 @@ static void iov_copy(const struct iovec *dst, unsigned dn, size_t doff,
 
 /* ---- config space and features ---- */
 
-static void virtio_net_get_config(VirtIODevice *vdev, uint8_t *c)
+/* As QEMU sizes it: up to the last field an offered feature needs. */
+static uint32_t virtio_net_config_len(VirtIONet *s)
+{
+    return s->host_mtu ? VNC_SIZE : VNC_MAX_VQ_PAIRS;
+}
+
+static void virtio_net_get_config(VirtIODevice *vdev, uint8_t *config)
 {
     VirtIONet *s = net_of(vdev);
+    uint8_t c[VNC_SIZE] = { 0 };
 
-    memset(c, 0, VNC_SIZE);
     memcpy(c + VNC_MAC, s->filter.mac, ETH_ALEN);
     pci_set_word(c + VNC_STATUS, s->link_status);
     pci_set_word(c + VNC_MAX_VQ_PAIRS, 1);
     pci_set_word(c + VNC_MTU, s->host_mtu);
+    memcpy(config, c, vdev->config_len);
 }
 
 static void virtio_net_mac_changed(VirtIONet *s)
@@ -761,7 +768,7 @@ static void virtio_net_realize(VirtIOPCIProxy *proxy, GError **errp)
     if (s->vnet_peer) {
         net_peer_using_vnet_hdr(s->nc, true);
     }
-    virtio_init(vdev, "virtio-net", VIRTIO_ID_NET, VNC_SIZE,
+    virtio_init(vdev, "virtio-net", VIRTIO_ID_NET, virtio_net_config_len(s),
                 &virtio_net_ops, s);
     vdev->host_features = virtio_net_host_features(s);
     s->rx_vq = virtio_add_queue(vdev, s->rx_queue_size,

@@ -596,6 +596,38 @@ class VirtioNetModernOnlyTest(VirtioNetTest):
     variant = ',disable-legacy=on'
 
 
+class VirtioNetLayoutTest(unittest.TestCase):
+    """PCI config space and BAR sizes as QEMU 7.2 lays them out (read from
+    Debian's QEMU with the same command lines); runs on either."""
+
+    def layout(self, opts):
+        m = QtestMachine(['-device', 'virtio-net-pci,addr=4' + opts]).start()
+        self.addCleanup(m.close)
+        d = VirtioNetDriver(m)
+        regs = {reg: d.cfg_read(reg) for reg in range(0, 0xa4, 4)}
+        sizes = []
+        for reg in (0x10, 0x14, 0x20, 0x24):
+            d.cfg_write(reg, 0xffffffff)
+            sizes.append(d.cfg_read(reg))
+        return regs, sizes
+
+    def test_config_space_as_qemu(self):
+        caps = {0x34: 0x98, 0x40: 0x01100009, 0x50: 0x03104009,
+                0x60: 0x04105009, 0x70: 0x02146009, 0x84: 0x05147009,
+                0x98: 0x00038411, 0x9c: 0x00000001, 0xa0: 0x00000801}
+        for opts, ids, rev, bar0 in (
+                ('', 0x10001af4, 0x02000000, 0xffffffe1),
+                (',host_mtu=1400', 0x10001af4, 0x02000000, 0xffffffc1),
+                (',disable-legacy=on', 0x10411af4, 0x02000001, 0)):
+            with self.subTest(opts=opts):
+                regs, sizes = self.layout(opts)
+                self.assertEqual(regs[0x00], ids)
+                self.assertEqual(regs[0x08], rev)
+                for reg, val in caps.items():
+                    self.assertEqual(regs[reg], val, hex(reg))
+                self.assertEqual(sizes, [bar0, 0xfffff000, 0xffffc00c,
+                                         0xffffffff])
+
 # ---- tap with IFF_VNET_HDR: the header and offloads pass through ----
 
 CLONE_NEWNET = 0x40000000

@@ -209,6 +209,7 @@ static const HmpCommand hmp_info_cmds[] = {
     { "kvm", "", "show KVM information", false, hmp_info_kvm },
     { "mtree", "", "show memory tree", false, hmp_info_mtree },
     { "name", "", "show the current VM name", false, hmp_info_name },
+    { "network", "", "show the network state", false, hmp_info_network },
     { "pci", "", "show PCI info", false, hmp_info_pci },
     { "qtree", "", "show device tree", false, hmp_info_qtree },
     { "registers", "[-a]", "show the cpu registers (-a: all CPUs)", true,
@@ -263,7 +264,13 @@ static const HmpCommand hmp_cmds[] = {
     { "help|?", "[cmd]", "show the help", true, hmp_help },
     { "info", "[subcommand]", "show various information about the system "
       "state", true, hmp_info },
+    { "netdev_add", "[user|tap],id=str[,prop=value][,...]",
+      "add host network device", true, hmp_netdev_add },
+    { "netdev_del", "id", "remove host network device", true,
+      hmp_netdev_del },
     { "quit|q", "", "quit the emulator", false, hmp_quit },
+    { "set_link", "name on|off", "change the link status of a network "
+      "adapter", true, hmp_set_link },
     { "stop|s", "", "stop emulation", false, hmp_stop },
     { "system_powerdown", "", "send system power down event", false,
       hmp_system_powerdown },

@@ -185,6 +185,13 @@ void hmp_execute(const char *line, int cpu_index, GString *out);
 /* "info pci": every function on the root PCI bus. */
 void hmp_print_pci(GString *out);
 
+/* ---- net-cmds.c: HMP network commands ---- */
+
+void hmp_info_network(GString *out, const char *args, int cpu_index);
+void hmp_set_link(GString *out, const char *args, int cpu_index);
+void hmp_netdev_add(GString *out, const char *args, int cpu_index);
+void hmp_netdev_del(GString *out, const char *args, int cpu_index);
+
 /* ---- monitor.c ---- */
 
 /* Queue text for @mon's peer ('\n' is sent as "\r\n"). */

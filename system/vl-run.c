@@ -276,17 +276,6 @@ static void vl_check_combinations(VlConfig *cfg)
     }
 }
 
-/* Nothing on the command line is dropped: no network yet, so refuse it. */
-static void vl_refuse_netdevs(VlConfig *cfg)
-{
-    if (cfg->netdevs->len) {
-        VlItem *it = cfg->netdevs->pdata[0];
-
-        vl_fail_at(it->location, g_error_new(QLITE_ERROR, 0,
-                   "networking is not supported yet"));
-    }
-}
-
 static void vl_create_chardevs(VlConfig *cfg)
 {
     for (guint i = 0; i < cfg->chardevs->len; i++) {
@@ -615,7 +604,6 @@ int qlite_main(int argc, char **argv)
     vl_config_init(&cfg);
     vl_parse(&cfg, argc, argv);
     vl_check_combinations(&cfg);
-    vl_refuse_netdevs(&cfg);
     ms = vl_create_machine(&cfg);
     if (cfg.daemonize) {
         vl_daemonize_start();
@@ -630,11 +618,14 @@ int qlite_main(int argc, char **argv)
     vl_create_chardevs(&cfg);
     vl_create_serials(&cfg, ms);
     vl_create_monitors(&cfg);
+    vl_create_netdevs(&cfg);
     vl_setup_accel(&cfg, ms);
     vl_open_drives(&cfg);
     vl_init_machine(&cfg, ms);
     vl_create_virtio_drives();
+    vl_create_nics();
     vl_create_devices(&cfg);
+    vl_check_netdevs_peered();
     vl_check_drives_claimed();
     if (cfg.qtest && !qtest_server_init(cfg.qtest, &err)) {
         g_autofree char *loc = g_strdup_printf("-qtest %s", cfg.qtest);

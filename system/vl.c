@@ -665,6 +665,11 @@ static bool opt_nic(VlConfig *cfg, const char *arg, GError **errp)
     return opt_store_keyval(cfg->netdevs, "nic", arg, "type", errp);
 }
 
+static bool opt_net(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return opt_store_keyval(cfg->netdevs, "net", arg, "type", errp);
+}
+
 static const VlOption vl_options[] = {
     { "h", false, opt_help },
     { "help", false, opt_help },
@@ -714,6 +719,7 @@ static const VlOption vl_options[] = {
     { "snapshot", false, opt_snapshot },
     { "netdev", true, opt_netdev },
     { "nic", true, opt_nic },
+    { "net", true, opt_net },
     { "boot", true, opt_boot },
     { "rtc", true, opt_rtc },
     { "L", true, opt_ignore },

@@ -44,7 +44,7 @@ typedef struct VlConfig {
     GPtrArray *monitors;        /* of VlItem * (-monitor, -qmp, -mon) */
     GPtrArray *drives;          /* -drive, -blockdev, -hdX, -cdrom */
     bool snapshot;              /* -snapshot */
-    GPtrArray *netdevs;         /* stored for the net issue */
+    GPtrArray *netdevs;         /* -netdev, -nic, -net in order */
 } VlConfig;
 
 /* vl.c */
@@ -59,6 +59,11 @@ G_NORETURN void vl_fail(GError *err);
 
 /* vl-run.c */
 int qlite_main(int argc, char **argv);
+
+/* vl-net.c: back ends before the board, NICs once it has its PCI bus. */
+void vl_create_netdevs(VlConfig *cfg);
+void vl_create_nics(void);
+void vl_check_netdevs_peered(void);
 
 /* vl-help.c */
 void vl_print_help(void);

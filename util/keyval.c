@@ -195,6 +195,12 @@ void qopts_set(QliteOpts *opts, const char *key, const char *value)
                     keyval_pair_new(key, strlen(key), g_strdup(value)));
 }
 
+void qopts_append(QliteOpts *opts, const char *key, const char *value)
+{
+    g_ptr_array_add(opts->pairs,
+                    keyval_pair_new(key, strlen(key), g_strdup(value)));
+}
+
 const char *qopts_get(QliteOpts *opts, const char *key)
 {
     KeyvalPair *last = NULL;

@@ -40,6 +40,8 @@ void qopts_free(QliteOpts *opts);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QliteOpts, qopts_free)
 
 void qopts_set(QliteOpts *opts, const char *key, const char *value);
+/* Add one more @key, keeping earlier ones (hostfwd= may repeat). */
+void qopts_append(QliteOpts *opts, const char *key, const char *value);
 /* The last value for @key, or NULL; marks it used. */
 const char *qopts_get(QliteOpts *opts, const char *key);
 bool qopts_has(QliteOpts *opts, const char *key);

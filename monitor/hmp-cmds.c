@@ -262,6 +262,12 @@ static void hmp_help(GString *out, const char *args, int cpu_index);
 static const HmpCommand hmp_cmds[] = {
     { "cont|c", "", "resume emulation", false, hmp_cont },
     { "help|?", "[cmd]", "show the help", true, hmp_help },
+    { "hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-"
+      "[guestaddr]:guestport", "redirect TCP or UDP connections from host "
+      "to guest (user networking)", true, hmp_hostfwd_add },
+    { "hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+      "remove host-to-guest TCP or UDP redirection", true,
+      hmp_hostfwd_remove },
     { "info", "[subcommand]", "show various information about the system "
       "state", true, hmp_info },
     { "netdev_add", "[user|tap],id=str[,prop=value][,...]",

@@ -189,6 +189,8 @@ void hmp_print_pci(GString *out);
 
 void hmp_info_network(GString *out, const char *args, int cpu_index);
 void hmp_set_link(GString *out, const char *args, int cpu_index);
+void hmp_hostfwd_add(GString *out, const char *args, int cpu_index);
+void hmp_hostfwd_remove(GString *out, const char *args, int cpu_index);
 void hmp_netdev_add(GString *out, const char *args, int cpu_index);
 void hmp_netdev_del(GString *out, const char *args, int cpu_index);
 

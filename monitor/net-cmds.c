@@ -224,6 +224,44 @@ static void hmp_report(GString *out, GError *err)
     }
 }
 
+/* "[netdev_id] rule": no id means the first user network back end. */
+static void hmp_hostfwd(GString *out, const char *args, bool add)
+{
+    g_auto(GStrv) words = g_strsplit_set(args, " \t", -1);
+    g_autoptr(GPtrArray) w = g_ptr_array_new();
+    GError *err = NULL;
+
+    for (char **p = words; *p; p++) {
+        if (**p) {
+            g_ptr_array_add(w, *p);
+        }
+    }
+    if (w->len < 1 || w->len > 2) {
+        g_string_append_printf(out, "usage: hostfwd_%s [netdev_id] rule\n",
+                               add ? "add" : "remove");
+        return;
+    }
+    const char *id = w->len == 2 ? w->pdata[0] : NULL;
+    const char *rule = w->pdata[w->len - 1];
+
+    if (add) {
+        net_slirp_hostfwd_add(id, rule, &err);
+    } else {
+        net_slirp_hostfwd_remove(id, rule, &err);
+    }
+    hmp_report(out, err);
+}
+
+void hmp_hostfwd_add(GString *out, const char *args, int cpu_index)
+{
+    hmp_hostfwd(out, args, true);
+}
+
+void hmp_hostfwd_remove(GString *out, const char *args, int cpu_index)
+{
+    hmp_hostfwd(out, args, false);
+}
+
 void hmp_set_link(GString *out, const char *args, int cpu_index)
 {
     g_auto(GStrv) w = g_strsplit(args, " ", -1);

@@ -20,8 +20,9 @@ OUT=${1:-$SRC/build/guest}
 # in Debian's kernel.  The storage drivers (virtio-blk over virtio-pci, IDE
 # disks and CD-ROMs on the PIIX, ext4 and ISO 9660) are there for the disk
 # tests; they are loaded at boot and cost little when no disk is present.
+# So are the NICs (e1000, virtio-net) for the network tests.
 BASE_MODULES="button evdev virtio_pci virtio_blk ata_piix sd_mod sr_mod
-isofs ext4 crc32c_generic"
+isofs ext4 crc32c_generic e1000 virtio_net"
 # Further kernel modules the tests need (by name; dependencies are added).
 GUEST_MODULES=${GUEST_MODULES:-}
 
@@ -32,7 +33,8 @@ unavailable() { echo "build-test-guest: $*" >&2; exit 2; }
 inputs_stamp() {
     {
         cat "$SRC/scripts/build-test-guest.sh" "$SRC/scripts/guest/init" \
-            "$SRC/scripts/guest/power-button" "$SRC/scripts/guest/mkcpio.py"
+            "$SRC/scripts/guest/power-button" "$SRC/scripts/guest/mkcpio.py" \
+            "$SRC/scripts/guest/udhcpc.script"
         echo "modules: $GUEST_MODULES"
         apt-cache policy linux-image-amd64 busybox-static 2>/dev/null |
             grep Candidate || true
@@ -137,6 +139,10 @@ make_rootfs() {
     mkdir -p "$ROOT/etc/acpi/PWRF"
     install -m 755 "$SRC/scripts/guest/power-button" \
         "$ROOT/etc/acpi/PWRF/00000080"
+    # Where Debian's busybox udhcpc looks for its script.
+    mkdir -p "$ROOT/etc/udhcpc"
+    install -m 755 "$SRC/scripts/guest/udhcpc.script" \
+        "$ROOT/etc/udhcpc/default.script"
     for m in $BASE_MODULES $GUEST_MODULES; do
         add_module "$m"
     done

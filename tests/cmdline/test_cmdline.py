@@ -128,6 +128,38 @@ class BadDrives(unittest.TestCase):
             holder.stderr.close()
 
 
+class BadNetdevs(unittest.TestCase):
+    """Each bad -netdev user/tap: one line naming it and exit status 1."""
+
+    def expect(self, netdev, pattern):
+        BadInput.expect_error(self, ['-machine', 'pc', '-display', 'none',
+                                     '-S', '-netdev', netdev],
+                              re.escape('-netdev ' + netdev + ': ') + pattern)
+
+    def test_hostfwd_garbage(self):
+        self.expect('user,id=n0,hostfwd=garbage',
+                    r"Invalid host forwarding rule 'garbage' \(bad protocol")
+
+    def test_hostfwd_port_in_use(self):
+        with socket.socket() as busy:
+            busy.bind(('127.0.0.1', 0))
+            busy.listen(1)
+            port = busy.getsockname()[1]
+            self.expect('user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22' % port,
+                        'Could not set up host forwarding rule')
+
+    def test_bad_net(self):
+        self.expect('user,id=n0,net=nonsense', "user: invalid net='nonsense'")
+
+    def test_tap_fd_not_open(self):
+        # Nothing is open at 99 in the child: subprocess closes other fds.
+        self.expect('tap,id=t0,fd=99',
+                    'tap: fd=99 is not a tap device: Bad file descriptor')
+
+    def test_tap_vhost(self):
+        self.expect('tap,id=t0,vhost=on', 'tap: vhost=on is not supported')
+
+
 class BadInput(unittest.TestCase):
     """Each bad input: exit 1 and one line naming the option."""
 

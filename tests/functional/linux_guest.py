@@ -149,3 +149,51 @@ class Guest:
 
     def __exit__(self, *exc):
         self.kill()
+
+
+class Qmp:
+    """A QMP client on a unix socket (-qmp unix:PATH,server=on,wait=off)."""
+
+    def __init__(self, path, timeout=60):
+        import json
+        import socket
+        self.json = json
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.sock.settimeout(timeout)
+        self.file = self.sock.makefile('rb')
+        self.events = []
+        self._read()                                # the greeting
+        self.cmd('qmp_capabilities')
+
+    def _read(self):
+        line = self.file.readline()
+        if not line:
+            raise EOFError('QMP connection closed')
+        return self.json.loads(line)
+
+    def cmd(self, name, args=None):
+        """The reply ('return' or 'error'); events are kept in .events."""
+        msg = {'execute': name}
+        if args is not None:
+            msg['arguments'] = args
+        self.sock.sendall(self.json.dumps(msg).encode() + b'\n')
+        while True:
+            r = self._read()
+            if 'event' in r:
+                self.events.append(r)
+            else:
+                return r
+
+    def close(self):
+        self.file.close()
+        self.sock.close()

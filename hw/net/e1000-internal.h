@@ -60,6 +60,7 @@ typedef struct E1000State {
     /* receive */
     uint8_t *rx_buf;            /* E1000_RX_BUF_MAX bytes */
     bool error_logged;          /* a guest error was logged this reset */
+    unsigned dma_depth;         /* inside transmit or receive DMA */
 } E1000State;
 
 #define E1000(obj) OBJECT_CHECK(E1000State, (obj), TYPE_E1000)

@@ -210,6 +210,7 @@ ssize_t e1000_receive(NetClientState *nc, const struct iovec *iov,
     uint16_t special = 0;
     size_t len, wire;
     E1000RxMatch m;
+    bool delivered;
 
     /* Frames we do not take are consumed (dropped) with length >= 1. */
     if (!rx_gather(s, iov, iovcnt, &len) || !rx_accepting(s)) {
@@ -220,7 +221,10 @@ ssize_t e1000_receive(NetClientState *nc, const struct iovec *iov,
         return MAX(len, 1);
     }
     wire = rx_shape(s, s->rx_buf, len, &special, &status);
-    if (!rx_to_ring(s, s->rx_buf, wire, status, special)) {
+    s->dma_depth++;
+    delivered = rx_to_ring(s, s->rx_buf, wire, status, special);
+    s->dma_depth--;
+    if (!delivered) {
         return 0;
     }
     /* The counters see the frame as on the wire, FCS included. */

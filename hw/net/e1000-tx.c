@@ -275,6 +275,7 @@ void e1000_tx_kick(E1000State *s)
         return;
     }
     s->tx_running = true;
+    s->dma_depth++;
     /* At most one lap: head moves toward tail, both inside the ring. */
     while (head != tail && !s->tx_waiting) {
         uint64_t at = base + (uint64_t)head * E1000_DESC_SIZE;
@@ -295,6 +296,7 @@ void e1000_tx_kick(E1000State *s)
         e1000_reg_set(s, E1000_TDH, head);
     }
     s->tx_running = false;
+    s->dma_depth--;
     if (head == tail) {
         causes |= E1000_ICR_TXQE;
     }

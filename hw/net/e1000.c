@@ -553,15 +553,30 @@ static void e1000_reg_write(E1000State *s, uint64_t offset, uint32_t val)
     }
 }
 
+/*
+ * A descriptor or buffer address may point at our own BAR: such a DMA
+ * would re-enter the device in the middle of a ring walk.  Ignore it.
+ */
+static bool e1000_reentered(E1000State *s)
+{
+    if (!s->dma_depth) {
+        return false;
+    }
+    e1000_guest_error(s, "e1000: DMA to its own registers ignored");
+    return true;
+}
+
 static uint64_t e1000_mmio_read(void *opaque, uint64_t addr, unsigned size)
 {
-    return e1000_reg_read(opaque, addr);
+    return e1000_reentered(opaque) ? 0 : e1000_reg_read(opaque, addr);
 }
 
 static void e1000_mmio_write(void *opaque, uint64_t addr, uint64_t val,
                              unsigned size)
 {
-    e1000_reg_write(opaque, addr, val);
+    if (!e1000_reentered(opaque)) {
+        e1000_reg_write(opaque, addr, val);
+    }
 }
 
 static const MemoryRegionOps e1000_mmio_ops = {
@@ -575,6 +590,9 @@ static uint64_t e1000_io_read(void *opaque, uint64_t addr, unsigned size)
 {
     E1000State *s = opaque;
 
+    if (e1000_reentered(s)) {
+        return 0;
+    }
     switch (addr) {
     case E1000_IOADDR:
         return s->ioaddr;
@@ -590,6 +608,9 @@ static void e1000_io_write(void *opaque, uint64_t addr, uint64_t val,
 {
     E1000State *s = opaque;
 
+    if (e1000_reentered(s)) {
+        return;
+    }
     switch (addr) {
     case E1000_IOADDR:
         s->ioaddr = val;

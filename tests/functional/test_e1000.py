@@ -376,6 +376,21 @@ class E1000Test(unittest.TestCase):
         d.send(arp_request())
         d.wait_arp_reply()
 
+    @NO_QEMU
+    def test_dma_to_own_registers(self):
+        """A receive buffer at the NIC's own CTRL: the write is ignored
+        with one log line (no reset in the middle of the ring walk)."""
+        m, d = self.start()
+        d.init_rx()
+        d.write_mem(RX_RING, struct.pack('<QQ', BAR0 + CTRL, 0))
+        d.init_tx()
+        d.send(arp_request())
+        self.assertTrue(m.poll_until(lambda: d.rx_desc(0)[1] & RXD_DD))
+        self.assertEqual(len(self.log_lines(
+            m, 'DMA to its own registers')), 1, m.stderr())
+        self.assertEqual(d.r(RDH), 1)
+        self.assertEqual(d.r(TCTL), TCTL_EN | TCTL_PSP)   # no reset came
+
     def test_set_link(self):
         m, d = self.start(qmp=True)
         qmp = QMPClient(path=self.qmp_path)

@@ -132,6 +132,9 @@ SEEDS = {
     inject(b'\xff' * 6 + MAC + b'\x81\x00\x00\x05' + bytes(50), 2),
     'seed-rx-bad-buffer': init() +
     struct.pack('<BBBI', RX_DESC, 0, 2, 0x1000) + inject(bytes(64), 1),
+    'seed-dma-to-self': init() +
+    struct.pack('<BBBI', RX_DESC, 0, 1, 0xe0000000) + inject(bytes(64), 1) +
+    tx_desc(0, 0xe0000000 + 0x3818, 64 | 0x0b000000, kind=1) + kick(1),
     'seed-tx-outside-ram': init() + tx_desc(0, 0x100, len(ARP) | 0x0b000000,
                                             kind=2) + kick(1),
     'seed-bad-ring': init() + mmio_w(0x3808, 0) + kick(3) +

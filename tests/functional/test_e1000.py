@@ -408,6 +408,28 @@ class E1000Test(unittest.TestCase):
         self.assertEqual(d.phy_read(1) & 4, 4)
 
     @NO_QEMU
+    def test_query_rx_filter(self):
+        """query-rx-filter follows RCTL, RA and VFTA; a change after a
+        query sends NIC_RX_FILTER_CHANGED."""
+        m, d = self.start(qmp=True)
+        qmp = QMPClient(path=self.qmp_path)
+        self.addCleanup(qmp.close)
+        f = qmp.ok('query-rx-filter', {'name': 'nic0'})[0]
+        self.assertEqual(f['main-mac'], '52:54:00:aa:bb:cc')
+        self.assertFalse(f['promiscuous'])
+        self.assertEqual(f['multicast'], 'none')
+        d.w(RCTL, RCTL_EN | RCTL_BAM | (1 << 3) | (1 << 4))  # UPE, MPE
+        qmp.event('NIC_RX_FILTER_CHANGED')
+        d.w(RAL0 + 8, 0x00005452)                    # RA[1] 52:54:00:00:00:01
+        d.w(RAH0 + 8, 0x80000100)
+        f = qmp.ok('query-rx-filter', {'name': 'nic0'})[0]
+        self.assertTrue(f['promiscuous'])
+        self.assertEqual(f['unicast'], 'all')
+        self.assertEqual(f['multicast'], 'all')
+        self.assertTrue(f['broadcast-allowed'])
+        self.assertEqual(f['unicast-table'], ['52:54:00:00:00:01'])
+
+    @NO_QEMU
     def test_itr_holds_interrupts_back(self):
         """ITR 1000 (256 us): the second interrupt waits for the clock."""
         m, d = self.start(net=False)

@@ -18,7 +18,7 @@
 #define PCI_CLASS_NETWORK_ETHERNET 0x0200
 #define E1000_AN_DELAY_NS   (1000 * 1000)   /* autonegotiation: 1 ms */
 
-/* ---- guest errors and statistics -------------------------------------- */
+/* ---- guest errors and statistics ----------------------------------------- */
 
 void e1000_guest_error(E1000State *s, const char *fmt, ...)
 {
@@ -66,7 +66,7 @@ void e1000_stat_size(E1000State *s, uint32_t first, size_t len)
     }
 }
 
-/* ---- interrupts --------------------------------------------------------- */
+/* ---- interrupts ---------------------------------------------------------- */
 
 static void e1000_set_line(E1000State *s, bool level)
 {
@@ -112,7 +112,7 @@ void e1000_set_ics(E1000State *s, uint32_t causes)
     e1000_update_irq(s);
 }
 
-/* ---- link ----------------------------------------------------------------- */
+/* ---- link ---------------------------------------------------------------- */
 
 static bool e1000_cable_up(const E1000State *s)
 {
@@ -167,7 +167,7 @@ static void e1000_an_restart(E1000State *s)
     }
 }
 
-/* ---- reset ---------------------------------------------------------------- */
+/* ---- reset --------------------------------------------------------------- */
 
 /* RA[0] as the hardware loads it from the EEPROM at reset (SDM 13.5.2). */
 static void e1000_load_mac(E1000State *s)
@@ -218,7 +218,7 @@ static void e1000_reset(PCIDevice *dev)
     e1000_mac_reset(s);
 }
 
-/* ---- registers ------------------------------------------------------------ */
+/* ---- registers ----------------------------------------------------------- */
 
 typedef uint32_t E1000ReadFn(E1000State *s, uint32_t offset);
 typedef void E1000WriteFn(E1000State *s, uint32_t offset, uint32_t val);
@@ -627,7 +627,7 @@ static const MemoryRegionOps e1000_io_ops = {
     .valid = { .min_access_size = 4, .max_access_size = 4 },
 };
 
-/* ---- life cycle ------------------------------------------------------------- */
+/* ---- life cycle ---------------------------------------------------------- */
 
 static const NetClientInfo e1000_net_info = {
     .kind = NET_CLIENT_NIC,

@@ -8,7 +8,8 @@ Checks: IDs and BARs; the EEPROM's MAC and checksum (0xBABA) over both
 EECD and EERD, and through the I/O BAR; the PHY's ID and link; an ARP
 request for 10.0.2.2 answered into the receive ring; a ping sent with
 IP and ICMP checksums left to the NIC (context descriptor, POPTS) is
-answered; a full receive ring keeps the next reply until the driver
+answered; 4000 bytes sent as one TSO packet reach a host socket
+through slirp; a full receive ring keeps the next reply until the driver
 gives a buffer; a transmit ring past RAM and a zero-length one log once
 and stop, the device keeps answering and CTRL.RST brings it back;
 set_link off/on toggles STATUS.LU and raises LSC; INTx follows ICR &
@@ -17,6 +18,7 @@ DMA without bus mastering.
 """
 import os
 import shutil
+import socket
 import struct
 import sys
 import tempfile
@@ -47,8 +49,8 @@ EECD_SK, EECD_CS, EECD_DI, EECD_DO, EECD_REQ, EECD_GNT = 1, 2, 4, 8, 64, 128
 ICR_TXDW, ICR_TXQE, ICR_LSC, ICR_RXO, ICR_RXT0 = 1, 2, 4, 0x40, 0x80
 RCTL_EN, RCTL_BAM, RCTL_SECRC = 1 << 1, 1 << 15, 1 << 26
 TCTL_EN, TCTL_PSP = 1 << 1, 1 << 3
-CMD_EOP, CMD_IFCS, CMD_RS, CMD_DEXT = 1, 2, 8, 0x20
-TUCMD_IP = 2
+CMD_EOP, CMD_IFCS, CMD_TSE, CMD_RS, CMD_DEXT = 1, 2, 4, 8, 0x20
+TUCMD_TCP, TUCMD_IP = 1, 2
 POPTS_IXSM, POPTS_TXSM = 1, 2
 RXD_DD, RXD_EOP = 1, 2
 
@@ -71,6 +73,24 @@ def ping(dst_mac, seq, csum_by_nic=False):
         icmp = icmp[:2] + struct.pack('>H', inet_csum(icmp)) + icmp[4:]
         ip = ip[:10] + struct.pack('>H', inet_csum(ip)) + ip[12:]
     return dst_mac + MAC + b'\x08\x00' + ip + icmp
+
+
+def tcp_frame(dst_mac, sport, dport, seq, ack, flags, payload=b'',
+              options=b'', tso=False):
+    """A TCP/IPv4 frame to the gateway.  With @tso, as Linux hands one to
+    the NIC for segmentation: IP length and checksums left to it."""
+    thl = 20 + len(options)
+    tcp = struct.pack('>HHIIBBHHH', sport, dport, seq, ack, (thl // 4) << 4,
+                      flags, 65535, 0, 0) + options + payload
+    tot = 0 if tso else 20 + len(tcp)
+    ip = struct.pack('>BBHHHBBH4s4s', 0x45, 0, tot, 1, 0x4000, 64, 6, 0,
+                     GUEST_IP, GW_IP)
+    if not tso:
+        pseudo = GUEST_IP + GW_IP + struct.pack('>BBH', 0, 6, len(tcp))
+        tcp = tcp[:16] + struct.pack('>H', inet_csum(pseudo + tcp)) + \
+            tcp[18:]
+        ip = ip[:10] + struct.pack('>H', inet_csum(ip)) + ip[12:]
+    return dst_mac + MAC + b'\x08\x00' + ip + tcp
 
 
 def inet_csum(data):
@@ -327,6 +347,50 @@ class E1000Test(unittest.TestCase):
         self.assertEqual(reply[23], 1)                       # ICMP
         self.assertEqual(reply[34], 0)                       # echo reply
         self.assertIn(b'qlite-e1000-7', reply)
+
+    def test_tso_through_user_net(self):
+        """A TCP connection through slirp to a socket of ours: 4000 bytes
+        sent as one TSO packet (MSS 1000) arrive intact, so every segment
+        had right lengths, sequence numbers and checksums."""
+        srv = socket.socket()
+        srv.bind(('127.0.0.1', 0))
+        srv.listen(1)
+        srv.settimeout(10)
+        self.addCleanup(srv.close)
+        port = srv.getsockname()[1]
+        m, d = self.start()
+        d.init_rx()
+        d.init_tx()
+        d.send(arp_request())
+        gw = d.wait_arp_reply()
+        mss_opt = struct.pack('>BBH', 2, 4, 1460)
+        d.send(tcp_frame(gw, 40000, port, 1000, 0, 0x02, options=mss_opt), 1)
+        synack = d.wait_rx()
+        self.assertEqual(synack[47] & 0x12, 0x12, synack.hex())
+        their = struct.unpack('>I', synack[38:42])[0] + 1
+        d.send(tcp_frame(gw, 40000, port, 1001, their, 0x10), 2)
+        conn, _ = srv.accept()
+        self.addCleanup(conn.close)
+        data = bytes((i * 7) & 0xff for i in range(4000))
+        frame = tcp_frame(gw, 40000, port, 1001, their, 0x18, data, tso=True)
+        d.write_mem(TX_BUF + 3 * 2048, frame)
+        d.put_tx(struct.pack('<BBHBBHIBBH', 14, 24, 33, 34, 50, 0,
+                             len(data) | (CMD_DEXT | TUCMD_IP | TUCMD_TCP |
+                                          CMD_TSE) << 24, 0, 54, 1000))
+        d.put_tx(struct.pack('<QIBBH', TX_BUF + 3 * 2048,
+                             len(frame) | 1 << 20 |
+                             (CMD_DEXT | CMD_TSE | CMD_EOP | CMD_IFCS |
+                              CMD_RS) << 24, 0, POPTS_IXSM | POPTS_TXSM, 0))
+        d.kick_tx()
+        got = b''
+        conn.settimeout(10)
+        while len(got) < len(data):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        self.assertEqual(got, data)
+        self.assertEqual(d.r(0x40f8), 1)                     # TSCTC
 
     def test_ring_full_then_refilled(self):
         """With one buffer given, the second reply waits in the core until

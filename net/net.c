@@ -439,7 +439,8 @@ static const NetBackendType *net_backend_find(const char *type)
     return NULL;
 }
 
-NetClientState *netdev_add(QliteOpts *opts, GError **errp)
+static NetClientState *netdev_create(QliteOpts *opts, bool hidden_id_ok,
+                                     GError **errp)
 {
     const char *type = qopts_get(opts, "type");
     const char *id = qopts_get(opts, "id");
@@ -460,7 +461,12 @@ NetClientState *netdev_add(QliteOpts *opts, GError **errp)
         error_setg(errp, "Parameter 'id' is missing");
         return NULL;
     }
-    if (!keyval_id_wellformed(id)) {
+    /*
+     * -nic and -net name their hidden netdevs __org.qemu.*, as QEMU does:
+     * ids no user's -netdev or netdev_add can take.
+     */
+    if (!keyval_id_wellformed(id) &&
+        !(hidden_id_ok && g_str_has_prefix(id, "__org.qemu."))) {
         error_setg(errp, "Parameter 'id' expects an identifier");
         return NULL;
     }
@@ -477,6 +483,16 @@ NetClientState *netdev_add(QliteOpts *opts, GError **errp)
         return NULL;
     }
     return nc;
+}
+
+NetClientState *netdev_add(QliteOpts *opts, GError **errp)
+{
+    return netdev_create(opts, false, errp);
+}
+
+NetClientState *netdev_add_hidden(QliteOpts *opts, GError **errp)
+{
+    return netdev_create(opts, true, errp);
 }
 
 bool netdev_del(const char *id, GError **errp)

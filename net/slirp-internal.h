@@ -5,6 +5,7 @@
 #ifndef NET_SLIRP_INTERNAL_H
 #define NET_SLIRP_INTERNAL_H
 
+#include "qlite/main-loop.h"
 #include "qlite/net.h"
 
 #include <netinet/in.h>
@@ -14,6 +15,7 @@ typedef struct UserNet {
     NetClientState *nc;
     Slirp *slirp;
     GSource *source;            /* polls slirp's sockets */
+    QliteBH *repoll;            /* makes the main loop ask slirp again */
     struct in_addr dhcp_start;  /* a hostfwd's guest address by default */
     GPtrArray *guestfwds;       /* of UserGuestFwd *, chardev ones */
 } UserNet;

@@ -246,6 +246,25 @@ static const SlirpCb user_slirp_cb = {
 
 /* ---- the net client ---------------------------------------------------- */
 
+static void user_repoll(void *opaque)
+{
+    /* Nothing to do: running at all makes the loop prepare slirp again. */
+}
+
+/*
+ * A frame from a vCPU thread may have armed slirp's delayed-ACK timer or
+ * given it data for a socket, while the main loop sleeps with the
+ * timeout and socket set it asked for before: wake it to ask again, or
+ * the guest's TCP waits for an ACK until some socket stirs.
+ */
+static void user_input(UserNet *u, const uint8_t *buf, size_t len)
+{
+    slirp_input(u->slirp, buf, len);
+    if (!g_main_context_is_owner(g_main_context_default())) {
+        bh_schedule(u->repoll);
+    }
+}
+
 static ssize_t user_receive(NetClientState *nc, const struct iovec *iov,
                             int iovcnt)
 {
@@ -254,7 +273,7 @@ static ssize_t user_receive(NetClientState *nc, const struct iovec *iov,
     size_t len = 0;
 
     if (iovcnt == 1) {
-        slirp_input(u->slirp, iov[0].iov_base, iov[0].iov_len);
+        user_input(u, iov[0].iov_base, iov[0].iov_len);
         return iov[0].iov_len;
     }
     /* Slirp takes one flat frame. */
@@ -267,7 +286,7 @@ static ssize_t user_receive(NetClientState *nc, const struct iovec *iov,
         memcpy(buf + len, iov[i].iov_base, iov[i].iov_len);
         len += iov[i].iov_len;
     }
-    slirp_input(u->slirp, buf, len);
+    user_input(u, buf, len);
     return len;
 }
 
@@ -278,6 +297,7 @@ static void user_cleanup(NetClientState *nc)
     user_guestfwd_free_all(u);
     g_source_destroy(u->source);
     g_source_unref(u->source);
+    bh_delete(u->repoll);
     slirp_cleanup(u->slirp);
     g_free(u);
 }
@@ -569,6 +589,7 @@ static NetClientState *user_init(QliteOpts *opts, const char *id,
         return NULL;
     }
     u->source = slirp_source_new(u);
+    u->repoll = bh_new(user_repoll, u);
     u->nc = net_client_new(&user_info, id, "user", u);
     net_client_set_info_str(u->nc, "net=%s,restrict=%s",
                             inet_ntoa(cfg.vnetwork),

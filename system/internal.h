@@ -8,5 +8,7 @@
 GMutex *bql_mutex(void);
 /* Add the timer GSource to @ctx (main-loop.c calls it). */
 void timers_attach_source(GMainContext *ctx);
+/* Nanoseconds until the nearest live timer, -1 for none. */
+int64_t timers_deadline_ns(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include "qlite/error.h"
 
 #include <glib-unix.h>
+#include <poll.h>
 #include <signal.h>
 
 static GMutex bql;
@@ -39,16 +40,30 @@ GMutex *bql_mutex(void)
     return &bql;
 }
 
-/* Sleep without the big lock so vCPU threads can reach the devices. */
+/*
+ * Sleep without the big lock so vCPU threads can reach the devices.
+ * GLib counts timeouts in milliseconds; a device timer due in 50 us (a
+ * NIC's interrupt moderation) would fire up to 1 ms late, so the sleep
+ * ends at the nearest timer to the nanosecond (ppoll).  GPollFD has
+ * struct pollfd's layout on Linux.
+ */
 static gint main_loop_poll(GPollFD *fds, guint nfds, gint timeout)
 {
+    int64_t ns = timeout < 0 ? -1 : (int64_t)timeout * 1000000;
+    int64_t timer_ns = timers_deadline_ns();
+    struct timespec ts;
     gint ret;
 
-    if (timeout == 0) {
+    if (timer_ns >= 0 && (ns < 0 || timer_ns < ns)) {
+        ns = timer_ns;
+    }
+    if (ns == 0) {
         return default_poll(fds, nfds, 0);
     }
+    ts.tv_sec = ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
     bql_unlock();
-    ret = default_poll(fds, nfds, timeout);
+    ret = ppoll((struct pollfd *)fds, nfds, ns < 0 ? NULL : &ts, NULL);
     bql_lock();
     return ret;
 }
@@ -82,11 +97,17 @@ QliteBH *bh_new(QliteBHFunc *cb, void *opaque)
 
 void bh_schedule(QliteBH *bh)
 {
+    bool was;
+
     g_mutex_lock(&bh_lock);
+    was = bh->scheduled;
     bh->scheduled = true;
     bh_any_scheduled = true;
     g_mutex_unlock(&bh_lock);
-    main_loop_kick();
+    /* One wake-up per run of the BH is enough: the first one did it. */
+    if (!was) {
+        main_loop_kick();
+    }
 }
 
 void bh_cancel(QliteBH *bh)

@@ -176,8 +176,7 @@ static bool clock_is_live(QliteClockType type)
     return type != QLITE_CLOCK_VIRTUAL || (virtual_running && !virtual_manual);
 }
 
-/* Milliseconds until the nearest live deadline, -1 for none. */
-static gint timers_timeout_ms(void)
+int64_t timers_deadline_ns(void)
 {
     int64_t best = -1;
 
@@ -196,6 +195,14 @@ static gint timers_timeout_ms(void)
             best = delta;
         }
     }
+    return best;
+}
+
+/* Milliseconds until the nearest live deadline, -1 for none. */
+static gint timers_timeout_ms(void)
+{
+    int64_t best = timers_deadline_ns();
+
     if (best < 0) {
         return -1;
     }

@@ -78,8 +78,9 @@ static char *vl_take_key(QliteOpts *opts, const char *key)
 static void vl_netdev_add(VlItem *it)
 {
     GError *err = NULL;
+    bool hidden = strcmp(it->opt, "netdev") != 0;
 
-    if (!netdev_add(it->opts, &err)) {
+    if (!(hidden ? netdev_add_hidden : netdev_add)(it->opts, &err)) {
         vl_net_fail(it->location, err);
     }
 }
@@ -181,7 +182,7 @@ void vl_create_netdevs(VlConfig *cfg)
 
         qopts_set(opts, "type", "user");
         qopts_set(opts, "id", "__org.qemu.nic0");
-        if (!netdev_add(opts, NULL)) {
+        if (!netdev_add_hidden(opts, NULL)) {
             return;     /* built without user networking, as QEMU can be */
         }
         vl_queue_nic(NULL, DEFAULT_NIC_MODEL, NULL,

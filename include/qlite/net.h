@@ -219,6 +219,8 @@ typedef struct NetBackendType {
 void net_backend_register(const NetBackendType *t);
 /* -netdev / netdev_add: type=, id=, the type's keys; all must be used. */
 NetClientState *netdev_add(QliteOpts *opts, GError **errp);
+/* The same for -nic and -net, whose made-up ids are __org.qemu.*. */
+NetClientState *netdev_add_hidden(QliteOpts *opts, GError **errp);
 bool netdev_del(const char *id, GError **errp);
 
 /* user networking (net/slirp.c), for HMP hostfwd_add/hostfwd_remove. */

@@ -159,6 +159,57 @@ class BadNetdevs(unittest.TestCase):
     def test_tap_vhost(self):
         self.expect('tap,id=t0,vhost=on', 'tap: vhost=on is not supported')
 
+    def test_bogus_type(self):
+        self.expect('bogus,id=n0',
+                    "Parameter 'type' does not accept value 'bogus'")
+
+    def test_missing_id(self):
+        self.expect('user', "Parameter 'id' is missing")
+
+    def test_unknown_key(self):
+        self.expect('user,id=n0,frobnicate=1', '.*frobnicate')
+
+    def test_tap_no_such_interface_without_permission(self):
+        # ifname= of an interface that cannot be made here (not root, or
+        # no /dev/net/tun): either way one line naming tap.
+        if os.geteuid() == 0 and os.path.exists('/dev/net/tun'):
+            self.skipTest('root can create nosuchtap0: see test-net-tap')
+        self.expect('tap,id=t0,ifname=nosuchtap0,script=no,downscript=no',
+                    'tap: ')
+
+
+class BadNics(unittest.TestCase):
+    """NICs that cannot be wired: one line naming them and exit status 1."""
+
+    def expect(self, args, pattern):
+        BadInput.expect_error(self, ['-machine', 'pc', '-display', 'none',
+                                     '-S'] + args, pattern)
+
+    def test_no_such_netdev(self):
+        self.expect(['-device', 'e1000,netdev=nosuch'],
+                    re.escape('-device e1000,netdev=nosuch: ') +
+                    "Property 'e1000.netdev' can't find value 'nosuch'")
+
+    def test_second_nic_on_one_netdev(self):
+        self.expect(['-netdev', 'user,id=n0',
+                     '-device', 'e1000,netdev=n0',
+                     '-device', 'virtio-net-pci,netdev=n0'],
+                    re.escape('-device virtio-net-pci,netdev=n0: ') +
+                    "Property 'virtio-net-pci.netdev' can't use value "
+                    "'n0', it is in use")
+
+    def test_nic_bad_mac(self):
+        self.expect(['-nic', 'user,mac=zz'], '-nic user,mac=zz: .*mac')
+
+    def test_nic_unknown_model(self):
+        self.expect(['-nic', 'user,model=ne2k_isa'],
+                    "-nic user,model=ne2k_isa: 'ne2k_isa' is not a valid "
+                    'device model name')
+
+    def test_legacy_backend_without_nic(self):
+        self.expect(['-net', 'user'], "-net user: no '-net nic' to "
+                    'connect this back end to')
+
 
 class BadInput(unittest.TestCase):
     """Each bad input: exit 1 and one line naming the option."""

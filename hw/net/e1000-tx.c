@@ -14,8 +14,6 @@
 #include "qlite/error.h"
 #include "e1000-internal.h"
 
-#define TCP_HDR_MIN         20
-
 void e1000_tx_init(E1000State *s)
 {
     s->tx.buf = g_malloc(E1000_TX_BUF_MAX);
@@ -122,32 +120,14 @@ static void tx_emit_segment(void *opaque, const uint8_t *seg, size_t len)
     tx_send(c->s, seg, len, c->vle, c->vlan);
 }
 
-/*
- * The driver may leave the IP length 0 in a TSO header (Linux does):
- * the whole datagram's length goes there before cutting it up.
- */
-static void tx_tso_fix_ip_len(E1000State *s, uint8_t *f, size_t len)
-{
-    size_t ip = s->tx_ctx.ipcss;
-    size_t dgram = len - ip;
-
-    if (ip + 40 > len || dgram > 0xffff) {
-        return;
-    }
-    if (s->tx_ctx.tucmd & E1000_TXD_TUCMD_IP) {
-        f[ip + 2] = dgram >> 8;
-        f[ip + 3] = dgram;
-    } else {
-        f[ip + 4] = (dgram - 40) >> 8;
-        f[ip + 5] = dgram - 40;
-    }
-}
-
 static void tx_tso(E1000State *s, bool vle, uint16_t vlan)
 {
     TxSegCtx c = { s, vle, vlan };
 
-    tx_tso_fix_ip_len(s, s->tx.buf, s->tx.len);
+    /*
+     * The header's IP length may be 0 (Linux leaves it so): segmenting
+     * takes the datagram's end from the packet, not from that field.
+     */
     if (!net_tso_segment(s->tx.buf, s->tx.len, s->tx_ctx.mss,
                          tx_emit_segment, &c)) {
         e1000_guest_error(s, "e1000: TSO of a %zu-byte frame that is not "

@@ -15,6 +15,9 @@ and stop, the device keeps answering and CTRL.RST brings it back;
 set_link off/on toggles STATUS.LU and raises LSC; INTx follows ICR &
 IMS, and ITR holds the next interrupt back; counters clear on read; no
 DMA without bus mastering.
+
+QLITE_BINARY=qemu-system-x86_64 runs what a stopped QEMU can (-S: no
+frames move, no timers run): IDs, BARs, EEPROM, PHY, link down.
 """
 import os
 import shutil
@@ -54,7 +57,10 @@ TUCMD_TCP, TUCMD_IP = 1, 2
 POPTS_IXSM, POPTS_TXSM = 1, 2
 RXD_DD, RXD_EOP = 1, 2
 
-NO_QEMU = unittest.skipIf(is_real_qemu(), 'Debian QEMU lacks qtest')
+REAL_QEMU = is_real_qemu()
+NO_QEMU = unittest.skipIf(REAL_QEMU, 'Debian QEMU lacks qtest')
+# The real QEMU runs these tests under -S: a stopped VM takes no frames.
+NEEDS_RX = unittest.skipIf(REAL_QEMU, 'QEMU under -S delivers no frames')
 
 
 def arp_request(target=GW_IP):
@@ -294,6 +300,8 @@ class E1000Test(unittest.TestCase):
             v = d.r(EERD)
             self.assertTrue(v & 0x10)                        # DONE
             self.assertEqual(v >> 16, words[i])
+        if REAL_QEMU:
+            return                  # QEMU's I/O BAR is a stub reading 0
         # the I/O BAR reaches the same registers
         m.outl(BAR1, RAL0)
         self.assertEqual(m.inl(BAR1 + 4), struct.unpack('<I', MAC[:4])[0])
@@ -303,9 +311,11 @@ class E1000Test(unittest.TestCase):
         m, d = self.start(net=False)
         self.assertEqual(d.phy_read(2), 0x0141)
         self.assertEqual(d.phy_read(3), 0x0c20)
-        self.assertEqual(d.phy_read(1) & 0x24, 0x24)         # link, AN done
+        # link up; QEMU completes autonegotiation on a timer -S stops
+        self.assertEqual(d.phy_read(1) & 0x24, 0x04 if REAL_QEMU else 0x24)
         self.assertIsNone(d.phy_read(2, phy=3))              # no such PHY
 
+    @NEEDS_RX
     def test_arp_through_user_net(self):
         m, d = self.start()
         d.init_rx()
@@ -324,6 +334,7 @@ class E1000Test(unittest.TestCase):
         self.assertEqual(d.r(GPTC), 0)                       # clear on read
         self.assertEqual(d.r(GPRC), 1)
 
+    @NEEDS_RX
     def test_checksum_offload(self):
         """A ping whose IP and ICMP checksums the NIC fills in (a context
         descriptor and POPTS) gets its echo reply."""
@@ -348,6 +359,7 @@ class E1000Test(unittest.TestCase):
         self.assertEqual(reply[34], 0)                       # echo reply
         self.assertIn(b'qlite-e1000-7', reply)
 
+    @NEEDS_RX
     def test_tso_through_user_net(self):
         """A TCP connection through slirp to a socket of ours: 4000 bytes
         sent as one TSO packet (MSS 1000) arrive intact, so every segment
@@ -392,6 +404,7 @@ class E1000Test(unittest.TestCase):
         self.assertEqual(got, data)
         self.assertEqual(d.r(0x40f8), 1)                     # TSCTC
 
+    @NEEDS_RX
     def test_ring_full_then_refilled(self):
         """With one buffer given, the second reply waits in the core until
         RDT gives another; nothing is lost."""
@@ -467,6 +480,8 @@ class E1000Test(unittest.TestCase):
         self.assertEqual(d.r(ICR) & ICR_LSC, ICR_LSC)
         self.assertEqual(d.phy_read(1) & 4, 0)
         qmp.ok('set_link', {'name': 'n0', 'up': True})
+        if REAL_QEMU:
+            return                  # QEMU renegotiates on a timer -S stops
         self.assertEqual(d.r(STATUS) & STATUS_LU, STATUS_LU)
         self.assertEqual(d.r(ICR) & ICR_LSC, ICR_LSC)
         self.assertEqual(d.phy_read(1) & 4, 4)
@@ -510,6 +525,7 @@ class E1000Test(unittest.TestCase):
         d.w(IMC, ICR_LSC)
         self.assertFalse(d.intx())
 
+    @NO_QEMU    # QEMU's DMA without bus mastering reads zeros, moves on
     def test_no_dma_without_bus_master(self):
         m, d = self.start()
         d.init_rx()

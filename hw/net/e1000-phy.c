@@ -27,11 +27,11 @@ static const struct {
     [PHY_NPTX] = { 0x2001, 0xffff },
     [PHY_1000T_CTRL] = { 0x0e00, 0xffff },
     [PHY_EXT_STATUS] = { 0x3000, 0 },
-    [M88_PHY_SPEC_CTRL] = { 0x0068, 0xffff },
+    [M88_PHY_SPEC_CTRL] = { 0x0360, 0xffff },
     [M88_INT_ENABLE] = { 0, 0xffff },
     [M88_EXT_PHY_SPEC_CTRL] = { 0x0d60, 0xffff },
     [0x16] = { 0, 0xffff },
-    [0x18] = { 0x4100, 0xffff },        /* LED control */
+    [0x18] = { 0, 0xffff },             /* LED control */
     [0x1a] = { 0, 0xffff },
     [M88_PAGE_SELECT] = { 0, 0xffff },
     [M88_GEN_CONTROL] = { 0, 0xffff },

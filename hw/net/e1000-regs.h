@@ -24,11 +24,13 @@
 #define   E1000_CTRL_RST        (1u << 26)
 #define   E1000_CTRL_VME        (1u << 30)
 #define   E1000_CTRL_PHY_RST    (1u << 31)
+#define   E1000_CTRL_POWER_ON   0x00140240  /* SLU, 1000, SWDPIN0, ADVD3WUC */
 #define E1000_STATUS        0x0008
 #define   E1000_STATUS_FD       (1u << 0)
 #define   E1000_STATUS_LU       (1u << 1)
 #define   E1000_STATUS_SPEED_1000 (2u << 6)
 #define   E1000_STATUS_ASDV_1000  (2u << 8)
+#define   E1000_STATUS_POWER_ON 0x80080781u /* FD, 1000, ASDV; LU apart */
 #define E1000_EECD          0x0010
 #define   E1000_EECD_SK         (1u << 0)
 #define   E1000_EECD_CS         (1u << 1)

@@ -183,18 +183,15 @@ static void e1000_mac_reset(E1000State *s)
 {
     timer_del(s->itr_timer);
     memset(s->regs, 0, sizeof(s->regs));
-    e1000_reg_set(s, E1000_CTRL, E1000_CTRL_FD | E1000_CTRL_ASDE |
-                  E1000_CTRL_SLU | E1000_CTRL_SPEED_1000);
-    e1000_reg_set(s, E1000_STATUS, E1000_STATUS_FD |
-                  E1000_STATUS_SPEED_1000 | E1000_STATUS_ASDV_1000 |
+    /* The values QEMU's e1000 shows, so guests see the same card. */
+    e1000_reg_set(s, E1000_CTRL, E1000_CTRL_POWER_ON);
+    e1000_reg_set(s, E1000_STATUS, E1000_STATUS_POWER_ON |
                   (e1000_cable_up(s) && e1000_phy_link_up(&s->phy)
                    ? E1000_STATUS_LU : 0));
     e1000_reg_set(s, E1000_EECD, E1000_EECD_PRES | E1000_EECD_FWE_DIS);
     e1000_reg_set(s, E1000_VET, E1000_VLAN_TPID);
-    e1000_reg_set(s, E1000_LEDCTL, 0x07068302);
+    e1000_reg_set(s, E1000_LEDCTL, 0x602);
     e1000_reg_set(s, E1000_PBA, 0x00100030);    /* 48 KiB RX, 16 KiB TX */
-    e1000_reg_set(s, E1000_RXCSUM, 0x300);
-    e1000_reg_set(s, E1000_MDIC, E1000_MDIC_READY);
     e1000_eeprom_set_pins(&s->eeprom, false, false, false);
     e1000_load_mac(s);
     s->ioaddr = 0;

@@ -422,6 +422,27 @@ class E1000Test(unittest.TestCase):
         d.wait_arp_reply()
         self.assertEqual(d.r(RDH), 2)
 
+    @NEEDS_RX
+    def test_burst_waits_for_buffers(self):
+        """Six replies, one buffer: each waits in the core's queue until
+        the driver gives the next buffer; none is lost or reordered."""
+        m, d = self.start()
+        d.init_rx(given=1)
+        d.init_tx()
+        for i in range(6):
+            d.write_mem(TX_BUF + 2048 * i, arp_request())
+            d.put_tx(struct.pack('<QHBBBBH', TX_BUF + 2048 * i, 42, 0,
+                                 CMD_EOP | CMD_IFCS | CMD_RS, 0, 0, 0))
+        d.kick_tx()
+        self.assertTrue(m.poll_until(lambda: d.r(TDH) == 6))
+        d.wait_arp_reply()
+        for i in range(1, 6):
+            self.assertEqual(d.rx_desc(i)[1], 0)         # not yet
+            d.w(RDT, i + 1)
+            d.wait_arp_reply()
+        self.assertEqual(d.r(RDH), 6)
+        self.assertEqual(d.r(GPRC), 6)
+
     @NO_QEMU
     def test_bad_tx_rings_then_reset(self):
         m, d = self.start()

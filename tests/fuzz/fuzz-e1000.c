@@ -26,9 +26,10 @@
  *                                        not busy flushes what waits)
  *   LINK         up:1                   (set_link on the back end)
  *   CLOCK        ns:3                   (virtual time: ITR, autoneg)
+ *   EEPROM       addr:1                 (a Microwire READ through EECD)
  *
  * An opcode byte is taken modulo the count; a truncated operation ends
- * the program.
+ * the program.  Each run ends with a query-rx-filter.
  */
 #include "fuzz-machine.h"
 #include "qlite/error.h"
@@ -55,7 +56,7 @@ enum {
     OP_MMIO_WRITE, OP_MMIO_READ, OP_IO_WRITE, OP_IO_READ, OP_CFG_WRITE,
     OP_CFG_READ, OP_DRIVER_INIT, OP_TX_DESC, OP_TX_KICK, OP_RX_DESC,
     OP_RX_KICK, OP_RAM_WRITE, OP_INJECT, OP_BACKEND, OP_LINK, OP_CLOCK,
-    OP_COUNT
+    OP_EEPROM, OP_COUNT
 };
 
 static MachineState *fuzz_ms;
@@ -285,6 +286,29 @@ static bool op_reg(FuzzInput *in, int op)
     return true;
 }
 
+/* As Linux's e1000_read_eeprom() clocks it: start, READ, address, data. */
+static void op_eeprom(unsigned addr)
+{
+    const uint32_t eecd = 0x0010, req = 0x40, cs = 2, sk = 1, di = 4;
+    unsigned cmd = (6u << 6) | (addr & 0x3f);
+
+    reg_w(eecd, req);
+    reg_w(eecd, req | cs);
+    for (int i = 8; i >= 0; i--) {
+        uint32_t bit = (cmd >> i) & 1 ? di : 0;
+
+        reg_w(eecd, req | cs | bit);
+        reg_w(eecd, req | cs | bit | sk);
+        reg_w(eecd, req | cs | bit);
+    }
+    for (int i = 0; i < 16; i++) {
+        reg_w(eecd, req | cs | sk);
+        mmio(FUZZ_BAR0 + eecd, false, 0);
+        reg_w(eecd, req | cs);
+    }
+    reg_w(eecd, 0);
+}
+
 static bool op_small(FuzzInput *in, int op)
 {
     uint64_t v;
@@ -310,6 +334,9 @@ static bool op_small(FuzzInput *in, int op)
     case OP_LINK:
         net_set_link("fuzz0", v & 1, NULL);
         break;
+    case OP_EEPROM:
+        op_eeprom(v);
+        break;
     default:
         clock_virtual_advance(clock_get_ns(QLITE_CLOCK_VIRTUAL) + v);
         break;
@@ -332,10 +359,21 @@ static bool run_op(FuzzInput *in)
     case OP_RAM_WRITE:      return op_ram_write(in);
     case OP_INJECT:         return op_inject(in);
     case OP_TX_KICK: case OP_RX_KICK: case OP_BACKEND: case OP_LINK:
-    case OP_CLOCK:
+    case OP_CLOCK: case OP_EEPROM:
         return op_small(in, op);
     default:
         return op_reg(in, op);
+    }
+}
+
+/* What query-rx-filter makes of the tables the run left. */
+static void fuzz_query_filter(void)
+{
+    NetRxFilter f;
+
+    if (fuzz_be->peer) {
+        net_nic_query_rx_filter(fuzz_be->peer, &f);
+        net_rx_filter_clear(&f);
     }
 }
 
@@ -382,5 +420,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_machine_handle_requests();
     }
     net_flush_queued(fuzz_be);
+    fuzz_query_filter();
     return 0;
 }

@@ -12,7 +12,7 @@ import sys
 
 (MMIO_WRITE, MMIO_READ, IO_WRITE, IO_READ, CFG_WRITE, CFG_READ,
  DRIVER_INIT, TX_DESC, TX_KICK, RX_DESC, RX_KICK, RAM_WRITE, INJECT,
- BACKEND, LINK, CLOCK) = range(16)
+ BACKEND, LINK, CLOCK, EEPROM) = range(17)
 CTRL, EECD, MDIC, ICR, ITR, ICS, RCTL = 0, 0x10, 0x20, 0xc0, 0xc4, 0xc8, 0x100
 RAH0, VFTA = 0x5404, 0x5600
 EOP, IFCS, RS, TSE, DEXT, VLE = 1, 2, 8, 4, 0x20, 0x40
@@ -141,6 +141,9 @@ SEEDS = {
     mmio_w(0x3808, 0x80) + kick(200) + mmio_w(CTRL, 1 << 26),
     'seed-eeprom': eeprom_read(0) + eeprom_read(0x3f) +
     mmio_w(0x14, 0x301) + mmio_r(0x14),
+    'seed-eeprom-op': bytes([EEPROM, 0, EEPROM, 0x3f, EEPROM, 0x40]),
+    'seed-filter': mmio_w(RCTL, 0x801a) + mmio_w(0x5200, 1) +
+    mmio_w(RAH0 + 8, 0x80000001) + mmio_w(VFTA, 0x20),
     'seed-mdic': mmio_w(MDIC, 2 << 26 | 1 << 21 | 2 << 16) + mmio_r(MDIC) +
     mmio_w(MDIC, 1 << 26 | 1 << 21 | 0x1340 | 1 << 29) +
     struct.pack('<BI', CLOCK, 2000000)[:4],

@@ -15,7 +15,7 @@ typedef struct UserNet {
     NetClientState *nc;
     Slirp *slirp;
     GSource *source;            /* polls slirp's sockets */
-    QliteBH *repoll;            /* makes the main loop ask slirp again */
+    QliteTimer *repoll;         /* makes the main loop ask slirp again */
     struct in_addr dhcp_start;  /* a hostfwd's guest address by default */
     GPtrArray *guestfwds;       /* of UserGuestFwd *, chardev ones */
 } UserNet;

@@ -63,25 +63,48 @@ static int slirp_source_get_revents(int idx, void *opaque)
            ((r & G_IO_HUP) ? SLIRP_POLL_HUP : 0);
 }
 
-static void slirp_source_clear(SlirpSource *s)
+static bool pollfds_equal(GArray *a, GArray *b)
 {
-    for (guint i = 0; i < s->fds->len; i++) {
-        g_source_remove_poll(&s->parent, &g_array_index(s->fds, GPollFD, i));
+    if (a->len != b->len) {
+        return false;
     }
-    g_array_set_size(s->fds, 0);
+    for (guint i = 0; i < a->len; i++) {
+        GPollFD *x = &g_array_index(a, GPollFD, i);
+        GPollFD *y = &g_array_index(b, GPollFD, i);
+
+        if (x->fd != y->fd || x->events != y->events) {
+            return false;
+        }
+    }
+    return true;
 }
 
-/* Slirp's set of sockets changes with every connection: ask it afresh. */
+/*
+ * Slirp's set of sockets changes with every connection: ask it afresh,
+ * but hand GLib a new set only when it differs.  Adding or removing a
+ * poll wakes the context, so doing it on every prepare would make every
+ * poll return at once: a main loop spinning against the vCPU threads
+ * for the big lock.
+ */
 static gboolean slirp_source_prepare(GSource *source, gint *timeout)
 {
     SlirpSource *s = (SlirpSource *)source;
     uint32_t wait_ms = UINT32_MAX;
+    GArray *next = g_array_new(false, true, sizeof(GPollFD));
 
-    slirp_source_clear(s);
-    slirp_pollfds_fill(s->u->slirp, &wait_ms, slirp_source_add_poll, s->fds);
-    /* Only now: appending may have moved the array. */
-    for (guint i = 0; i < s->fds->len; i++) {
-        g_source_add_poll(source, &g_array_index(s->fds, GPollFD, i));
+    slirp_pollfds_fill(s->u->slirp, &wait_ms, slirp_source_add_poll, next);
+    if (pollfds_equal(s->fds, next)) {
+        g_array_free(next, true);
+    } else {
+        for (guint i = 0; i < s->fds->len; i++) {
+            g_source_remove_poll(source, &g_array_index(s->fds, GPollFD, i));
+        }
+        g_array_free(s->fds, true);
+        s->fds = next;
+        /* The array is complete: its elements no longer move. */
+        for (guint i = 0; i < s->fds->len; i++) {
+            g_source_add_poll(source, &g_array_index(s->fds, GPollFD, i));
+        }
     }
     if (wait_ms == UINT32_MAX) {
         s->deadline_ms = -1;
@@ -253,15 +276,21 @@ static void user_repoll(void *opaque)
 
 /*
  * A frame from a vCPU thread may have armed slirp's delayed-ACK timer or
- * given it data for a socket, while the main loop sleeps with the
- * timeout and socket set it asked for before: wake it to ask again, or
- * the guest's TCP waits for an ACK until some socket stirs.
+ * left data for a socket that is full, while the main loop sleeps with
+ * the timeout and socket set it asked for before.  A timer 1 ms away
+ * makes it ask again: at most one wake-up per millisecond however many
+ * frames the guest sends (a wake-up per frame costs more in big-lock
+ * hand-overs than it saves).
  */
+#define USER_REPOLL_NS  1000000
+
 static void user_input(UserNet *u, const uint8_t *buf, size_t len)
 {
     slirp_input(u->slirp, buf, len);
-    if (!g_main_context_is_owner(g_main_context_default())) {
-        bh_schedule(u->repoll);
+    if (!timer_pending(u->repoll) &&
+        !g_main_context_is_owner(g_main_context_default())) {
+        timer_mod_ns(u->repoll, clock_get_ns(QLITE_CLOCK_REALTIME) +
+                                USER_REPOLL_NS);
     }
 }
 
@@ -297,7 +326,7 @@ static void user_cleanup(NetClientState *nc)
     user_guestfwd_free_all(u);
     g_source_destroy(u->source);
     g_source_unref(u->source);
-    bh_delete(u->repoll);
+    timer_free(u->repoll);
     slirp_cleanup(u->slirp);
     g_free(u);
 }
@@ -589,7 +618,7 @@ static NetClientState *user_init(QliteOpts *opts, const char *id,
         return NULL;
     }
     u->source = slirp_source_new(u);
-    u->repoll = bh_new(user_repoll, u);
+    u->repoll = timer_new_ns(QLITE_CLOCK_REALTIME, user_repoll, u);
     u->nc = net_client_new(&user_info, id, "user", u);
     net_client_set_info_str(u->nc, "net=%s,restrict=%s",
                             inet_ntoa(cfg.vnetwork),

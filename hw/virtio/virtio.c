@@ -409,6 +409,42 @@ void virtqueue_push(VirtQueue *vq, VirtQueueElement *elem, uint32_t len)
     }
 }
 
+/*
+ * Return @n elements with their lengths and publish them with one used
+ * idx update, so the driver sees all or none of them: a mergeable
+ * receive frame spread over several chains (virtio 1.2, 5.1.6.4).
+ */
+void virtqueue_push_many(VirtQueue *vq, VirtQueueElement **elems,
+                         const uint32_t *lens, unsigned n)
+{
+    uint16_t idx = vq->used_idx;
+    bool ok = vq->inuse >= n && virtio_queue_ready(vq);
+
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t slot = vq->used + 4 + VIRTQ_USED_ELEM_SIZE *
+                        (uint64_t)((uint16_t)(idx + i) % vq->num);
+        uint32_t e[2] = { GUINT32_TO_LE(elems[i]->head),
+                          GUINT32_TO_LE(lens[i]) };
+
+        virtq_element_free(elems[i]);
+        if (ok && !vq->vdev->broken && !vring_write(vq, slot, e, sizeof(e))) {
+            vring_fail(vq, VIRTQ_ERR_RING_ADDR);
+        }
+    }
+    if (!ok) {
+        return;
+    }
+    vq->inuse -= n;
+    if (vq->vdev->broken) {
+        return;
+    }
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    vq->used_idx += n;
+    if (!vring_write16(vq, vq->used + 2, vq->used_idx)) {
+        vring_fail(vq, VIRTQ_ERR_RING_ADDR);
+    }
+}
+
 /* 2.7.10: notify if new_idx passed event since the last interrupt. */
 static bool vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 {

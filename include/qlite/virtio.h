@@ -214,6 +214,9 @@ void virtio_queue_notify(VirtIODevice *vdev, unsigned n);
 VirtQueueElement *virtqueue_pop(VirtQueue *vq);
 /* Return @elem with @len bytes written into it, and free it. */
 void virtqueue_push(VirtQueue *vq, VirtQueueElement *elem, uint32_t len);
+/* Return @n elements at once: the driver sees all of them or none. */
+void virtqueue_push_many(VirtQueue *vq, VirtQueueElement **elems,
+                         const uint32_t *lens, unsigned n);
 /* Interrupt the driver unless it suppressed it (2.7.7, 2.7.10). */
 void virtio_notify(VirtIODevice *vdev, VirtQueue *vq);
 /* Whether the avail ring holds chains not popped yet. */

@@ -223,6 +223,15 @@ void qcow2_cache_mark_dirty(Qcow2Cache *c, void *table)
     c->entries[qcow2_cache_index_of(c, table)].dirty = true;
 }
 
+void qcow2_cache_clear(Qcow2Cache *c)
+{
+    g_hash_table_remove_all(c->index);
+    for (int i = 0; i < c->size; i++) {
+        c->entries[i].offset = 0;
+        c->entries[i].dirty = false;
+    }
+}
+
 void qcow2_cache_discard(Qcow2Cache *c, uint64_t offset)
 {
     int i = qcow2_cache_find(c, offset);

@@ -160,8 +160,7 @@ static uint64_t qcow2_missing_blocks(BDRVQcow2State *s, const uint64_t *tbl,
     return n;
 }
 
-/* Write the table in big-endian at @off. */
-static int qcow2_write_u64_table(BlockDriverState *bs, uint64_t off,
+int qcow2_write_refcount_table(BlockDriverState *bs, uint64_t off,
                                  const uint64_t *tbl, uint64_t n,
                                  uint64_t bytes)
 {
@@ -176,8 +175,7 @@ static int qcow2_write_u64_table(BlockDriverState *bs, uint64_t off,
     return ret;
 }
 
-/* Point the header at a new refcount table (bytes 48-59, one write). */
-static int qcow2_header_set_reftable(BlockDriverState *bs, uint64_t off,
+int qcow2_header_set_reftable(BlockDriverState *bs, uint64_t off,
                                      uint32_t clusters)
 {
     uint8_t buf[12];
@@ -261,7 +259,7 @@ static int qcow2_grow_refcount_table(BlockDriverState *bs,
     }
     ret = qcow2_cache_write(bs, s->refcount_cache);
     if (ret == 0) {
-        ret = qcow2_write_u64_table(bs, start << s->cluster_bits, tbl,
+        ret = qcow2_write_refcount_table(bs, start << s->cluster_bits, tbl,
                                     entries, tcl * s->cluster_size);
     }
     if (ret == 0) {

@@ -247,7 +247,7 @@ static int qcow2_update_l2_refcounts(BlockDriverState *bs, uint64_t l2_off,
                                      uint64_t guest, int delta)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint64_t *l2, off, len;
+    uint64_t *l2 = NULL, off, len;
     int ret = qcow2_cache_get(bs, s->l2_cache, l2_off, (void **)&l2);
 
     for (int k = 0; ret == 0 && k < s->l2_size; k++) {

@@ -414,6 +414,9 @@ static int qcow2_snapshot_create_locked(BlockDriverState *bs,
         ret = qcow2_sync_copied_flags(bs, true, false, &fixed);
     }
     if (ret < 0) {
+        /* Half-raised refcounts beside COPIED flags would be corruption
+         * once flushed: go back to the state of the flush above. */
+        qcow2_forget_unflushed(bs);
         error_setg(errp, "Could not update refcounts: %s", g_strerror(-ret));
         return ret;
     }

@@ -291,7 +291,13 @@ int qcow2_write_incompat(BlockDriverState *bs);
 int qcow2_mark_dirty(BlockDriverState *bs);
 void qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
-int qcow2_reread_l1_copied(BlockDriverState *bs);
+/*
+ * After an operation failed half-way: drop every metadata change made
+ * since the last metadata flush (what is on disk is consistent; what is
+ * cached may raise refcounts or clear COPIED flags for a snapshot that
+ * never came to be) and read the L1 table back.
+ */
+int qcow2_forget_unflushed(BlockDriverState *bs);
 
 /* qcow2-check.c */
 int qcow2_check(BlockDriverState *bs, BdrvCheckResult *res, int fix);

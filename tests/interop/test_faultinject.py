@@ -29,8 +29,8 @@ import tempfile
 import time
 
 FI = QLITE = TMP = None
-MAX_N = 10          # failing calls tried per operation and kind
-CUTS = 12           # power-cut points per operation
+MAX_N = 20          # failing calls tried per operation and kind
+CUTS = 24           # power-cut points per operation
 CUT_STATUS = 86     # FAULTINJECT_CUT_STATUS
 SIZE = 2 << 20
 D0 = (0, 256 << 10, 0x11)       # flushed before each operation
@@ -217,6 +217,21 @@ def specs(c):
         yield 'cut-after-bytes=%d%s' % (cut, ',reorder=on' if k % 2 else '')
 
 
+def copied_flags_only(name, img):
+    """snapshot -c raises refcounts, then clears the COPIED flags of what
+    they now share; a lasting write error between the two leaves flags
+    that disagree with refcounts (qemu-img's snapshot has the same
+    window).  Allowed only if that is all, and check -r all repairs it."""
+    if name != 'snapshot':
+        return False
+    r = sh('qemu-img', 'check', img, check=False)
+    errors = [l for l in r.stderr.splitlines() if l.startswith('ERROR')]
+    if any('OFLAG_COPIED' not in l for l in errors):
+        return False
+    sh(QLITE, 'check', '-q', '-r', 'all', img, check=False)
+    return check_json('qemu-img', img)[0] in (0, 3)
+
+
 def one_run(name, prepare, args, verify, made, spec, before):
     img = path('%s.qcow2' % name)
     if os.path.exists(img):
@@ -238,7 +253,8 @@ def one_run(name, prepare, args, verify, made, spec, before):
             what, theirs, mine))
     if theirs[0] == 1 and not made and before != 1:
         raise AssertionError('%s: the image no longer opens' % what)
-    if theirs[0] == 2 and before != 2:
+    if theirs[0] == 2 and before not in (1, 2) and \
+            not copied_flags_only(name, img):
         raise AssertionError('%s: the image is corrupt now' % what)
     if theirs[0] != 1:
         try:

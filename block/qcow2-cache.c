@@ -104,6 +104,14 @@ int qcow2_cache_write(BlockDriverState *bs, Qcow2Cache *c)
     return ret;
 }
 
+int qcow2_cache_write_one(BlockDriverState *bs, Qcow2Cache *c,
+                          uint64_t offset)
+{
+    int i = qcow2_cache_find(c, offset);
+
+    return i < 0 ? 0 : qcow2_cache_entry_write(bs, c, i);
+}
+
 bool qcow2_cache_is_dirty(Qcow2Cache *c)
 {
     for (int i = 0; i < c->size; i++) {

@@ -276,43 +276,20 @@ static int qcow2_grow_refcount_table(BlockDriverState *bs,
 }
 
 /*
- * Where a new refcount block for table index @ti goes: the first free
- * cluster from free_cluster_index on that is either described by an
- * existing block or lies in the block's own range (it then describes
- * itself).  Taking the lowest such cluster means a caller looking for a
- * long free run finds it further up after at most one block per range.
+ * Where a new refcount block for table index @ti goes: in its own range
+ * (from free_cluster_index on, if that lies inside), so that it counts
+ * itself.  Nothing in that range is counted yet, so the cluster is free;
+ * and writing the new block alone makes it durable, without the blocks
+ * whose counts wait for L2 tables still in the cache (finding 10).
  */
-static int qcow2_refblock_place(BlockDriverState *bs, uint64_t ti,
-                                uint64_t *ci)
+static void qcow2_refblock_place(BlockDriverState *bs, uint64_t ti,
+                                 uint64_t *ci)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint64_t c = s->free_cluster_index;
-    int ret;
+    uint64_t first = ti << s->refcount_block_bits;
+    uint64_t c = MAX(s->free_cluster_index, first);
 
-    for (;; c++) {
-        uint64_t cti = c >> s->refcount_block_bits, rc = 0;
-        bool described = cti == ti || (cti < s->refcount_table_size &&
-                                       (s->refcount_table[cti] &
-                                        REFT_OFFSET_MASK));
-        if (!described) {
-            /* Nothing can describe it yet: jump to our own range. */
-            c = MAX(c, ti << s->refcount_block_bits) - 1;
-            if ((c + 1) >> s->refcount_block_bits != ti) {
-                c = ti << s->refcount_block_bits;
-                break;
-            }
-            continue;
-        }
-        ret = qcow2_get_refcount(bs, c, &rc);
-        if (ret < 0) {
-            return ret;
-        }
-        if (!rc && c) {
-            break;
-        }
-    }
-    *ci = c;
-    return 0;
+    *ci = (c >> s->refcount_block_bits) == ti ? c : first;
 }
 
 /*
@@ -339,10 +316,7 @@ static int qcow2_ensure_refblock(BlockDriverState *bs, uint64_t ci)
         qcow2_signal_corruption(bs, "Refcount table entry 0 is empty");
         return -EIO;
     }
-    ret = qcow2_refblock_place(bs, ti, &blk_ci);
-    if (ret < 0) {
-        return ret;
-    }
+    qcow2_refblock_place(bs, ti, &blk_ci);
     ret = qcow2_cache_get_empty(bs, s->refcount_cache,
                                 blk_ci << s->cluster_bits, &blk);
     if (ret < 0) {
@@ -356,8 +330,13 @@ static int qcow2_ensure_refblock(BlockDriverState *bs, uint64_t ci)
     if (ret < 0) {
         return ret;
     }
-    /* The table entry must be on disk after the block it points at. */
-    ret = qcow2_cache_write(bs, s->refcount_cache);
+    /*
+     * The table entry must be on disk after the block it points at (which
+     * counts itself).  No other block: theirs may count clusters whose
+     * L2 entries are still in the cache, which a crash would leak.
+     */
+    ret = qcow2_cache_write_one(bs, s->refcount_cache,
+                                blk_ci << s->cluster_bits);
     if (ret == 0) {
         uint64_t be = GUINT64_TO_BE(s->refcount_table[ti]);
         ret = bdrv_flush(bs->file);

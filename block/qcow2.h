@@ -205,6 +205,9 @@ void qcow2_cache_put(Qcow2Cache *c, void **table);
 void qcow2_cache_mark_dirty(Qcow2Cache *c, void *table);
 /* Write dirty tables (after what they depend on); no sync. */
 int qcow2_cache_write(BlockDriverState *bs, Qcow2Cache *c);
+/* Write the table at @offset if it is cached and dirty; no sync. */
+int qcow2_cache_write_one(BlockDriverState *bs, Qcow2Cache *c,
+                          uint64_t offset);
 bool qcow2_cache_is_dirty(Qcow2Cache *c);
 /* Forget every table, dirty ones included (the structure was replaced). */
 void qcow2_cache_clear(Qcow2Cache *c);

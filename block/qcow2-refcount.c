@@ -276,20 +276,64 @@ static int qcow2_grow_refcount_table(BlockDriverState *bs,
 }
 
 /*
- * Where a new refcount block for table index @ti goes: in its own range
- * (from free_cluster_index on, if that lies inside), so that it counts
- * itself.  Nothing in that range is counted yet, so the cluster is free;
- * and writing the new block alone makes it durable, without the blocks
- * whose counts wait for L2 tables still in the cache (finding 10).
+ * Where a new refcount block for table index @ti goes: the first free
+ * cluster from free_cluster_index on that is either described by an
+ * existing block or lies in the block's own range (it then describes
+ * itself).  Taking the lowest such cluster means a caller looking for a
+ * long free run finds it further up after at most one block per range.
  */
-static void qcow2_refblock_place(BlockDriverState *bs, uint64_t ti,
-                                 uint64_t *ci)
+static int qcow2_refblock_place(BlockDriverState *bs, uint64_t ti,
+                                uint64_t *ci)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint64_t first = ti << s->refcount_block_bits;
-    uint64_t c = MAX(s->free_cluster_index, first);
+    uint64_t c = s->free_cluster_index;
+    int ret;
 
-    *ci = (c >> s->refcount_block_bits) == ti ? c : first;
+    for (;; c++) {
+        uint64_t cti = c >> s->refcount_block_bits, rc = 0;
+        bool described = cti == ti || (cti < s->refcount_table_size &&
+                                       (s->refcount_table[cti] &
+                                        REFT_OFFSET_MASK));
+        if (!described) {
+            /* Nothing can describe it yet: jump to our own range. */
+            c = MAX(c, ti << s->refcount_block_bits) - 1;
+            if ((c + 1) >> s->refcount_block_bits != ti) {
+                c = ti << s->refcount_block_bits;
+                break;
+            }
+            continue;
+        }
+        ret = qcow2_get_refcount(bs, c, &rc);
+        if (ret < 0) {
+            return ret;
+        }
+        if (!rc && c) {
+            break;
+        }
+    }
+    *ci = c;
+    return 0;
+}
+
+/*
+ * Make cluster @ci's count of 1 durable in block @rb_off by rewriting
+ * the block's on-disk content with that one entry changed: the cached
+ * copy may hold counts for clusters whose L2 tables are still cached,
+ * and writing those now would leak them on a crash (finding 10).
+ */
+static int qcow2_refblock_persist_one(BlockDriverState *bs, uint64_t rb_off,
+                                      uint64_t ci)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree uint8_t *buf = g_malloc(s->cluster_size);
+    int ret = bdrv_pread(bs->file, rb_off, s->cluster_size, buf);
+
+    if (ret < 0) {
+        return ret;
+    }
+    qcow2_rb_set(buf, ci & ((1ULL << s->refcount_block_bits) - 1),
+                 s->refcount_order, 1);
+    return bdrv_pwrite(bs->file, rb_off, s->cluster_size, buf, 0);
 }
 
 /*
@@ -316,7 +360,10 @@ static int qcow2_ensure_refblock(BlockDriverState *bs, uint64_t ci)
         qcow2_signal_corruption(bs, "Refcount table entry 0 is empty");
         return -EIO;
     }
-    qcow2_refblock_place(bs, ti, &blk_ci);
+    ret = qcow2_refblock_place(bs, ti, &blk_ci);
+    if (ret < 0) {
+        return ret;
+    }
     ret = qcow2_cache_get_empty(bs, s->refcount_cache,
                                 blk_ci << s->cluster_bits, &blk);
     if (ret < 0) {
@@ -331,12 +378,18 @@ static int qcow2_ensure_refblock(BlockDriverState *bs, uint64_t ci)
         return ret;
     }
     /*
-     * The table entry must be on disk after the block it points at (which
-     * counts itself).  No other block: theirs may count clusters whose
-     * L2 entries are still in the cache, which a crash would leak.
+     * The table entry must be on disk after the block it points at and
+     * the count of that block (in itself, or in the block of its range).
+     * Nothing more: other counts may be for clusters whose L2 entries
+     * are still in the cache, which a crash would leak.
      */
     ret = qcow2_cache_write_one(bs, s->refcount_cache,
                                 blk_ci << s->cluster_bits);
+    if (ret == 0 && qcow2_refblock_offset(s, blk_ci) !=
+        blk_ci << s->cluster_bits) {
+        ret = qcow2_refblock_persist_one(bs, qcow2_refblock_offset(s, blk_ci),
+                                         blk_ci);
+    }
     if (ret == 0) {
         uint64_t be = GUINT64_TO_BE(s->refcount_table[ti]);
         ret = bdrv_flush(bs->file);

@@ -94,6 +94,18 @@ void bdrv_unref(BlockDriverState *bs)
     bdrv_free(bs);
 }
 
+BlockDriverState *(*bdrv_protocol_wrap_hook)(BlockDriverState *file);
+
+BlockDriverState *bdrv_new_filter(const BlockDriver *drv,
+                                  BlockDriverState *file)
+{
+    BlockDriverState *bs = bdrv_new(drv, file->filename, file->open_flags);
+
+    bs->file = file;
+    bs->request_alignment = file->request_alignment;
+    return bs;
+}
+
 static BlockDriverState *bdrv_open_protocol(const char *filename,
                                             const BlockDriver *drv,
                                             QliteOpts *opts, int flags,
@@ -105,7 +117,7 @@ static BlockDriverState *bdrv_open_protocol(const char *filename,
         bdrv_free(bs);
         return NULL;
     }
-    return bs;
+    return bdrv_protocol_wrap_hook ? bdrv_protocol_wrap_hook(bs) : bs;
 }
 
 const char *bdrv_probe_format(BlockDriverState *file)
@@ -117,8 +129,9 @@ const char *bdrv_probe_format(BlockDriverState *file)
     int n = len < 0 ? 0 : (int)MIN(len, (int64_t)sizeof(buf));
 
     memset(buf, 0, sizeof(buf));
+    /* A read error must not make an image raw (resize would cut it). */
     if (n > 0 && bdrv_pread(file, 0, n, buf) < 0) {
-        n = 0;
+        return NULL;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(bdrv_drivers); i++) {
         const BlockDriver *drv = bdrv_drivers[i];
@@ -223,6 +236,12 @@ static BlockDriverState *bdrv_open_format_chain(BlockDriverState *file,
 
     if (!fmt) {
         fmt = bdrv_probe_format(file);
+    }
+    if (!fmt) {
+        error_setg(errp, "Could not read image for determining its format: "
+                   "%s", g_strerror(EIO));
+        bdrv_unref(file);
+        return NULL;
     }
     drv = bdrv_find_format(fmt);
     if (!drv || drv->is_protocol) {

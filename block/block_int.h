@@ -183,7 +183,8 @@ BlockDriverState *bdrv_open_format(BlockDriverState *file, const char *fmt,
                                    GError **errp);
 void bdrv_ref(BlockDriverState *bs);
 void bdrv_unref(BlockDriverState *bs);
-/* Probe the format of an open protocol node: "qcow2" or "raw". */
+/* Probe the format of an open protocol node: "qcow2" or "raw"; NULL
+ * when its first bytes cannot be read. */
 const char *bdrv_probe_format(BlockDriverState *file);
 
 /* Node-level I/O with bounds checks; 0 or -errno. */
@@ -242,6 +243,16 @@ int bdrv_create(const char *fmt, const char *filename, QliteOpts *opts,
 
 /* Keep a -blockdev node by its node-name (takes the reference). */
 void blockdev_register_node(BlockDriverState *bs);
+
+/*
+ * Test seam: when set, every protocol node opened is handed to it and
+ * what it returns is used instead (the fault-injection filter of
+ * block/faultinject.c).  NULL in every program qlite installs.
+ */
+extern BlockDriverState *(*bdrv_protocol_wrap_hook)(BlockDriverState *file);
+/* A filter node of @drv over @file (takes the reference to @file). */
+BlockDriverState *bdrv_new_filter(const BlockDriver *drv,
+                                  BlockDriverState *file);
 
 /* Helpers for drivers. */
 char *bdrv_resolve_backing(const char *image, const char *backing);

@@ -104,6 +104,14 @@ int qcow2_cache_write(BlockDriverState *bs, Qcow2Cache *c)
     return ret;
 }
 
+int qcow2_cache_write_one(BlockDriverState *bs, Qcow2Cache *c,
+                          uint64_t offset)
+{
+    int i = qcow2_cache_find(c, offset);
+
+    return i < 0 ? 0 : qcow2_cache_entry_write(bs, c, i);
+}
+
 bool qcow2_cache_is_dirty(Qcow2Cache *c)
 {
     for (int i = 0; i < c->size; i++) {
@@ -221,6 +229,15 @@ void qcow2_cache_put(Qcow2Cache *c, void **table)
 void qcow2_cache_mark_dirty(Qcow2Cache *c, void *table)
 {
     c->entries[qcow2_cache_index_of(c, table)].dirty = true;
+}
+
+void qcow2_cache_clear(Qcow2Cache *c)
+{
+    g_hash_table_remove_all(c->index);
+    for (int i = 0; i < c->size; i++) {
+        c->entries[i].offset = 0;
+        c->entries[i].dirty = false;
+    }
 }
 
 void qcow2_cache_discard(Qcow2Cache *c, uint64_t offset)

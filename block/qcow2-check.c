@@ -13,6 +13,14 @@ typedef struct Qcow2CheckState {
     uint64_t nb_clusters;   /* clusters the file holds */
     uint64_t next_contiguous;
     int fix;
+    /* Count no references for the refcount structures (to rebuild it). */
+    bool skip_refcounts;
+    /* Its table or blocks are past the end of the file, unaligned or on
+     * other metadata: -r all rebuilds it rather than write through it. */
+    int reftable_errors;
+    /* Repairs that later passes no longer see. */
+    int rebuilt;
+    int zero_entries_fixed;
 } Qcow2CheckState;
 
 /* Count one reference to every cluster overlapping [off, off+len). */
@@ -107,6 +115,31 @@ static void qcow2_check_l2_entry(Qcow2CheckState *cs, uint64_t e,
     }
 }
 
+/*
+ * A zero cluster whose preallocated host offset is unaligned: with -r all
+ * it becomes a plain zero cluster (it reads as zeroes either way), as
+ * qemu-img repairs it.
+ */
+static void qcow2_check_fix_zero_entry(Qcow2CheckState *cs, uint64_t *l2,
+                                       int k)
+{
+    BDRVQcow2State *s = cs->bs->opaque;
+    uint64_t e = GUINT64_FROM_BE(l2[k]);
+
+    if (!(cs->fix & BDRV_FIX_ERRORS) ||
+        qcow2_get_cluster_type(e) != QCOW2_CLUSTER_ZERO_ALLOC ||
+        (QLITE_IS_ALIGNED(e & L2E_OFFSET_MASK, s->cluster_size) &&
+         !(e & 0x1fe))) {
+        return;
+    }
+    fprintf(stderr, "Repairing offset=%" PRIx64 ": Preallocated cluster is "
+            "not properly aligned; L2 entry corrupted.\n",
+            (uint64_t)(e & L2E_OFFSET_MASK));
+    l2[k] = GUINT64_TO_BE(QCOW_OFLAG_ZERO);
+    qcow2_cache_mark_dirty(s->l2_cache, l2);
+    cs->zero_entries_fixed++;
+}
+
 static int qcow2_check_l1(Qcow2CheckState *cs, const uint64_t *l1,
                           uint32_t l1_size, bool active)
 {
@@ -137,6 +170,9 @@ static int qcow2_check_l1(Qcow2CheckState *cs, const uint64_t *l1,
         /* Like qemu-img, fragmentation is counted within an L2 table. */
         cs->next_contiguous = 0;
         for (int k = 0; k < s->l2_size; k++) {
+            if (active) {
+                qcow2_check_fix_zero_entry(cs, l2, k);
+            }
             qcow2_check_l2_entry(cs, GUINT64_FROM_BE(l2[k]), active);
         }
         qcow2_cache_put(s->l2_cache, (void **)&l2);
@@ -173,9 +209,18 @@ static int qcow2_check_snapshots(Qcow2CheckState *cs)
 static void qcow2_check_reftable(Qcow2CheckState *cs)
 {
     BDRVQcow2State *s = cs->bs->opaque;
+    uint64_t rt_bytes = (uint64_t)s->refcount_table_clusters <<
+                        s->cluster_bits;
 
-    qcow2_check_inc(cs, s->refcount_table_offset,
-                    (uint64_t)s->refcount_table_clusters << s->cluster_bits);
+    if (s->refcount_table_offset < (uint64_t)s->cluster_size ||
+        s->refcount_table_offset + rt_bytes > s->file_size) {
+        fprintf(stderr, "ERROR refcount table at %#" PRIx64 " (%" PRIu64
+                " bytes) overlaps the header or lies past the end of the "
+                "file\n", s->refcount_table_offset, rt_bytes);
+        cs->res->corruptions++;
+        cs->reftable_errors++;
+    }
+    qcow2_check_inc(cs, s->refcount_table_offset, rt_bytes);
     for (uint32_t i = 0; i < s->refcount_table_size; i++) {
         uint64_t off = s->refcount_table[i] & REFT_OFFSET_MASK;
         if (!off) {
@@ -187,6 +232,7 @@ static void qcow2_check_reftable(Qcow2CheckState *cs)
                     "cluster aligned or past the end of the file; refcount "
                     "table entry corrupted\n", i);
             cs->res->corruptions++;
+            cs->reftable_errors++;
             continue;
         }
         qcow2_check_inc(cs, off, s->cluster_size);
@@ -209,8 +255,80 @@ static int qcow2_check_count(Qcow2CheckState *cs)
     qcow2_check_inc(cs, s->l1_table_offset, (uint64_t)s->l1_size * 8);
     qcow2_check_l1(cs, s->l1_table, s->l1_size, true);
     qcow2_check_snapshots(cs);
-    qcow2_check_reftable(cs);
+    if (!cs->skip_refcounts) {
+        qcow2_check_reftable(cs);
+    }
     return 0;
+}
+
+/* A refcount structure cluster that something else uses as well. */
+static void qcow2_check_reftable_shared(Qcow2CheckState *cs)
+{
+    BDRVQcow2State *s = cs->bs->opaque;
+    uint64_t first = s->refcount_table_offset >> s->cluster_bits;
+
+    for (uint64_t ci = first; ci < MIN(first + s->refcount_table_clusters,
+                                       cs->nb_clusters); ci++) {
+        if (cs->refs[ci] > 1) {
+            fprintf(stderr, "ERROR refcount table cluster %" PRIu64 " is "
+                    "also used as other metadata\n", ci);
+            cs->reftable_errors++;
+        }
+    }
+    for (uint32_t i = 0; i < s->refcount_table_size; i++) {
+        uint64_t ci = (s->refcount_table[i] & REFT_OFFSET_MASK) >>
+                      s->cluster_bits;
+        if (ci && ci < cs->nb_clusters && cs->refs[ci] > 1) {
+            fprintf(stderr, "ERROR refcount block %" PRIu32 " refcount=%"
+                    PRIu32 ": it is also used as other metadata\n", i,
+                    cs->refs[ci]);
+            cs->reftable_errors++;
+        }
+    }
+}
+
+/* Where a rebuilt structure may go: past the file and the active L1
+ * table, unless that table lies absurdly far out. */
+static uint64_t qcow2_check_rebuild_start(Qcow2CheckState *cs)
+{
+    BDRVQcow2State *s = cs->bs->opaque;
+    uint64_t l1_end = qcow2_size_to_clusters(s, s->l1_table_offset +
+                                             (uint64_t)s->l1_size * 8);
+
+    if (l1_end > cs->nb_clusters &&
+        l1_end - cs->nb_clusters <= QCOW2_MAX_L1_BYTES >> s->cluster_bits) {
+        return l1_end;
+    }
+    return cs->nb_clusters;
+}
+
+/* Count again without the refcount structures and replace them. */
+static int qcow2_check_rebuild(Qcow2CheckState *cs)
+{
+    BdrvCheckResult saved = *cs->res;
+    g_autofree uint32_t *refs = NULL;
+    uint64_t end;
+    int ret;
+
+    fprintf(stderr, "Rebuilding refcount structure\n");
+    cs->skip_refcounts = true;
+    ret = qcow2_check_count(cs);
+    cs->skip_refcounts = false;
+    *cs->res = saved;
+    if (ret < 0) {
+        return ret;
+    }
+    end = qcow2_check_rebuild_start(cs);
+    refs = g_try_new0(uint32_t, MAX(end, 1));
+    if (!refs) {
+        return -ENOMEM;
+    }
+    memcpy(refs, cs->refs, cs->nb_clusters * sizeof(uint32_t));
+    ret = qcow2_rebuild_refcounts(cs->bs, refs, end);
+    if (ret == 0) {
+        cs->rebuilt = MAX(cs->reftable_errors, 1);
+    }
+    return ret;
 }
 
 /* Before repairing, give every referenced cluster a refcount block. */
@@ -415,8 +533,18 @@ int qcow2_check(BlockDriverState *bs, BdrvCheckResult *res, int fix)
     if (!s->read_only) {
         ret = qcow2_flush_metadata(bs, false);
     }
+    if (ret == 0) {
+        ret = qcow2_check_count(&cs);
+    }
+    if (ret == 0) {
+        qcow2_check_reftable_shared(&cs);
+        if (cs.reftable_errors && (fix & BDRV_FIX_ERRORS)) {
+            ret = qcow2_check_rebuild(&cs);
+        }
+    }
     for (int pass = 0; ret == 0 && changed && pass < 4; pass++) {
         memset(res, 0, sizeof(*res));
+        cs.reftable_errors = 0;
         ret = qcow2_check_count(&cs);
         changed = false;
         if (ret == 0 && (fix & BDRV_FIX_ERRORS)) {
@@ -433,6 +561,10 @@ int qcow2_check(BlockDriverState *bs, BdrvCheckResult *res, int fix)
         if (repair) {
             res->corruptions_fixed += copied;
         }
+        /* What the rebuild and the zero-entry repairs fixed no later
+         * pass sees. */
+        res->corruptions += cs.rebuilt + cs.zero_entries_fixed;
+        res->corruptions_fixed += cs.rebuilt + cs.zero_entries_fixed;
     }
     res->total_clusters = qcow2_size_to_clusters(s, s->size);
     res->has_frag_info = true;

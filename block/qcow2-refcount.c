@@ -160,8 +160,7 @@ static uint64_t qcow2_missing_blocks(BDRVQcow2State *s, const uint64_t *tbl,
     return n;
 }
 
-/* Write the table in big-endian at @off. */
-static int qcow2_write_u64_table(BlockDriverState *bs, uint64_t off,
+int qcow2_write_refcount_table(BlockDriverState *bs, uint64_t off,
                                  const uint64_t *tbl, uint64_t n,
                                  uint64_t bytes)
 {
@@ -176,8 +175,7 @@ static int qcow2_write_u64_table(BlockDriverState *bs, uint64_t off,
     return ret;
 }
 
-/* Point the header at a new refcount table (bytes 48-59, one write). */
-static int qcow2_header_set_reftable(BlockDriverState *bs, uint64_t off,
+int qcow2_header_set_reftable(BlockDriverState *bs, uint64_t off,
                                      uint32_t clusters)
 {
     uint8_t buf[12];
@@ -261,7 +259,7 @@ static int qcow2_grow_refcount_table(BlockDriverState *bs,
     }
     ret = qcow2_cache_write(bs, s->refcount_cache);
     if (ret == 0) {
-        ret = qcow2_write_u64_table(bs, start << s->cluster_bits, tbl,
+        ret = qcow2_write_refcount_table(bs, start << s->cluster_bits, tbl,
                                     entries, tcl * s->cluster_size);
     }
     if (ret == 0) {
@@ -318,6 +316,27 @@ static int qcow2_refblock_place(BlockDriverState *bs, uint64_t ti,
 }
 
 /*
+ * Make cluster @ci's count of 1 durable in block @rb_off by rewriting
+ * the block's on-disk content with that one entry changed: the cached
+ * copy may hold counts for clusters whose L2 tables are still cached,
+ * and writing those now would leak them on a crash (finding 10).
+ */
+static int qcow2_refblock_persist_one(BlockDriverState *bs, uint64_t rb_off,
+                                      uint64_t ci)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree uint8_t *buf = g_malloc(s->cluster_size);
+    int ret = bdrv_pread(bs->file, rb_off, s->cluster_size, buf);
+
+    if (ret < 0) {
+        return ret;
+    }
+    qcow2_rb_set(buf, ci & ((1ULL << s->refcount_block_bits) - 1),
+                 s->refcount_order, 1);
+    return bdrv_pwrite(bs->file, rb_off, s->cluster_size, buf, 0);
+}
+
+/*
  * Make sure a refcount block covers cluster @ci.  Returns 1 when it had
  * to allocate (callers searching for free clusters start over), 0 when
  * the block was there.
@@ -358,8 +377,19 @@ static int qcow2_ensure_refblock(BlockDriverState *bs, uint64_t ci)
     if (ret < 0) {
         return ret;
     }
-    /* The table entry must be on disk after the block it points at. */
-    ret = qcow2_cache_write(bs, s->refcount_cache);
+    /*
+     * The table entry must be on disk after the block it points at and
+     * the count of that block (in itself, or in the block of its range).
+     * Nothing more: other counts may be for clusters whose L2 entries
+     * are still in the cache, which a crash would leak.
+     */
+    ret = qcow2_cache_write_one(bs, s->refcount_cache,
+                                blk_ci << s->cluster_bits);
+    if (ret == 0 && qcow2_refblock_offset(s, blk_ci) !=
+        blk_ci << s->cluster_bits) {
+        ret = qcow2_refblock_persist_one(bs, qcow2_refblock_offset(s, blk_ci),
+                                         blk_ci);
+    }
     if (ret == 0) {
         uint64_t be = GUINT64_TO_BE(s->refcount_table[ti]);
         ret = bdrv_flush(bs->file);

@@ -247,7 +247,7 @@ static int qcow2_update_l2_refcounts(BlockDriverState *bs, uint64_t l2_off,
                                      uint64_t guest, int delta)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint64_t *l2, off, len;
+    uint64_t *l2 = NULL, off, len;
     int ret = qcow2_cache_get(bs, s->l2_cache, l2_off, (void **)&l2);
 
     for (int k = 0; ret == 0 && k < s->l2_size; k++) {
@@ -414,6 +414,9 @@ static int qcow2_snapshot_create_locked(BlockDriverState *bs,
         ret = qcow2_sync_copied_flags(bs, true, false, &fixed);
     }
     if (ret < 0) {
+        /* Half-raised refcounts beside COPIED flags would be corruption
+         * once flushed: go back to the state of the flush above. */
+        qcow2_forget_unflushed(bs);
         error_setg(errp, "Could not update refcounts: %s", g_strerror(-ret));
         return ret;
     }

@@ -127,6 +127,23 @@ static int qcow2_load_l1(BlockDriverState *bs, GError **errp)
     return 0;
 }
 
+int qcow2_forget_unflushed(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    qcow2_cache_clear(s->l2_cache);
+    qcow2_cache_clear(s->refcount_cache);
+    g_array_set_size(s->pending_frees, 0);
+    ret = bdrv_pread(bs->file, s->l1_table_offset, (uint64_t)s->l1_size * 8,
+                     s->l1_table);
+    for (uint32_t i = 0; i < s->l1_size; i++) {
+        s->l1_table[i] = GUINT64_FROM_BE(s->l1_table[i]);
+    }
+    s->l1_dirty = false;
+    return ret;
+}
+
 static bool qcow2_cache_sizes(BlockDriverState *bs, QliteOpts *opts,
                               GError **errp)
 {

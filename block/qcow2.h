@@ -205,7 +205,12 @@ void qcow2_cache_put(Qcow2Cache *c, void **table);
 void qcow2_cache_mark_dirty(Qcow2Cache *c, void *table);
 /* Write dirty tables (after what they depend on); no sync. */
 int qcow2_cache_write(BlockDriverState *bs, Qcow2Cache *c);
+/* Write the table at @offset if it is cached and dirty; no sync. */
+int qcow2_cache_write_one(BlockDriverState *bs, Qcow2Cache *c,
+                          uint64_t offset);
 bool qcow2_cache_is_dirty(Qcow2Cache *c);
+/* Forget every table, dirty ones included (the structure was replaced). */
+void qcow2_cache_clear(Qcow2Cache *c);
 /* Forget the table at @offset (its cluster was freed). */
 void qcow2_cache_discard(Qcow2Cache *c, uint64_t offset);
 /* Before writing its tables, @c calls @dep (e.g. refcounts before L2). */
@@ -233,6 +238,14 @@ int64_t qcow2_alloc_bytes(BlockDriverState *bs, int size);
 void qcow2_free_clusters_deferred(BlockDriverState *bs, uint64_t offset,
                                   uint64_t bytes);
 void qcow2_free_l2_entry_deferred(BlockDriverState *bs, uint64_t l2_entry);
+/* Write @n table entries big-endian at @off, zero-padded to @bytes. */
+int qcow2_write_refcount_table(BlockDriverState *bs, uint64_t off,
+                               const uint64_t *tbl, uint64_t n,
+                               uint64_t bytes);
+/* Point the header at a new refcount table (bytes 48-59, one write,
+ * between flushes). */
+int qcow2_header_set_reftable(BlockDriverState *bs, uint64_t off,
+                              uint32_t clusters);
 /* Write dirty refcount blocks and sync the file (L2 writes wait on it). */
 int qcow2_refcount_sync(BlockDriverState *bs);
 /* The ordered metadata flush: refcounts, L2, L1, then deferred frees. */
@@ -281,7 +294,13 @@ int qcow2_write_incompat(BlockDriverState *bs);
 int qcow2_mark_dirty(BlockDriverState *bs);
 void qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
-int qcow2_reread_l1_copied(BlockDriverState *bs);
+/*
+ * After an operation failed half-way: drop every metadata change made
+ * since the last metadata flush (what is on disk is consistent; what is
+ * cached may raise refcounts or clear COPIED flags for a snapshot that
+ * never came to be) and read the L1 table back.
+ */
+int qcow2_forget_unflushed(BlockDriverState *bs);
 
 /* qcow2-check.c */
 int qcow2_check(BlockDriverState *bs, BdrvCheckResult *res, int fix);
@@ -291,6 +310,14 @@ int qcow2_check(BlockDriverState *bs, BdrvCheckResult *res, int fix);
  */
 int qcow2_sync_copied_flags(BlockDriverState *bs, bool repair, bool verbose,
                             int *count);
+
+/* qcow2-rebuild.c */
+/*
+ * Replace the refcount structure by one built from @refs (the references
+ * counted for clusters [0, @end)), placed at cluster @end.
+ */
+int qcow2_rebuild_refcounts(BlockDriverState *bs, const uint32_t *refs,
+                            uint64_t end);
 
 /* qcow2-snapshot.c */
 int qcow2_read_snapshots(BlockDriverState *bs, GError **errp);

@@ -141,7 +141,7 @@ int img_bench(int argc, char **argv)
     BenchState b = { .bufsize = 4096, .count = 75000 };
     uint64_t v, depth = 64, pattern = 0, step = 0;
     bool quiet = false;
-    int c, ret;
+    int c, ret, r;
 
     while ((c = getopt_long(argc, argv, "hc:d:f:ni:o:qs:S:t:wU", lopts,
                             NULL)) != -1) {
@@ -196,6 +196,11 @@ int img_bench(int argc, char **argv)
                depth, b.offset, b.step);
     }
     ret = bench_run(&b, depth, pattern, quiet);
+    /* Success means the data is on disk: a failed last flush fails. */
+    if (ret == 0 && b.write && (r = blk_flush(b.blk)) < 0) {
+        error_report("Failed flush request: %s", g_strerror(-r));
+        ret = 1;
+    }
     blk_unref(b.blk);
     return ret;
 }

@@ -849,7 +849,7 @@ static const struct {
     { "snapshot", img_snapshot },
 };
 
-int main(int argc, char **argv)
+int img_main(int argc, char **argv)
 {
     error_set_progname("qlite-img");
     if (argc < 2) {

@@ -19,6 +19,9 @@ bool img_parse_size(const char *s, uint64_t *out);
 bool img_parse_o(QliteOpts *opts, const char *optstr);
 void img_print_progress(double pct, bool *printed, double *last);
 
+/* The whole tool: main() of qlite-img and of its test variants. */
+int img_main(int argc, char **argv);
+
 int img_convert(int argc, char **argv);
 int img_compare(int argc, char **argv);
 int img_bench(int argc, char **argv);

@@ -404,6 +404,84 @@ def check_repair_clears_corrupt_bit():
         qemu_clean(img)
 
 
+def misplaced_tables():
+    """Issue 16 finding 4: (name, header edits) for images whose L1 table
+    or refcount table lies past the end of the file or on other
+    metadata.  The edits get the image's layout: l1, rt, rb, l2, eof."""
+    q, i = be64, be32
+    return [
+        ('l1-past-eof', lambda h: [(40, q(h['eof'] + 0x100000))]),
+        ('l1-straddles-eof', lambda h: [(40, q(h['eof'] - 0x10000)),
+                                        (36, i(0x4000))]),
+        ('rt-past-eof', lambda h: [(48, q(h['eof'] + 0x100000))]),
+        ('rt-straddles-eof', lambda h: [(48, q(h['eof'] - 0x10000)),
+                                        (56, i(4))]),
+        ('l1-on-rt', lambda h: [(40, q(h['rt']))]),
+        ('l1-on-rb', lambda h: [(40, q(h['rb']))]),
+        ('l1-on-l2', lambda h: [(40, q(h['l2']))]),
+        ('l1-on-header', lambda h: [(40, q(0))]),
+        ('rt-on-l1', lambda h: [(48, q(h['l1']))]),
+        ('rt-on-rb', lambda h: [(48, q(h['rb']))]),
+        ('rt-on-l2', lambda h: [(48, q(h['l2']))]),
+        ('rt-on-header', lambda h: [(48, q(0))]),
+    ]
+
+
+def make_misplaced(name, edits, corrupt_bit):
+    img = path(name + '.qcow2')
+    sh('qemu-img', 'create', '-q', '-f', 'qcow2', img, '16M')
+    qemu_io(img, 'write -P 5 0 128k', 'write -P 6 8M 64k')
+    with open(img, 'r+b') as f:
+        def rd(off):
+            f.seek(off)
+            return struct.unpack('>Q', f.read(8))[0]
+        h = {'l1': rd(40), 'rt': rd(48)}
+        h['rb'] = rd(h['rt'])
+        h['l2'] = rd(h['l1']) & 0x00fffffffffffe00
+        h['eof'] = f.seek(0, 2)
+        edits = edits(h)
+        if corrupt_bit:
+            edits.append((72, be64(2)))
+        for off, data in edits:
+            f.seek(off)
+            f.write(data)
+    return img
+
+
+def qemu_check_rc(img):
+    return sh('qemu-img', 'check', img, check=False).returncode
+
+
+def is_corrupt(img):
+    return 'corrupt: true' in sh('qemu-img', 'info', img).stdout
+
+
+@case
+def check_repairs_misplaced_tables():
+    """check opens these images and reports them; check -r all leaves
+    the image as consistent as qemu-img check -r all leaves it (status
+    and qemu-img's verdict afterwards), and clears the corrupt bit once
+    the image is consistent."""
+    for name, edits in misplaced_tables():
+        img = make_misplaced(name, edits, True)
+        r = sh(QLITE, 'check', img, check=False)
+        assert 'Could not open' not in r.stderr and r.returncode in (1, 2), \
+            (name, r.returncode, r.stderr[-300:])
+        ref = path(name + '-ref.qcow2')
+        shutil.copy(img, ref)
+        mine = sh(QLITE, 'check', '-r', 'all', img, check=False)
+        theirs = sh('qemu-img', 'check', '-r', 'all', ref, check=False)
+        after_mine, after_ref = qemu_check_rc(img), qemu_check_rc(ref)
+        assert after_mine == after_ref, (name, after_mine, after_ref,
+                                         mine.stderr[-300:])
+        # qemu-img may fail its own run and still leave a clean image.
+        want = after_ref if theirs.returncode != 1 else 0
+        assert mine.returncode == want, (name, mine.returncode,
+                                         theirs.returncode,
+                                         mine.stderr[-300:])
+        assert is_corrupt(img) == (after_mine != 0), name
+
+
 @case
 def snapshot_of_l2_past_eof_fails_cleanly():
     """Issue 16 finding 1: snapshot -c on an image whose L2 entry points
@@ -464,6 +542,7 @@ def main():
         create_bad_option_leaves_nothing()
         check_repair_clears_corrupt_bit()
         snapshot_of_l2_past_eof_fails_cleanly()
+        check_repairs_misplaced_tables()
     if FAILURES:
         print('FAILED: %d case(s): %s' % (len(FAILURES), ', '.join(FAILURES)))
         sys.exit(1)

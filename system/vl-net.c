@@ -52,6 +52,10 @@ static VlNic *vl_queue_nic(const char *location, const char *model,
 {
     VlNic *nic = g_new0(VlNic, 1);
 
+    /* model=virtio, as tutorials write it, is QEMU's short name. */
+    if (!g_strcmp0(model, "virtio")) {
+        model = "virtio-net-pci";
+    }
     nic->location = g_strdup(location);
     nic->model = g_strdup(model ? model : DEFAULT_NIC_MODEL);
     nic->mac = g_strdup(mac);

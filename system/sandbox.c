@@ -116,7 +116,7 @@ static const char *const sys_spawn[] = {
     "fork", "vfork", "execve", "execveat", "wait4", "waitid",
     "arch_prctl", "set_tid_address", "prlimit64", "getppid", "getuid",
     "geteuid", "getgid", "getegid", "uname", "getcwd", "chdir",
-    "kill", "getpgrp", "umask",
+    "kill", "getpgrp", "umask", "close_range",
     NULL
 };
 

@@ -28,7 +28,7 @@ typedef struct SandboxConfig {
     bool resourcecontrol;       /* resourcecontrol=allow */
 } SandboxConfig;
 
-/* qlite's default: on, every optional group denied. */
+/* qlite's default: on (off in ASan builds), every optional group denied. */
 void sandbox_config_default(SandboxConfig *cfg);
 /* Parse a -sandbox argument into @cfg; errors name the bad part. */
 bool sandbox_parse(const char *arg, SandboxConfig *cfg, GError **errp);

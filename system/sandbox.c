@@ -189,19 +189,27 @@ static bool sandbox_get_privileges(QliteOpts *opts, SandboxPrivileges *out,
     return true;
 }
 
-/* As QEMU: with "off" the sub-options are not looked at. */
+/*
+ * As QEMU: unknown keys are refused, and with "off" the sub-options' values
+ * are not looked at.  A missing on/off, which QEMU reads as off, is an
+ * error here: "-sandbox spawn=allow" should not drop the whole filter.
+ */
 bool sandbox_parse(const char *arg, SandboxConfig *cfg, GError **errp)
 {
+    static const char *const subopts[] = {
+        "obsolete", "elevateprivileges", "spawn", "resourcecontrol",
+    };
     g_autoptr(QliteOpts) opts = keyval_parse(arg, "enable", 0, errp);
     SandboxConfig c;
 
-    sandbox_config_default(&c);
-    if (!opts || !qopts_has(opts, "enable")) {
-        if (opts) {
-            error_setg(errp, "Parameter 'enable' is missing");
-        }
+    if (!opts) {
         return false;
     }
+    if (!qopts_has(opts, "enable")) {
+        error_setg(errp, "Parameter 'enable' is missing");
+        return false;
+    }
+    sandbox_config_default(&c);
     if (!qopts_get_bool(opts, "enable", true, &c.enable, errp)) {
         return false;
     }
@@ -210,8 +218,13 @@ bool sandbox_parse(const char *arg, SandboxConfig *cfg, GError **errp)
          !sandbox_get_privileges(opts, &c.privileges, errp) ||
          !sandbox_get_allow(opts, "spawn", &c.spawn, errp) ||
          !sandbox_get_allow(opts, "resourcecontrol", &c.resourcecontrol,
-                            errp) ||
-         !qopts_check_all_used(opts, errp))) {
+                            errp))) {
+        return false;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(subopts); i++) {
+        qopts_get(opts, subopts[i]);        /* known, even when off */
+    }
+    if (!qopts_check_all_used(opts, errp)) {
         return false;
     }
     *cfg = c;

@@ -20,13 +20,13 @@ static bool vl_parse_uid_gid(const char *arg, VlConfig *cfg)
     char *end;
 
     errno = 0;
-    uid = strtoul(arg, &end, 10);
-    if (end == arg || *end != ':' || errno) {
+    uid = strtoul(arg, &end, 10);       /* digits only: no sign, no space */
+    if (!g_ascii_isdigit(*arg) || *end != ':' || errno) {
         return false;
     }
     arg = end + 1;
     gid = strtoul(arg, &end, 10);
-    if (end == arg || *end || errno || uid > UINT32_MAX - 1 ||
+    if (!g_ascii_isdigit(*arg) || *end || errno || uid > UINT32_MAX - 1 ||
         gid > UINT32_MAX - 1) {
         return false;
     }

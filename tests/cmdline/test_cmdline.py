@@ -583,6 +583,8 @@ class BadConfinement(unittest.TestCase):
         self.expect(['-runas', 'no-such-user-qlite'],
                     '-runas no-such-user-qlite: User "no-such-user-qlite" '
                     "doesn't exist")
+        self.expect(['-runas', '-1:0'], '-runas -1:0: User "-1:0" doesn\'t '
+                    'exist \\(and is not <uid>:<gid>\\)$')
 
     def test_chroot_missing_dir(self):
         self.expect(['-chroot', '/nonexistent-qlite-root'],
@@ -636,14 +638,18 @@ class Confinement(unittest.TestCase):
         if os.getuid() != 0:
             print('SKIP: -runas needs root to change user')
             self.skipTest('not root')
-        with tempfile.TemporaryDirectory() as tmp:
-            pid, sock, _ = self.start_daemon(tmp, '-runas', 'nobody')
-            st = proc_status(pid)
-            nobody = '65534'
-            self.assertEqual(st['Uid'].split(), [nobody] * 4)
-            self.assertEqual(st['Gid'].split(), [nobody] * 4)
-            self.assertEqual(st['Seccomp'], '0' if asan_build() else '2')
-            self.quit_promptly(pid, sock)
+        for who in ('nobody', '65534:65534'):
+            with self.subTest(runas=who), \
+                    tempfile.TemporaryDirectory() as tmp:
+                pid, sock, _ = self.start_daemon(tmp, '-runas', who)
+                st = proc_status(pid)
+                nobody = '65534'
+                self.assertEqual(st['Uid'].split(), [nobody] * 4)
+                self.assertEqual(st['Gid'].split(), [nobody] * 4)
+                self.assertEqual(st['Groups'], nobody)
+                self.assertEqual(st['Seccomp'],
+                                 '0' if asan_build() else '2')
+                self.quit_promptly(pid, sock)
 
     def test_chroot(self):
         if os.getuid() != 0:

@@ -137,6 +137,8 @@ static void test_parse(void)
           "invalid argument for elevateprivileges" },
         { "on,resourcecontrol=", "invalid argument for resourcecontrol" },
         { "on,bogus=1", "Invalid parameter 'bogus'" },
+        { "off,bogus=1", "Invalid parameter 'bogus'" },
+        { "spawn=allow", "Parameter 'enable' is missing" },
     };
     SandboxConfig cfg;
 

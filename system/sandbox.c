@@ -22,8 +22,9 @@
 #include <seccomp.h>
 #include <sys/prctl.h>
 
+static bool sandbox_planned;         /* a filter is or will be loaded */
 static bool sandbox_loaded;
-static bool sandbox_loaded_spawn;
+static bool sandbox_spawn;           /* and it allows starting programs */
 
 /* ---- the allow-list, by purpose --------------------------------------- */
 
@@ -51,6 +52,8 @@ static const char *const sys_files[] = {
     "openat", "open", "newfstatat", "fstat", "stat", "lstat", "statx",
     "readlink", "readlinkat", "access", "faccessat", "faccessat2",
     "getdents64", "unlink", "unlinkat",
+    /* GLib makes a relative name absolute (a snapshot overlay's backing) */
+    "getcwd",
     NULL
 };
 
@@ -115,7 +118,7 @@ static const char *const sys_privileges[] = {
 static const char *const sys_spawn[] = {
     "fork", "vfork", "execve", "execveat", "wait4", "waitid",
     "arch_prctl", "set_tid_address", "prlimit64", "getppid", "getuid",
-    "geteuid", "getgid", "getegid", "uname", "getcwd", "chdir",
+    "geteuid", "getgid", "getegid", "uname", "chdir",
     "kill", "getpgrp", "umask", "close_range",
     NULL
 };
@@ -380,12 +383,23 @@ bool sandbox_install(const SandboxConfig *cfg, GError **errp)
                    "kernel: %s", g_strerror(-rc));
         return false;
     }
+    sandbox_plan(cfg);
     sandbox_loaded = true;
-    sandbox_loaded_spawn = cfg->spawn;
     return true;
+}
+
+void sandbox_plan(const SandboxConfig *cfg)
+{
+    sandbox_planned = cfg->enable;
+    sandbox_spawn = cfg->spawn;
 }
 
 bool sandbox_spawn_allowed(void)
 {
-    return !sandbox_loaded || sandbox_loaded_spawn;
+    return !sandbox_loaded || sandbox_spawn;
+}
+
+bool sandbox_spawn_allowed_later(void)
+{
+    return !sandbox_planned || sandbox_spawn;
 }

@@ -609,6 +609,7 @@ int qlite_main(int argc, char **argv)
     vl_config_init(&cfg);
     vl_parse(&cfg, argc, argv);
     vl_check_combinations(&cfg);
+    sandbox_plan(&cfg.sandbox);
     ms = vl_create_machine(&cfg);
     if (cfg.daemonize) {
         vl_daemonize_start();

@@ -32,10 +32,16 @@ typedef struct SandboxConfig {
 void sandbox_config_default(SandboxConfig *cfg);
 /* Parse a -sandbox argument into @cfg; errors name the bad part. */
 bool sandbox_parse(const char *arg, SandboxConfig *cfg, GError **errp);
+/* Say, once the command line is read, what sandbox_install() will load,
+ * so that sandbox_spawn_allowed_later() can answer before it does. */
+void sandbox_plan(const SandboxConfig *cfg);
 /* Load the filter into every thread of the process (if cfg->enable). */
 bool sandbox_install(const SandboxConfig *cfg, GError **errp);
-/* Whether qlite may still start a program (a tap script): no filter, or
- * one loaded with spawn=allow.  Callers refuse with an error otherwise. */
+/* Whether qlite may start a program now (a tap script): no filter yet, or
+ * one with spawn=allow.  Callers refuse with an error otherwise. */
 bool sandbox_spawn_allowed(void);
+/* Whether it may once the guest runs (a guestfwd command, started when
+ * the guest connects): no filter planned, or one with spawn=allow. */
+bool sandbox_spawn_allowed_later(void);
 
 #endif

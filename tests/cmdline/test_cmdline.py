@@ -586,6 +586,13 @@ class BadConfinement(unittest.TestCase):
         self.expect(['-runas', '-1:0'], '-runas -1:0: User "-1:0" doesn\'t '
                     'exist \\(and is not <uid>:<gid>\\)$')
 
+    def test_guestfwd_command_under_sandbox(self):
+        """libslirp would start it when the guest connects, under the
+        filter (a guest able to kill qlite): refused at start instead."""
+        self.expect(['-netdev', 'user,id=n0,guestfwd=tcp:10.0.2.100:1234-'
+                     'cmd:cat'], "-netdev .*: guestfwd 'tcp:10.0.2.100:"
+                    "1234-cmd:cat': the sandbox forbids starting programs")
+
     def test_chroot_missing_dir(self):
         self.expect(['-chroot', '/nonexistent-qlite-root'],
                     '-chroot /nonexistent-qlite-root: cannot change root: ')
@@ -633,6 +640,15 @@ class Confinement(unittest.TestCase):
             pid, sock, _ = self.start_daemon(tmp, '-sandbox', 'off')
             self.assertEqual(proc_status(pid)['Seccomp'], '0')
             self.quit_promptly(pid, sock)
+
+    def test_guestfwd_command_without_sandbox(self):
+        for sandbox in ('off', 'on,spawn=allow'):
+            with self.subTest(sandbox=sandbox), \
+                    tempfile.TemporaryDirectory() as tmp:
+                pid, sock, _ = self.start_daemon(
+                    tmp, '-sandbox', sandbox, '-netdev',
+                    'user,id=n0,guestfwd=tcp:10.0.2.100:1234-cmd:cat')
+                self.quit_promptly(pid, sock)
 
     def test_runas_nobody(self):
         if os.getuid() != 0:

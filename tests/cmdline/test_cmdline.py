@@ -650,6 +650,28 @@ class Confinement(unittest.TestCase):
                     'user,id=n0,guestfwd=tcp:10.0.2.100:1234-cmd:cat')
                 self.quit_promptly(pid, sock)
 
+    def test_tap_script_runs_before_the_filter(self):
+        """-netdev tap,script= runs when the back end is made, before the
+        filter loads: the default sandbox lets it run."""
+        if os.getuid() != 0 or not os.path.exists('/dev/net/tun'):
+            print('SKIP: a tap needs root and /dev/net/tun')
+            self.skipTest('no tap')
+        with tempfile.TemporaryDirectory() as tmp:
+            mark = os.path.join(tmp, 'ran')
+            script = os.path.join(tmp, 'ifup')
+            with open(script, 'w') as f:
+                f.write('#!/bin/sh\necho "$1" > %s\n' % mark)
+            os.chmod(script, 0o755)
+            ifname = 'qlsbc%d' % (os.getpid() % 100000)
+            pid, sock, _ = self.start_daemon(
+                tmp, '-netdev', 'tap,id=t0,ifname=%s,script=%s,'
+                'downscript=no' % (ifname, script))
+            with open(mark) as f:
+                self.assertEqual(f.read().strip(), ifname)
+            self.assertEqual(proc_status(pid)['Seccomp'],
+                             '0' if asan_build() else '2')
+            self.quit_promptly(pid, sock)
+
     def test_runas_nobody(self):
         if os.getuid() != 0:
             print('SKIP: -runas needs root to change user')

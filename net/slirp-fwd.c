@@ -7,6 +7,7 @@
 
 #include "qlite/chardev.h"
 #include "qlite/error.h"
+#include "qlite/sandbox.h"
 
 #include <arpa/inet.h>
 
@@ -271,6 +272,14 @@ bool user_guestfwd_add(UserNet *u, const char *spec, GError **errp)
     }
     if (!g_str_has_prefix(dev, "cmd:")) {
         return guestfwd_add_chardev(u, dev, addr, port, errp);
+    }
+    /* libslirp starts the command when the guest connects, under the
+     * filter: refused now rather than a guest able to kill qlite. */
+    if (!sandbox_spawn_allowed_later()) {
+        error_setg(errp, "guestfwd '%s': the sandbox forbids starting "
+                   "programs (-sandbox on,spawn=allow or -sandbox off "
+                   "permit it)", spec);
+        return false;
     }
     if (slirp_add_exec(u->slirp, dev + 4, &addr, port) < 0) {
         error_setg(errp, "Conflicting/invalid host:port in guest forwarding "

@@ -15,6 +15,7 @@
 #include "qlite/error.h"
 #include "qlite/net.h"
 #include "qlite/object.h"
+#include "qlite/sandbox.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -187,6 +188,13 @@ static bool tap_run_script(const char *script, const char *ifname,
 
     if (!script || !*script || !strcmp(script, "no")) {
         return true;
+    }
+    /* Refused here, cleanly: under the filter the exec would kill qlite. */
+    if (!sandbox_spawn_allowed()) {
+        error_setg(errp, "tap: cannot run network script %s: the sandbox "
+                   "forbids starting programs (-sandbox on,spawn=allow "
+                   "or -sandbox off permit it)", script);
+        return false;
     }
     if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL,
                       NULL, NULL, NULL, &status, &err)) {

@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential meson ninja-build pkg-config python3
 libglib2.0-dev libpixman-1-dev libslirp-dev libjansson-dev zlib1g-dev
-liburing-dev socat cpio gzip busybox-static xz-utils
+liburing-dev libseccomp-dev socat cpio gzip busybox-static xz-utils
 e2fsprogs xorriso
 qemu-system-x86 qemu-utils"
 missing=""

@@ -14,6 +14,7 @@
 #include "qlite/qdev.h"
 #include "qlite/qtest.h"
 #include "qlite/runstate.h"
+#include "qlite/sandbox.h"
 #include "vl.h"
 
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 static int daemon_pipe = -1;    /* write end, in the daemon child */
+static int daemon_null_fd = -1; /* /dev/null, opened before any -chroot */
 static const char *pidfile_path;
 
 /* Fail with @err reported at option @location. */
@@ -495,22 +497,25 @@ static void vl_daemonize_start(void)
     close(fds[0]);
     daemon_pipe = fds[1];
     setsid();
+    /* As QEMU: what the daemon creates (the QMP socket: 0750, the pid
+     * file: 0600) is closed to others. */
+    umask(027);
+    daemon_null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 }
 
 static void vl_daemonize_finish(void)
 {
     char ok = 0;
-    int null_fd;
 
     if (daemon_pipe < 0) {
         return;
     }
-    null_fd = open("/dev/null", O_RDWR);
-    if (null_fd >= 0) {
-        dup2(null_fd, STDIN_FILENO);
-        dup2(null_fd, STDOUT_FILENO);
-        dup2(null_fd, STDERR_FILENO);
-        close(null_fd);
+    if (daemon_null_fd >= 0) {
+        dup2(daemon_null_fd, STDIN_FILENO);
+        dup2(daemon_null_fd, STDOUT_FILENO);
+        dup2(daemon_null_fd, STDERR_FILENO);
+        close(daemon_null_fd);
+        daemon_null_fd = -1;
     }
     if (write(daemon_pipe, &ok, 1) != 1) {
         /* the parent is gone; nothing to tell */
@@ -604,6 +609,7 @@ int qlite_main(int argc, char **argv)
     vl_config_init(&cfg);
     vl_parse(&cfg, argc, argv);
     vl_check_combinations(&cfg);
+    sandbox_plan(&cfg.sandbox);
     ms = vl_create_machine(&cfg);
     if (cfg.daemonize) {
         vl_daemonize_start();
@@ -635,6 +641,9 @@ int qlite_main(int argc, char **argv)
     runstate_set_hooks(&vl_runstate_hooks);
     machine_reset(ms);
     vl_start_vcpus(ms);
+    if (!vl_confine(&cfg, &err)) {
+        vl_fail_at(NULL, err);
+    }
     vl_daemonize_finish();
     if (!cfg.start_paused) {
         vm_start();

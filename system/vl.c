@@ -372,6 +372,22 @@ static bool opt_daemonize(VlConfig *cfg, const char *arg, GError **errp)
     return true;
 }
 
+static bool opt_sandbox(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return sandbox_parse(arg, &cfg->sandbox, errp);
+}
+
+static bool opt_runas(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return vl_parse_runas(cfg, arg, errp);
+}
+
+static bool opt_chroot(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->chroot_dir = arg;
+    return true;
+}
+
 static bool opt_start_paused(VlConfig *cfg, const char *arg, GError **errp)
 {
     cfg->start_paused = true;
@@ -696,6 +712,9 @@ static const VlOption vl_options[] = {
     { "uuid", true, opt_uuid },
     { "pidfile", true, opt_pidfile },
     { "daemonize", false, opt_daemonize },
+    { "sandbox", true, opt_sandbox },
+    { "runas", true, opt_runas },
+    { "chroot", true, opt_chroot },
     { "S", false, opt_start_paused },
     { "no-reboot", false, opt_no_reboot },
     { "no-shutdown", false, opt_no_shutdown },
@@ -745,6 +764,7 @@ void vl_config_init(VlConfig *cfg)
     cfg->monitors = g_ptr_array_new();
     cfg->drives = g_ptr_array_new();
     cfg->netdevs = g_ptr_array_new();
+    sandbox_config_default(&cfg->sandbox);
 }
 
 static void vl_item_free(VlItem *item)
@@ -776,6 +796,7 @@ void vl_config_destroy(VlConfig *cfg)
     g_free(cfg->machine_location);
     g_free(cfg->smp_location);
     g_free(cfg->name);
+    g_free(cfg->runas_groups);
     memset(cfg, 0, sizeof(*cfg));
 }
 

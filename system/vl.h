@@ -3,6 +3,7 @@
 #define SYSTEM_VL_H
 
 #include "qlite/keyval.h"
+#include "qlite/sandbox.h"
 
 /* A deferred option: its parsed form plus "-opt arg" for messages. */
 typedef struct VlItem {
@@ -45,6 +46,13 @@ typedef struct VlConfig {
     GPtrArray *drives;          /* -drive, -blockdev, -hdX, -cdrom */
     bool snapshot;              /* -snapshot */
     GPtrArray *netdevs;         /* -netdev, -nic, -net in order */
+    SandboxConfig sandbox;      /* -sandbox; on unless "off" */
+    const char *chroot_dir;     /* -chroot */
+    bool runas;                 /* -runas, resolved at parse time: */
+    uid_t runas_uid;
+    gid_t runas_gid;
+    gid_t *runas_groups;        /* supplementary groups, owned */
+    int runas_ngroups;
 } VlConfig;
 
 /* vl.c */
@@ -64,6 +72,11 @@ int qlite_main(int argc, char **argv);
 void vl_create_netdevs(VlConfig *cfg);
 void vl_create_nics(void);
 void vl_check_netdevs_peered(void);
+
+/* vl-confine.c: -runas, and the confinement before the guest runs. */
+bool vl_parse_runas(VlConfig *cfg, const char *arg, GError **errp);
+/* -chroot, chdir /, -runas, then the sandbox (each where asked for). */
+bool vl_confine(VlConfig *cfg, GError **errp);
 
 /* vl-help.c */
 void vl_print_help(void);

@@ -516,5 +516,192 @@ class BadBootOptions(unittest.TestCase):
         self.assertEqual(res.returncode, 0, res.stderr)
 
 
+def asan_build():
+    """ASan builds start with the sandbox off (system/sandbox.c)."""
+    with open(BINARY, 'rb') as f:
+        return b'__asan_init' in f.read()
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of its fields."""
+    out = {}
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            key, _, value = line.partition(':')
+            out[key] = value.strip()
+    return out
+
+
+def proc_state(pid):
+    """'R', 'S', ..., 'Z' (exited, not reaped yet) or None (gone)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def wait_exited(pid, timeout):
+    """Seconds until @pid exits (a zombie counts: the daemon's reaper is
+    init, which reaps on its own schedule), or None."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if proc_state(pid) in ('Z', None):
+            return time.monotonic() - start
+        time.sleep(0.002)
+    return None
+
+
+class BadConfinement(unittest.TestCase):
+    """Issue 16: bad -sandbox, -runas and -chroot values are one line
+    naming the problem and exit status 1, as QEMU words them."""
+
+    def expect(self, args, pattern):
+        BadInput.expect_error(self, ['-machine', 'none', '-display', 'none',
+                                     '-nodefaults', *args], pattern)
+
+    def test_sandbox_not_on_or_off(self):
+        self.expect(['-sandbox', 'foo'], "-sandbox foo: Parameter 'enable' "
+                    "expects 'on' or 'off'")
+
+    def test_sandbox_bad_suboption_value(self):
+        for key in ('obsolete', 'elevateprivileges', 'spawn',
+                    'resourcecontrol'):
+            with self.subTest(key=key):
+                self.expect(['-sandbox', 'on,%s=maybe' % key],
+                            '-sandbox on,%s=maybe: invalid argument for %s$'
+                            % (key, key))
+
+    def test_sandbox_unknown_suboption(self):
+        self.expect(['-sandbox', 'on,bogus=1'],
+                    "-sandbox on,bogus=1: Invalid parameter 'bogus'")
+
+    def test_sandbox_missing_argument(self):
+        self.expect(['-sandbox'], '-sandbox: requires an argument')
+
+    def test_runas_unknown_user(self):
+        self.expect(['-runas', 'no-such-user-qlite'],
+                    '-runas no-such-user-qlite: User "no-such-user-qlite" '
+                    "doesn't exist")
+        self.expect(['-runas', '-1:0'], '-runas -1:0: User "-1:0" doesn\'t '
+                    'exist \\(and is not <uid>:<gid>\\)$')
+
+    def test_guestfwd_command_under_sandbox(self):
+        """libslirp would start it when the guest connects, under the
+        filter (a guest able to kill qlite): refused at start instead."""
+        self.expect(['-netdev', 'user,id=n0,guestfwd=tcp:10.0.2.100:1234-'
+                     'cmd:cat'], "-netdev .*: guestfwd 'tcp:10.0.2.100:"
+                    "1234-cmd:cat': the sandbox forbids starting programs")
+
+    def test_chroot_missing_dir(self):
+        self.expect(['-chroot', '/nonexistent-qlite-root'],
+                    '-chroot /nonexistent-qlite-root: cannot change root: ')
+
+
+class Confinement(unittest.TestCase):
+    """Issue 16: the sandbox on by default, -runas, -chroot, and
+    -daemonize as QEMU does it (umask 027, chdir /, socket 0750, pid
+    file 0600), each seen from /proc while qlite runs."""
+
+    def start_daemon(self, tmp, *args):
+        sock = os.path.join(tmp, 'qmp.sock')
+        pidfile = os.path.join(tmp, 'qlite.pid')
+        res = run('-machine', 'none', '-display', 'none', '-nodefaults',
+                  '-daemonize', '-pidfile', pidfile, '-qmp',
+                  'unix:%s,server=on,wait=off' % sock, *args)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        self.addCleanup(lambda: proc_state(pid) in ('Z', None) or
+                        os.kill(pid, 9))
+        return pid, sock, pidfile
+
+    def quit_promptly(self, pid, sock):
+        qmp_quit(sock)
+        took = wait_exited(pid, 5)
+        self.assertIsNotNone(took, 'daemon did not exit on quit')
+        print('daemon exited %.3f s after quit' % took)
+        self.assertLess(took, 0.5)
+
+    def test_daemonize_as_qemu(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            pid, sock, pidfile = self.start_daemon(tmp)
+            st = proc_status(pid)
+            self.assertEqual(st['Umask'], '0027')
+            self.assertEqual(os.readlink('/proc/%d/cwd' % pid), '/')
+            self.assertEqual(os.stat(sock).st_mode & 0o777, 0o750)
+            self.assertEqual(os.stat(pidfile).st_mode & 0o777, 0o600)
+            # on by default
+            self.assertEqual(st['Seccomp'], '0' if asan_build() else '2')
+            self.quit_promptly(pid, sock)
+
+    def test_sandbox_off(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            pid, sock, _ = self.start_daemon(tmp, '-sandbox', 'off')
+            self.assertEqual(proc_status(pid)['Seccomp'], '0')
+            self.quit_promptly(pid, sock)
+
+    def test_guestfwd_command_without_sandbox(self):
+        for sandbox in ('off', 'on,spawn=allow'):
+            with self.subTest(sandbox=sandbox), \
+                    tempfile.TemporaryDirectory() as tmp:
+                pid, sock, _ = self.start_daemon(
+                    tmp, '-sandbox', sandbox, '-netdev',
+                    'user,id=n0,guestfwd=tcp:10.0.2.100:1234-cmd:cat')
+                self.quit_promptly(pid, sock)
+
+    def test_tap_script_runs_before_the_filter(self):
+        """-netdev tap,script= runs when the back end is made, before the
+        filter loads: the default sandbox lets it run."""
+        if os.getuid() != 0 or not os.path.exists('/dev/net/tun'):
+            print('SKIP: a tap needs root and /dev/net/tun')
+            self.skipTest('no tap')
+        with tempfile.TemporaryDirectory() as tmp:
+            mark = os.path.join(tmp, 'ran')
+            script = os.path.join(tmp, 'ifup')
+            with open(script, 'w') as f:
+                f.write('#!/bin/sh\necho "$1" > %s\n' % mark)
+            os.chmod(script, 0o755)
+            ifname = 'qlsbc%d' % (os.getpid() % 100000)
+            pid, sock, _ = self.start_daemon(
+                tmp, '-netdev', 'tap,id=t0,ifname=%s,script=%s,'
+                'downscript=no' % (ifname, script))
+            with open(mark) as f:
+                self.assertEqual(f.read().strip(), ifname)
+            self.assertEqual(proc_status(pid)['Seccomp'],
+                             '0' if asan_build() else '2')
+            self.quit_promptly(pid, sock)
+
+    def test_runas_nobody(self):
+        if os.getuid() != 0:
+            print('SKIP: -runas needs root to change user')
+            self.skipTest('not root')
+        for who in ('nobody', '65534:65534'):
+            with self.subTest(runas=who), \
+                    tempfile.TemporaryDirectory() as tmp:
+                pid, sock, _ = self.start_daemon(tmp, '-runas', who)
+                st = proc_status(pid)
+                nobody = '65534'
+                self.assertEqual(st['Uid'].split(), [nobody] * 4)
+                self.assertEqual(st['Gid'].split(), [nobody] * 4)
+                self.assertEqual(st['Groups'], nobody)
+                self.assertEqual(st['Seccomp'],
+                                 '0' if asan_build() else '2')
+                self.quit_promptly(pid, sock)
+
+    def test_chroot(self):
+        if os.getuid() != 0:
+            print('SKIP: -chroot needs root')
+            self.skipTest('not root')
+        with tempfile.TemporaryDirectory() as tmp, \
+                tempfile.TemporaryDirectory() as root:
+            pid, sock, _ = self.start_daemon(tmp, '-chroot', root)
+            self.assertEqual(os.readlink('/proc/%d/root' % pid),
+                             os.path.realpath(root))
+            self.assertEqual(os.readlink('/proc/%d/cwd' % pid),
+                             os.path.realpath(root))
+            self.quit_promptly(pid, sock)
+
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)

@@ -97,7 +97,7 @@ void x86_cpuid(X86CPUState *env, uint32_t leaf, uint32_t subleaf,
         }
         break;
     case 0x80000008:
-        r[0] = X86_PHYS_BITS | (X86_VIRT_BITS << 8);
+        r[0] = x86_phys_bits(env) | (X86_VIRT_BITS << 8);
         break;
     default:
         break;

@@ -3,6 +3,7 @@
  * flags derived from the control registers and segment caches.
  */
 #include "exec.h"
+#include "msr-misc.h"
 
 static void cpu_reset_seg(SegmentCache *s, uint16_t sel, uint64_t base,
                           uint32_t flags)
@@ -53,7 +54,7 @@ void x86_cpu_reset(X86CPUState *env)
     /* xAPIC enabled at the default base; BSP flag on CPU 0 (SDM 10.4.4). */
     env->apic_base = UINT64_C(0xfee00000) | (1u << 11) |
                      (env->apic_id == 0 ? 1u << 8 : 0);
-    env->misc_enable = 1;       /* fast strings */
+    env->misc_enable = x86_misc_enable_reset_value();
     env->xcr0 = 1;
     memset(env->fpregs, 0, sizeof(env->fpregs));
     env->fptop = 0;

@@ -392,6 +392,7 @@ typedef struct X86CPUState {
     uint32_t cpuid_version;     /* leaf 1 EAX */
     uint32_t cpuid_vendor[3];   /* EBX, EDX, ECX of leaf 0 */
     uint32_t apic_id;
+    uint8_t phys_bits;          /* MAXPHYADDR; 0: X86_PHYS_BITS */
     void *model;                /* system side's own model data */
 
     /* --- soft TLB (system side) ---------------------------------------- */

@@ -10,8 +10,11 @@
 #include "target/i386/cpu.h"
 #include "target/i386/mmu.h"
 
-/* Physical address width the model reports (CPUID 0x80000008 EAX[7:0]). */
-#define MMU_PHYS_MASK   ((UINT64_C(1) << X86_PHYS_BITS) - 1)
+/*
+ * Physical address width the model reports (CPUID 0x80000008 EAX[7:0]);
+ * these use the @env in scope.
+ */
+#define MMU_PHYS_MASK   ((UINT64_C(1) << x86_phys_bits(env)) - 1)
 /* Address bits of a PAE/4-level entry: 51:12 clipped to MAXPHYADDR. */
 #define MMU_ADDR_MASK   (MMU_PHYS_MASK & ~UINT64_C(0xfff))
 

@@ -480,9 +480,34 @@ int memcmp(const void *a, const void *b, size_t n)
 
 void guest_start(uint32_t magic, uint32_t mbi);
 
+static uint32_t guest_mbi;
+
+/* Multiboot info: flags bit 2 says cmdline (offset 16) is valid (3.3). */
+bool guest_cmdline_has(const char *word)
+{
+    const volatile uint32_t *info = (const volatile uint32_t *)(ureg)guest_mbi;
+    const char *p;
+    size_t n = 0;
+
+    if (!info || !(info[0] & 4) || !info[4]) {
+        return false;
+    }
+    while (word[n]) {
+        n++;
+    }
+    for (p = (const char *)(ureg)info[4]; *p; p++) {
+        if ((p == (const char *)(ureg)info[4] || p[-1] == ' ') &&
+            !memcmp(p, word, n) && (p[n] == ' ' || p[n] == 0)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* entry32.S / entry64.S arrive here with the multiboot registers. */
 void guest_start(uint32_t magic, uint32_t mbi)
 {
+    guest_mbi = mbi;
     guest_puts("\nguest: start\n");
     CHECK_EQ(magic, 0x2badb002, "multiboot magic in EAX");
     /* Flags bit 0: mem_lower/mem_upper are valid (spec 3.3). */

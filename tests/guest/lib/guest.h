@@ -116,6 +116,12 @@ void guest_check(bool ok, const char *what, uint64_t got, uint64_t want);
     guest_check((uint64_t)(got) == (uint64_t)(want), (what), \
                 (uint64_t)(got), (uint64_t)(want))
 #define CHECK(cond, what) guest_check((cond), (what), (cond), 1)
+/*
+ * Is @word on the multiboot command line?  run-guest-tests.py --reference
+ * passes "reference=qemu" when the emulator is the real QEMU, so that a
+ * test can skip (saying why) a case where QEMU itself is wrong.
+ */
+bool guest_cmdline_has(const char *word);
 /* Prints the summary line and exits pass or fail. */
 __attribute__((noreturn)) void guest_finish(void);
 

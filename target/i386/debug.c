@@ -47,14 +47,18 @@ static uint8_t debug_armed(const X86CPUState *env, unsigned rw)
 
 void x86_debug_rearm(X86CPUState *env)
 {
+    bool watched = env->dbg_data;
+
     env->dbg_exec = debug_armed(env, DR_RW_EXEC);
     env->dbg_data = debug_armed(env, DR_RW_WRITE) |
                     debug_armed(env, DR_RW_ACCESS);
     /* R/W = 10 means I/O only with CR4.DE; without it, undefined. */
     env->dbg_io = (env->cr[4] & CR4_DE) ? debug_armed(env, DR_RW_IO) : 0;
     x86_update_hflags(env);
-    /* Pages that hold a watched address lose their fast-path tags. */
-    x86_tlb_flush(env, true);
+    if (watched || env->dbg_data) {
+        /* Pages that hold a watched address lose their fast-path tags. */
+        x86_tlb_flush(env, true);
+    }
 }
 
 void x86_set_int_shadow(X86CPUState *env, bool ss)

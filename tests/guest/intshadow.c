@@ -4,8 +4,23 @@
  * taken, and the interrupt comes at the boundary right after it, also
  * when the code runs hot (decoded and translated blocks).  The pending
  * interrupt is a fixed self-IPI from the local APIC, sent with IF=0.
+ * MOV SS and POP SS shadow the single-step trap the same way (vol 2B,
+ * MOV).  intshadow64.c builds this file again for long mode, where the
+ * translator runs the hot loop.
  */
 #include "guest.h"
+
+#ifdef __x86_64__
+#define MOVP    "movq"
+#define PUSHF   "pushfq"
+#define POPF    "popfq"
+#define SP      "%%rsp"
+#else
+#define MOVP    "movl"
+#define PUSHF   "pushfl"
+#define POPF    "popfl"
+#define SP      "%%esp"
+#endif
 
 #define APIC_BASE       0xfee00000u
 #define APIC_EOI        0x0b0
@@ -68,7 +83,7 @@ static bool sti_nop_once(void)
     if (!send_self_ipi()) {
         return false;
     }
-    __asm__ volatile("movl $1f, %0\n\t"
+    __asm__ volatile(MOVP " $1f, %0\n\t"
                      "sti\n\tnop\n1:\tnop\n\tcli" : "=m"(want) : : "memory");
     return self_count == n + 1 && self_ip == want;
 }
@@ -94,7 +109,7 @@ static void test_sti_hlt(void)
     ureg want;
 
     CHECK(send_self_ipi(), "self-IPI pending for STI; HLT");
-    __asm__ volatile("movl $1f, %0\n\tsti\n\thlt\n1:\tcli"
+    __asm__ volatile(MOVP " $1f, %0\n\tsti\n\thlt\n1:\tcli"
                      : "=m"(want) : : "memory");
     CHECK_EQ(self_count, n + 1, "STI; HLT takes the interrupt");
     CHECK_EQ(self_ip, want, "...returning after the HLT");
@@ -107,12 +122,60 @@ static void test_sti_no_shadow(void)
     ureg want;
 
     CHECK(send_self_ipi(), "self-IPI pending for STI with IF=1");
-    __asm__ volatile("movl $1f, %0\n\t"
-                     "pushfl\n\torl $0x200, (%%esp)\n\tpopfl\n"
+    __asm__ volatile(MOVP " $1f, %0\n\t"
+                     PUSHF "\n\torl $0x200, (" SP ")\n\t" POPF "\n"
                      "1:\tsti\n\tnop\n\tcli" : "=m"(want) : : "memory");
     CHECK_EQ(self_count, n + 1, "POPF setting IF takes the interrupt");
     CHECK_EQ(self_ip, want, "...at once: POPF has no shadow");
 }
+
+static volatile unsigned db_count;
+static volatile ureg db_ip;
+
+static void db_handler(TrapFrame *f)
+{
+    if (db_count++ == 0) {
+        db_ip = f->ip;
+    }
+}
+
+/* TF set, then MOV SS (or POP SS): the first #DB comes after the NOP. */
+#define TF_ON   PUSHF "\n\torl $0x100, (" SP ")\n\t" POPF "\n\t"
+#define TF_OFF  PUSHF "\n\tandl $~0x100, (" SP ")\n\t" POPF "\n\t"
+
+static void check_ss_shadow(const char *what, ureg want)
+{
+    trap_handlers[VEC_DB] = NULL;
+    guest_printf("# %s with TF\n", what);
+    CHECK(db_count >= 1, "#DB taken");
+    CHECK_EQ(db_ip, want, "...first after the NOP, not after the SS load");
+}
+
+static void test_mov_ss(void)
+{
+    ureg want;
+
+    db_count = 0;
+    trap_handlers[VEC_DB] = db_handler;
+    __asm__ volatile(MOVP " $1f, %0\n\tmovl %%ss, %%eax\n\t" TF_ON
+                     "movl %%eax, %%ss\n\tnop\n1:\t" TF_OFF
+                     : "=&m"(want) : : "eax", "memory", "cc");
+    check_ss_shadow("MOV SS", want);
+}
+
+#ifndef __x86_64__
+static void test_pop_ss(void)
+{
+    ureg want;
+
+    db_count = 0;
+    trap_handlers[VEC_DB] = db_handler;
+    __asm__ volatile("movl $1f, %0\n\tpushl %%ss\n\t" TF_ON
+                     "popl %%ss\n\tnop\n1:\t" TF_OFF
+                     : "=&m"(want) : : "memory", "cc");
+    check_ss_shadow("POP SS", want);
+}
+#endif
 
 void kernel_main(void)
 {
@@ -126,5 +189,9 @@ void kernel_main(void)
     test_sti_nop();
     test_sti_hlt();
     test_sti_no_shadow();
+    test_mov_ss();
+#ifndef __x86_64__
+    test_pop_ss();              /* no POP SS in 64-bit mode */
+#endif
     guest_finish();
 }

@@ -386,6 +386,11 @@ void x86_deliver_exception(X86CPUState *env)
 
     /* A fault while delivering a software interrupt is not a #DF. */
     env->exc_prev = ev.soft ? -1 : ev.vector;
+    /*
+     * The instruction a MOV SS shadowed raised instead of completing:
+     * its held #DB trap is dropped, not delivered inside the handler.
+     */
+    env->dbg_pending = 0;
     if (ev.vector == EXCP_DF && !(env->hflags & HF_PE)) {
         /* Real mode has no error code on the stack. */
         ev.has_error = false;

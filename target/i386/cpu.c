@@ -67,6 +67,9 @@ void x86_cpu_reset(X86CPUState *env)
     memset(env->xmm, 0, sizeof(env->xmm));
     env->mxcsr = MXCSR_DEFAULT;
     env->int_shadow = false;
+    env->dbg_shadow = false;
+    env->dbg_exec = env->dbg_data = env->dbg_io = 0;
+    env->dbg_hits = env->dbg_pending = 0;
     env->nmi_blocked = false;
     env->exc_vector = -1;
     env->exc_prev = -1;
@@ -130,6 +133,10 @@ void x86_update_hflags(X86CPUState *env)
     if ((env->cr[0] & CR0_AM) && (env->eflags & AC_MASK) &&
         (h & HF_CPL_MASK) == 3) {
         h |= HF_AC;
+    }
+    if ((env->eflags & TF_MASK) || env->int_shadow ||
+        (env->dr[7] & 0xff)) {
+        h |= HF_STEP;
     }
     env->hflags = h;
 }

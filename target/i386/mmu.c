@@ -513,6 +513,13 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
         return paddr;
     }
     e->addend = (uintptr_t)host - (uintptr_t)page;
+    if (env->dbg_data && x86_debug_page_watched(env, page)) {
+        /* Every data access here takes the slow path, which checks. */
+        if (mmu_rights_ok(env, &w, X86_ACC_EXEC, user)) {
+            e->tag_code = page;
+        }
+        return paddr;
+    }
     if (mmu_rights_ok(env, &w, X86_ACC_READ, user)) {
         e->tag_read = page;
     }
@@ -573,6 +580,9 @@ static uint64_t mmu_ld_page(X86CPUState *env, uint64_t linear, unsigned size,
     uint64_t paddr = mmu_translate_idx(env, linear, X86_ACC_READ, idx);
     X86TLBEntry *e = mmu_tlb_entry(env, idx, linear);
 
+    if (env->dbg_data) {
+        x86_debug_data_access(env, linear, size, false);
+    }
     if (e->tag_read == (linear & X86_PAGE_MASK)) {
         return mmu_host_ld((void *)(uintptr_t)(linear + e->addend), size);
     }
@@ -585,6 +595,9 @@ static void mmu_st_page(X86CPUState *env, uint64_t linear, unsigned size,
     uint64_t paddr = mmu_translate_idx(env, linear, X86_ACC_WRITE, idx);
     X86TLBEntry *e = mmu_tlb_entry(env, idx, linear);
 
+    if (env->dbg_data) {
+        x86_debug_data_access(env, linear, size, true);
+    }
     if (e->tag_write == (linear & X86_PAGE_MASK)) {
         mmu_host_st((void *)(uintptr_t)(linear + e->addend), size, val);
         return;

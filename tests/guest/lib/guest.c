@@ -480,7 +480,6 @@ int memcmp(const void *a, const void *b, size_t n)
 
 void guest_start(uint32_t magic, uint32_t mbi);
 
-/* entry32.S / entry64.S arrive here with the multiboot registers. */
 /*
  * The multiboot command line (info flags bit 2, cmdline at offset 16;
  * Multiboot 0.6.96 3.3), or "" when the loader gave none.
@@ -512,6 +511,7 @@ bool guest_cmdline_has(const char *word)
     return false;
 }
 
+/* entry32.S / entry64.S arrive here with the multiboot registers. */
 void guest_start(uint32_t magic, uint32_t mbi)
 {
     guest_puts("\nguest: start\n");

@@ -459,7 +459,15 @@ bool x86_tb_page_has_code(X86CPUState *env, uint64_t paddr);
 uint8_t x86_lapic_get_tpr(X86CPUState *env);
 void x86_lapic_set_tpr(X86CPUState *env, uint8_t tpr);
 uint64_t x86_lapic_get_base(X86CPUState *env);
-void x86_lapic_set_base(X86CPUState *env, uint64_t val);
+/* False when the APIC refuses the mode change (#GP). */
+bool x86_lapic_set_base(X86CPUState *env, uint64_t val);
+void x86_lapic_set_tsc_deadline(X86CPUState *env, uint64_t deadline);
+uint64_t x86_lapic_get_tsc_deadline(X86CPUState *env);
+/* x2APIC MSRs (X86_MSR_X2APIC_FIRST..LAST); false: #GP. */
+#define X86_MSR_X2APIC_FIRST    0x800
+#define X86_MSR_X2APIC_LAST     0x8ff
+bool x86_lapic_msr_read(X86CPUState *env, uint32_t index, uint64_t *val);
+bool x86_lapic_msr_write(X86CPUState *env, uint32_t index, uint64_t val);
 void x86_lapic_init_reset(X86CPUState *env);
 /* "info registers" in QEMU's layout (dump.c). */
 void x86_cpu_dump_state(X86CPUState *env, GString *out);

@@ -38,6 +38,7 @@
 #define CPUID_EXT_SSE42     (1u << 20)
 #define CPUID_EXT_X2APIC    (1u << 21)
 #define CPUID_EXT_POPCNT    (1u << 23)
+#define CPUID_EXT_TSC_DEADLINE (1u << 24)
 #define CPUID_EXT_XSAVE     (1u << 26)
 #define CPUID_EXT_OSXSAVE   (1u << 27)
 #define CPUID_EXT_HYPERVISOR (1u << 31)

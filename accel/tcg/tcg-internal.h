@@ -119,7 +119,7 @@ void tcg_tb_request_flush(void);
 /* ---- translation to host code (tcg-jit.c) ------------------------- */
 
 /* What translated code is specialised for: the CPL (which TLB), AC. */
-#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_CS64)
+#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_SMAP_AC | HF_CS64)
 
 /* Translation is on (QLITE_JIT=0 or a CPU trace turns it off). */
 bool tcg_jit_enabled(void);

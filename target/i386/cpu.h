@@ -172,6 +172,7 @@ typedef struct DescTableReg {   /* GDTR, IDTR */
 #define HF_PG           (1u << 12)      /* CR0.PG */
 #define HF_SMAP         (1u << 13)      /* CR4.SMAP */
 #define HF_AC           (1u << 14)      /* CR0.AM and EFLAGS.AC (CPL 3) */
+#define HF_SMAP_AC      (1u << 15)      /* CR4.SMAP, EFLAGS.AC, CPL < 3 */
 
 /*
  * Lazy condition codes: arithmetic records what it needs and sets cc_op;
@@ -252,7 +253,12 @@ typedef union X86XMMReg {
 #define X86_PAGE_BITS       12
 #define X86_PAGE_SIZE       (UINT64_C(1) << X86_PAGE_BITS)
 #define X86_PAGE_MASK       (~(X86_PAGE_SIZE - 1))
-enum { X86_MMU_KERNEL, X86_MMU_USER, X86_MMU_NB };
+/*
+ * TLB per access kind: supervisor, user (CPL 3), and supervisor with
+ * CR4.SMAP and EFLAGS.AC set, whose explicit accesses may touch user
+ * pages (SDM 4.6).  Implicit supervisor accesses use X86_MMU_KERNEL.
+ */
+enum { X86_MMU_KERNEL, X86_MMU_USER, X86_MMU_KERNEL_AC, X86_MMU_NB };
 
 typedef struct X86TLBEntry {
     uint64_t tag_read;
@@ -285,6 +291,7 @@ typedef struct X86LargePage {
     bool nx;
     bool dirty;
     bool global;
+    uint8_t pkey;
     uint32_t gen;               /* tlb_gen when recorded */
 } X86LargePage;
 
@@ -351,6 +358,7 @@ typedef struct X86CPUState {
     } mtrr_var[X86_MTRR_VAR_COUNT];
     uint64_t misc_enable;
     uint64_t xcr0;
+    uint32_t pkru;              /* protection-key rights (SDM 4.6.2) */
 
     /* --- x87, MMX, SSE ------------------------------------------------- */
     X86FPReg fpregs[8];         /* physical registers; ST(i) = (top+i)&7 */
@@ -428,6 +436,15 @@ static inline X86CPUState *x86_env(CPUState *cs)
 static inline unsigned x86_cpl(const X86CPUState *env)
 {
     return env->hflags & HF_CPL_MASK;
+}
+
+/* The TLB (X86_MMU_*) of the current explicit data accesses. */
+static inline int x86_mmu_index(const X86CPUState *env)
+{
+    if (x86_cpl(env) == 3) {
+        return X86_MMU_USER;
+    }
+    return (env->hflags & HF_SMAP_AC) ? X86_MMU_KERNEL_AC : X86_MMU_KERNEL;
 }
 
 /* ------------------------------------------------------------------------

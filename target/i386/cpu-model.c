@@ -28,7 +28,8 @@ const uint32_t x86_tcg_supported[FEAT_WORDS] = {
                  | CPUID_EXT_TSC_DEADLINE | CPUID_EXT_PCID,
     [FEAT_7_0_EBX] = CPUID_7_0_EBX_SMEP | CPUID_7_0_EBX_ERMS
                    | CPUID_7_0_EBX_SMAP | CPUID_7_0_EBX_INVPCID,
-    [FEAT_7_0_ECX] = CPUID_7_0_ECX_UMIP | CPUID_7_0_ECX_PKU,
+    [FEAT_7_0_ECX] = CPUID_7_0_ECX_UMIP | CPUID_7_0_ECX_PKU
+                   | CPUID_7_0_ECX_PKS,
     [FEAT_8000_0001_EDX] = CPUID_EXT2_SYSCALL | CPUID_EXT2_NX
                          | CPUID_EXT2_PDPE1GB | CPUID_EXT2_RDTSCP
                          | CPUID_EXT2_LM,

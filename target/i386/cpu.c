@@ -56,6 +56,7 @@ void x86_cpu_reset(X86CPUState *env)
     env->misc_enable = 1;       /* fast strings */
     env->xcr0 = 1;
     env->pkru = 0;
+    env->pkrs = 0;
     memset(env->fpregs, 0, sizeof(env->fpregs));
     env->fptop = 0;
     env->fpuc = 0x40;

@@ -97,6 +97,7 @@ enum {
 #define CR4_SMEP        (1u << 20)
 #define CR4_SMAP        (1u << 21)
 #define CR4_PKE         (1u << 22)
+#define CR4_PKS         (1u << 24)
 
 /* EFER (MSR C000_0080) */
 #define EFER_SCE    (1u << 0)
@@ -359,6 +360,7 @@ typedef struct X86CPUState {
     uint64_t misc_enable;
     uint64_t xcr0;
     uint32_t pkru;              /* protection-key rights (SDM 4.6.2) */
+    uint32_t pkrs;              /* the same for supervisor pages */
 
     /* --- x87, MMX, SSE ------------------------------------------------- */
     X86FPReg fpregs[8];         /* physical registers; ST(i) = (top+i)&7 */

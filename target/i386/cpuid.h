@@ -53,6 +53,7 @@
 #define CPUID_7_0_ECX_UMIP      (1u << 2)
 #define CPUID_7_0_ECX_PKU       (1u << 3)
 #define CPUID_7_0_ECX_OSPKE     (1u << 4)   /* CR4.PKE, not a feature */
+#define CPUID_7_0_ECX_PKS       (1u << 31)
 /* CPUID.80000001H:EDX / ECX */
 #define CPUID_EXT2_SYSCALL  (1u << 11)
 #define CPUID_EXT2_NX       (1u << 20)

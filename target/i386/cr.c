@@ -35,6 +35,9 @@ static uint64_t cr4_writable(X86CPUState *env)
     if (x86_has_feature(env, FEAT_7_0_ECX, CPUID_7_0_ECX_PKU)) {
         ok |= CR4_PKE;
     }
+    if (x86_has_feature(env, FEAT_7_0_ECX, CPUID_7_0_ECX_PKS)) {
+        ok |= CR4_PKS;
+    }
     if (x86_has_feature(env, FEAT_1_ECX, CPUID_EXT_PCID)) {
         ok |= CR4_PCIDE;
     }
@@ -91,7 +94,7 @@ static void cr_write_cr4(X86CPUState *env, uint64_t val)
     }
     env->cr[4] = val;
     if ((old ^ val) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP | CR4_SMAP |
-                       CR4_PKE | CR4_PCIDE)) {
+                       CR4_PKE | CR4_PKS | CR4_PCIDE)) {
         x86_tlb_flush(env, true);
     }
     x86_update_hflags(env);

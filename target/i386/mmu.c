@@ -267,20 +267,22 @@ static void mmu_walk_legacy(X86CPUState *env, uint64_t linear, X86Walk *w)
 }
 
 /*
- * Protection keys (SDM 4.6.2): data accesses to user pages under 4-level
- * paging with CR4.PKE; PKRU's AD bit denies all of them, WD writes (a
+ * Protection keys (SDM 4.6.2): data accesses under 4-level paging, to
+ * user pages with CR4.PKE (rights in PKRU) and to supervisor pages with
+ * CR4.PKS (rights in IA32_PKRS).  AD denies all of them, WD writes (a
  * supervisor write only with CR0.WP).
  */
 static bool mmu_pkey_ok(X86CPUState *env, const X86Walk *w, int access,
                         bool user)
 {
+    bool page_user = w->rights & PG_US;
     uint32_t bits;
 
-    if (!(env->cr[4] & CR4_PKE) || !(env->efer & EFER_LMA) ||
-        !(w->rights & PG_US) || access == X86_ACC_EXEC) {
+    if (!(env->efer & EFER_LMA) || access == X86_ACC_EXEC ||
+        !(env->cr[4] & (page_user ? CR4_PKE : CR4_PKS))) {
         return true;
     }
-    bits = env->pkru >> (2 * w->pkey);
+    bits = (page_user ? env->pkru : env->pkrs) >> (2 * w->pkey);
     if (bits & 1) {
         return false;
     }
@@ -299,8 +301,8 @@ static bool mmu_smap_ok(X86CPUState *env, const X86Walk *w, int access,
            !(w->rights & PG_US) || access == X86_ACC_EXEC;
 }
 
-/* May @access through TLB @idx go through the walk's rights? */
-static bool mmu_rights_ok(X86CPUState *env, const X86Walk *w, int access,
+/* The paging rights of @access through TLB @idx, keys left aside. */
+static bool mmu_paging_ok(X86CPUState *env, const X86Walk *w, int access,
                           int idx)
 {
     bool user = idx == X86_MMU_USER;
@@ -309,8 +311,7 @@ static bool mmu_rights_ok(X86CPUState *env, const X86Walk *w, int access,
     if (user && !page_user) {
         return false;
     }
-    if (!mmu_smap_ok(env, w, access, idx) ||
-        !mmu_pkey_ok(env, w, access, user)) {
+    if (!mmu_smap_ok(env, w, access, idx)) {
         return false;
     }
     if (access == X86_ACC_WRITE && !(w->rights & PG_RW)
@@ -326,6 +327,14 @@ static bool mmu_rights_ok(X86CPUState *env, const X86Walk *w, int access,
         }
     }
     return true;
+}
+
+/* May @access through TLB @idx go through the walk's rights and keys? */
+static bool mmu_rights_ok(X86CPUState *env, const X86Walk *w, int access,
+                          int idx)
+{
+    return mmu_paging_ok(env, w, access, idx) &&
+           mmu_pkey_ok(env, w, access, idx == X86_MMU_USER);
 }
 
 /* Set A on every entry used, and D on the leaf for a write. */
@@ -375,11 +384,12 @@ bool x86_mmu_walk_idx(X86CPUState *env, uint64_t linear, int access, int idx,
     if (!w->fault && (env->efer & EFER_LMA)) {
         w->pkey = (w->values[w->levels - 1] >> PG_PKEY_SHIFT) & 0xf;
     }
-    if (!w->fault && !mmu_rights_ok(env, w, access, idx)) {
+    if (!w->fault && !mmu_paging_ok(env, w, access, idx)) {
         w->error = PFERR_P;
-        if (!mmu_pkey_ok(env, w, access, user)) {
-            w->error |= PFERR_PK;
-        }
+        w->fault = true;
+    } else if (!w->fault && !mmu_pkey_ok(env, w, access, user)) {
+        /* PK: the keys alone deny it (SDM 4.7). */
+        w->error = PFERR_P | PFERR_PK;
         w->fault = true;
     }
     if (w->fault) {

@@ -26,6 +26,7 @@
 #define MSR_MTRR_FIX4K_C0000    0x268
 #define MSR_IA32_PAT            0x277
 #define MSR_IA32_TSC_DEADLINE   0x6e0
+#define MSR_IA32_PKRS           0x6e1
 #define MSR_MTRR_DEF_TYPE       0x2ff
 #define MSR_EFER                0xc0000080
 #define MSR_STAR                0xc0000081
@@ -199,6 +200,11 @@ uint64_t x86_rdmsr(X86CPUState *env, uint32_t index)
             return x86_lapic_get_tsc_deadline(env);
         }
         break;
+    case MSR_IA32_PKRS:
+        if (x86_has_feature(env, FEAT_7_0_ECX, CPUID_7_0_ECX_PKS)) {
+            return env->pkrs;
+        }
+        break;
     case MSR_MTRR_DEF_TYPE:
         return env->mtrr_deftype;
     case MSR_EFER:
@@ -329,6 +335,15 @@ void x86_wrmsr(X86CPUState *env, uint32_t index, uint64_t val)
     case MSR_IA32_TSC_DEADLINE:
         if (msr_has_tsc_deadline(env)) {
             x86_lapic_set_tsc_deadline(env, val);
+            return;
+        }
+        break;
+    case MSR_IA32_PKRS:
+        /* Bits 63:32 are reserved; the TLB holds rights from the old. */
+        if (x86_has_feature(env, FEAT_7_0_ECX, CPUID_7_0_ECX_PKS) &&
+            !(val >> 32)) {
+            env->pkrs = (uint32_t)val;
+            x86_tlb_flush(env, true);
             return;
         }
         break;

@@ -1,8 +1,9 @@
 /*
  * Protection features of long mode: SMEP, SMAP with EFLAGS.AC and
  * STAC/CLAC (SDM vol 3 4.6.1), UMIP (2.5), PCIDs and INVPCID (4.10.1,
- * vol 2 INVPCID), protection keys with RDPKRU/WRPKRU and the PK bit of
- * the #PF error code (4.6.2).
+ * vol 2 INVPCID), protection keys for user pages with RDPKRU/WRPKRU and
+ * for supervisor pages with IA32_PKRS, and the PK bit of the #PF error
+ * code (4.6.2).
  *
  * Each part runs when CPUID offers the feature and prints SKIP with the
  * reason otherwise; qlite refuses the option below if it lacks one, so
@@ -10,7 +11,7 @@
  * (not in its TCG feature set; "+pcid" only warns), so there those parts
  * skip.
  *
- * guest-args: -cpu max,+smep,+smap,+umip,+pcid,+invpcid,+pku
+ * guest-args: -cpu max,+smep,+smap,+umip,+pcid,+invpcid,+pku,+pks
  */
 #include "guest.h"
 
@@ -19,6 +20,8 @@
 #define CR4_SMEP    (1u << 20)
 #define CR4_SMAP    (1u << 21)
 #define CR4_PKE     (1u << 22)
+#define CR4_PKS     (1u << 24)
+#define MSR_PKRS    0x6e1
 #define EFLAGS_AC   (1u << 18)
 #define PFERR_PK    (1u << 5)
 #define PTE_PKEY(k) ((uint64_t)(k) << 59)
@@ -312,6 +315,38 @@ static void test_pku(void)
     write_cr4(read_cr4() & ~CR4_PKE);
 }
 
+static unsigned wrmsr_trap(uint32_t msr, uint64_t v)
+{
+    unsigned n = last_trap.count;
+
+    __asm__ volatile(SET_RESUME "wrmsr\n9:"
+                     : : "c"(msr), "a"((uint32_t)v),
+                       "d"((uint32_t)(v >> 32)) : "r11", "memory");
+    return last_trap.count == n ? 0u : (unsigned)last_trap.vector;
+}
+
+/* PKS: the same rights for supervisor pages, in IA32_PKRS. */
+static void test_pks(void)
+{
+    map_test_page((uintptr_t)frames[0], PTE_PKEY(2));
+    write_cr4(read_cr4() | CR4_PKS);
+    CHECK_EQ(wrmsr_trap(MSR_PKRS, 1ull << 32), VEC_GP,
+             "IA32_PKRS bits 63:32 reserved: #GP");
+    wrmsr(MSR_PKRS, 1u << 4);                       /* AD2 */
+    CHECK_EQ(rdmsr(MSR_PKRS), 1u << 4, "IA32_PKRS reads back");
+    check_pf(READ_TRAP(test_page), PFERR_P | PFERR_PK,
+             "PKRS.AD2: supervisor read faults with PK");
+    wrmsr(MSR_PKRS, 1u << 5);                       /* WD2 */
+    CHECK_EQ(READ_TRAP(test_page), 0, "PKRS.WD2: read allowed");
+    check_pf(WRITE_TRAP(test_page), PFERR_P | PFERR_W | PFERR_PK,
+             "PKRS.WD2: write with CR0.WP faults");
+    map_test_page((uintptr_t)frames[0], PTE_U | PTE_PKEY(2));
+    wrmsr(MSR_PKRS, 3u << 4);
+    CHECK_EQ(WRITE_TRAP(test_page), 0, "user page: PKRS ignored");
+    wrmsr(MSR_PKRS, 0);
+    write_cr4(read_cr4() & ~CR4_PKS);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static void run_if(bool has, void (*fn)(void), const char *why)
@@ -339,4 +374,5 @@ void kernel_main(void)
     run_if(r7[1] & (1u << 10), test_invpcid,
            "INVPCID: CPUID.7:EBX.INVPCID is 0 (QEMU 7.2's tcg has none)");
     run_if(r7[2] & (1u << 3), test_pku, "PKU: CPUID.7:ECX.PKU is 0");
+    run_if(r7[2] & (1u << 31), test_pks, "PKS: CPUID.7:ECX.PKS is 0");
 }

@@ -39,9 +39,9 @@ static const uint32_t kvm_msrs_zero_on_reset[] = {
 
 /*
  * The in-kernel APIC (qlite always uses KVM's irqchip) does x2APIC, which
- * KVM_GET_SUPPORTED_CPUID already reports, and the TSC-deadline timer,
- * which it leaves out: that one is a capability of its own.  Leaf 1 then
- * offers both, as the APIC the guest really gets can do.
+ * KVM_GET_SUPPORTED_CPUID reports, and the TSC-deadline timer, which is a
+ * capability of its own that some kernels leave out of that table.  Leaf
+ * 1 offers both where the APIC the guest really gets can do them.
  */
 static void kvm_cpuid_add_apic_features(struct kvm_cpuid2 *c)
 {

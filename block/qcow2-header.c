@@ -418,7 +418,9 @@ static size_t qcow2_put_ext(uint8_t *buf, size_t off, uint32_t type,
 {
     qcow2_wr32(buf + off, type);
     qcow2_wr32(buf + off + 4, len);
-    memcpy(buf + off + 8, data, len);
+    if (len) {
+        memcpy(buf + off + 8, data, len);   /* an empty one may be NULL */
+    }
     return off + 8 + qcow2_align_up(len, 8);
 }
 

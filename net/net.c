@@ -258,6 +258,17 @@ void net_purge_sent(NetClientState *sender)
     }
 }
 
+/* IP's 16-bit length less room for the largest IP and TCP headers. */
+#define NET_WHOLE_TSO_MSS   (65535 - 60 - 60)
+
+unsigned net_peer_tso_mss(NetClientState *nc, unsigned mss)
+{
+    if (mss && nc->peer && nc->peer->info->takes_whole_tso) {
+        return MAX(mss, NET_WHOLE_TSO_MSS);
+    }
+    return mss;
+}
+
 /* ---- vnet header ------------------------------------------------------- */
 
 bool net_peer_has_vnet_hdr(NetClientState *nc)

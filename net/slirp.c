@@ -334,6 +334,7 @@ static void user_cleanup(NetClientState *nc)
 static const NetClientInfo user_info = {
     .kind = NET_CLIENT_USER,
     .receive = user_receive,
+    .takes_whole_tso = true,
     .cleanup = user_cleanup,
 };
 

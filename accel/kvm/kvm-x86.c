@@ -9,7 +9,7 @@
 #include "kvm-internal.h"
 #include "qlite/cpu.h"
 #include "qlite/error.h"
-#include "qlite/linux-boot.h"
+#include "qlite/boot-cpu.h"
 
 #define CPUID_1_ECX_X2APIC      (1u << 21)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
@@ -227,7 +227,7 @@ static void kvm_reset_msrs(KVMVcpu *v, bool direct_boot)
     kvm_set_msr(v, MSR_MTRR_DEF_TYPE, direct_boot ? MTRR_DEF_TYPE_FW : 0);
 }
 
-static struct kvm_segment kvm_segment_from_boot(const LinuxBootSegment *b)
+static struct kvm_segment kvm_segment_from_boot(const BootCpuSegment *b)
 {
     return (struct kvm_segment) {
         .base = b->base, .limit = b->limit, .selector = b->selector,
@@ -237,18 +237,18 @@ static struct kvm_segment kvm_segment_from_boot(const LinuxBootSegment *b)
 }
 
 /* The boot loader's entry state on top of the power-on state. */
-static void kvm_apply_boot_state(const LinuxBootCpuState *b,
+static void kvm_apply_boot_state(const BootCpuState *b,
                                  struct kvm_regs *regs,
                                  struct kvm_sregs *sregs)
 {
-    __u64 *gpr[LINUX_BOOT_NR_GPRS] = {
+    __u64 *gpr[BOOT_CPU_NR_GPRS] = {
         &regs->rax, &regs->rcx, &regs->rdx, &regs->rbx,
         &regs->rsp, &regs->rbp, &regs->rsi, &regs->rdi,
         &regs->r8, &regs->r9, &regs->r10, &regs->r11,
         &regs->r12, &regs->r13, &regs->r14, &regs->r15,
     };
 
-    for (int i = 0; i < LINUX_BOOT_NR_GPRS; i++) {
+    for (int i = 0; i < BOOT_CPU_NR_GPRS; i++) {
         *gpr[i] = b->gprs[i];
     }
     regs->rip = b->rip;
@@ -266,7 +266,7 @@ static void kvm_apply_boot_state(const LinuxBootCpuState *b,
 
 bool kvm_x86_vcpu_reset(KVMVcpu *v, GError **errp)
 {
-    const LinuxBootCpuState *boot = linux_boot_cpu_state();
+    const BootCpuState *boot = boot_cpu_get();
     KVMVcpuReset *r = &v->reset;
     struct kvm_regs regs = r->regs;
     struct kvm_sregs sregs = r->sregs;

@@ -128,7 +128,7 @@ static bool block_decode_one(BlockBuild *b)
  * stack, so a fetch fault of the first instruction leaks nothing.
  */
 static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
-                             int mode, bool cacheable)
+                             int mode, bool cacheable, unsigned max)
 {
     BlockBuild b = {
         .env = env, .pc = pc, .phys = phys, .mode = mode,
@@ -138,7 +138,7 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
 
     b.host = env->io->ram_ptr(env->io->opaque, phys & X86_PAGE_MASK, false);
     b.cacheable = cacheable && b.host && phys < BLOCK_PHYS_LIMIT;
-    while (b.n < TCG_BLOCK_MAX_INSNS && block_decode_one(&b)) {
+    while (b.n < max && block_decode_one(&b)) {
         /* each call adds one instruction */
     }
     tb = g_malloc(sizeof(*tb) + b.n * sizeof(TcgOp));
@@ -191,9 +191,18 @@ TcgBlock *tcg_block_find(X86CPUState *env)
     }
     if (tb && tb->size > tcg_block_limit_room(env)) {
         /* CS shrank under a cached block: fetch checks one by one. */
-        return block_build(env, pc, phys, mode, false);
+        return block_build(env, pc, phys, mode, false, TCG_BLOCK_MAX_INSNS);
     }
-    return tb ? tb : block_build(env, pc, phys, mode, true);
+    return tb ? tb : block_build(env, pc, phys, mode, true,
+                                 TCG_BLOCK_MAX_INSNS);
+}
+
+TcgBlock *tcg_block_one(X86CPUState *env)
+{
+    uint64_t pc = tcg_block_pc(env);
+
+    return block_build(env, pc, x86_translate(env, pc, X86_ACC_EXEC),
+                       x86_decode_mode(env), false, 1);
 }
 
 /* Can the lookup at @pc reuse what the previous lookup established? */

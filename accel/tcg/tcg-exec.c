@@ -138,6 +138,25 @@ void *tcg_jit_next_code(X86CPUState *env)
     return tb->jit_body;
 }
 
+/*
+ * One instruction on its own, while HF_STEP says that the boundary after
+ * it matters: an interrupt shadow ends there (SDM vol 3A 6.8.3), or a
+ * single-step or breakpoint trap is due (debug.c).  Either raise unwinds.
+ */
+static void exec_step(X86CPUState *env, TcgCPU *tc)
+{
+    X86DebugStep st;
+    TcgBlock *tb;
+    unsigned op;
+
+    x86_debug_insn_begin(env, &st);
+    tb = tcg_block_one(env);
+    op = tb->ops[0].insn.op;
+    exec_block(env, tc, tb);
+    tcg_block_release(tb);
+    x86_debug_insn_end(env, &st, op);
+}
+
 /* ---- events between blocks ------------------------------------------ */
 
 /* SIPI: start the AP in real mode at vector * 4 KiB (SDM vol 3 8.4.4). */
@@ -207,7 +226,8 @@ static void exec_interrupts(CPUState *cpu, X86CPUState *env, TcgCPU *tc)
         cpu_reset_interrupt(cpu, CPU_INTERRUPT_SMI | CPU_INTERRUPT_POLL |
                                  CPU_INTERRUPT_RESET);
     }
-    if (tc->wait_sipi || tc->dead || env->int_shadow) {
+    if (tc->wait_sipi || tc->dead || env->int_shadow || env->dbg_pending) {
+        /* The shadow's boundary; or a #DB trap first (SDM 6.9). */
         return;
     }
     if ((req & CPU_INTERRUPT_NMI) && !env->nmi_blocked) {
@@ -297,6 +317,15 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
         exec_interrupts(cpu, env, tc);
         if (cpu->halted) {
             break;
+        }
+        if (env->hflags & HF_STEP) {
+            exec_step(env, tc);
+            (*budget)--;
+            continue;
+        }
+        if (env->eflags & RF_MASK) {
+            /* No breakpoint to skip: RF ends with the next instruction. */
+            env->eflags &= ~RF_MASK;
         }
         tb = tcg_block_next_inline(env, tc);
         exec_trace_block(env, tb);

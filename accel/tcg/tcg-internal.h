@@ -118,8 +118,12 @@ void tcg_tb_request_flush(void);
 
 /* ---- translation to host code (tcg-jit.c) ------------------------- */
 
-/* What translated code is specialised for: the CPL (which TLB), AC. */
-#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_SMAP_AC | HF_CS64)
+/*
+ * What translated code is specialised for: the CPL and SMAP's AC (which
+ * TLB), AC; and never for single steps (HF_STEP), which the interpreter
+ * runs.
+ */
+#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_SMAP_AC | HF_CS64 | HF_STEP)
 
 /* Translation is on (QLITE_JIT=0 or a CPU trace turns it off). */
 bool tcg_jit_enabled(void);
@@ -150,6 +154,8 @@ extern int32_t tcg_jit_budget;
  * (code outside RAM) must be given to tcg_block_release() after use.
  */
 TcgBlock *tcg_block_find(X86CPUState *env);
+/* The instruction at CS:rip alone, never cached: single steps. */
+TcgBlock *tcg_block_one(X86CPUState *env);
 typedef struct TcgCPU TcgCPU;
 /*
  * The same, first trying the blocks that followed the previous one

@@ -19,10 +19,10 @@
  * boot_params either way.
  */
 #include "qlite/linux-boot.h"
+#include "qlite/boot-cpu.h"
 #include "qlite/error.h"
 #include "qlite/machine.h"
 #include "qlite/memory.h"
-#include "qlite/x86.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -73,13 +73,11 @@
 #define E820_RESERVED       2
 
 /* Descriptor cache bits for the GDT entries we build (SDM 3A 3.4.5). */
-#define GDT_CODE_TYPE       0xb     /* execute/read, accessed */
-#define GDT_DATA_TYPE       0x3     /* read/write, accessed */
+#define GDT_CODE_TYPE       BOOT_CPU_CODE_TYPE
+#define GDT_DATA_TYPE       BOOT_CPU_DATA_TYPE
 #define BOOT_CS             0x10
 #define BOOT_DS             0x18
 
-#define CR0_PE              (1u << 0)
-#define CR0_ET              (1u << 4)
 #define CR0_PG              (1u << 31)
 #define CR4_PAE             (1u << 5)
 #define EFER_LME            (1u << 8)
@@ -93,14 +91,6 @@ typedef struct LinuxKernelInfo {
     uint32_t init_size;
     bool kernel_64;             /* may enter at startup_64 */
 } LinuxKernelInfo;
-
-static LinuxBootCpuState boot_cpu_state;
-static bool boot_cpu_state_valid;
-
-const LinuxBootCpuState *linux_boot_cpu_state(void)
-{
-    return boot_cpu_state_valid ? &boot_cpu_state : NULL;
-}
 
 static uint32_t lb_ld16(const uint8_t *p)
 {
@@ -418,53 +408,24 @@ static void lb_fill_zero_page(uint8_t *bp, const uint8_t *img,
 
 /* ---- the boot CPU ------------------------------------------------------- */
 
-static LinuxBootSegment lb_flat_segment(uint16_t sel, uint8_t type,
-                                        bool db, bool l)
-{
-    return (LinuxBootSegment) {
-        .selector = sel, .base = 0, .limit = 0xffffffff, .type = type,
-        .dpl = 0, .s = true, .present = true, .db = db, .l = l, .g = true,
-    };
-}
-
-/* The same entry state through x86.h, for the CPU emulator. */
-static void lb_tell_cpu(const LinuxBootCpuState *s)
-{
-    X86BootState bs = {
-        .mode = s->long_mode ? X86_BOOT_LONG64 : X86_BOOT_FLAT32,
-        .rip = s->rip,
-        .cr3 = s->cr3,
-        .gdt_base = s->gdt_base,
-    };
-
-    for (int i = 0; i < 8; i++) {
-        bs.regs[i] = s->gprs[i];
-    }
-    x86_set_boot_state(&bs);
-}
-
+/* The boot CPU's entry state (boot.rst "32-bit/64-bit boot protocol"). */
 static void lb_set_cpu_state(bool long_mode, uint64_t entry)
 {
-    LinuxBootCpuState *s = &boot_cpu_state;
+    BootCpuState s;
 
-    memset(s, 0, sizeof(*s));
-    s->long_mode = long_mode;
-    s->rip = entry;
-    s->rflags = 0x2;                    /* bit 1 reserved; IF clear */
-    s->gprs[LINUX_BOOT_RSI] = LB_ZERO_PAGE_ADDR;
-    s->cr0 = CR0_PE | CR0_ET;
-    s->gdt_base = LB_GDT_ADDR;
-    s->gdt_limit = 32 - 1;
-    s->cs = lb_flat_segment(BOOT_CS, GDT_CODE_TYPE, !long_mode, long_mode);
-    s->ds = lb_flat_segment(BOOT_DS, GDT_DATA_TYPE, true, false);
+    boot_cpu_flat32(&s, entry, BOOT_CS, BOOT_DS);
+    s.gprs[BOOT_CPU_RSI] = LB_ZERO_PAGE_ADDR;
+    s.gdt_base = LB_GDT_ADDR;
+    s.gdt_limit = 32 - 1;
     if (long_mode) {
-        s->cr0 |= CR0_PG;
-        s->cr3 = LB_PAGE_TABLE_ADDR;
-        s->cr4 = CR4_PAE;
-        s->efer = EFER_LME | EFER_LMA;
+        s.long_mode = true;
+        s.cs = boot_cpu_flat_segment(BOOT_CS, GDT_CODE_TYPE, false, true);
+        s.cr0 |= CR0_PG;
+        s.cr3 = LB_PAGE_TABLE_ADDR;
+        s.cr4 = CR4_PAE;
+        s.efer = EFER_LME | EFER_LMA;
     }
-    boot_cpu_state_valid = true;
-    lb_tell_cpu(s);
+    boot_cpu_set(&s);
 }
 
 /* ---- putting it together ------------------------------------------------ */

@@ -14,10 +14,12 @@
 #include "qlite/machine.h"
 #include "qlite/memory.h"
 #include "qlite/multiboot.h"
-#include "qlite/x86.h"
+#include "qlite/boot-cpu.h"
 
 #define MB_HEADER_MAGIC     0x1badb002
 #define MB_BOOT_MAGIC       0x2badb002
+#define MB_BOOT_CS          0x10
+#define MB_BOOT_DS          0x18
 #define MB_SEARCH           8192
 #define MB_FLAG_AOUT_KLUDGE (1u << 16)
 
@@ -355,7 +357,7 @@ static bool mb_load_all(MbState *s, const uint8_t *data, gsize len,
                         const char *cmdline, const char *initrd,
                         GError **errp)
 {
-    X86BootState bs = { .mode = X86_BOOT_FLAT32 };
+    BootCpuState bs;
     uint32_t info;
 
     if (h->flags & MB_FLAG_AOUT_KLUDGE) {
@@ -371,10 +373,15 @@ static bool mb_load_all(MbState *s, const uint8_t *data, gsize len,
     if (!mb_write_info(s, kernel, cmdline, &info, errp)) {
         return false;
     }
-    bs.rip = s->entry;
-    bs.regs[0] = MB_BOOT_MAGIC;      /* EAX */
-    bs.regs[3] = info;               /* EBX */
-    x86_set_boot_state(&bs);
+    /*
+     * Multiboot 0.6.96 3.2: flat 32-bit protected mode, paging and IF
+     * off, GDTR undefined (the kernel loads its own); the selectors are
+     * the Linux protocol's.
+     */
+    boot_cpu_flat32(&bs, s->entry, MB_BOOT_CS, MB_BOOT_DS);
+    bs.gprs[BOOT_CPU_RAX] = MB_BOOT_MAGIC;
+    bs.gprs[BOOT_CPU_RBX] = info;
+    boot_cpu_set(&bs);
     return true;
 }
 

@@ -128,7 +128,8 @@ static void tx_tso(E1000State *s, bool vle, uint16_t vlan)
      * The header's IP length may be 0 (Linux leaves it so): segmenting
      * takes the datagram's end from the packet, not from that field.
      */
-    if (!net_tso_segment(s->tx.buf, s->tx.len, s->tx_ctx.mss,
+    if (!net_tso_segment(s->tx.buf, s->tx.len,
+                         net_peer_tso_mss(s->nc, s->tx_ctx.mss),
                          tx_emit_segment, &c)) {
         e1000_guest_error(s, "e1000: TSO of a %zu-byte frame that is not "
                           "TCP (or MSS 0)", s->tx.len);

@@ -313,7 +313,8 @@ static bool virtio_net_tx_software(VirtIONet *s, const VirtioNetHdr *h,
 
     iov_to_buf(e->out_sg, e->out_num, s->hdr_len, s->tx_buf, len);
     if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-        return net_tso_segment(s->tx_buf, len, h->gso_size,
+        return net_tso_segment(s->tx_buf, len,
+                               net_peer_tso_mss(s->nc, h->gso_size),
                                virtio_net_send_segment, s);
     }
     if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&

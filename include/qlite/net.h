@@ -110,6 +110,11 @@ typedef struct NetClientInfo {
     bool (*has_vnet_hdr)(NetClientState *nc);
     void (*using_vnet_hdr)(NetClientState *nc, bool on);
     void (*set_offload)(NetClientState *nc, const NetOffloads *o);
+    /*
+     * A TCP stack rather than a wire (user networking): it takes a TSO
+     * frame whole, with complete checksums, instead of MSS-sized pieces.
+     */
+    bool takes_whole_tso;
     /* NICs: fill @f (tables already allocated, empty). */
     void (*query_rx_filter)(NetClientState *nc, NetRxFilter *f);
 } NetClientInfo;
@@ -164,6 +169,13 @@ ssize_t net_send(NetClientState *sender, const void *buf, size_t len);
 void net_flush_queued(NetClientState *nc);
 /* Drop frames @sender queued at its peer (a NIC reset), no callbacks. */
 void net_purge_sent(NetClientState *sender);
+/*
+ * The payload size a NIC cuts a TSO frame at for its peer: the guest's
+ * @mss for a wire, or as much as one IP datagram holds for a peer that
+ * takes whole TSO frames (one slirp input and one host send() per 64 KiB
+ * instead of per 1.4 KiB).
+ */
+unsigned net_peer_tso_mss(NetClientState *nc, unsigned mss);
 /* Whether the peer can take a frame now (false: no peer or it refuses). */
 bool net_peer_can_receive(NetClientState *nc);
 

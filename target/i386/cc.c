@@ -130,7 +130,7 @@ void x86_set_eflags(X86CPUState *env, uint32_t val, uint32_t mask)
     }
     mask &= ~CC_MASK;
     env->eflags = ((env->eflags & ~mask) | (val & mask) | 2) & ~CC_MASK;
-    if ((old ^ env->eflags) & (VM_MASK | AC_MASK)) {
+    if ((old ^ env->eflags) & (VM_MASK | AC_MASK | TF_MASK)) {
         x86_update_hflags(env);
     }
 }

@@ -9,6 +9,7 @@
  */
 #include "target/i386/cpu.h"
 #include "target/i386/cpuid.h"
+#include "target/i386/mmu.h"
 #include "qlite/error.h"
 #include "qlite/x86.h"
 
@@ -275,7 +276,39 @@ typedef struct CpuRequest {
     uint32_t plus[FEAT_WORDS], minus[FEAT_WORDS];
     char *vendor, *model_id;
     long family, model_nr, stepping, level, xlevel;
+    long phys_bits;             /* -1: not given */
+    bool host_phys_bits;
 } CpuRequest;
+
+/* MAXPHYADDR limits: at least 32 bits, at most 52 (SDM vol 3A 4.1.4). */
+#define PHYS_BITS_MIN   32
+#define PHYS_BITS_MAX   52
+
+/* The host's MAXPHYADDR (CPUID 0x80000008 EAX[7:0]), or 0 if unknown. */
+static unsigned cpu_model_host_phys_bits(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    uint32_t a, b, c, d;
+
+    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000));
+    if (a >= 0x80000008) {
+        __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+                : "a"(0x80000008));
+        return a & 0xff;
+    }
+#endif
+    return 0;
+}
+
+static unsigned cpu_model_phys_bits(const CpuRequest *req)
+{
+    unsigned host = req->host_phys_bits ? cpu_model_host_phys_bits() : 0;
+
+    if (host) {
+        return host;
+    }
+    return req->phys_bits >= 0 ? (unsigned)req->phys_bits : X86_PHYS_BITS;
+}
 
 static bool cpu_model_parse_num(const char *model, const char *key,
                                 const char *val, long *out, GError **errp)
@@ -372,9 +405,26 @@ static bool cpu_model_parse_item(CpuRequest *req, const char *item,
 
         return cpu_model_parse_num(req->model->name, key, val, dst, errp);
     }
+    if (!strcmp(key, "phys-bits") && val) {
+        if (!cpu_model_parse_num(req->model->name, key, val, &req->phys_bits,
+                                 errp)) {
+            return false;
+        }
+        if (req->phys_bits < PHYS_BITS_MIN || req->phys_bits > PHYS_BITS_MAX) {
+            error_setg(errp, "phys-bits should be between %d and %d "
+                       "(but is %ld)", PHYS_BITS_MIN, PHYS_BITS_MAX,
+                       req->phys_bits);
+            return false;
+        }
+        return true;
+    }
     g_strdelimit(key, "_", '-');
     if (val && !cpu_model_parse_bool(key, val, &on, errp)) {
         return false;
+    }
+    if (!strcmp(key, "host-phys-bits")) {
+        req->host_phys_bits = on;
+        return true;
     }
     return cpu_model_set_flag(req, key, on, errp);
 }
@@ -407,6 +457,7 @@ static void cpu_model_fill(X86CPUState *env, const CpuRequest *req)
     cpu_model_filter(env);
     env->cpuid_level = req->level >= 0 ? (uint32_t)req->level : m->level;
     env->cpuid_xlevel = req->xlevel >= 0 ? (uint32_t)req->xlevel : m->xlevel;
+    env->phys_bits = cpu_model_phys_bits(req);
     env->cpuid_version = cpu_model_version(
         req->family >= 0 ? req->family : m->family,
         req->model_nr >= 0 ? req->model_nr : m->model,
@@ -428,7 +479,7 @@ bool x86_cpu_model_apply(X86CPUState *env, const char *cpu_model,
     g_auto(GStrv) items = g_strsplit(cpu_model ? cpu_model : "qemu64",
                                      ",", -1);
     CpuRequest req = { .family = -1, .model_nr = -1, .stepping = -1,
-                       .level = -1, .xlevel = -1 };
+                       .level = -1, .xlevel = -1, .phys_bits = -1 };
     bool ok = true;
 
     req.model = items[0] ? cpu_model_find(items[0]) : NULL;

@@ -3,6 +3,7 @@
  * flags derived from the control registers and segment caches.
  */
 #include "exec.h"
+#include "msr-misc.h"
 
 static void cpu_reset_seg(SegmentCache *s, uint16_t sel, uint64_t base,
                           uint32_t flags)
@@ -53,7 +54,7 @@ void x86_cpu_reset(X86CPUState *env)
     /* xAPIC enabled at the default base; BSP flag on CPU 0 (SDM 10.4.4). */
     env->apic_base = UINT64_C(0xfee00000) | (1u << 11) |
                      (env->apic_id == 0 ? 1u << 8 : 0);
-    env->misc_enable = 1;       /* fast strings */
+    env->misc_enable = x86_misc_enable_reset_value();
     env->xcr0 = 1;
     env->pkru = 0;
     env->pkrs = 0;
@@ -68,6 +69,9 @@ void x86_cpu_reset(X86CPUState *env)
     memset(env->xmm, 0, sizeof(env->xmm));
     env->mxcsr = MXCSR_DEFAULT;
     env->int_shadow = false;
+    env->dbg_shadow = false;
+    env->dbg_exec = env->dbg_data = env->dbg_io = 0;
+    env->dbg_hits = env->dbg_pending = 0;
     env->nmi_blocked = false;
     env->exc_vector = -1;
     env->exc_prev = -1;
@@ -134,6 +138,10 @@ void x86_update_hflags(X86CPUState *env)
     if ((env->cr[0] & CR0_AM) && (env->eflags & AC_MASK) &&
         (h & HF_CPL_MASK) == 3) {
         h |= HF_AC;
+    }
+    if ((env->eflags & TF_MASK) || env->int_shadow ||
+        (env->dr[7] & 0xff)) {
+        h |= HF_STEP;
     }
     env->hflags = h;
 }

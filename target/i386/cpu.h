@@ -174,6 +174,11 @@ typedef struct DescTableReg {   /* GDTR, IDTR */
 #define HF_SMAP         (1u << 13)      /* CR4.SMAP */
 #define HF_AC           (1u << 14)      /* CR0.AM and EFLAGS.AC (CPL 3) */
 #define HF_SMAP_AC      (1u << 15)      /* CR4.SMAP, EFLAGS.AC, CPL < 3 */
+/*
+ * One instruction at a time: an interrupt shadow, EFLAGS.TF or an armed
+ * DR7 breakpoint needs the boundary after each instruction (debug.c).
+ */
+#define HF_STEP         (1u << 20)
 
 /*
  * Lazy condition codes: arithmetic records what it needs and sets cc_op;
@@ -380,7 +385,16 @@ typedef struct X86CPUState {
      * instruction after them runs before any interrupt is taken.
      */
     bool int_shadow;
+    bool dbg_shadow;            /* MOV/POP SS: debug traps wait too */
     bool nmi_blocked;           /* from NMI delivery until IRET */
+    /*
+     * Debug traps (debug.c): the DR7 breakpoints armed per kind (bit i
+     * for DRi), the DR6 B0-B3 hits of the running instruction, and the
+     * DR6 bits held across a MOV SS shadow.
+     */
+    uint8_t dbg_exec, dbg_data, dbg_io;
+    uint32_t dbg_hits;
+    uint32_t dbg_pending;
     /*
      * The exception being raised, for the execution loop to deliver after
      * unwinding.  exc_vector < 0: none.  x86_raise_* fill these (and use
@@ -402,6 +416,7 @@ typedef struct X86CPUState {
     uint32_t cpuid_version;     /* leaf 1 EAX */
     uint32_t cpuid_vendor[3];   /* EBX, EDX, ECX of leaf 0 */
     uint32_t apic_id;
+    uint8_t phys_bits;          /* MAXPHYADDR; 0: X86_PHYS_BITS */
     void *model;                /* system side's own model data */
 
     /* --- soft TLB (system side) ---------------------------------------- */
@@ -583,6 +598,36 @@ uint64_t x86_read_cr(X86CPUState *env, int cr);
 void x86_write_cr(X86CPUState *env, int cr, uint64_t val);
 uint64_t x86_read_dr(X86CPUState *env, int dr);
 void x86_write_dr(X86CPUState *env, int dr, uint64_t val);
+
+/* ------------------------------------------------------------------------
+ * Debug traps (debug.c, SDM vol 3B ch. 17)
+ */
+
+/* Which DR7 breakpoints are armed, after a DR7 or CR4.DE change. */
+void x86_debug_rearm(X86CPUState *env);
+/* STI (@ss false) or MOV/POP SS (@ss true) shadow the next boundary. */
+void x86_set_int_shadow(X86CPUState *env, bool ss);
+/* State of one instruction run under HF_STEP, between begin and end. */
+typedef struct X86DebugStep {
+    bool tf;                    /* EFLAGS.TF when the instruction began */
+} X86DebugStep;
+/* Before: end the shadow, fault on an instruction breakpoint. */
+void x86_debug_insn_begin(X86CPUState *env, X86DebugStep *st);
+/* After @op completed: the single-step, data and I/O traps. */
+void x86_debug_insn_end(X86CPUState *env, const X86DebugStep *st,
+                        unsigned op);
+/*
+ * SYSRET looks at TF after itself: the trap is due even when it ran in a
+ * block (TF was clear), and HF_STEP delivers it before the next one.
+ */
+void x86_debug_sysret(X86CPUState *env);
+/* A data access at @linear (slow path of pages with a watched address). */
+void x86_debug_data_access(X86CPUState *env, uint64_t linear,
+                           unsigned size, bool write);
+/* An IN/OUT/INS/OUTS at @port that passed its permission checks. */
+void x86_debug_io(X86CPUState *env, uint16_t port, unsigned size);
+/* Does the 4 KiB page at @page hold a watched data address? */
+bool x86_debug_page_watched(const X86CPUState *env, uint64_t page);
 
 /* ------------------------------------------------------------------------
  * System side: MSRs, CPUID, TSC (msr.c, cpuid.c)

@@ -6,6 +6,7 @@
 #include "target/i386/cpu.h"
 #include "target/i386/cpuid.h"
 #include "target/i386/mmu.h"
+#include "target/i386/msr-misc.h"
 
 static void cpuid_vendor(const X86CPUState *env, uint32_t *ebx,
                          uint32_t *ecx, uint32_t *edx)
@@ -29,10 +30,12 @@ static uint32_t cpuid_brand(const X86CPUState *env, unsigned word)
 
 static uint32_t cpuid_clamp(const X86CPUState *env, uint32_t leaf)
 {
+    uint32_t level = x86_cpuid_max_basic(env);
+
     if (leaf >= 0x80000000) {
-        return leaf > env->cpuid_xlevel ? env->cpuid_level : leaf;
+        return leaf > env->cpuid_xlevel ? level : leaf;
     }
-    return leaf > env->cpuid_level ? env->cpuid_level : leaf;
+    return leaf > level ? level : leaf;
 }
 
 static void cpuid_leaf1(X86CPUState *env, uint32_t r[4])
@@ -55,7 +58,7 @@ void x86_cpuid(X86CPUState *env, uint32_t leaf, uint32_t subleaf,
     leaf = cpuid_clamp(env, leaf);
     switch (leaf) {
     case 0:
-        r[0] = env->cpuid_level;
+        r[0] = x86_cpuid_max_basic(env);
         cpuid_vendor(env, &r[1], &r[2], &r[3]);
         break;
     case 1:
@@ -87,6 +90,9 @@ void x86_cpuid(X86CPUState *env, uint32_t leaf, uint32_t subleaf,
         r[0] = env->cpuid_version;
         r[2] = env->features[FEAT_8000_0001_ECX];
         r[3] = env->features[FEAT_8000_0001_EDX];
+        if (!x86_nx_available(env)) {
+            r[3] &= ~CPUID_EXT2_NX;     /* MISC_ENABLE "XD Bit Disable" */
+        }
         break;
     case 0x80000002: case 0x80000003: case 0x80000004:
         for (unsigned i = 0; i < 4; i++) {
@@ -94,7 +100,7 @@ void x86_cpuid(X86CPUState *env, uint32_t leaf, uint32_t subleaf,
         }
         break;
     case 0x80000008:
-        r[0] = X86_PHYS_BITS | (X86_VIRT_BITS << 8);
+        r[0] = x86_phys_bits(env) | (X86_VIRT_BITS << 8);
         break;
     default:
         break;

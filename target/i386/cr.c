@@ -98,6 +98,9 @@ static void cr_write_cr4(X86CPUState *env, uint64_t val)
         x86_tlb_flush(env, true);
     }
     x86_update_hflags(env);
+    if ((old ^ val) & CR4_DE) {
+        x86_debug_rearm(env);   /* I/O breakpoints need CR4.DE */
+    }
 }
 
 uint64_t x86_read_cr(X86CPUState *env, int cr)
@@ -185,6 +188,8 @@ void x86_write_dr(X86CPUState *env, int dr, uint64_t val)
     if ((dr == 6 || dr == 7) && (val >> 32)) {
         cr_gp(env);
     }
-    /* Breakpoints are stored but not armed: qlite has no debug traps. */
     env->dr[dr] = val;
+    if (dr != 6) {
+        x86_debug_rearm(env);
+    }
 }

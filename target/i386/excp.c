@@ -115,7 +115,31 @@ typedef struct Event {
     uint32_t error;
     uint64_t ret_rip;           /* pushed as the return address */
     uint32_t ext;               /* EXT bit for errors during delivery */
+    bool fault;                 /* a fault: the pushed EFLAGS has RF */
 } Event;
+
+/*
+ * Fault-class vectors (SDM vol 3A table 6-1).  #DB is left out: its
+ * instruction-breakpoint fault pushes RF as it is (SDM vol 3B 17.3.1.1),
+ * so that the handler decides whether to go on past the breakpoint.
+ */
+static bool excp_is_fault(int vector)
+{
+    switch (vector) {
+    case EXCP_DE: case EXCP_BR: case EXCP_UD: case EXCP_NM: case EXCP_TS:
+    case EXCP_NP: case EXCP_SS: case EXCP_GP: case EXCP_PF: case EXCP_MF:
+    case EXCP_AC: case EXCP_XM: case 20: case 21:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The EFLAGS image an event pushes: faults set RF (17.3.1.1). */
+static uint32_t excp_pushed_flags(X86CPUState *env, const Event *ev)
+{
+    return x86_get_eflags(env) | (ev->fault ? RF_MASK : 0);
+}
 
 static noreturn void excp_fault(X86CPUState *env, int vec, uint32_t sel,
                                 const Event *ev)
@@ -142,7 +166,7 @@ static void excp_deliver_real(X86CPUState *env, const Event *ev)
     }
     ivt = (uint32_t)x86_ld_linear(env, env->idt.base + entry, 4, true);
     x86_stack_init_current(env, &st);
-    x86_stack_push(env, &st, 2, x86_get_eflags(env));
+    x86_stack_push(env, &st, 2, excp_pushed_flags(env, ev));
     x86_stack_push(env, &st, 2, env->segs[R_CS].selector);
     x86_stack_push(env, &st, 2, ev->ret_rip);
     x86_stack_commit(env, &st);
@@ -228,7 +252,7 @@ static void excp_deliver_pm(X86CPUState *env, const Event *ev)
     uint16_t sel;
     X86Stack st;
     SegmentCache ss;
-    uint32_t flags = x86_get_eflags(env);
+    uint32_t flags = excp_pushed_flags(env, ev);
 
     excp_read_gate(env, ev, false, g);
     type = desc_type(g[1]);
@@ -300,7 +324,7 @@ static void excp_deliver_long(X86CPUState *env, const Event *ev)
     uint64_t offset, rsp;
     uint16_t sel;
     X86Stack st;
-    uint32_t flags = x86_get_eflags(env);
+    uint32_t flags = excp_pushed_flags(env, ev);
     bool switch_ss;
 
     excp_read_gate(env, ev, true, g);
@@ -357,10 +381,16 @@ void x86_deliver_exception(X86CPUState *env)
         .error = env->exc_error_code,
         .ret_rip = env->exc_is_soft ? env->exc_next_rip : env->rip,
         .ext = env->exc_is_soft ? 0 : 1,
+        .fault = !env->exc_is_soft && excp_is_fault(env->exc_vector),
     };
 
     /* A fault while delivering a software interrupt is not a #DF. */
     env->exc_prev = ev.soft ? -1 : ev.vector;
+    /*
+     * The instruction a MOV SS shadowed raised instead of completing:
+     * its held #DB trap is dropped, not delivered inside the handler.
+     */
+    env->dbg_pending = 0;
     if (ev.vector == EXCP_DF && !(env->hflags & HF_PE)) {
         /* Real mode has no error code on the stack. */
         ev.has_error = false;
@@ -459,6 +489,7 @@ void x86_helper_sysret(X86CPUState *env, int osize)
                        osize == 8);
         excp_load_flat(env, R_SS, (sel + 8) | 3, 3, false);
         env->rip = rip;
+        x86_debug_sysret(env);
         return;
     }
     x86_set_eflags(env, IF_MASK, IF_MASK);
@@ -508,7 +539,8 @@ void x86_helper_sysexit(X86CPUState *env, int osize)
 
 /* ---- I/O permission (SDM vol 1 19.5) ---------------------------------- */
 
-void x86_check_io(X86CPUState *env, uint16_t port, unsigned size)
+static void excp_check_io_permission(X86CPUState *env, uint16_t port,
+                                     unsigned size)
 {
     const SegmentCache *tr = &env->segs[R_TR];
     unsigned iopl = (env->eflags & IOPL_MASK) >> IOPL_SHIFT;
@@ -533,4 +565,11 @@ void x86_check_io(X86CPUState *env, uint16_t port, unsigned size)
     if ((bits >> (port & 7)) & ((1u << size) - 1)) {
         x86_raise_exception_err(env, EXCP_GP, 0);
     }
+}
+
+/* Permitted accesses count for the I/O breakpoints (SDM vol 3B 17.2.4). */
+void x86_check_io(X86CPUState *env, uint16_t port, unsigned size)
+{
+    excp_check_io_permission(env, port, size);
+    x86_debug_io(env, port, size);
 }

@@ -173,6 +173,11 @@ static void ctl_set_szp(X86CPUState *env, uint8_t al, uint32_t cf_af)
     x86_set_eflags(env, x86_get_eflags(env) | cf_af, CF_MASK | AF_MASK);
 }
 
+/*
+ * DAA/DAS as the SDM's pseudo-code (vol 2A DAA, DAS).  Both test the
+ * original AL and CF in the second step; DAS also keeps the borrow of
+ * AL - 6 in CF (DAA's carry from AL + 6 implies AL > 0x99 anyway).
+ */
 static void ctl_daa(X86CPUState *env, const X86Insn *in)
 {
     uint32_t f = x86_get_eflags(env), out = 0;
@@ -180,6 +185,9 @@ static void ctl_daa(X86CPUState *env, const X86Insn *in)
     bool sub = in->op == X86_OP_DAS;
 
     if ((al & 0xf) > 9 || (f & AF_MASK)) {
+        if (sub && al < 6) {
+            out |= CF_MASK;
+        }
         al = sub ? al - 6 : al + 6;
         out |= AF_MASK;
     }

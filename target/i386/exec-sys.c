@@ -32,7 +32,7 @@ static void sys_cli_sti(X86CPUState *env, const X86Insn *in)
         x86_raise_exception_err(env, EXCP_GP, 0);
     }
     if (sti && !(env->eflags & IF_MASK)) {
-        env->int_shadow = true;     /* one more instruction first */
+        x86_set_int_shadow(env, false); /* one more instruction first */
     }
     x86_set_eflags(env, sti ? IF_MASK : 0, IF_MASK);
     if (in->flags & X86_F_END) {
@@ -150,7 +150,7 @@ static void sys_pop_seg(X86CPUState *env, const X86Insn *in)
     x86_load_seg(env, seg, sel);
     x86_reg_write(env, R_ESP, ss, sp + in->osize);
     if (seg == R_SS) {
-        env->int_shadow = true;
+        x86_set_int_shadow(env, true);
     }
     if (in->flags & X86_F_END) {
         env->rip = x86_next_rip(env, in);
@@ -177,7 +177,7 @@ static void sys_mov_to_seg(X86CPUState *env, const X86Insn *in)
     }
     x86_load_seg(env, seg, x86_opnd_read(env, in, 1));
     if (seg == R_SS) {
-        env->int_shadow = true;
+        x86_set_int_shadow(env, true);
     }
     env->rip = x86_next_rip(env, in);
 }

@@ -11,8 +11,11 @@
 #include "target/i386/cpu.h"
 #include "target/i386/mmu.h"
 
-/* Physical address width the model reports (CPUID 0x80000008 EAX[7:0]). */
-#define MMU_PHYS_MASK   ((UINT64_C(1) << X86_PHYS_BITS) - 1)
+/*
+ * Physical address width the model reports (CPUID 0x80000008 EAX[7:0]);
+ * these use the @env in scope.
+ */
+#define MMU_PHYS_MASK   ((UINT64_C(1) << x86_phys_bits(env)) - 1)
 /* Address bits of a PAE/4-level entry: 51:12 clipped to MAXPHYADDR. */
 #define MMU_ADDR_MASK   (MMU_PHYS_MASK & ~UINT64_C(0xfff))
 
@@ -576,6 +579,13 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
         return paddr;
     }
     e->addend = (uintptr_t)host - (uintptr_t)page;
+    if (env->dbg_data && x86_debug_page_watched(env, page)) {
+        /* Every data access here takes the slow path, which checks. */
+        if (mmu_rights_ok(env, &w, X86_ACC_EXEC, idx)) {
+            e->tag_code = page;
+        }
+        return paddr;
+    }
     if (mmu_rights_ok(env, &w, X86_ACC_READ, idx)) {
         e->tag_read = page;
     }
@@ -636,6 +646,9 @@ static uint64_t mmu_ld_page(X86CPUState *env, uint64_t linear, unsigned size,
     uint64_t paddr = mmu_translate_idx(env, linear, X86_ACC_READ, idx);
     X86TLBEntry *e = mmu_tlb_entry(env, idx, linear);
 
+    if (env->dbg_data) {
+        x86_debug_data_access(env, linear, size, false);
+    }
     if (e->tag_read == (linear & X86_PAGE_MASK)) {
         return mmu_host_ld((void *)(uintptr_t)(linear + e->addend), size);
     }
@@ -648,6 +661,9 @@ static void mmu_st_page(X86CPUState *env, uint64_t linear, unsigned size,
     uint64_t paddr = mmu_translate_idx(env, linear, X86_ACC_WRITE, idx);
     X86TLBEntry *e = mmu_tlb_entry(env, idx, linear);
 
+    if (env->dbg_data) {
+        x86_debug_data_access(env, linear, size, true);
+    }
     if (e->tag_write == (linear & X86_PAGE_MASK)) {
         mmu_host_st((void *)(uintptr_t)(linear + e->addend), size, val);
         return;

@@ -12,6 +12,12 @@
 #define X86_PHYS_BITS   40
 #define X86_VIRT_BITS   48
 
+/* MAXPHYADDR of @env: -cpu phys-bits=N / host-phys-bits=on, or 40. */
+static inline unsigned x86_phys_bits(const X86CPUState *env)
+{
+    return env->phys_bits ? env->phys_bits : X86_PHYS_BITS;
+}
+
 /* #PF error code bits (SDM vol 3A 4.7). */
 #define PFERR_P     (1u << 0)
 #define PFERR_W     (1u << 1)

@@ -8,6 +8,7 @@
 
 #include "target/i386/cpu.h"
 #include "target/i386/cpuid.h"
+#include "target/i386/msr-misc.h"
 
 #define MSR_IA32_TSC            0x10
 #define MSR_IA32_APICBASE       0x1b
@@ -18,7 +19,6 @@
 #define MSR_IA32_SYSENTER_EIP   0x176
 #define MSR_MCG_CAP             0x179
 #define MSR_MCG_STATUS          0x17a
-#define MSR_IA32_MISC_ENABLE    0x1a0
 #define MSR_MTRR_PHYS_BASE0     0x200
 #define MSR_MTRR_FIX64K_00000   0x250
 #define MSR_MTRR_FIX16K_80000   0x258
@@ -45,8 +45,6 @@
 #define APICBASE_EXTD       (1u << 10)
 /* MTRRcap: 8 variable ranges, fixed ranges (bit 8), WC type (bit 10). */
 #define MTRRCAP_VALUE       (X86_MTRR_VAR_COUNT | (1u << 8) | (1u << 10))
-/* MISC_ENABLE: fast strings (0) and "perf monitoring available" (7). */
-#define MISC_ENABLE_WRITABLE UINT64_C(0x1)
 
 static noreturn void msr_gp(X86CPUState *env)
 {
@@ -167,6 +165,9 @@ uint64_t x86_rdmsr(X86CPUState *env, uint32_t index)
         }
         return val;
     }
+    if (x86_msr_misc_read(env, index, &val)) {
+        return val;
+    }
     if (fixed >= 0) {
         return env->mtrr_fixed[fixed];
     }
@@ -191,8 +192,6 @@ uint64_t x86_rdmsr(X86CPUState *env, uint32_t index)
     case MSR_MCG_CAP:
     case MSR_MCG_STATUS:
         return 0;               /* no machine-check banks */
-    case MSR_IA32_MISC_ENABLE:
-        return env->misc_enable;
     case MSR_IA32_PAT:
         return env->pat;
     case MSR_IA32_TSC_DEADLINE:
@@ -243,7 +242,7 @@ static void msr_write_efer(X86CPUState *env, uint64_t val)
 {
     uint64_t writable = EFER_SCE | EFER_LME | EFER_LMA;
 
-    if (x86_has_feature(env, FEAT_8000_0001_EDX, CPUID_EXT2_NX)) {
+    if (x86_nx_available(env)) {
         writable |= EFER_NXE;
     }
     if (val & ~writable) {
@@ -294,6 +293,14 @@ void x86_wrmsr(X86CPUState *env, uint32_t index, uint64_t val)
         }
         return;
     }
+    switch (x86_msr_misc_write(env, index, val)) {
+    case X86_MSR_DONE:
+        return;
+    case X86_MSR_FAULT:
+        msr_gp(env);
+    case X86_MSR_NOT_MINE:
+        break;
+    }
     if (fixed >= 0) {
         env->mtrr_fixed[fixed] = val;
         return;
@@ -321,10 +328,6 @@ void x86_wrmsr(X86CPUState *env, uint32_t index, uint64_t val)
         msr_write_base(env, 0, &env->sysenter_eip, val);
         return;
     case MSR_MCG_STATUS:
-        return;
-    case MSR_IA32_MISC_ENABLE:
-        env->misc_enable = (env->misc_enable & ~MISC_ENABLE_WRITABLE)
-                         | (val & MISC_ENABLE_WRITABLE);
         return;
     case MSR_IA32_PAT:
         if (!msr_pat_valid(val)) {

@@ -5,15 +5,13 @@
  * every reset.
  */
 #include "qlite/accel.h"
-#include "qlite/linux-boot.h"
+#include "qlite/boot-cpu.h"
 #include "qlite/machine.h"
 #include "qlite/x86.h"
 #include "target/i386/cpu.h"
 
 static int (*x86_ack_fn)(void *opaque);
 static void *x86_ack_opaque;
-static X86BootState x86_boot;
-static bool x86_boot_set;
 
 /*
  * The -cpu models describe what the emulator implements; under KVM the
@@ -57,65 +55,7 @@ int x86_intr_ack(void)
     return x86_ack_fn ? x86_ack_fn(x86_ack_opaque) : -1;
 }
 
-void x86_set_boot_state(const X86BootState *bs)
-{
-    x86_boot = *bs;
-    x86_boot_set = true;
-}
-
-static void x86_flat_seg(SegmentCache *s, uint16_t sel, uint32_t flags)
-{
-    s->selector = sel;
-    s->base = 0;
-    s->limit = UINT32_MAX;
-    s->flags = flags | DESC_P_MASK | DESC_S_MASK | DESC_A_MASK | DESC_G_MASK;
-}
-
-/*
- * Flat segments as a loader's GDT describes them: code at 0x10, data at
- * 0x18 (Multiboot spec 3.2; Linux boot.rst "32-bit/64-bit boot
- * protocol" uses the same selectors).
- */
-static void x86_boot_flat_segs(X86CPUState *env, bool long64)
-{
-    uint32_t code = DESC_CS_MASK | DESC_R_MASK |
-                    (long64 ? DESC_L_MASK : DESC_B_MASK);
-
-    x86_flat_seg(&env->segs[R_CS], 0x10, code);
-    for (int i = R_ES; i <= R_GS; i++) {
-        if (i != R_CS) {
-            x86_flat_seg(&env->segs[i], 0x18, DESC_W_MASK | DESC_B_MASK);
-        }
-    }
-}
-
-static void x86_apply_boot(X86CPUState *env, const X86BootState *bs)
-{
-    bool long64 = bs->mode == X86_BOOT_LONG64;
-
-    if (bs->mode == X86_BOOT_FIRMWARE) {
-        return;
-    }
-    for (int i = 0; i < 8; i++) {
-        env->regs[i] = bs->regs[i];
-    }
-    env->rip = bs->rip;
-    env->cr[0] = CR0_PE | CR0_ET;
-    if (long64) {
-        env->cr[0] |= CR0_PG;
-        env->cr[3] = bs->cr3;
-        env->cr[4] = CR4_PAE;
-        env->efer = EFER_LME | EFER_LMA;
-        if (bs->gdt_base) {
-            env->gdt = (DescTableReg){ bs->gdt_base, 0x1f };
-        }
-    }
-    x86_boot_flat_segs(env, long64);
-    x86_update_hflags(env);
-    x86_tlb_flush(env, true);
-}
-
-static void x86_linux_seg(SegmentCache *s, const LinuxBootSegment *ls)
+static void x86_boot_seg(SegmentCache *s, const BootCpuSegment *ls)
 {
     s->selector = ls->selector;
     s->base = ls->base;
@@ -127,8 +67,8 @@ static void x86_linux_seg(SegmentCache *s, const LinuxBootSegment *ls)
                (ls->g ? DESC_G_MASK : 0);
 }
 
-/* Linux direct boot (hw/i386/linux-boot.c): its recorded entry state. */
-static void x86_apply_linux(X86CPUState *env, const LinuxBootCpuState *st)
+/* The entry state a kernel loader recorded (qlite/boot-cpu.h). */
+static void x86_apply_boot(X86CPUState *env, const BootCpuState *st)
 {
     for (int i = 0; i < 16; i++) {
         env->regs[i] = st->gprs[i];
@@ -140,10 +80,10 @@ static void x86_apply_linux(X86CPUState *env, const LinuxBootCpuState *st)
     env->cr[4] = st->cr4;
     env->efer = st->efer;
     env->gdt = (DescTableReg){ st->gdt_base, st->gdt_limit };
-    x86_linux_seg(&env->segs[R_CS], &st->cs);
+    x86_boot_seg(&env->segs[R_CS], &st->cs);
     for (int i = R_ES; i <= R_GS; i++) {
         if (i != R_CS) {
-            x86_linux_seg(&env->segs[i], &st->ds);
+            x86_boot_seg(&env->segs[i], &st->ds);
         }
     }
     x86_update_hflags(env);
@@ -153,16 +93,10 @@ static void x86_apply_linux(X86CPUState *env, const LinuxBootCpuState *st)
 void x86_cpu_reset_vcpu(CPUState *cs)
 {
     X86CPUState *env = x86_env(cs);
-    const LinuxBootCpuState *linux_state;
+    const BootCpuState *boot = boot_cpu_get();
 
     x86_cpu_reset(env);
-    if (cs->index != 0) {
-        return;
-    }
-    linux_state = linux_boot_cpu_state();
-    if (linux_state) {
-        x86_apply_linux(env, linux_state);
-    } else if (x86_boot_set) {
-        x86_apply_boot(env, &x86_boot);
+    if (cs->index == 0 && boot) {
+        x86_apply_boot(env, boot);
     }
 }

@@ -11,10 +11,17 @@ a line "guest-expect: exit=N" and add emulator options with
 "guest-args: ..." (used by the triple-fault kernel).
 
   run-guest-tests.py --emulator build/qlite-system-x86_64 --out DIR [NAME...]
+
+--qemu says the emulator is the real QEMU (a check that the tests
+themselves are right): the kernel gets "-append qemu", so that it can skip,
+with a reason, a case where QEMU is known to be wrong.  --accel kvm runs
+the kernels under KVM; the run is skipped (exit 77) without a usable
+/dev/kvm.
 """
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -71,10 +78,13 @@ def expectations(name):
     return (int(m.group(1)) if m else 33), (a.group(1).split() if a else [])
 
 
-def run_kernel(emulator, name, elf, timeout):
+def run_kernel(opts, name, elf):
     status, args = expectations(name)
-    cmd = [emulator, '-accel', 'tcg', '-nographic', '-device',
+    timeout = opts.timeout
+    cmd = [opts.emulator, '-accel', opts.accel, '-nographic', '-device',
            'isa-debug-exit', '-m', '128M', '-kernel', elf] + args
+    if opts.qemu:
+        cmd += ['-append', 'qemu']
     start = time.monotonic()
     try:
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL,
@@ -94,16 +104,32 @@ def run_kernel(emulator, name, elf, timeout):
     return ok, why + '\n' + out
 
 
+def skip_reason(opts):
+    """Why this run cannot happen here, or None."""
+    if not shutil.which(opts.emulator):
+        return '%s not found' % opts.emulator
+    if opts.accel == 'kvm' and not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        return 'no usable /dev/kvm'
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--emulator', required=True)
     ap.add_argument('--out', required=True)
     ap.add_argument('--timeout', type=int, default=60)
+    ap.add_argument('--qemu', action='store_true',
+                    help='the emulator is the real QEMU')
+    ap.add_argument('--accel', default='tcg', choices=['tcg', 'kvm'])
     ap.add_argument('-v', '--verbose', action='store_true')
     ap.add_argument('names', nargs='*')
     opts = ap.parse_args()
     names = opts.names or sorted(
         f[:-2] for f in os.listdir(HERE) if f.endswith('.c'))
+    why = skip_reason(opts)
+    if why:
+        print('SKIP: ' + why)
+        return 77
     os.makedirs(opts.out, exist_ok=True)
     failed = []
     for name in names:
@@ -113,7 +139,7 @@ def main():
             print('FAIL %s: build: %s' % (name, e))
             failed.append(name)
             continue
-        ok, log = run_kernel(opts.emulator, name, elf, opts.timeout)
+        ok, log = run_kernel(opts, name, elf)
         print('%s %s: %s' % ('PASS' if ok else 'FAIL', name,
                              log.splitlines()[0]))
         if not ok or opts.verbose:

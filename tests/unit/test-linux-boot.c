@@ -5,6 +5,7 @@
  * page tables, and the boot CPU's entry state.
  */
 #include "qlite/linux-boot.h"
+#include "qlite/boot-cpu.h"
 #include "qlite/error.h"
 #include "qlite/machine.h"
 #include "qlite/memory.h"
@@ -74,7 +75,7 @@ static void test_load_64(void)
         .kernel_filename = kernel, .initrd_filename = initrd,
         .kernel_cmdline = (char *)"console=ttyS0 quiet",
     };
-    const LinuxBootCpuState *cpu;
+    const BootCpuState *cpu;
     uint64_t initrd_addr, cmdline;
     char buf[32];
     GError *err = NULL;
@@ -108,11 +109,11 @@ static void test_load_64(void)
                     RAM_SIZE - 0x100000);
     g_assert_cmphex(ram_ld(ZERO_PAGE + 0x2e0 + 60, 4), ==, 1);
     /* Entry state: long mode at startup_64 with identity paging. */
-    cpu = linux_boot_cpu_state();
+    cpu = boot_cpu_get();
     g_assert_nonnull(cpu);
     g_assert_true(cpu->long_mode);
     g_assert_cmphex(cpu->rip, ==, 0x100200);
-    g_assert_cmphex(cpu->gprs[LINUX_BOOT_RSI], ==, ZERO_PAGE);
+    g_assert_cmphex(cpu->gprs[BOOT_CPU_RSI], ==, ZERO_PAGE);
     g_assert_cmphex(cpu->cs.selector, ==, 0x10);
     g_assert_true(cpu->cs.l);
     g_assert_cmphex(cpu->ds.selector, ==, 0x18);
@@ -131,11 +132,11 @@ static void test_load_32(void)
 {
     g_autofree char *kernel = make_kernel(0x206, false);
     MachineState ms = { .kernel_filename = kernel };
-    const LinuxBootCpuState *cpu;
+    const BootCpuState *cpu;
     GError *err = NULL;
 
     g_assert_true(linux_boot_load(&ms, &err));
-    cpu = linux_boot_cpu_state();
+    cpu = boot_cpu_get();
     g_assert_false(cpu->long_mode);
     g_assert_cmphex(cpu->rip, ==, 0x100000);
     g_assert_true(cpu->cs.db);

@@ -165,6 +165,32 @@ static void test_purge_and_free_drop_waiting_frames(void)
     fake_fini(&b);
 }
 
+static const NetClientInfo stack_info = {
+    .kind = NET_CLIENT_USER,
+    .receive = fake_receive,
+    .takes_whole_tso = true,
+};
+
+static void test_tso_mss_follows_the_peer(void)
+{
+    FakeClient a, b;
+    NetClientState *stack;
+
+    fake_pair(&a, &b, 1);
+    /* A wire: the guest's MSS. */
+    g_assert_cmpuint(net_peer_tso_mss(a.nc, 1448), ==, 1448);
+    /* A TCP stack: one IP datagram's worth, never less than the MSS. */
+    stack = net_client_new(&stack_info, "stack", "fake", &b);
+    a.nc->peer = stack;
+    g_assert_cmpuint(net_peer_tso_mss(a.nc, 1448), >, 60000);
+    g_assert_cmpuint(net_peer_tso_mss(a.nc, 1448), <=, 65535 - 40);
+    g_assert_cmpuint(net_peer_tso_mss(a.nc, 0), ==, 0);
+    a.nc->peer = b.nc;
+    net_client_free(stack);
+    fake_fini(&a);
+    fake_fini(&b);
+}
+
 /* ---- checksums --------------------------------------------------------- */
 
 static void test_rfc1071_example(void)
@@ -295,6 +321,7 @@ int main(int argc, char **argv)
     g_test_add_func("/net/queue-limit", test_queue_limit_counts_drops);
     g_test_add_func("/net/link", test_link_down_drops_and_both_ends_see_it);
     g_test_add_func("/net/purge", test_purge_and_free_drop_waiting_frames);
+    g_test_add_func("/net/tso-mss", test_tso_mss_follows_the_peer);
     g_test_add_func("/net/checksum/rfc1071", test_rfc1071_example);
     g_test_add_func("/net/checksum/fill-tcp4", test_checksum_fill_tcp4);
     g_test_add_func("/net/checksum/insert-bounds",

@@ -480,10 +480,42 @@ int memcmp(const void *a, const void *b, size_t n)
 
 void guest_start(uint32_t magic, uint32_t mbi);
 
+/*
+ * The multiboot command line (info flags bit 2, cmdline at offset 16;
+ * Multiboot 0.6.96 3.3), or "" when the loader gave none.
+ */
+static const char *guest_cmdline = "";
+
+static void guest_read_cmdline(uint32_t mbi)
+{
+    const volatile uint32_t *info = (const volatile uint32_t *)(ureg)mbi;
+
+    if (info[0] & (1u << 2)) {
+        guest_cmdline = (const char *)(ureg)info[4];
+    }
+}
+
+bool guest_cmdline_has(const char *word)
+{
+    size_t n = 0;
+
+    while (word[n]) {
+        n++;
+    }
+    for (const char *p = guest_cmdline; *p; p++) {
+        bool starts = p == guest_cmdline || p[-1] == ' ';
+        if (starts && !memcmp(p, word, n) && (p[n] == ' ' || !p[n])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* entry32.S / entry64.S arrive here with the multiboot registers. */
 void guest_start(uint32_t magic, uint32_t mbi)
 {
     guest_puts("\nguest: start\n");
+    guest_read_cmdline(mbi);
     CHECK_EQ(magic, 0x2badb002, "multiboot magic in EAX");
     /* Flags bit 0: mem_lower/mem_upper are valid (spec 3.3). */
     CHECK((*(volatile uint32_t *)(ureg)mbi & 1) != 0, "multiboot info flags");

@@ -2,15 +2,17 @@
  * The local APIC's x2APIC mode and TSC-deadline timer (SDM vol 3 10.12,
  * 10.5.4.1): the IA32_APIC_BASE mode transitions, the x2APIC MSRs and
  * their #GP rules, SELF IPI, the 64-bit ICR (physical, broadcast and
- * logical cluster destinations), the timer through MSRs, and
- * IA32_TSC_DEADLINE (arm, fire, disarm, past deadline, mode switch).
+ * logical cluster destinations), INIT and SIPI to the second CPU through
+ * the x2APIC ICR and an IPI back from it (its own x2APIC, entered from
+ * real mode), the timer through MSRs, and IA32_TSC_DEADLINE (arm, fire,
+ * disarm, past deadline, mode switch).
  *
  * QEMU 7.2's tcg offers neither x2APIC nor TSC-deadline (both missing from
  * its TCG feature set; "-cpu max,+x2apic" only warns), so under QEMU
  * those parts print a SKIP line with that reason and the xAPIC checks
  * run alone.  qlite refuses the option if it lacks either feature.
  *
- * guest-args: -cpu max,+x2apic,+tsc-deadline
+ * guest-args: -cpu max,+x2apic,+tsc-deadline -smp 2
  */
 #include "guest.h"
 
@@ -47,6 +49,13 @@
 #define VEC_TIMER           0x40
 #define VEC_IPI_LOW         0x50
 #define VEC_IPI_HIGH        0x60
+#define VEC_FROM_AP         0x45
+#define ICR_INIT            (5u << 8)
+#define ICR_STARTUP         (6u << 8)
+#define ICR_ASSERT          (1u << 14)
+/* The second CPU starts at AP_START (SIPI vector 8) and reports here. */
+#define AP_START            0x8000u
+#define AP_MAILBOX          0x7000u
 /* Interrupts are waited for this many TSC ticks at most. */
 #define WAIT_TICKS          5000000000ull
 
@@ -253,6 +262,52 @@ static void test_x2apic_timer(void)
     CHECK_EQ(rdmsr(MSR_X2APIC(APIC_TIMER_CUR)), 0, "count ends at 0");
 }
 
+/*
+ * The second CPU's start-up code, copied to AP_START: in real mode it
+ * switches its own APIC to x2APIC mode, stores its x2APIC ID in the
+ * mailbox and sends VEC_FROM_AP to x2APIC ID 0 through its 64-bit ICR.
+ */
+__asm__(".pushsection .rodata\n"
+        ".globl ap_start, ap_start_end\n"
+        ".code16\n"
+        "ap_start:\n\t"
+        "cli\n\t"
+        "xorw %ax, %ax\n\t"
+        "movw %ax, %ds\n\t"
+        "movl $0x1b, %ecx\n\t"
+        "rdmsr\n\t"
+        "orl $0xc00, %eax\n\t"
+        "wrmsr\n\t"
+        "movl $0x802, %ecx\n\t"
+        "rdmsr\n\t"
+        "movl %eax, 0x7000\n\t"
+        "movl $0x830, %ecx\n\t"
+        "movl $0x45, %eax\n\t"
+        "xorl %edx, %edx\n\t"
+        "wrmsr\n"
+        "1:\thlt\n\t"
+        "jmp 1b\n"
+        "ap_start_end:\n"
+        ".code64\n"
+        ".popsection\n");
+extern const uint8_t ap_start[], ap_start_end[];
+
+static void test_x2apic_smp(void)
+{
+    volatile uint32_t *mailbox = (volatile uint32_t *)(uintptr_t)AP_MAILBOX;
+    unsigned n = irq_count[VEC_FROM_AP];
+
+    memcpy((void *)(uintptr_t)AP_START, ap_start, ap_start_end - ap_start);
+    *mailbox = 0xffffffffu;
+    /* Destination x2APIC ID 1 in ICR bits 63:32 (SDM 10.12.9). */
+    wrmsr(MSR_X2APIC(APIC_ICR), (1ull << 32) | ICR_INIT | ICR_ASSERT);
+    wrmsr(MSR_X2APIC(APIC_ICR), (1ull << 32) | ICR_STARTUP |
+          (AP_START >> 12));
+    CHECK(wait_irq(VEC_FROM_AP, n + 1),
+          "INIT-SIPI by x2APIC ICR; IPI back from CPU 1");
+    CHECK_EQ(*mailbox, 1, "CPU 1 read its x2APIC ID as 1");
+}
+
 static void test_x2apic(uint32_t apic_id)
 {
     uint64_t base = rdmsr(MSR_APIC_BASE);
@@ -263,6 +318,7 @@ static void test_x2apic(uint32_t apic_id)
     x2apic_on = true;
     test_x2apic_regs(apic_id, version);
     test_x2apic_ipis(apic_id);
+    test_x2apic_smp();
     test_x2apic_timer();
 }
 

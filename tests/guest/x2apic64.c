@@ -12,6 +12,11 @@
  * those parts print a SKIP line with that reason and the xAPIC checks
  * run alone.  qlite refuses the option if it lacks either feature.
  *
+ * Under KVM (guest-kernels-kvm) the in-kernel APIC runs the same checks,
+ * which tells that the CPUID qlite gives KVM matches the APIC the guest
+ * gets; KVM accepts a non-zero EOI write, so that one check is skipped
+ * there.
+ *
  * guest-args: -cpu max,+x2apic,+tsc-deadline -smp 2
  */
 #include "guest.h"
@@ -60,6 +65,7 @@
 #define WAIT_TICKS          5000000000ull
 
 static bool x2apic_on;          /* the handlers' EOI goes by MSR */
+static bool under_kvm;
 static volatile unsigned irq_count[256];
 
 static inline uint64_t rdtsc(void)
@@ -199,10 +205,16 @@ static void test_x2apic_regs(uint32_t apic_id, uint32_t version)
              "version as in xAPIC mode");
     CHECK_EQ(rdmsr(MSR_X2APIC(APIC_LDR)), ldr,
              "LDR derived from the ID (cluster, bit)");
-    CHECK_EQ(mmio_read(APIC_VERSION), 0, "MMIO page dark in x2APIC mode");
+    /* What the page reads is not defined, only that it is not the APIC. */
+    CHECK(mmio_read(APIC_VERSION) != version,
+          "MMIO page dark in x2APIC mode");
     CHECK(wrmsr_gp(MSR_X2APIC(APIC_ID), 5), "ID is read-only: #GP");
     CHECK(rdmsr_gp(MSR_X2APIC(APIC_EOI)), "EOI is write-only: #GP");
-    CHECK(wrmsr_gp(MSR_X2APIC(APIC_EOI), 1), "non-zero EOI: #GP");
+    if (under_kvm) {
+        guest_puts("SKIP non-zero EOI #GP: KVM's APIC does not check it\n");
+    } else {
+        CHECK(wrmsr_gp(MSR_X2APIC(APIC_EOI), 1), "non-zero EOI: #GP");
+    }
     CHECK(rdmsr_gp(MSR_X2APIC(APIC_DFR)), "no DFR in x2APIC: #GP");
     CHECK(rdmsr_gp(MSR_X2APIC(APIC_ICR_HI)), "no ICR high half: #GP");
     CHECK(rdmsr_gp(MSR_X2APIC(APIC_SELF_IPI)), "SELF IPI write-only: #GP");
@@ -391,6 +403,8 @@ void kernel_main(void)
     uint32_t r[4];
     bool has_x2apic, has_deadline;
 
+    cpuid(0x40000000, 0, r);
+    under_kvm = r[1] == 0x4b4d564b && r[2] == 0x564b4d56;  /* KVMKVMKVM */
     cpuid(1, 0, r);
     has_x2apic = r[2] & (1u << 21);
     has_deadline = r[2] & (1u << 24);

@@ -11,6 +11,8 @@
 #include "qlite/error.h"
 #include "qlite/boot-cpu.h"
 
+#define CPUID_1_ECX_X2APIC      (1u << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_HYPERVISOR  (1u << 31)
 #define CPUID_1_EDX_HTT         (1u << 28)
 #define MSR_MTRR_DEF_TYPE       0x2ff
@@ -35,6 +37,29 @@ static const uint32_t kvm_msrs_zero_on_reset[] = {
 
 /* ---- CPUID --------------------------------------------------------------- */
 
+/*
+ * The in-kernel APIC (qlite always uses KVM's irqchip) does x2APIC, which
+ * KVM_GET_SUPPORTED_CPUID reports, and the TSC-deadline timer, which is a
+ * capability of its own that some kernels leave out of that table.  Leaf
+ * 1 offers both where the APIC the guest really gets can do them.
+ */
+static void kvm_cpuid_add_apic_features(struct kvm_cpuid2 *c)
+{
+    void *cap = (void *)(uintptr_t)KVM_CAP_TSC_DEADLINE_TIMER;
+    bool deadline = kvm_ioctl(kvm_state->fd, KVM_CHECK_EXTENSION, cap) > 0;
+
+    for (uint32_t i = 0; i < c->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+        if (e->function == 1) {
+            e->ecx |= CPUID_1_ECX_X2APIC;
+            if (deadline) {
+                e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+            }
+        }
+    }
+}
+
 bool kvm_x86_get_supported_cpuid(GError **errp)
 {
     for (unsigned nent = 128; nent <= 4096; nent *= 2) {
@@ -45,6 +70,7 @@ bool kvm_x86_get_supported_cpuid(GError **errp)
         c->nent = nent;
         ret = kvm_ioctl(kvm_state->fd, KVM_GET_SUPPORTED_CPUID, c);
         if (ret >= 0) {
+            kvm_cpuid_add_apic_features(c);
             kvm_state->cpuid = c;
             return true;
         }

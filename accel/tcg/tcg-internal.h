@@ -119,10 +119,11 @@ void tcg_tb_request_flush(void);
 /* ---- translation to host code (tcg-jit.c) ------------------------- */
 
 /*
- * What translated code is specialised for: the CPL (which TLB), AC; and
- * never for single steps (HF_STEP), which the interpreter runs.
+ * What translated code is specialised for: the CPL and SMAP's AC (which
+ * TLB), AC; and never for single steps (HF_STEP), which the interpreter
+ * runs.
  */
-#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_CS64 | HF_STEP)
+#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_SMAP_AC | HF_CS64 | HF_STEP)
 
 /* Translation is on (QLITE_JIT=0 or a CPU trace turns it off). */
 bool tcg_jit_enabled(void);

@@ -501,7 +501,6 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
 void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
 {
     JitCtx *c;
-    uint32_t cpl = env->hflags & HF_CPL_MASK;
 
     tb->jit_failed = true;
     if (!tcg_jit_enabled() || tb->mode != X86_MODE64 || !tb->cached ||
@@ -520,8 +519,7 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
     }
     c = g_new0(JitCtx, 1);
     c->tb = tb;
-    c->tlb = ENV_OFF(tlb) + (cpl == 3 ? X86_MMU_USER : X86_MMU_KERNEL) *
-             (int32_t)sizeof(env->tlb[0]);
+    c->tlb = ENV_OFF(tlb) + x86_mmu_index(env) * (int32_t)sizeof(env->tlb[0]);
     ja_init(&c->a, jit_buf + jit_used, JIT_BLOCK_ROOM);
     jit_translate(c, tb);
     if (!c->a.overflow && !c->failed) {

@@ -1,5 +1,8 @@
 /*
- * Local APIC in xAPIC mode (Intel SDM vol 3, chapter 10), one per vCPU.
+ * Local APIC in xAPIC and x2APIC modes (Intel SDM vol 3, chapter 10), one
+ * per vCPU.  x2APIC mode (10.12) is entered through IA32_APIC_BASE.EXTD;
+ * its registers are MSRs 0x800 + (xAPIC offset >> 4), reached through
+ * apic_msr_read()/apic_msr_write(), and the MMIO page goes dark.
  *
  * Every CPU sees its own APIC at 0xfee00000; the one MMIO region there
  * dispatches to the APIC of the CPU running on this thread (see
@@ -39,6 +42,7 @@ enum {
     APIC_REG_ESR = 0x28, APIC_REG_ICR_LO = 0x30, APIC_REG_ICR_HI = 0x31,
     APIC_REG_LVT = 0x32, APIC_REG_TIMER_INIT = 0x38,
     APIC_REG_TIMER_CUR = 0x39, APIC_REG_TIMER_DIV = 0x3e,
+    APIC_REG_SELF_IPI = 0x3f,
 };
 
 /* LVT entries, in register order. */
@@ -72,6 +76,7 @@ typedef struct APICState {
     DeviceState parent;
     CPUState *cpu;
     uint32_t id;
+    uint32_t initial_id;        /* the x2APIC ID; xAPIC's after reset */
     uint64_t apicbase;
     uint8_t tpr;
     uint32_t svr;
@@ -145,6 +150,17 @@ static int apic_vec_highest(const uint32_t *v)
 /* ------------------------------------------------------------------------
  * Priorities and the CPU's interrupt line
  */
+
+static bool apic_x2apic_mode(const APICState *s)
+{
+    return s->apicbase & MSR_IA32_APICBASE_EXTD;
+}
+
+/* SDM 10.12.10.2: the x2APIC LDR is derived from the x2APIC ID. */
+static uint32_t apic_x2apic_ldr(const APICState *s)
+{
+    return ((s->id >> 4) << 16) | (1u << (s->id & 0xf));
+}
 
 static bool apic_enabled(APICState *s)
 {
@@ -250,10 +266,25 @@ void apic_add_eoi_listener(ApicEoiFn fn, void *opaque)
  * Message delivery: IPIs, I/O APIC, MSI (SDM 10.6)
  */
 
-static bool apic_match_dest(APICState *s, uint8_t dest, bool logical)
+/*
+ * @wide: a 32-bit x2APIC ICR destination, else an 8-bit one (xAPIC ICR,
+ * I/O APIC, MSI) whose all-ones is the broadcast.
+ */
+static bool apic_match_dest(APICState *s, uint32_t dest, bool logical,
+                            bool wide)
 {
+    uint32_t ldr;
+
     if (!logical) {
-        return dest == 0xff || s->id == dest;
+        return dest == (wide ? 0xffffffffu : 0xffu) || s->id == dest;
+    }
+    if (apic_x2apic_mode(s)) {
+        /* SDM 10.12.10.2: cluster in 31:16, member bitmap in 15:0. */
+        ldr = apic_x2apic_ldr(s);
+        if (wide && dest == 0xffffffffu) {
+            return true;
+        }
+        return (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff);
     }
     if (s->dfr_model == 0xf) {              /* flat model */
         return (s->ldr & dest) != 0;
@@ -297,9 +328,9 @@ static void apic_deliver_one(APICState *t, uint8_t mode, uint8_t vector,
  * priority goes to the first match: every APIC has the same priority
  * class as far as the guest can tell, and one target is what counts.
  */
-static void apic_deliver(APICState *self, int shorthand, uint8_t dest,
-                         bool logical, uint8_t mode, uint8_t vector,
-                         bool level, bool assert)
+static void apic_deliver(APICState *self, int shorthand, uint32_t dest,
+                         bool logical, bool wide, uint8_t mode,
+                         uint8_t vector, bool level, bool assert)
 {
     for (int i = 0; i < APIC_MAX_CPUS; i++) {
         APICState *t = apics[i];
@@ -319,7 +350,7 @@ static void apic_deliver(APICState *self, int shorthand, uint8_t dest,
             hit = t != self;
             break;
         default:
-            hit = apic_match_dest(t, dest, logical);
+            hit = apic_match_dest(t, dest, logical, wide);
             break;
         }
         if (hit) {
@@ -334,8 +365,8 @@ static void apic_deliver(APICState *self, int shorthand, uint8_t dest,
 void apic_deliver_irq(uint8_t dest, uint8_t dest_mode, uint8_t delivery_mode,
                       uint8_t vector, uint8_t trigger_mode)
 {
-    apic_deliver(NULL, ICR_DEST_FIELD, dest, dest_mode, delivery_mode,
-                 vector, trigger_mode, true);
+    apic_deliver(NULL, ICR_DEST_FIELD, dest, dest_mode, false,
+                 delivery_mode, vector, trigger_mode, true);
 }
 
 /* MSI address: 0xfee, dest 19:12, RH 3, DM 2; data: TM 15, mode 10:8. */
@@ -345,13 +376,16 @@ void apic_deliver_msi(uint64_t addr, uint32_t data)
                      (data >> 8) & 7, data & 0xff, (data >> 15) & 1);
 }
 
+/* The ICR's destination is bits 63:56 in xAPIC mode, 63:32 in x2APIC. */
 static void apic_send_ipi(APICState *s)
 {
     uint32_t lo = s->icr[0];
+    bool wide = apic_x2apic_mode(s);
 
-    apic_deliver(s, (lo >> ICR_SHORTHAND_SHIFT) & 3, s->icr[1] >> 24,
-                 lo & ICR_DEST_LOGICAL, (lo >> APIC_LVT_DELIV_SHIFT) & 7,
-                 lo & 0xff, lo & ICR_TRIGGER_LEVEL, lo & ICR_LEVEL_ASSERT);
+    apic_deliver(s, (lo >> ICR_SHORTHAND_SHIFT) & 3,
+                 wide ? s->icr[1] : s->icr[1] >> 24, lo & ICR_DEST_LOGICAL,
+                 wide, (lo >> APIC_LVT_DELIV_SHIFT) & 7, lo & 0xff,
+                 lo & ICR_TRIGGER_LEVEL, lo & ICR_LEVEL_ASSERT);
 }
 
 /* ------------------------------------------------------------------------
@@ -586,7 +620,8 @@ static uint64_t apic_mem_read(void *opaque, uint64_t addr, unsigned size)
 {
     APICState *s = apic_for_access();
 
-    if (!s || addr > 0xfff) {
+    /* x2APIC mode has no MMIO interface (SDM 10.12.1.2). */
+    if (!s || addr > 0xfff || apic_x2apic_mode(s)) {
         return 0;
     }
     return apic_reg_read(s, addr >> 4);
@@ -602,7 +637,7 @@ static void apic_mem_write(void *opaque, uint64_t addr, uint64_t val,
         apic_deliver_msi(APIC_DEFAULT_ADDRESS + addr, val);
         return;
     }
-    if (s) {
+    if (s && !apic_x2apic_mode(s)) {
         apic_reg_write(s, index, val);
     }
 }
@@ -613,6 +648,111 @@ static const MemoryRegionOps apic_mem_ops = {
     .valid = { .min_access_size = 1, .max_access_size = 4 },
     .impl = { .min_access_size = 4, .max_access_size = 4 },
 };
+
+/* ------------------------------------------------------------------------
+ * x2APIC MSRs (SDM 10.12.1.2, table 10-6)
+ */
+
+/* The registers RDMSR may read; the others raise #GP. */
+static bool apic_x2apic_readable(unsigned reg)
+{
+    switch (reg) {
+    case APIC_REG_ID: case APIC_REG_VERSION: case APIC_REG_TPR:
+    case APIC_REG_PPR: case APIC_REG_LDR: case APIC_REG_SVR:
+    case APIC_REG_ISR ... APIC_REG_ISR + 7:
+    case APIC_REG_TMR ... APIC_REG_TMR + 7:
+    case APIC_REG_IRR ... APIC_REG_IRR + 7:
+    case APIC_REG_ESR: case APIC_REG_ICR_LO:
+    case APIC_REG_LVT ... APIC_REG_LVT + APIC_LVT_NB - 1:
+    case APIC_REG_TIMER_INIT: case APIC_REG_TIMER_CUR:
+    case APIC_REG_TIMER_DIV:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The registers WRMSR may write; the others raise #GP. */
+static bool apic_x2apic_writable(unsigned reg)
+{
+    switch (reg) {
+    case APIC_REG_TPR: case APIC_REG_EOI: case APIC_REG_SVR:
+    case APIC_REG_ESR: case APIC_REG_ICR_LO:
+    case APIC_REG_LVT ... APIC_REG_LVT + APIC_LVT_NB - 1:
+    case APIC_REG_TIMER_INIT: case APIC_REG_TIMER_DIV:
+    case APIC_REG_SELF_IPI:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool apic_msr_read(CPUState *cs, unsigned reg, uint64_t *val)
+{
+    APICState *s = apic_of(cs);
+
+    if (!s || !apic_x2apic_mode(s) || !apic_x2apic_readable(reg)) {
+        return false;
+    }
+    switch (reg) {
+    case APIC_REG_ID:
+        *val = s->id;
+        break;
+    case APIC_REG_LDR:
+        *val = apic_x2apic_ldr(s);
+        break;
+    case APIC_REG_ICR_LO:
+        *val = s->icr[0] | (uint64_t)s->icr[1] << 32;
+        break;
+    default:
+        *val = apic_reg_read(s, reg);
+        break;
+    }
+    return true;
+}
+
+/*
+ * Only the ICR is 64 bits wide; the upper half of the others, EOI and
+ * ESR values other than 0, and SELF IPI bits 31:8 are reserved: #GP.
+ */
+static bool apic_x2apic_value_ok(unsigned reg, uint64_t val)
+{
+    if (reg == APIC_REG_ICR_LO) {
+        return true;
+    }
+    if (reg == APIC_REG_EOI || reg == APIC_REG_ESR) {
+        return val == 0;
+    }
+    if (reg == APIC_REG_SELF_IPI) {
+        return val <= 0xff;
+    }
+    return (val >> 32) == 0;
+}
+
+bool apic_msr_write(CPUState *cs, unsigned reg, uint64_t val)
+{
+    APICState *s = apic_of(cs);
+
+    if (!s || !apic_x2apic_mode(s) || !apic_x2apic_writable(reg) ||
+        !apic_x2apic_value_ok(reg, val)) {
+        return false;
+    }
+    switch (reg) {
+    case APIC_REG_ICR_LO:
+        /* One write sends: no delivery status bit in x2APIC mode. */
+        s->icr[0] = (uint32_t)val & ~(1u << 12);
+        s->icr[1] = val >> 32;
+        apic_send_ipi(s);
+        break;
+    case APIC_REG_SELF_IPI:
+        apic_set_irq(s, val & 0xff, false);
+        break;
+    default:
+        apic_reg_write(s, reg, val);
+        break;
+    }
+    return true;
+}
 
 /* ------------------------------------------------------------------------
  * CPU side
@@ -680,20 +820,48 @@ uint8_t apic_get_tpr(CPUState *cs)
     return s ? s->tpr >> 4 : 0;
 }
 
-void apic_set_base(CPUState *cs, uint64_t val)
+/*
+ * SDM 10.12.5, figure 10-27: EN=0 EXTD=1 is invalid; x2APIC to xAPIC and
+ * disabled to x2APIC are illegal; every other change is allowed.
+ */
+static bool apic_base_change_ok(uint64_t old, uint64_t val)
+{
+    const uint64_t en = MSR_IA32_APICBASE_ENABLE;
+    const uint64_t extd = MSR_IA32_APICBASE_EXTD;
+
+    if ((val & (en | extd)) == extd) {
+        return false;
+    }
+    if ((old & extd) && (val & (en | extd)) == en) {
+        return false;
+    }
+    return (old & en) || !(val & extd);
+}
+
+bool apic_set_base(CPUState *cs, uint64_t val)
 {
     APICState *s = apic_of(cs);
+    uint64_t old;
 
     if (!s) {
-        return;
+        return true;
     }
-    s->apicbase = (val & (MSR_IA32_APICBASE_BASE |
+    old = s->apicbase;
+    if (!apic_base_change_ok(old, val)) {
+        return false;
+    }
+    s->apicbase = (val & (MSR_IA32_APICBASE_BASE | MSR_IA32_APICBASE_EXTD |
                           MSR_IA32_APICBASE_ENABLE)) |
-                  (s->apicbase & MSR_IA32_APICBASE_BSP);
+                  (old & MSR_IA32_APICBASE_BSP);
+    if ((s->apicbase ^ old) & MSR_IA32_APICBASE_EXTD) {
+        /* Either way the ID is the initial one again (SDM 10.12.5.1). */
+        s->id = s->initial_id;
+    }
     if (!(val & MSR_IA32_APICBASE_ENABLE)) {
         apic_write_svr(s, s->svr & ~APIC_SV_ENABLE);
     }
     apic_update_irq(s);
+    return true;
 }
 
 uint64_t apic_get_base(CPUState *cs)
@@ -797,6 +965,7 @@ static void apic_reset(DeviceState *dev)
 
     s->apicbase = APIC_DEFAULT_ADDRESS | MSR_IA32_APICBASE_ENABLE |
                   (bsp ? MSR_IA32_APICBASE_BSP : 0);
+    s->id = s->initial_id;
     apic_init_state(s);
     if (bsp) {
         s->lvt[APIC_LVT_LINT0] = APIC_DM_EXTINT << APIC_LVT_DELIV_SHIFT;
@@ -816,6 +985,7 @@ static void apic_realize(DeviceState *dev, GError **errp)
         error_setg(errp, "apic: id %u does not fit xAPIC mode", s->id);
         return;
     }
+    s->initial_id = s->id;
     s->timer = timer_new_ns(QLITE_CLOCK_VIRTUAL, apic_timer_cb, s);
     apics[s->cpu->index] = s;
     if (!apic_mmio_mapped) {

@@ -11,8 +11,10 @@
  *    LINT0 in ExtINT mode) or -1;
  *  - MOV to/from CR8 go through apic_set_tpr()/apic_get_tpr();
  *  - WRMSR/RDMSR of IA32_APIC_BASE (0x1b) call apic_set_base() after
- *    storing the value, IA32_TSC_DEADLINE (0x6e0) goes through
- *    apic_set_tsc_deadline()/apic_get_tsc_deadline();
+ *    storing the value (#GP when it refuses the mode change),
+ *    IA32_TSC_DEADLINE (0x6e0) goes through
+ *    apic_set_tsc_deadline()/apic_get_tsc_deadline(), the x2APIC MSRs
+ *    0x800-0x8ff through apic_msr_read()/apic_msr_write();
  *  - on CPU_INTERRUPT_INIT the CPU resets itself and calls
  *    apic_init_reset(cs); on CPU_INTERRUPT_SIPI it starts at
  *    cs->sipi_vector << 12 if it waits for SIPI.
@@ -33,6 +35,7 @@ typedef struct CPUState CPUState;
 
 /* IA32_APIC_BASE bits (SDM vol 3 10.4.4). */
 #define MSR_IA32_APICBASE_BSP     (1u << 8)
+#define MSR_IA32_APICBASE_EXTD    (1u << 10)     /* x2APIC mode */
 #define MSR_IA32_APICBASE_ENABLE  (1u << 11)
 #define MSR_IA32_APICBASE_BASE    UINT64_C(0xfffffff000)
 
@@ -46,13 +49,20 @@ void apic_set_current_cpu(CPUState *cs);
 int apic_intr_ack(CPUState *cs);
 void apic_set_tpr(CPUState *cs, uint8_t cr8);
 uint8_t apic_get_tpr(CPUState *cs);
-void apic_set_base(CPUState *cs, uint64_t val);
+/* False for an illegal mode transition (SDM 10.12.5): #GP. */
+bool apic_set_base(CPUState *cs, uint64_t val);
 uint64_t apic_get_base(CPUState *cs);
 void apic_init_reset(CPUState *cs);
 /* @deadline and @tsc_now in TSC ticks; @tsc_hz the TSC's rate. */
 void apic_set_tsc_deadline(CPUState *cs, uint64_t deadline,
                            uint64_t tsc_now, uint64_t tsc_hz);
 uint64_t apic_get_tsc_deadline(CPUState *cs);
+/*
+ * x2APIC register @reg = MSR index - 0x800; false when the access must
+ * raise #GP (not in x2APIC mode, no such register, reserved bits set).
+ */
+bool apic_msr_read(CPUState *cs, unsigned reg, uint64_t *val);
+bool apic_msr_write(CPUState *cs, unsigned reg, uint64_t val);
 
 /*
  * The 8259's INTR output: to every APIC whose LINT0 is in ExtINT mode

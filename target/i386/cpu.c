@@ -56,6 +56,8 @@ void x86_cpu_reset(X86CPUState *env)
                      (env->apic_id == 0 ? 1u << 8 : 0);
     env->misc_enable = x86_misc_enable_reset_value();
     env->xcr0 = 1;
+    env->pkru = 0;
+    env->pkrs = 0;
     memset(env->fpregs, 0, sizeof(env->fpregs));
     env->fptop = 0;
     env->fpuc = 0x40;
@@ -129,6 +131,9 @@ void x86_update_hflags(X86CPUState *env)
     }
     if (env->cr[4] & CR4_SMAP) {
         h |= HF_SMAP;
+        if ((env->eflags & AC_MASK) && (h & HF_CPL_MASK) != 3) {
+            h |= HF_SMAP_AC;
+        }
     }
     if ((env->cr[0] & CR0_AM) && (env->eflags & AC_MASK) &&
         (h & HF_CPL_MASK) == 3) {

@@ -97,6 +97,7 @@ enum {
 #define CR4_SMEP        (1u << 20)
 #define CR4_SMAP        (1u << 21)
 #define CR4_PKE         (1u << 22)
+#define CR4_PKS         (1u << 24)
 
 /* EFER (MSR C000_0080) */
 #define EFER_SCE    (1u << 0)
@@ -172,6 +173,7 @@ typedef struct DescTableReg {   /* GDTR, IDTR */
 #define HF_PG           (1u << 12)      /* CR0.PG */
 #define HF_SMAP         (1u << 13)      /* CR4.SMAP */
 #define HF_AC           (1u << 14)      /* CR0.AM and EFLAGS.AC (CPL 3) */
+#define HF_SMAP_AC      (1u << 15)      /* CR4.SMAP, EFLAGS.AC, CPL < 3 */
 /*
  * One instruction at a time: an interrupt shadow, EFLAGS.TF or an armed
  * DR7 breakpoint needs the boundary after each instruction (debug.c).
@@ -257,7 +259,12 @@ typedef union X86XMMReg {
 #define X86_PAGE_BITS       12
 #define X86_PAGE_SIZE       (UINT64_C(1) << X86_PAGE_BITS)
 #define X86_PAGE_MASK       (~(X86_PAGE_SIZE - 1))
-enum { X86_MMU_KERNEL, X86_MMU_USER, X86_MMU_NB };
+/*
+ * TLB per access kind: supervisor, user (CPL 3), and supervisor with
+ * CR4.SMAP and EFLAGS.AC set, whose explicit accesses may touch user
+ * pages (SDM 4.6).  Implicit supervisor accesses use X86_MMU_KERNEL.
+ */
+enum { X86_MMU_KERNEL, X86_MMU_USER, X86_MMU_KERNEL_AC, X86_MMU_NB };
 
 typedef struct X86TLBEntry {
     uint64_t tag_read;
@@ -290,6 +297,7 @@ typedef struct X86LargePage {
     bool nx;
     bool dirty;
     bool global;
+    uint8_t pkey;
     uint32_t gen;               /* tlb_gen when recorded */
 } X86LargePage;
 
@@ -356,6 +364,8 @@ typedef struct X86CPUState {
     } mtrr_var[X86_MTRR_VAR_COUNT];
     uint64_t misc_enable;
     uint64_t xcr0;
+    uint32_t pkru;              /* protection-key rights (SDM 4.6.2) */
+    uint32_t pkrs;              /* the same for supervisor pages */
 
     /* --- x87, MMX, SSE ------------------------------------------------- */
     X86FPReg fpregs[8];         /* physical registers; ST(i) = (top+i)&7 */
@@ -445,6 +455,15 @@ static inline unsigned x86_cpl(const X86CPUState *env)
     return env->hflags & HF_CPL_MASK;
 }
 
+/* The TLB (X86_MMU_*) of the current explicit data accesses. */
+static inline int x86_mmu_index(const X86CPUState *env)
+{
+    if (x86_cpl(env) == 3) {
+        return X86_MMU_USER;
+    }
+    return (env->hflags & HF_SMAP_AC) ? X86_MMU_KERNEL_AC : X86_MMU_KERNEL;
+}
+
 /* ------------------------------------------------------------------------
  * Execution side (cpu.c, cc.c)
  */
@@ -474,7 +493,15 @@ bool x86_tb_page_has_code(X86CPUState *env, uint64_t paddr);
 uint8_t x86_lapic_get_tpr(X86CPUState *env);
 void x86_lapic_set_tpr(X86CPUState *env, uint8_t tpr);
 uint64_t x86_lapic_get_base(X86CPUState *env);
-void x86_lapic_set_base(X86CPUState *env, uint64_t val);
+/* False when the APIC refuses the mode change (#GP). */
+bool x86_lapic_set_base(X86CPUState *env, uint64_t val);
+void x86_lapic_set_tsc_deadline(X86CPUState *env, uint64_t deadline);
+uint64_t x86_lapic_get_tsc_deadline(X86CPUState *env);
+/* x2APIC MSRs (X86_MSR_X2APIC_FIRST..LAST); false: #GP. */
+#define X86_MSR_X2APIC_FIRST    0x800
+#define X86_MSR_X2APIC_LAST     0x8ff
+bool x86_lapic_msr_read(X86CPUState *env, uint32_t index, uint64_t *val);
+bool x86_lapic_msr_write(X86CPUState *env, uint32_t index, uint64_t val);
 void x86_lapic_init_reset(X86CPUState *env);
 /* "info registers" in QEMU's layout (dump.c). */
 void x86_cpu_dump_state(X86CPUState *env, GString *out);

@@ -71,6 +71,9 @@ void x86_cpuid(X86CPUState *env, uint32_t leaf, uint32_t subleaf,
         if (subleaf == 0) {
             r[1] = env->features[FEAT_7_0_EBX];
             r[2] = env->features[FEAT_7_0_ECX];
+            if (env->cr[4] & CR4_PKE) {
+                r[2] |= CPUID_7_0_ECX_OSPKE;
+            }
             r[3] = env->features[FEAT_7_0_EDX];
         }
         break;

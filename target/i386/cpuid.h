@@ -36,8 +36,10 @@
 #define CPUID_EXT_CX16      (1u << 13)
 #define CPUID_EXT_SSE41     (1u << 19)
 #define CPUID_EXT_SSE42     (1u << 20)
+#define CPUID_EXT_PCID      (1u << 17)
 #define CPUID_EXT_X2APIC    (1u << 21)
 #define CPUID_EXT_POPCNT    (1u << 23)
+#define CPUID_EXT_TSC_DEADLINE (1u << 24)
 #define CPUID_EXT_XSAVE     (1u << 26)
 #define CPUID_EXT_OSXSAVE   (1u << 27)
 #define CPUID_EXT_HYPERVISOR (1u << 31)
@@ -45,6 +47,13 @@
 #define CPUID_7_0_EBX_FSGSBASE  (1u << 0)
 #define CPUID_7_0_EBX_SMEP      (1u << 7)
 #define CPUID_7_0_EBX_ERMS      (1u << 9)
+#define CPUID_7_0_EBX_INVPCID   (1u << 10)
+#define CPUID_7_0_EBX_SMAP      (1u << 20)
+/* CPUID.07H.0:ECX */
+#define CPUID_7_0_ECX_UMIP      (1u << 2)
+#define CPUID_7_0_ECX_PKU       (1u << 3)
+#define CPUID_7_0_ECX_OSPKE     (1u << 4)   /* CR4.PKE, not a feature */
+#define CPUID_7_0_ECX_PKS       (1u << 31)
 /* CPUID.80000001H:EDX / ECX */
 #define CPUID_EXT2_SYSCALL  (1u << 11)
 #define CPUID_EXT2_NX       (1u << 20)

@@ -26,6 +26,21 @@ static uint64_t cr4_writable(X86CPUState *env)
     if (x86_has_feature(env, FEAT_7_0_EBX, CPUID_7_0_EBX_SMEP)) {
         ok |= CR4_SMEP;
     }
+    if (x86_has_feature(env, FEAT_7_0_EBX, CPUID_7_0_EBX_SMAP)) {
+        ok |= CR4_SMAP;
+    }
+    if (x86_has_feature(env, FEAT_7_0_ECX, CPUID_7_0_ECX_UMIP)) {
+        ok |= CR4_UMIP;
+    }
+    if (x86_has_feature(env, FEAT_7_0_ECX, CPUID_7_0_ECX_PKU)) {
+        ok |= CR4_PKE;
+    }
+    if (x86_has_feature(env, FEAT_7_0_ECX, CPUID_7_0_ECX_PKS)) {
+        ok |= CR4_PKS;
+    }
+    if (x86_has_feature(env, FEAT_1_ECX, CPUID_EXT_PCID)) {
+        ok |= CR4_PCIDE;
+    }
     if (x86_has_feature(env, FEAT_1_EDX, CPUID_VME)) {
         ok |= CR4_VME | CR4_PVI;
     }
@@ -49,7 +64,8 @@ static void cr_write_cr0(X86CPUState *env, uint64_t val)
         env->efer |= EFER_LMA;
     }
     if (!(val & CR0_PG) && (old & CR0_PG) && (env->efer & EFER_LMA)) {
-        if (env->hflags & HF_CS64) {
+        /* Leaving long mode with PCIDE set: #GP (SDM MOV CR). */
+        if ((env->hflags & HF_CS64) || (env->cr[4] & CR4_PCIDE)) {
             cr_gp(env);
         }
         env->efer &= ~(uint64_t)EFER_LMA;
@@ -71,8 +87,14 @@ static void cr_write_cr4(X86CPUState *env, uint64_t val)
     if ((env->efer & EFER_LMA) && !(val & CR4_PAE)) {
         cr_gp(env);
     }
+    /* PCIDE may be set only in IA-32e mode with PCID 0 (SDM 4.10.1). */
+    if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) &&
+        (!(env->efer & EFER_LMA) || (env->cr[3] & 0xfff))) {
+        cr_gp(env);
+    }
     env->cr[4] = val;
-    if ((old ^ val) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP)) {
+    if ((old ^ val) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP | CR4_SMAP |
+                       CR4_PKE | CR4_PKS | CR4_PCIDE)) {
         x86_tlb_flush(env, true);
     }
     x86_update_hflags(env);
@@ -105,7 +127,15 @@ void x86_write_cr(X86CPUState *env, int cr, uint64_t val)
     case 3:
         if (!(env->efer & EFER_LMA)) {
             val &= 0xffffffff;
-        } else if (val >> 52) {
+        } else if (env->cr[4] & CR4_PCIDE) {
+            /*
+             * Bit 63 asks to keep the new PCID's translations; it is not
+             * stored.  The TLB is not tagged by PCID, so it is flushed
+             * anyway, which is always allowed (SDM 4.10.4.1).
+             */
+            val &= ~(UINT64_C(1) << 63);
+        }
+        if (val >> 52) {
             cr_gp(env);
         }
         env->cr[3] = val;

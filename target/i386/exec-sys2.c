@@ -3,11 +3,21 @@
  * debug registers, MSRs, CPUID, TSC, fast system calls.
  */
 #include "exec.h"
+#include "cpuid.h"
+#include "mmu.h"
 
 
 static void sys2_need_cpl0(X86CPUState *env)
 {
     if (x86_cpl(env) != 0) {
+        x86_raise_exception_err(env, EXCP_GP, 0);
+    }
+}
+
+/* UMIP: SGDT, SIDT, SLDT, SMSW and STR are CPL 0 only (SDM 2.5, CR4). */
+static void sys2_umip(X86CPUState *env)
+{
+    if ((env->cr[4] & CR4_UMIP) && x86_cpl(env) != 0) {
         x86_raise_exception_err(env, EXCP_GP, 0);
     }
 }
@@ -24,6 +34,7 @@ static void sys2_store_sel(X86CPUState *env, const X86Insn *in, int seg)
 {
     X86Loc d = x86_loc(env, in, 0);
     sys2_need_pm(env);
+    sys2_umip(env);
     if (d.mem) {
         d.size = 2;
     }
@@ -86,6 +97,7 @@ static void sys2_dtr(X86CPUState *env, const X86Insn *in)
     unsigned bsz = x86_is_64(env) ? 8 : 4;
 
     if (in->op == X86_OP_SGDT || in->op == X86_OP_SIDT) {
+        sys2_umip(env);
         x86_st16(env, in->seg, ea, dt->limit);
         x86_mem_write(env, in->seg, (ea + 2) & x86_size_mask(in->asize),
                       bsz, dt->base);
@@ -109,6 +121,7 @@ static void sys2_dtr(X86CPUState *env, const X86Insn *in)
 static void sys2_smsw(X86CPUState *env, const X86Insn *in)
 {
     X86Loc d = x86_loc(env, in, 0);
+    sys2_umip(env);
     if (d.mem) {
         d.size = 2;
     }
@@ -140,12 +153,50 @@ static void sys2_invlpg(X86CPUState *env, const X86Insn *in)
     env->rip = x86_next_rip(env, in);
 }
 
+/* STAC/CLAC: CPL 0 with SMAP, else #UD (SDM vol 2B). */
+static void sys2_stac_clac(X86CPUState *env, bool set)
+{
+    if (!x86_has_feature(env, FEAT_7_0_EBX, CPUID_7_0_EBX_SMAP) ||
+        x86_cpl(env) != 0) {
+        x86_raise_exception(env, EXCP_UD);
+    }
+    x86_set_eflags(env, set ? AC_MASK : 0, AC_MASK);
+}
+
+/* RDPKRU/WRPKRU: #UD without CR4.PKE; ECX (and EDX for WRPKRU) 0. */
+static void sys2_pkru(X86CPUState *env, bool write)
+{
+    if (!(env->cr[4] & CR4_PKE)) {
+        x86_raise_exception(env, EXCP_UD);
+    }
+    if ((uint32_t)env->regs[R_ECX] ||
+        (write && (uint32_t)env->regs[R_EDX])) {
+        x86_raise_exception_err(env, EXCP_GP, 0);
+    }
+    if (!write) {
+        env->regs[R_EAX] = env->pkru;
+        env->regs[R_EDX] = 0;
+        return;
+    }
+    env->pkru = (uint32_t)env->regs[R_EAX];
+    /* The TLB holds rights checked against the old PKRU. */
+    x86_tlb_flush(env, true);
+}
+
 static void sys2_grp7_reg(X86CPUState *env, const X86Insn *in)
 {
     unsigned sel = (in->reg & 7) << 3 | (in->rm & 7);
     uint64_t tmp;
 
     switch (sel) {
+    case 0x0a:  /* CLAC */
+    case 0x0b:  /* STAC */
+        sys2_stac_clac(env, sel == 0x0b);
+        break;
+    case 0x2e:  /* RDPKRU */
+    case 0x2f:  /* WRPKRU */
+        sys2_pkru(env, sel == 0x2f);
+        break;
     case 0x38:  /* SWAPGS */
         if (!x86_is_64(env)) {
             x86_raise_exception(env, EXCP_UD);
@@ -166,6 +217,37 @@ static void sys2_grp7_reg(X86CPUState *env, const X86Insn *in)
         break;
     default:
         x86_raise_exception(env, EXCP_UD);
+    }
+    env->rip = x86_next_rip(env, in);
+}
+
+/*
+ * INVPCID (SDM vol 2A): type 0 one address, 1 one PCID, 2 everything,
+ * 3 everything but globals.  The TLB is not tagged by PCID, so types 1-3
+ * flush it all, which is always allowed.
+ */
+static void sys2_invpcid(X86CPUState *env, const X86Insn *in)
+{
+    uint64_t type, pcid, addr, ea;
+
+    if (!x86_has_feature(env, FEAT_7_0_EBX, CPUID_7_0_EBX_INVPCID) ||
+        (env->hflags & HF_VM)) {
+        x86_raise_exception(env, EXCP_UD);
+    }
+    sys2_need_cpl0(env);
+    type = x86_reg_read(env, in->reg, x86_is_64(env) ? 8 : 4);
+    ea = x86_ea(env, in);
+    pcid = x86_ld64(env, in->seg, ea);
+    addr = x86_ld64(env, in->seg, (ea + 8) & x86_size_mask(in->asize));
+    if (type > 3 || (pcid >> 12) ||
+        (type <= 1 && pcid && !(env->cr[4] & CR4_PCIDE)) ||
+        (type == 0 && (uint64_t)((int64_t)(addr << 16) >> 16) != addr)) {
+        x86_raise_exception_err(env, EXCP_GP, 0);
+    }
+    if (type == 0) {
+        x86_tlb_flush_page(env, addr);
+    } else {
+        x86_tlb_flush(env, type == 2);
     }
     env->rip = x86_next_rip(env, in);
 }
@@ -288,6 +370,7 @@ void x86_exec_sys2_init(void)
     x86_exec_register(X86_OP_LMSW, sys2_lmsw);
     x86_exec_register(X86_OP_CLTS, sys2_clts);
     x86_exec_register(X86_OP_INVLPG, sys2_invlpg);
+    x86_exec_register(X86_OP_INVPCID, sys2_invpcid);
     x86_exec_register(X86_OP_GRP7_REG, sys2_grp7_reg);
     x86_exec_register(X86_OP_MOV_FROM_CR, sys2_mov_cr);
     x86_exec_register(X86_OP_MOV_TO_CR, sys2_mov_cr);

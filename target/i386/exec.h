@@ -127,7 +127,7 @@ void *x86_fast_host(X86CPUState *env, int seg, uint64_t ea, unsigned size,
     if ((ea & ~X86_PAGE_MASK) + size > X86_PAGE_SIZE) {
         return NULL;
     }
-    e = &env->tlb[x86_cpl(env) == 3 ? X86_MMU_USER : X86_MMU_KERNEL]
+    e = &env->tlb[x86_mmu_index(env)]
                  [(ea >> X86_PAGE_BITS) & (X86_TLB_SIZE - 1)];
     tag = write ? e->tag_write : e->tag_read;
     if (tag != (ea & X86_PAGE_MASK)) {

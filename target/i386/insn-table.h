@@ -232,6 +232,7 @@ HM(0x01, 7, INVLPG, M, __, __, END)
 HR(0x01, 0, GRP7_REG, __, __, __, END)  /* VMX: rm selects */
 HR(0x01, 1, GRP7_REG, __, __, __, END)  /* MONITOR MWAIT CLAC STAC */
 HR(0x01, 2, GRP7_REG, __, __, __, END)  /* XGETBV XSETBV */
+HR(0x01, 5, GRP7_REG, __, __, __, END)  /* RDPKRU WRPKRU */
 HR(0x01, 7, GRP7_REG, __, __, __, END)  /* SWAPGS RDTSCP */
 H(0x01, 4, SMSW, Ev, __, __, 0)
 H(0x01, 6, LMSW, Ew, __, __, END)
@@ -291,6 +292,7 @@ B(0xb5, LGS, Gv, Mp, __, 0)
 B(0xb6, MOVZX, Gv, Eb, __, 0)
 B(0xb7, MOVZX, Gv, Ew, __, 0)
 X86_INSN(1, 0xb8, PF3, -1, MA, POPCNT, Gv, Ev, __, 0)
+X86_INSN(2, 0x82, P66, -1, MM, INVPCID, Gy, Mdq, __, END)
 B(0xb9, UD, Gv, Ev, __, END)            /* UD1 */
 H(0xba, 4, BT, Ev, Ib, __, 0)
 H(0xba, 5, BTS, Ev, Ib, __, LOCK)

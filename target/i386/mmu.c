@@ -1,7 +1,8 @@
 /*
  * Memory access for the x86 CPU: segmentation (base, limit, rights), the
  * page walk (2-level, PAE, 4-level; 4K/2M/4M/1G pages; NX, U/S, R/W,
- * CR0.WP, SMEP, A/D bits) with #PF error codes and CR2, and the soft TLB
+ * CR0.WP, SMEP, SMAP, protection keys, A/D bits) with #PF error codes and
+ * CR2, and the soft TLB
  * that caches the walk's result as a host addend per access kind.
  *
  * References: SDM vol 3A chapter 4 (paging), 3.4-3.5 (segments), 6.15
@@ -26,6 +27,7 @@
 #define PG_PS       (1u << 7)
 #define PG_G        (1u << 8)
 #define PG_NX       (UINT64_C(1) << 63)
+#define PG_PKEY_SHIFT   59              /* bits 62:59 of a 4-level leaf */
 
 /*
  * Host memory access of 1, 2, 4 or 8 bytes with a constant size per case,
@@ -267,13 +269,52 @@ static void mmu_walk_legacy(X86CPUState *env, uint64_t linear, X86Walk *w)
     w->paddr = (e & 0xfffff000) | (linear & 0xfff);
 }
 
-/* May @access by a @user-mode access go through the walk's rights? */
-static bool mmu_rights_ok(X86CPUState *env, const X86Walk *w, int access,
-                          bool user)
+/*
+ * Protection keys (SDM 4.6.2): data accesses under 4-level paging, to
+ * user pages with CR4.PKE (rights in PKRU) and to supervisor pages with
+ * CR4.PKS (rights in IA32_PKRS).  AD denies all of them, WD writes (a
+ * supervisor write only with CR0.WP).
+ */
+static bool mmu_pkey_ok(X86CPUState *env, const X86Walk *w, int access,
+                        bool user)
 {
+    bool page_user = w->rights & PG_US;
+    uint32_t bits;
+
+    if (!(env->efer & EFER_LMA) || access == X86_ACC_EXEC ||
+        !(env->cr[4] & (page_user ? CR4_PKE : CR4_PKS))) {
+        return true;
+    }
+    bits = (page_user ? env->pkru : env->pkrs) >> (2 * w->pkey);
+    if (bits & 1) {
+        return false;
+    }
+    return !(access == X86_ACC_WRITE && (bits & 2) &&
+             (user || (env->cr[0] & CR0_WP)));
+}
+
+/*
+ * SMAP (SDM 4.6.1): supervisor data accesses to user pages fault, except
+ * explicit ones with EFLAGS.AC set (TLB X86_MMU_KERNEL_AC).
+ */
+static bool mmu_smap_ok(X86CPUState *env, const X86Walk *w, int access,
+                        int idx)
+{
+    return !(env->cr[4] & CR4_SMAP) || idx != X86_MMU_KERNEL ||
+           !(w->rights & PG_US) || access == X86_ACC_EXEC;
+}
+
+/* The paging rights of @access through TLB @idx, keys left aside. */
+static bool mmu_paging_ok(X86CPUState *env, const X86Walk *w, int access,
+                          int idx)
+{
+    bool user = idx == X86_MMU_USER;
     bool page_user = w->rights & PG_US;
 
     if (user && !page_user) {
+        return false;
+    }
+    if (!mmu_smap_ok(env, w, access, idx)) {
         return false;
     }
     if (access == X86_ACC_WRITE && !(w->rights & PG_RW)
@@ -289,6 +330,14 @@ static bool mmu_rights_ok(X86CPUState *env, const X86Walk *w, int access,
         }
     }
     return true;
+}
+
+/* May @access through TLB @idx go through the walk's rights and keys? */
+static bool mmu_rights_ok(X86CPUState *env, const X86Walk *w, int access,
+                          int idx)
+{
+    return mmu_paging_ok(env, w, access, idx) &&
+           mmu_pkey_ok(env, w, access, idx == X86_MMU_USER);
 }
 
 /* Set A on every entry used, and D on the leaf for a write. */
@@ -313,6 +362,15 @@ static void mmu_set_ad(X86CPUState *env, X86Walk *w, int access)
 bool x86_mmu_walk(X86CPUState *env, uint64_t linear, int access, bool user,
                   X86Walk *w)
 {
+    return x86_mmu_walk_idx(env, linear, access,
+                            user ? X86_MMU_USER : X86_MMU_KERNEL, w);
+}
+
+bool x86_mmu_walk_idx(X86CPUState *env, uint64_t linear, int access, int idx,
+                      X86Walk *w)
+{
+    bool user = idx == X86_MMU_USER;
+
     memset(w, 0, sizeof(*w));
     w->rights = PG_RW | PG_US;
     if (!(env->cr[0] & CR0_PG)) {
@@ -326,8 +384,15 @@ bool x86_mmu_walk(X86CPUState *env, uint64_t linear, int access, bool user,
     } else {
         mmu_walk_legacy(env, linear, w);
     }
-    if (!w->fault && !mmu_rights_ok(env, w, access, user)) {
+    if (!w->fault && (env->efer & EFER_LMA)) {
+        w->pkey = (w->values[w->levels - 1] >> PG_PKEY_SHIFT) & 0xf;
+    }
+    if (!w->fault && !mmu_paging_ok(env, w, access, idx)) {
         w->error = PFERR_P;
+        w->fault = true;
+    } else if (!w->fault && !mmu_pkey_ok(env, w, access, user)) {
+        /* PK: the keys alone deny it (SDM 4.7). */
+        w->error = PFERR_P | PFERR_PK;
         w->fault = true;
     }
     if (w->fault) {
@@ -468,7 +533,8 @@ static bool mmu_large_walk(X86CPUState *env, uint64_t linear, int access,
     w->nx = lp->nx;
     w->dirty = lp->dirty;
     w->global = lp->global;
-    return mmu_rights_ok(env, w, access, idx == X86_MMU_USER);
+    w->pkey = lp->pkey;
+    return mmu_rights_ok(env, w, access, idx);
 }
 
 static void mmu_large_record(X86CPUState *env, uint64_t linear, int idx,
@@ -483,14 +549,14 @@ static void mmu_large_record(X86CPUState *env, uint64_t linear, int idx,
     *lp = (X86LargePage){
         .linear = linear - off, .paddr = w->paddr - off,
         .size = w->page_size, .rights = w->rights, .nx = w->nx,
-        .dirty = w->dirty, .global = w->global, .gen = env->tlb_gen,
+        .dirty = w->dirty, .global = w->global, .pkey = w->pkey,
+        .gen = env->tlb_gen,
     };
 }
 
 static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
                          int idx)
 {
-    bool user = idx == X86_MMU_USER;
     X86TLBEntry *e = mmu_tlb_entry(env, idx, linear);
     uint64_t page = linear & X86_PAGE_MASK;
     uint64_t paddr, ppage;
@@ -498,7 +564,7 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
     X86Walk w;
 
     if (!mmu_large_walk(env, linear, access, idx, &w)) {
-        if (!x86_mmu_walk(env, linear, access, user, &w)) {
+        if (!x86_mmu_walk_idx(env, linear, access, idx, &w)) {
             mmu_raise_pf(env, linear, w.error);
         }
         mmu_large_record(env, linear, idx, &w);
@@ -515,18 +581,18 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
     e->addend = (uintptr_t)host - (uintptr_t)page;
     if (env->dbg_data && x86_debug_page_watched(env, page)) {
         /* Every data access here takes the slow path, which checks. */
-        if (mmu_rights_ok(env, &w, X86_ACC_EXEC, user)) {
+        if (mmu_rights_ok(env, &w, X86_ACC_EXEC, idx)) {
             e->tag_code = page;
         }
         return paddr;
     }
-    if (mmu_rights_ok(env, &w, X86_ACC_READ, user)) {
+    if (mmu_rights_ok(env, &w, X86_ACC_READ, idx)) {
         e->tag_read = page;
     }
-    if (mmu_rights_ok(env, &w, X86_ACC_EXEC, user)) {
+    if (mmu_rights_ok(env, &w, X86_ACC_EXEC, idx)) {
         e->tag_code = page;
     }
-    if (w.dirty && mmu_rights_ok(env, &w, X86_ACC_WRITE, user)
+    if (w.dirty && mmu_rights_ok(env, &w, X86_ACC_WRITE, idx)
         && env->io->ram_ptr(env->io->opaque, ppage, true) == host) {
         if (x86_tb_page_has_code(env, ppage)) {
             e->tag_write_code = page;
@@ -539,7 +605,7 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
 
 static int mmu_index(X86CPUState *env)
 {
-    return x86_cpl(env) == 3 ? X86_MMU_USER : X86_MMU_KERNEL;
+    return x86_mmu_index(env);
 }
 
 /* Physical address of @linear for @access through the TLB slot of @idx. */

@@ -24,6 +24,7 @@ static inline unsigned x86_phys_bits(const X86CPUState *env)
 #define PFERR_U     (1u << 2)
 #define PFERR_RSVD  (1u << 3)
 #define PFERR_I     (1u << 4)
+#define PFERR_PK    (1u << 5)
 
 /* What one walk found. */
 typedef struct X86Walk {
@@ -31,6 +32,7 @@ typedef struct X86Walk {
     uint64_t page_size;         /* 4K, 2M, 4M or 1G */
     uint64_t rights;            /* AND of R/W and U/S over the levels */
     bool nx;                    /* some level had XD (with EFER.NXE) */
+    uint8_t pkey;               /* the leaf's protection key, 4-level */
     bool global;
     bool dirty;                 /* leaf has D set (or paging is off) */
     bool fault;
@@ -47,6 +49,9 @@ typedef struct X86Walk {
  */
 bool x86_mmu_walk(X86CPUState *env, uint64_t linear, int access, bool user,
                   X86Walk *w);
+/* The same for an access through TLB @idx (X86_MMU_*). */
+bool x86_mmu_walk_idx(X86CPUState *env, uint64_t linear, int access, int idx,
+                      X86Walk *w);
 
 /* Linear access through TLB @idx (X86_MMU_KERNEL/USER); may raise #PF. */
 uint64_t x86_mmu_ld(X86CPUState *env, uint64_t linear, unsigned size,

@@ -25,6 +25,8 @@
 #define MSR_MTRR_FIX16K_A0000   0x259
 #define MSR_MTRR_FIX4K_C0000    0x268
 #define MSR_IA32_PAT            0x277
+#define MSR_IA32_TSC_DEADLINE   0x6e0
+#define MSR_IA32_PKRS           0x6e1
 #define MSR_MTRR_DEF_TYPE       0x2ff
 #define MSR_EFER                0xc0000080
 #define MSR_STAR                0xc0000081
@@ -40,6 +42,7 @@
 
 /* APIC base: BSP (8), x2APIC enable (10), global enable (11), base. */
 #define APICBASE_WRITABLE   (UINT64_C(0xffffff000) | (1u << 11))
+#define APICBASE_EXTD       (1u << 10)
 /* MTRRcap: 8 variable ranges, fixed ranges (bit 8), WC type (bit 10). */
 #define MTRRCAP_VALUE       (X86_MTRR_VAR_COUNT | (1u << 8) | (1u << 10))
 
@@ -120,11 +123,48 @@ static bool msr_is_amd(const X86CPUState *env)
     return env->cpuid_vendor[0] == 0x68747541;  /* "Auth"enticAMD */
 }
 
+static bool msr_has_x2apic(const X86CPUState *env)
+{
+    return x86_has_feature(env, FEAT_1_ECX, CPUID_EXT_X2APIC);
+}
+
+static bool msr_has_tsc_deadline(const X86CPUState *env)
+{
+    return x86_has_feature(env, FEAT_1_ECX, CPUID_EXT_TSC_DEADLINE);
+}
+
+static bool msr_is_x2apic(uint32_t index)
+{
+    return index >= X86_MSR_X2APIC_FIRST && index <= X86_MSR_X2APIC_LAST;
+}
+
+/* EXTD is writable only where CPUID offers x2APIC; else it is reserved. */
+static void msr_write_apicbase(X86CPUState *env, uint64_t val)
+{
+    uint64_t writable = APICBASE_WRITABLE;
+
+    if (msr_has_x2apic(env)) {
+        writable |= APICBASE_EXTD;
+    } else if (val & APICBASE_EXTD) {
+        msr_gp(env);
+    }
+    if (!x86_lapic_set_base(env, (env->apic_base & ~writable)
+                                 | (val & writable))) {
+        msr_gp(env);
+    }
+}
+
 uint64_t x86_rdmsr(X86CPUState *env, uint32_t index)
 {
     int fixed = msr_mtrr_fixed(index);
     uint64_t val;
 
+    if (msr_is_x2apic(index)) {
+        if (!msr_has_x2apic(env) || !x86_lapic_msr_read(env, index, &val)) {
+            msr_gp(env);
+        }
+        return val;
+    }
     if (x86_msr_misc_read(env, index, &val)) {
         return val;
     }
@@ -154,6 +194,16 @@ uint64_t x86_rdmsr(X86CPUState *env, uint32_t index)
         return 0;               /* no machine-check banks */
     case MSR_IA32_PAT:
         return env->pat;
+    case MSR_IA32_TSC_DEADLINE:
+        if (msr_has_tsc_deadline(env)) {
+            return x86_lapic_get_tsc_deadline(env);
+        }
+        break;
+    case MSR_IA32_PKRS:
+        if (x86_has_feature(env, FEAT_7_0_ECX, CPUID_7_0_ECX_PKS)) {
+            return env->pkrs;
+        }
+        break;
     case MSR_MTRR_DEF_TYPE:
         return env->mtrr_deftype;
     case MSR_EFER:
@@ -237,6 +287,12 @@ void x86_wrmsr(X86CPUState *env, uint32_t index, uint64_t val)
 {
     int fixed = msr_mtrr_fixed(index);
 
+    if (msr_is_x2apic(index)) {
+        if (!msr_has_x2apic(env) || !x86_lapic_msr_write(env, index, val)) {
+            msr_gp(env);
+        }
+        return;
+    }
     switch (x86_msr_misc_write(env, index, val)) {
     case X86_MSR_DONE:
         return;
@@ -258,8 +314,7 @@ void x86_wrmsr(X86CPUState *env, uint32_t index, uint64_t val)
         env->tsc_offset = (int64_t)(val - msr_host_ns());
         return;
     case MSR_IA32_APICBASE:
-        x86_lapic_set_base(env, (env->apic_base & ~APICBASE_WRITABLE)
-                                | (val & APICBASE_WRITABLE));
+        msr_write_apicbase(env, val);
         return;
     case MSR_IA32_UCODE_REV:
         return;
@@ -280,6 +335,21 @@ void x86_wrmsr(X86CPUState *env, uint32_t index, uint64_t val)
         }
         env->pat = val;
         return;
+    case MSR_IA32_TSC_DEADLINE:
+        if (msr_has_tsc_deadline(env)) {
+            x86_lapic_set_tsc_deadline(env, val);
+            return;
+        }
+        break;
+    case MSR_IA32_PKRS:
+        /* Bits 63:32 are reserved; the TLB holds rights from the old. */
+        if (x86_has_feature(env, FEAT_7_0_ECX, CPUID_7_0_ECX_PKS) &&
+            !(val >> 32)) {
+            env->pkrs = (uint32_t)val;
+            x86_tlb_flush(env, true);
+            return;
+        }
+        break;
     case MSR_MTRR_DEF_TYPE:
         env->mtrr_deftype = val & 0xcff;
         return;

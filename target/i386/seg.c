@@ -359,7 +359,7 @@ void x86_stack_init_current(X86CPUState *env, X86Stack *st)
     st->base = (env->hflags & HF_CS64) ? 0 : env->segs[R_SS].base;
     st->sp = env->regs[R_ESP];
     st->mask = seg_sp_mask(env, env->segs[R_SS].flags);
-    st->idx = x86_cpl(env) == 3 ? X86_MMU_USER : X86_MMU_KERNEL;
+    st->idx = x86_mmu_index(env);
 }
 
 void x86_stack_push(X86CPUState *env, X86Stack *st, unsigned size,

@@ -74,6 +74,12 @@ static const DecodeCase decode_cases[] = {
     /* sgdt needs memory; swapgs is a register form */
     { "0f01c0", X86_MODE32, X86_DEC_OK, 3, "GRP7_REG", 4 },
     { "0f0100", X86_MODE32, X86_DEC_OK, 3, "SGDT M", 4 },
+    /* stac, rdpkru: group 7 register forms; invpcid rax, [rcx] */
+    { "0f01cb", X86_MODE64, X86_DEC_OK, 3, "GRP7_REG", 4 },
+    { "0f01ee", X86_MODE64, X86_DEC_OK, 3, "GRP7_REG", 4 },
+    { "660f388201", X86_MODE64, X86_DEC_OK, 5, "INVPCID Gy,Mdq", 2 },
+    { "660f3882c1", X86_MODE64, X86_DEC_UD, 0, NULL, 0 },
+    { "0f388201", X86_MODE64, X86_DEC_UD, 0, NULL, 0 },
 };
 
 static unsigned decode_hex(const char *s, uint8_t *out)

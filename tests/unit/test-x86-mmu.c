@@ -291,6 +291,91 @@ static void test_large_page_reuse(void)
     fixture_free(&f);
 }
 
+/*
+ * 4-level tables for the SMAP and protection-key tests: 0x400000 a user
+ * page with key 5, 0x401000 a supervisor page with key 5.
+ */
+static void setup_long_keys(Fixture *f)
+{
+    uint64_t key5 = UINT64_C(5) << 59;
+
+    f->env->cr[0] = CR0_PE | CR0_PG | CR0_WP;
+    f->env->cr[3] = 0x1000;
+    f->env->cr[4] = CR4_PAE;
+    f->env->efer = EFER_LME | EFER_LMA | EFER_NXE;
+    put64(f, 0x1000, 0x2000 | 7);
+    put64(f, 0x2000, 0x3000 | 7);
+    put64(f, 0x3000 + 2 * 8, 0x4000 | 7);               /* 4M.. */
+    put64(f, 0x4000 + 0 * 8, 0x300000 | 7 | key5);
+    put64(f, 0x4000 + 1 * 8, 0x301000 | 3 | key5);
+}
+
+/* SDM 4.6.1: SMAP denies supervisor data accesses to user pages. */
+static void test_smap(void)
+{
+    Fixture f;
+    X86Walk w;
+
+    fixture_init(&f);
+    setup_long_keys(&f);
+    g_assert_true(x86_mmu_walk(f.env, 0x400000, X86_ACC_READ, false, &w));
+    f.env->cr[4] |= CR4_SMAP;
+    g_assert_false(x86_mmu_walk(f.env, 0x400000, X86_ACC_READ, false, &w));
+    g_assert_cmphex(w.error, ==, PFERR_P);
+    g_assert_false(x86_mmu_walk(f.env, 0x400000, X86_ACC_WRITE, false, &w));
+    g_assert_cmphex(w.error, ==, PFERR_P | PFERR_W);
+    /* Explicit accesses with EFLAGS.AC go through the third TLB. */
+    g_assert_true(x86_mmu_walk_idx(f.env, 0x400000, X86_ACC_WRITE,
+                                   X86_MMU_KERNEL_AC, &w));
+    /* Fetches are SMEP's business; user accesses are unaffected. */
+    g_assert_true(x86_mmu_walk(f.env, 0x400000, X86_ACC_EXEC, false, &w));
+    g_assert_true(x86_mmu_walk(f.env, 0x400000, X86_ACC_READ, true, &w));
+    g_assert_true(x86_mmu_walk(f.env, 0x401000, X86_ACC_READ, false, &w));
+    fixture_free(&f);
+}
+
+/* SDM 4.6.2: PKRU's AD and WD bits for the leaf's key; PKRS likewise. */
+static void test_protection_keys(void)
+{
+    Fixture f;
+    X86Walk w;
+
+    fixture_init(&f);
+    setup_long_keys(&f);
+    f.env->pkru = 1u << (2 * 5);                        /* AD5 */
+    g_assert_true(x86_mmu_walk(f.env, 0x400000, X86_ACC_READ, true, &w));
+    f.env->cr[4] |= CR4_PKE;
+    g_assert_false(x86_mmu_walk(f.env, 0x400000, X86_ACC_READ, true, &w));
+    g_assert_cmphex(w.error, ==, PFERR_P | PFERR_U | PFERR_PK);
+    g_assert_cmpuint(w.pkey, ==, 5);
+    g_assert_false(x86_mmu_walk(f.env, 0x400000, X86_ACC_READ, false, &w));
+    g_assert_cmphex(w.error, ==, PFERR_P | PFERR_PK);
+    g_assert_true(x86_mmu_walk(f.env, 0x400000, X86_ACC_EXEC, true, &w));
+    g_assert_true(x86_mmu_walk(f.env, 0x401000, X86_ACC_READ, false, &w));
+
+    f.env->pkru = 2u << (2 * 5);                        /* WD5 */
+    g_assert_true(x86_mmu_walk(f.env, 0x400000, X86_ACC_READ, true, &w));
+    g_assert_false(x86_mmu_walk(f.env, 0x400000, X86_ACC_WRITE, true, &w));
+    g_assert_cmphex(w.error, ==, PFERR_P | PFERR_W | PFERR_U | PFERR_PK);
+    g_assert_false(x86_mmu_walk(f.env, 0x400000, X86_ACC_WRITE, false, &w));
+    f.env->cr[0] &= ~(uint64_t)CR0_WP;
+    g_assert_true(x86_mmu_walk(f.env, 0x400000, X86_ACC_WRITE, false, &w));
+
+    /* PKS: IA32_PKRS for supervisor pages. */
+    f.env->cr[0] |= CR0_WP;
+    f.env->pkru = 0;
+    f.env->pkrs = 1u << (2 * 5);                        /* AD5 */
+    g_assert_true(x86_mmu_walk(f.env, 0x401000, X86_ACC_READ, false, &w));
+    f.env->cr[4] |= CR4_PKS;
+    g_assert_false(x86_mmu_walk(f.env, 0x401000, X86_ACC_READ, false, &w));
+    g_assert_cmphex(w.error, ==, PFERR_P | PFERR_PK);
+    g_assert_true(x86_mmu_walk(f.env, 0x400000, X86_ACC_WRITE, false, &w));
+    /* A user access to a supervisor page: no PK, U/S denies it first. */
+    g_assert_false(x86_mmu_walk(f.env, 0x401000, X86_ACC_READ, true, &w));
+    g_assert_cmphex(w.error, ==, PFERR_P | PFERR_U);
+    fixture_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -300,5 +385,7 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/mmu/long", test_long);
     g_test_add_func("/x86/mmu/translate-tlb", test_translate_and_tlb);
     g_test_add_func("/x86/mmu/large-page-reuse", test_large_page_reuse);
+    g_test_add_func("/x86/mmu/smap", test_smap);
+    g_test_add_func("/x86/mmu/protection-keys", test_protection_keys);
     return g_test_run();
 }

@@ -15,6 +15,7 @@
 #include "vl.h"
 #include "qlite/error.h"
 #include "qlite/net.h"
+#include "qlite/object.h"
 #include "qlite/qdev.h"
 
 #define DEFAULT_NIC_MODEL   "e1000"
@@ -47,10 +48,31 @@ static void vl_nic_free(gpointer p)
     g_free(nic);
 }
 
+/* model=help: the NICs -device knows, as QEMU lists them. */
+static void vl_print_nic_models(void)
+{
+    g_autoptr(GSList) list = object_class_get_list(TYPE_DEVICE, false);
+
+    printf("Supported NIC models:\n");
+    for (GSList *l = list; l; l = l->next) {
+        DeviceClass *dc = l->data;
+
+        if (dc->category == DEVICE_CATEGORY_NETWORK && dc->user_creatable) {
+            printf("%s\n", object_class_get_name(OBJECT_CLASS(dc)));
+        }
+    }
+}
+
 static VlNic *vl_queue_nic(const char *location, const char *model,
                            const char *mac, const char *netdev)
 {
-    VlNic *nic = g_new0(VlNic, 1);
+    VlNic *nic;
+
+    if (!g_strcmp0(model, "help") || !g_strcmp0(model, "?")) {
+        vl_print_nic_models();
+        exit(0);
+    }
+    nic = g_new0(VlNic, 1);
 
     /* model=virtio, as tutorials write it, is QEMU's short name. */
     if (!g_strcmp0(model, "virtio")) {

@@ -313,6 +313,17 @@ class Info(unittest.TestCase):
         self.assertIn('-device driver', res.stdout)
         self.assertIn('-machine', res.stdout)
 
+    def test_nic_model_help(self):
+        for args in (['-nic', 'user,model=help'],
+                     ['-net', 'nic,model=help', '-net', 'user']):
+            res = run(*args)
+            self.assertEqual(res.returncode, 0, res.stderr)
+            lines = res.stdout.splitlines()
+            self.assertEqual(lines[0], 'Supported NIC models:')
+            self.assertIn('e1000', lines)
+            self.assertIn('virtio-net-pci', lines)
+            self.assertNotIn('virtio-blk-pci', lines)
+
     def test_device_help(self):
         res = run('-device', 'help')
         self.assertEqual(res.returncode, 0)

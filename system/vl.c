@@ -456,8 +456,9 @@ static bool opt_boot(VlConfig *cfg, const char *arg, GError **errp)
 }
 
 /*
- * -rtc: the RTC follows the host's UTC clock; other bases, clocks and
- * drift fixes are refused until the RTC implements them.
+ * -rtc: the RTC follows the host's UTC clock (other bases and clocks are
+ * refused until the RTC implements them); driftfix=slew makes it give
+ * lost periodic ticks again.
  */
 static bool opt_rtc(VlConfig *cfg, const char *arg, GError **errp)
 {
@@ -495,11 +496,13 @@ static bool opt_rtc(VlConfig *cfg, const char *arg, GError **errp)
         error_setg(errp, "invalid option value '%s'", drift);
         return false;
     }
-    if ((base && strcmp(base, "utc")) || (clock && strcmp(clock, "host")) ||
-        (drift && strcmp(drift, "none"))) {
-        error_setg(errp, "only base=utc, clock=host and driftfix=none are "
-                   "supported");
+    if ((base && strcmp(base, "utc")) || (clock && strcmp(clock, "host"))) {
+        error_setg(errp, "only base=utc and clock=host are supported");
         return false;
+    }
+    /* As QEMU: slew is the RTC's lost tick policy (libvirt asks for it). */
+    if (drift && !strcmp(drift, "slew")) {
+        return qdev_add_global("mc146818rtc.lost_tick_policy=slew", errp);
     }
     return true;
 }

@@ -78,7 +78,21 @@ typedef struct RTCState {
     QliteTimer *second_timer;
     int64_t next_periodic;
     IrqLine *irq;
+    /*
+     * lost_tick_policy=slew (-rtc driftfix=slew): periodic ticks the
+     * guest could not take (PF still set, or the timer ran late) are
+     * counted and given again, one after each REG_C read, so a guest that
+     * counts ticks for its time keeps time.
+     */
+    char *lost_tick_policy;
+    bool slew;
+    uint32_t coalesced;
+    QliteTimer *reinject_timer;
 } RTCState;
+
+/* Lost ticks kept at most (8 s at 1024 Hz), and how soon one is redone. */
+#define RTC_MAX_COALESCED   8192
+#define RTC_REINJECT_NS     100000
 
 #define RTC(obj) OBJECT_CHECK(RTCState, (obj), TYPE_MC146818_RTC)
 
@@ -229,6 +243,7 @@ static void rtc_arm_periodic(RTCState *s)
 
     if (!period || !(s->cmos[RTC_REG_B] & REG_B_PIE)) {
         timer_del(s->periodic_timer);
+        s->coalesced = 0;
         return;
     }
     /* Periods are aligned to the time base, as the divider chain is. */
@@ -239,13 +254,41 @@ static void rtc_arm_periodic(RTCState *s)
     timer_mod_ns(s->periodic_timer, s->next_periodic);
 }
 
+static void rtc_coalesce(RTCState *s, int64_t ticks)
+{
+    s->coalesced = MIN(s->coalesced + ticks, RTC_MAX_COALESCED);
+}
+
 static void rtc_periodic_cb(void *opaque)
 {
     RTCState *s = opaque;
+    int64_t period = rtc_periodic_ns(s);
+    /* This tick, and those the timer was too late for. */
+    int64_t ticks = 1 + (period ? (rtc_now() - s->next_periodic) / period
+                                : 0);
 
-    s->cmos[RTC_REG_C] |= REG_C_PF;
-    rtc_update_irq(s);
+    if (s->slew && (s->cmos[RTC_REG_C] & REG_C_PF)) {
+        rtc_coalesce(s, ticks);         /* the last one is not taken yet */
+    } else {
+        s->cmos[RTC_REG_C] |= REG_C_PF;
+        rtc_update_irq(s);
+        if (s->slew) {
+            rtc_coalesce(s, ticks - 1);
+        }
+    }
     rtc_arm_periodic(s);
+}
+
+/* A lost tick given again, once the guest took the one before. */
+static void rtc_reinject_cb(void *opaque)
+{
+    RTCState *s = opaque;
+
+    if (s->coalesced && !(s->cmos[RTC_REG_C] & REG_C_PF)) {
+        s->coalesced--;
+        s->cmos[RTC_REG_C] |= REG_C_PF;
+        rtc_update_irq(s);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -340,6 +383,9 @@ static uint8_t rtc_read_reg(RTCState *s, uint8_t index)
         v = s->cmos[RTC_REG_C];
         s->cmos[RTC_REG_C] = 0;
         rtc_update_irq(s);
+        if (s->coalesced && (v & REG_C_PF)) {
+            timer_mod_ns(s->reinject_timer, rtc_now() + RTC_REINJECT_NS);
+        }
         return v;
     default:
         return s->cmos[index];
@@ -507,6 +553,8 @@ static void rtc_reset(DeviceState *dev)
     rtc_update_irq(s);
     timer_del(s->periodic_timer);
     timer_del(s->second_timer);
+    timer_del(s->reinject_timer);
+    s->coalesced = 0;
 }
 
 static void rtc_realize(DeviceState *dev, GError **errp)
@@ -519,6 +567,13 @@ static void rtc_realize(DeviceState *dev, GError **errp)
                    s->iobase);
         return;
     }
+    if (s->lost_tick_policy && strcmp(s->lost_tick_policy, "discard") &&
+        strcmp(s->lost_tick_policy, "slew")) {
+        error_setg(errp, "Property 'mc146818rtc.lost_tick_policy' doesn't "
+                   "take value '%s' (discard or slew)", s->lost_tick_policy);
+        return;
+    }
+    s->slew = !g_strcmp0(s->lost_tick_policy, "slew");
     s->offset_ns = clock_get_ns(QLITE_CLOCK_HOST) - rtc_now();
     s->last_second = rtc_time_ns(s) / RTC_NS;
     s->cmos[RTC_REG_A] = REG_A_DV_NORMAL | 0x06;   /* 1024 Hz rate */
@@ -531,6 +586,7 @@ static void rtc_realize(DeviceState *dev, GError **errp)
     s->irq = isa_get_irq(isa, RTC_ISA_IRQ);
     s->periodic_timer = timer_new_ns(QLITE_CLOCK_VIRTUAL, rtc_periodic_cb, s);
     s->second_timer = timer_new_ns(QLITE_CLOCK_VIRTUAL, rtc_second_cb, s);
+    s->reinject_timer = timer_new_ns(QLITE_CLOCK_VIRTUAL, rtc_reinject_cb, s);
 }
 
 static void rtc_unrealize(DeviceState *dev)
@@ -539,13 +595,15 @@ static void rtc_unrealize(DeviceState *dev)
 
     timer_free(s->periodic_timer);
     timer_free(s->second_timer);
-    s->periodic_timer = s->second_timer = NULL;
+    timer_free(s->reinject_timer);
+    s->periodic_timer = s->second_timer = s->reinject_timer = NULL;
     memory_region_del_subregion(isa_device_bus(ISA_DEVICE(dev))->io, &s->io);
 }
 
 static const Property rtc_props[] = {
     DEFINE_PROP_UINT32("iobase", RTCState, iobase, 0x70),
     DEFINE_PROP_INT32("base_year", RTCState, base_year, 2000),
+    DEFINE_PROP_STRING("lost_tick_policy", RTCState, lost_tick_policy),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -120,6 +120,32 @@ class RTCTest(unittest.TestCase):
         self.assertEqual(m.irq_level(8), 0)
         self.assertEqual(self.cmos(0x0c), 0)
 
+    def count_periodic(self, m, stall_ns, after_ns, step_ns=100_000):
+        """PF bits read after the guest sat @stall_ns without reading REG_C,
+        then read it every @step_ns for @after_ns."""
+        self.cmos(0x0a, 0x26)           # 1024 Hz: 976.5 us
+        self.cmos(0x0b, 0x42)           # PIE
+        self.cmos(0x0c)
+        m.clock_step(stall_ns)
+        n = 0
+        for _ in range(after_ns // step_ns):
+            n += bool(self.cmos(0x0c) & 0x40)
+            m.clock_step(step_ns)
+        return n + bool(self.cmos(0x0c) & 0x40)
+
+    @NO_QEMU
+    def test_lost_ticks_are_given_again_with_driftfix_slew(self):
+        # 30 ms of 1024 Hz is 30.7 ticks; a guest that was away for the
+        # first 10 ms gets one PF for them, and the rest again with slew.
+        n_discard = self.count_periodic(self.m, 10_000_000, 20_000_000)
+        slew = start(['-rtc', 'base=utc,driftfix=slew'])
+        self.addCleanup(slew.close)
+        self.m = slew
+        n_slew = self.count_periodic(slew, 10_000_000, 20_000_000)
+        self.assertLessEqual(n_discard, 22)
+        self.assertGreaterEqual(n_slew, 29)
+        self.assertLessEqual(n_slew, 32)
+
     @NO_QEMU
     def test_update_ended_irq(self):
         m = self.m

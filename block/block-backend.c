@@ -8,6 +8,7 @@
  * io_uring (bdrv_aio_try), completing in the same main context.
  */
 #include "block_int.h"
+#include "qlite/iov.h"
 #include "qlite/qdev.h"
 #include "qlite/runstate.h"
 
@@ -551,16 +552,6 @@ int blk_truncate(BlockBackend *blk, int64_t size, GError **errp)
     return bdrv_truncate(blk->bs, size, errp);
 }
 
-static int64_t blk_iov_size(const struct iovec *iov, int niov)
-{
-    int64_t n = 0;
-
-    for (int i = 0; i < niov; i++) {
-        n += iov[i].iov_len;
-    }
-    return n;
-}
-
 static int blk_aio_read(BlkAioReq *req)
 {
     uint8_t *buf;
@@ -750,7 +741,7 @@ void blk_aio_preadv(BlockBackend *blk, int64_t offset,
                     const struct iovec *iov, int niov,
                     BlockCompletionFunc *cb, void *opaque)
 {
-    blk_aio_submit(blk, BLK_OP_READ, offset, blk_iov_size(iov, niov), iov,
+    blk_aio_submit(blk, BLK_OP_READ, offset, iov_size(iov, niov), iov,
                    niov, 0, cb, opaque);
 }
 
@@ -758,7 +749,7 @@ void blk_aio_pwritev(BlockBackend *blk, int64_t offset,
                      const struct iovec *iov, int niov, int flags,
                      BlockCompletionFunc *cb, void *opaque)
 {
-    blk_aio_submit(blk, BLK_OP_WRITE, offset, blk_iov_size(iov, niov), iov,
+    blk_aio_submit(blk, BLK_OP_WRITE, offset, iov_size(iov, niov), iov,
                    niov, flags, cb, opaque);
 }
 

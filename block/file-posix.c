@@ -7,6 +7,7 @@
  * cache=unsafe (BDRV_O_NO_FLUSH) turns flushes into no-ops.
  */
 #include "block_int.h"
+#include "qlite/iov.h"
 
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -271,12 +272,9 @@ static int file_aio_finish(FileAioReq *r, int64_t done)
 static void file_aio_done(void *opaque, int64_t res)
 {
     FileAioReq *r = opaque;
-    int64_t total = 0;
+    int64_t total = iov_size(r->iov, r->niov);
     int ret;
 
-    for (int i = 0; i < r->niov; i++) {
-        total += r->iov[i].iov_len;
-    }
     if (res == -EAGAIN || res == -EINTR) {
         ret = file_aio_finish(r, 0);
     } else if (res < 0) {

@@ -2,6 +2,7 @@
  * The network core: clients, peers, and the queue a frame waits in when
  * its receiver cannot take it yet.  See include/qlite/net.h.
  */
+#include "qlite/iov.h"
 #include "qlite/net.h"
 #include "qlite/error.h"
 #include "qlite/object.h"
@@ -143,16 +144,6 @@ bool net_set_link(const char *name, bool up, GError **errp)
 
 /* ---- delivery ---------------------------------------------------------- */
 
-static size_t iov_size(const struct iovec *iov, int iovcnt)
-{
-    size_t len = 0;
-
-    for (int i = 0; i < iovcnt; i++) {
-        len += iov[i].iov_len;
-    }
-    return len;
-}
-
 static bool net_client_can_receive(NetClientState *nc)
 {
     return !nc->info->can_receive || nc->info->can_receive(nc);
@@ -169,7 +160,6 @@ static void net_queue_append(NetClientState *rx, NetClientState *sender,
                              size_t len, NetPacketSent *sent_cb)
 {
     NetQueuedPacket *p;
-    size_t off = 0;
 
     if (rx->incoming.length >= NET_QUEUE_MAX) {
         if (!rx->dropped++) {
@@ -181,11 +171,7 @@ static void net_queue_append(NetClientState *rx, NetClientState *sender,
     p = g_malloc(sizeof(*p) + len);
     p->sender = sender;
     p->sent_cb = sent_cb;
-    p->len = len;
-    for (int i = 0; i < iovcnt; i++) {
-        memcpy(p->data + off, iov[i].iov_base, iov[i].iov_len);
-        off += iov[i].iov_len;
-    }
+    p->len = iov_to_buf(iov, iovcnt, 0, p->data, len);
     g_queue_push_tail(&rx->incoming, p);
 }
 

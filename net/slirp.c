@@ -14,6 +14,7 @@
 #include "net/slirp-internal.h"
 
 #include "qlite/error.h"
+#include "qlite/iov.h"
 #include "qlite/main-loop.h"
 #include "qlite/object.h"
 
@@ -298,23 +299,16 @@ static ssize_t user_receive(NetClientState *nc, const struct iovec *iov,
                             int iovcnt)
 {
     UserNet *u = nc->opaque;
+    size_t len = iov_size(iov, iovcnt);
     g_autofree uint8_t *buf = NULL;
-    size_t len = 0;
 
     if (iovcnt == 1) {
-        user_input(u, iov[0].iov_base, iov[0].iov_len);
-        return iov[0].iov_len;
+        user_input(u, iov[0].iov_base, len);
+        return len;
     }
     /* Slirp takes one flat frame. */
-    for (int i = 0; i < iovcnt; i++) {
-        len += iov[i].iov_len;
-    }
     buf = g_malloc(len);
-    len = 0;
-    for (int i = 0; i < iovcnt; i++) {
-        memcpy(buf + len, iov[i].iov_base, iov[i].iov_len);
-        len += iov[i].iov_len;
-    }
+    iov_to_buf(iov, iovcnt, 0, buf, len);
     user_input(u, buf, len);
     return len;
 }

@@ -13,6 +13,7 @@
  * only plain frames while no offloads are set).
  */
 #include "qlite/error.h"
+#include "qlite/iov.h"
 #include "qlite/net.h"
 #include "qlite/object.h"
 #include "qlite/sandbox.h"
@@ -116,16 +117,15 @@ static ssize_t tap_receive(NetClientState *nc, const struct iovec *iov,
     static const VirtioNetHdr zero_hdr;
     TapState *s = nc->opaque;
     struct iovec *out = g_newa(struct iovec, iovcnt + 1);
-    size_t len = 0;
+    size_t len;
     int n = 0;
 
     if (s->has_vnet_hdr && !s->using_vnet_hdr) {
         out[n++] = (struct iovec){ (void *)&zero_hdr, VIRTIO_NET_HDR_LEN };
     }
-    for (int i = 0; i < iovcnt; i++) {
-        out[n++] = iov[i];
-        len += iov[i].iov_len;
-    }
+    memcpy(out + n, iov, iovcnt * sizeof(*iov));
+    n += iovcnt;
+    len = iov_size(iov, iovcnt);
     while (writev(s->fd, out, n) < 0) {
         if (errno == EAGAIN) {
             if (!s->write_watch) {

@@ -258,29 +258,6 @@ static void virtio_blk_io_done(void *opaque, int ret)
     }
 }
 
-/* The [skip, skip+len) part of @src as a new iovec array. */
-static unsigned virtio_blk_slice(const struct iovec *src, unsigned n,
-                                 size_t skip, size_t len, struct iovec *dst)
-{
-    unsigned out = 0;
-
-    for (unsigned i = 0; i < n && len; i++) {
-        size_t chunk;
-
-        if (skip >= src[i].iov_len) {
-            skip -= src[i].iov_len;
-            continue;
-        }
-        chunk = MIN(src[i].iov_len - skip, len);
-        dst[out].iov_base = (uint8_t *)src[i].iov_base + skip;
-        dst[out].iov_len = chunk;
-        out++;
-        len -= chunk;
-        skip = 0;
-    }
-    return out;
-}
-
 /* Sectors [sector, sector + bytes/512) inside the disk, block aligned. */
 static bool virtio_blk_range_ok(VirtIOBlock *s, uint64_t sector,
                                 uint64_t bytes)
@@ -321,13 +298,13 @@ static void virtio_blk_rw(VirtIOBlockReq *req, bool is_write,
     }
     req->iov = g_new(struct iovec, max);
     if (is_write) {
-        req->niov = virtio_blk_slice(e->out_sg, e->out_num,
+        req->niov = iov_slice(e->out_sg, e->out_num,
                                      VIRTIO_BLK_HDR_SIZE, req->bytes,
                                      req->iov);
         blk_aio_pwritev(s->blk, sector * VIRTIO_BLK_SECTOR, req->iov,
                         req->niov, 0, virtio_blk_io_done, req);
     } else {
-        req->niov = virtio_blk_slice(e->in_sg, e->in_num, 0, req->bytes,
+        req->niov = iov_slice(e->in_sg, e->in_num, 0, req->bytes,
                                      req->iov);
         blk_aio_preadv(s->blk, sector * VIRTIO_BLK_SECTOR, req->iov,
                        req->niov, virtio_blk_io_done, req);

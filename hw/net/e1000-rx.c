@@ -11,6 +11,7 @@
  * (too small, outside RAM) drops it with one log line.
  */
 #include "qlite/error.h"
+#include "qlite/iov.h"
 #include "e1000-internal.h"
 
 #define E1000_RXD_ERR_RXE   0x80        /* data error: buffer unwritable */
@@ -174,14 +175,11 @@ static size_t rx_shape(E1000State *s, uint8_t *f, size_t len,
 static bool rx_gather(E1000State *s, const struct iovec *iov, int iovcnt,
                       size_t *len)
 {
-    *len = 0;
-    for (int i = 0; i < iovcnt; i++) {
-        if (iov[i].iov_len > NET_MAX_FRAME - *len) {
-            return false;
-        }
-        memcpy(s->rx_buf + *len, iov[i].iov_base, iov[i].iov_len);
-        *len += iov[i].iov_len;
+    *len = iov_size(iov, iovcnt);
+    if (*len > NET_MAX_FRAME) {
+        return false;
     }
+    iov_to_buf(iov, iovcnt, 0, s->rx_buf, *len);
     return true;
 }
 

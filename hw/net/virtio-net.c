@@ -101,60 +101,6 @@ static bool virtio_net_dma_ok(VirtIONet *s)
            pci_bus_master_enabled(&s->parent.parent);
 }
 
-static size_t iov_total(const struct iovec *iov, unsigned n)
-{
-    size_t len = 0;
-
-    for (unsigned i = 0; i < n; i++) {
-        len += iov[i].iov_len;
-    }
-    return len;
-}
-
-/* The [skip, skip+len) part of @src in @dst; returns the entries used. */
-static unsigned iov_slice(const struct iovec *src, unsigned n, size_t skip,
-                          size_t len, struct iovec *dst)
-{
-    unsigned out = 0;
-
-    for (unsigned i = 0; i < n && len; i++) {
-        size_t chunk;
-
-        if (skip >= src[i].iov_len) {
-            skip -= src[i].iov_len;
-            continue;
-        }
-        chunk = MIN(src[i].iov_len - skip, len);
-        dst[out].iov_base = (uint8_t *)src[i].iov_base + skip;
-        dst[out].iov_len = chunk;
-        out++;
-        len -= chunk;
-        skip = 0;
-    }
-    return out;
-}
-
-/* Copy @len bytes of @src from @soff into @dst at @doff. */
-static void iov_copy(const struct iovec *dst, unsigned dn, size_t doff,
-                     const struct iovec *src, unsigned sn, size_t soff,
-                     size_t len)
-{
-    for (unsigned i = 0; i < sn && len; i++) {
-        size_t chunk;
-
-        if (soff >= src[i].iov_len) {
-            soff -= src[i].iov_len;
-            continue;
-        }
-        chunk = MIN(src[i].iov_len - soff, len);
-        iov_from_buf(dst, dn, doff, (uint8_t *)src[i].iov_base + soff,
-                     chunk);
-        doff += chunk;
-        len -= chunk;
-        soff = 0;
-    }
-}
-
 /* ---- config space and features ---- */
 
 /* As QEMU sizes it: up to the last field an offered feature needs. */
@@ -476,7 +422,7 @@ static ssize_t virtio_net_rx_deliver(VirtIONet *s, VirtioNetHdr *h,
             lens[0] = 0;            /* the driver sees a runt and drops it */
             virtio_net_rx_publish(s, 1, lens);
         }
-        return iov_total(iov, iovcnt);
+        return iov_size(iov, iovcnt);
     }
     h->num_buffers = n;
     virtio_net_hdr_store(h, raw, s->hdr_len);
@@ -494,7 +440,7 @@ static ssize_t virtio_net_rx_deliver(VirtIONet *s, VirtioNetHdr *h,
         lens[i] = hl + chunk;
     }
     virtio_net_rx_publish(s, n, lens);
-    return iov_total(iov, iovcnt);
+    return iov_size(iov, iovcnt);
 }
 
 /*
@@ -525,7 +471,7 @@ static ssize_t virtio_net_receive(NetClientState *nc, const struct iovec *iov,
 {
     VirtIONet *s = nc->opaque;
     VirtIODevice *vdev = &s->parent.vdev;
-    size_t total = iov_total(iov, iovcnt);
+    size_t total = iov_size(iov, iovcnt);
     size_t skip = s->vnet_peer ? VIRTIO_NET_HDR_LEN : 0;
     uint8_t head[ETH_HLEN + 4];
     VirtioNetHdr h = { 0 };

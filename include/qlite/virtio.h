@@ -16,6 +16,7 @@
 #ifndef QLITE_VIRTIO_H
 #define QLITE_VIRTIO_H
 
+#include "qlite/iov.h"
 #include "qlite/memory.h"
 
 #include <sys/uio.h>
@@ -224,11 +225,5 @@ bool virtqueue_pending(VirtQueue *vq);
 /* Mark the device broken: NEEDS_RESET, config interrupt, one log line. */
 void virtio_error(VirtIODevice *vdev, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
-
-/* iovec helpers: copy between a scatter list and a flat buffer. */
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset,
-                  void *buf, size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t offset,
-                    const void *buf, size_t len);
 
 #endif

@@ -65,44 +65,9 @@ static bool fuzz_be_busy;
 static bool fuzz_be_loop;
 static uint8_t fuzz_frame[FUZZ_MAX_FRAME];
 
-static unsigned size_of(uint64_t sel)
-{
-    return 1u << (sel % 3);     /* 1, 2 or 4 bytes */
-}
-
-static void mmio(uint64_t addr, bool write, uint64_t val)
-{
-    if (write) {
-        address_space_st(&address_space_memory, addr, 4, val);
-    } else {
-        address_space_ld(&address_space_memory, addr, 4, &val);
-    }
-}
-
-static void pio(uint16_t port, unsigned size, bool write, uint64_t val)
-{
-    if (write) {
-        address_space_st(&address_space_io, port, size, val);
-    } else {
-        address_space_ld(&address_space_io, port, size, &val);
-    }
-}
-
-static void cfg(uint8_t reg, unsigned size, bool write, uint32_t val)
-{
-    reg &= ~(size - 1);
-    pio(0xcf8, 4, true, 0x80000000u | FUZZ_DEVFN << 8 | (reg & 0xfc));
-    pio(0xcfc + (reg & 3), size, write, val);
-}
-
 static void reg_w(uint32_t off, uint32_t val)
 {
-    mmio(FUZZ_BAR0 + off, true, val);
-}
-
-static void ram_write(uint64_t addr, const void *buf, size_t len)
-{
-    address_space_write(&address_space_memory, addr, buf, len);
+    fuzz_mem_access(FUZZ_BAR0 + off, 4, true, val);
 }
 
 /* ---- the back end ------------------------------------------------------ */
@@ -135,9 +100,9 @@ static const NetClientInfo fuzz_be_info = {
 /* What firmware leaves: BARs placed, decoding and bus mastering on. */
 static void fuzz_firmware(void)
 {
-    cfg(0x10, 4, true, FUZZ_BAR0);
-    cfg(0x14, 4, true, FUZZ_BAR1);
-    cfg(0x04, 2, true, 0x7);
+    fuzz_pci_cfg_access(FUZZ_DEVFN, 0x10, 4, true, FUZZ_BAR0);
+    fuzz_pci_cfg_access(FUZZ_DEVFN, 0x14, 4, true, FUZZ_BAR1);
+    fuzz_pci_cfg_access(FUZZ_DEVFN, 0x04, 2, true, 0x7);
 }
 
 static uint64_t fuzz_addr(uint64_t kind, uint64_t addr)
@@ -166,7 +131,7 @@ static bool op_driver_init(FuzzInput *in)
     for (unsigned i = 0; i < rxlen; i++) {
         uint64_t buf = GUINT64_TO_LE(FUZZ_BUFS + 256 * (i % 64));
 
-        ram_write(FUZZ_RX_RING + 16 * i, &buf, 8);
+        fuzz_guest_write(FUZZ_RX_RING + 16 * i, &buf, 8);
     }
     reg_w(0x2800, FUZZ_RX_RING);
     reg_w(0x2804, 0);
@@ -199,7 +164,7 @@ static bool op_tx_desc(FuzzInput *in)
     pci_set_long(d + 4, addr >> 32);
     pci_set_long(d + 8, w2);
     pci_set_long(d + 12, w3);
-    ram_write(FUZZ_TX_RING + 16 * (idx % FUZZ_MAX_DESC), d, sizeof(d));
+    fuzz_guest_write(FUZZ_TX_RING + 16 * (idx % FUZZ_MAX_DESC), d, sizeof(d));
     return true;
 }
 
@@ -215,22 +180,7 @@ static bool op_rx_desc(FuzzInput *in)
     addr = fuzz_addr(kind, addr);
     pci_set_long(d, addr);
     pci_set_long(d + 4, addr >> 32);
-    ram_write(FUZZ_RX_RING + 16 * (idx % FUZZ_MAX_DESC), d, sizeof(d));
-    return true;
-}
-
-static bool op_ram_write(FuzzInput *in)
-{
-    uint64_t off, len;
-
-    if (!fuzz_take(in, 2, &off) || !fuzz_take(in, 1, &len) || in->left < len) {
-        return false;
-    }
-    off %= FUZZ_WINDOW_SIZE;
-    len = MIN(len, FUZZ_WINDOW_SIZE - off);
-    ram_write(FUZZ_WINDOW + off, in->p, len);
-    in->p += len;
-    in->left -= len;
+    fuzz_guest_write(FUZZ_RX_RING + 16 * (idx % FUZZ_MAX_DESC), d, sizeof(d));
     return true;
 }
 
@@ -261,6 +211,7 @@ static bool op_inject(FuzzInput *in)
 
 static bool op_reg(FuzzInput *in, int op)
 {
+    unsigned sz;
     uint64_t off, size = 2, val = 0;
     bool write = op == OP_MMIO_WRITE || op == OP_IO_WRITE ||
                  op == OP_CFG_WRITE;
@@ -272,15 +223,16 @@ static bool op_reg(FuzzInput *in, int op)
         (write && !fuzz_take(in, 4, &val))) {
         return false;
     }
+    sz = fuzz_access_size(size);
     switch (op) {
     case OP_MMIO_WRITE: case OP_MMIO_READ:
-        mmio(FUZZ_BAR0 + (off * 4) % 0x20000, write, val);
+        fuzz_mem_access(FUZZ_BAR0 + (off * 4) % 0x20000, 4, write, val);
         break;
     case OP_IO_WRITE: case OP_IO_READ:
-        pio(FUZZ_BAR1 + (off * 4) % 0x40, 4, write, val);
+        fuzz_port_access(FUZZ_BAR1 + (off * 4) % 0x40, 4, write, val);
         break;
     default:
-        cfg(off, size_of(size), write, val);
+        fuzz_pci_cfg_access(FUZZ_DEVFN, off, sz, write, val);
         break;
     }
     return true;
@@ -303,7 +255,7 @@ static void op_eeprom(unsigned addr)
     }
     for (int i = 0; i < 16; i++) {
         reg_w(eecd, req | cs | sk);
-        mmio(FUZZ_BAR0 + eecd, false, 0);
+        fuzz_mem_access(FUZZ_BAR0 + eecd, 4, false, 0);
         reg_w(eecd, req | cs);
     }
     reg_w(eecd, 0);
@@ -356,7 +308,8 @@ static bool run_op(FuzzInput *in)
     case OP_DRIVER_INIT:    return op_driver_init(in);
     case OP_TX_DESC:        return op_tx_desc(in);
     case OP_RX_DESC:        return op_rx_desc(in);
-    case OP_RAM_WRITE:      return op_ram_write(in);
+    case OP_RAM_WRITE:      return fuzz_take_ram_write(in, FUZZ_WINDOW,
+                                                     FUZZ_WINDOW_SIZE);
     case OP_INJECT:         return op_inject(in);
     case OP_TX_KICK: case OP_RX_KICK: case OP_BACKEND: case OP_LINK:
     case OP_CLOCK: case OP_EEPROM:

@@ -142,3 +142,58 @@ bool fuzz_take(FuzzInput *in, unsigned n, uint64_t *out)
     *out = v;
     return true;
 }
+
+/* ---- device access, as a guest driver would make it ------------------- */
+
+unsigned fuzz_access_size(uint64_t sel)
+{
+    return 1u << (sel % 3);     /* 1, 2 or 4 bytes */
+}
+
+void fuzz_mem_access(uint64_t addr, unsigned size, bool write, uint64_t val)
+{
+    if (write) {
+        address_space_st(&address_space_memory, addr, size, val);
+    } else {
+        address_space_ld(&address_space_memory, addr, size, &val);
+    }
+}
+
+void fuzz_port_access(uint16_t port, unsigned size, bool write, uint64_t val)
+{
+    if (write) {
+        address_space_st(&address_space_io, port, size, val);
+    } else {
+        address_space_ld(&address_space_io, port, size, &val);
+    }
+}
+
+void fuzz_pci_cfg_access(uint8_t devfn, uint8_t reg, unsigned size,
+                         bool write, uint32_t val)
+{
+    reg &= ~(size - 1);
+    fuzz_port_access(0xcf8, 4, true,
+                     0x80000000u | devfn << 8 | (reg & 0xfc));
+    fuzz_port_access(0xcfc + (reg & 3), size, write, val);
+}
+
+void fuzz_guest_write(uint64_t addr, const void *buf, size_t len)
+{
+    address_space_write(&address_space_memory, addr, buf, len);
+}
+
+bool fuzz_take_ram_write(FuzzInput *in, uint64_t window, uint64_t size)
+{
+    uint64_t off, len;
+
+    if (!fuzz_take(in, 2, &off) || !fuzz_take(in, 1, &len) ||
+        in->left < len) {
+        return false;
+    }
+    off %= size;
+    len = MIN(len, size - off);
+    fuzz_guest_write(window + off, in->p, len);
+    in->p += len;
+    in->left -= len;
+    return true;
+}

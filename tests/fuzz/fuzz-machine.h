@@ -44,4 +44,18 @@ typedef struct FuzzInput {
 /* @n little-endian bytes into @out; false at the end of the input. */
 bool fuzz_take(FuzzInput *in, unsigned n, uint64_t *out);
 
+/* Guest-driver style accesses: 1, 2 or 4 bytes picked by @sel. */
+unsigned fuzz_access_size(uint64_t sel);
+void fuzz_mem_access(uint64_t addr, unsigned size, bool write, uint64_t val);
+void fuzz_port_access(uint16_t port, unsigned size, bool write, uint64_t val);
+/* PCI configuration of bus 0's @devfn through 0xcf8/0xcfc. */
+void fuzz_pci_cfg_access(uint8_t devfn, uint8_t reg, unsigned size,
+                         bool write, uint32_t val);
+void fuzz_guest_write(uint64_t addr, const void *buf, size_t len);
+/*
+ * One "write RAM" op: a 2-byte offset, a 1-byte length and that many
+ * input bytes, written inside [window, window + size).
+ */
+bool fuzz_take_ram_write(FuzzInput *in, uint64_t window, uint64_t size);
+
 #endif

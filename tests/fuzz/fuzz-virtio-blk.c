@@ -58,54 +58,19 @@ static BlockBackend *fuzz_blk;
 static uint16_t fuzz_avail_idx;
 static uint16_t fuzz_qsize = 256;
 
-static unsigned size_of(uint64_t sel)
-{
-    return 1u << (sel % 3);     /* 1, 2 or 4 bytes */
-}
-
-static void mmio(uint64_t addr, unsigned size, bool write, uint64_t val)
-{
-    if (write) {
-        address_space_st(&address_space_memory, addr, size, val);
-    } else {
-        address_space_ld(&address_space_memory, addr, size, &val);
-    }
-}
-
-static void pio(uint16_t port, unsigned size, bool write, uint64_t val)
-{
-    if (write) {
-        address_space_st(&address_space_io, port, size, val);
-    } else {
-        address_space_ld(&address_space_io, port, size, &val);
-    }
-}
-
-static void cfg(uint8_t reg, unsigned size, bool write, uint32_t val)
-{
-    reg &= ~(size - 1);
-    pio(0xcf8, 4, true, 0x80000000u | FUZZ_DEVFN << 8 | (reg & 0xfc));
-    pio(0xcfc + (reg & 3), size, write, val);
-}
-
-static void ram_write(uint64_t addr, const void *buf, size_t len)
-{
-    address_space_write(&address_space_memory, addr, buf, len);
-}
-
 /* What firmware leaves: BARs placed, decoding and bus mastering on. */
 static void fuzz_firmware(void)
 {
-    cfg(0x10, 4, true, FUZZ_BAR0);
-    cfg(0x14, 4, true, FUZZ_BAR1);
-    cfg(0x20, 4, true, FUZZ_BAR4);
-    cfg(0x24, 4, true, 0);
-    cfg(0x04, 2, true, 0x7);
+    fuzz_pci_cfg_access(FUZZ_DEVFN, 0x10, 4, true, FUZZ_BAR0);
+    fuzz_pci_cfg_access(FUZZ_DEVFN, 0x14, 4, true, FUZZ_BAR1);
+    fuzz_pci_cfg_access(FUZZ_DEVFN, 0x20, 4, true, FUZZ_BAR4);
+    fuzz_pci_cfg_access(FUZZ_DEVFN, 0x24, 4, true, 0);
+    fuzz_pci_cfg_access(FUZZ_DEVFN, 0x04, 2, true, 0x7);
 }
 
 static void common_w(unsigned off, unsigned size, uint32_t val)
 {
-    mmio(FUZZ_BAR4 + off, size, true, val);
+    fuzz_mem_access(FUZZ_BAR4 + off, size, true, val);
 }
 
 /* 3.1.1 with rings in the window; the fuzzer picks features and size. */
@@ -158,7 +123,7 @@ static bool op_desc(FuzzInput *in)
     pci_set_long(d + 8, len);
     pci_set_word(d + 12, flags & 7);
     pci_set_word(d + 14, next);
-    ram_write(FUZZ_RING + 16 * (idx % 256), d, sizeof(d));
+    fuzz_guest_write(FUZZ_RING + 16 * (idx % 256), d, sizeof(d));
     return true;
 }
 
@@ -171,26 +136,11 @@ static bool op_avail(FuzzInput *in)
         return false;
     }
     h = GUINT16_TO_LE(head);
-    ram_write(FUZZ_RING + 0x1000 + 4 + 2 * (fuzz_avail_idx % fuzz_qsize),
-              &h, 2);
+    fuzz_guest_write(FUZZ_RING + 0x1000 + 4 +
+                     2 * (fuzz_avail_idx % fuzz_qsize), &h, 2);
     fuzz_avail_idx++;
     idx = GUINT16_TO_LE(fuzz_avail_idx);
-    ram_write(FUZZ_RING + 0x1000 + 2, &idx, 2);
-    return true;
-}
-
-static bool op_ram_write(FuzzInput *in)
-{
-    uint64_t off, len;
-
-    if (!fuzz_take(in, 2, &off) || !fuzz_take(in, 1, &len) || in->left < len) {
-        return false;
-    }
-    off %= FUZZ_WINDOW_SIZE;
-    len = MIN(len, FUZZ_WINDOW_SIZE - off);
-    ram_write(FUZZ_WINDOW + off, in->p, len);
-    in->p += len;
-    in->left -= len;
+    fuzz_guest_write(FUZZ_RING + 0x1000 + 2, &idx, 2);
     return true;
 }
 
@@ -205,12 +155,14 @@ static bool op_header(FuzzInput *in)
     }
     pci_set_long(h, type);
     pci_set_long(h + 8, sector);
-    ram_write(FUZZ_WINDOW + off % (FUZZ_WINDOW_SIZE - 16), h, sizeof(h));
+    fuzz_guest_write(FUZZ_WINDOW + off % (FUZZ_WINDOW_SIZE - 16), h,
+                     sizeof(h));
     return true;
 }
 
 static bool op_reg(FuzzInput *in, int op)
 {
+    unsigned sz;
     uint64_t off, size = 2, val = 0;
     bool write = op == OP_CFG_WRITE || op == OP_MODERN_WRITE ||
                  op == OP_LEGACY_WRITE || op == OP_MSIX_WRITE;
@@ -223,20 +175,21 @@ static bool op_reg(FuzzInput *in, int op)
         (write && !fuzz_take(in, 4, &val))) {
         return false;
     }
+    sz = fuzz_access_size(size);
     switch (op) {
     case OP_CFG_WRITE: case OP_CFG_READ:
-        cfg(off, size_of(size), write, val);
+        fuzz_pci_cfg_access(FUZZ_DEVFN, off, sz, write, val);
         break;
     case OP_MODERN_WRITE: case OP_MODERN_READ:
-        mmio(FUZZ_BAR4 + (off % 0x4000 & ~(uint64_t)(size_of(size) - 1)),
-             size_of(size), write, val);
+        fuzz_mem_access(FUZZ_BAR4 + (off % 0x4000 & ~(uint64_t)(sz - 1)),
+                        sz, write, val);
         break;
     case OP_LEGACY_WRITE: case OP_LEGACY_READ:
-        pio(FUZZ_BAR0 + (off % 128 & ~(uint64_t)(size_of(size) - 1)),
-            size_of(size), write, val);
+        fuzz_port_access(FUZZ_BAR0 + (off % 128 & ~(uint64_t)(sz - 1)),
+                         sz, write, val);
         break;
     default:
-        mmio(FUZZ_BAR1 + (off * 4) % 0x1000, 4, write, val);
+        fuzz_mem_access(FUZZ_BAR1 + (off * 4) % 0x1000, 4, write, val);
         break;
     }
     return true;
@@ -261,13 +214,14 @@ static bool run_op(FuzzInput *in)
     case OP_DRIVER_INIT:    return op_driver_init(in);
     case OP_DESC:           return op_desc(in);
     case OP_AVAIL:          return op_avail(in);
-    case OP_RAM_WRITE:      return op_ram_write(in);
+    case OP_RAM_WRITE:      return fuzz_take_ram_write(in, FUZZ_WINDOW,
+                                                     FUZZ_WINDOW_SIZE);
     case OP_HEADER:         return op_header(in);
     case OP_NOTIFY:
         if (!fuzz_take(in, 1, &q)) {
             return false;
         }
-        mmio(FUZZ_BAR4 + 0x3000 + 4 * (q % 4), 2, true, q % 4);
+        fuzz_mem_access(FUZZ_BAR4 + 0x3000 + 4 * (q % 4), 2, true, q % 4);
         return true;
     case OP_DRAIN:
         fuzz_drain();

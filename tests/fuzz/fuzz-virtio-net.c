@@ -111,59 +111,23 @@ static const NetClientInfo fuzz_backend_info = {
 
 /* ---- register access ---- */
 
-static unsigned size_of(uint64_t sel)
-{
-    return 1u << (sel % 3);     /* 1, 2 or 4 bytes */
-}
-
-static void mmio(uint64_t addr, unsigned size, bool write, uint64_t val)
-{
-    if (write) {
-        address_space_st(&address_space_memory, addr, size, val);
-    } else {
-        address_space_ld(&address_space_memory, addr, size, &val);
-    }
-}
-
-static void pio(uint16_t port, unsigned size, bool write, uint64_t val)
-{
-    if (write) {
-        address_space_st(&address_space_io, port, size, val);
-    } else {
-        address_space_ld(&address_space_io, port, size, &val);
-    }
-}
-
-static void cfg_of(FuzzNic *n, uint8_t reg, unsigned size, bool write,
-                   uint32_t val)
-{
-    reg &= ~(size - 1);
-    pio(0xcf8, 4, true, 0x80000000u | n->devfn << 8 | (reg & 0xfc));
-    pio(0xcfc + (reg & 3), size, write, val);
-}
-
-static void ram_write(uint64_t addr, const void *buf, size_t len)
-{
-    address_space_write(&address_space_memory, addr, buf, len);
-}
-
 /* What firmware leaves: BARs placed, decoding and bus mastering on. */
 static void fuzz_firmware(void)
 {
     for (unsigned i = 0; i < FUZZ_NDEV; i++) {
         FuzzNic *n = &fuzz_nics[i];
 
-        cfg_of(n, 0x10, 4, true, n->bar0);
-        cfg_of(n, 0x14, 4, true, n->bar1);
-        cfg_of(n, 0x20, 4, true, n->bar4);
-        cfg_of(n, 0x24, 4, true, 0);
-        cfg_of(n, 0x04, 2, true, 0x7);
+        fuzz_pci_cfg_access(n->devfn, 0x10, 4, true, n->bar0);
+        fuzz_pci_cfg_access(n->devfn, 0x14, 4, true, n->bar1);
+        fuzz_pci_cfg_access(n->devfn, 0x20, 4, true, n->bar4);
+        fuzz_pci_cfg_access(n->devfn, 0x24, 4, true, 0);
+        fuzz_pci_cfg_access(n->devfn, 0x04, 2, true, 0x7);
     }
 }
 
 static void common_w(unsigned off, unsigned size, uint32_t val)
 {
-    mmio(cur->bar4 + off, size, true, val);
+    fuzz_mem_access(cur->bar4 + off, size, true, val);
 }
 
 static uint64_t ring_of(unsigned q)
@@ -224,7 +188,7 @@ static bool op_desc(FuzzInput *in)
     pci_set_long(d + 8, len);
     pci_set_word(d + 12, flags & 7);
     pci_set_word(d + 14, next);
-    ram_write(ring_of(q) + 16 * (idx % 256), d, sizeof(d));
+    fuzz_guest_write(ring_of(q) + 16 * (idx % 256), d, sizeof(d));
     return true;
 }
 
@@ -239,25 +203,10 @@ static bool op_avail(FuzzInput *in)
     q %= FUZZ_NQUEUES;
     ai = &cur->avail_idx[q];
     h = GUINT16_TO_LE(head);
-    ram_write(ring_of(q) + 0x1000 + 4 + 2 * (*ai % cur->qsize), &h, 2);
+    fuzz_guest_write(ring_of(q) + 0x1000 + 4 + 2 * (*ai % cur->qsize), &h, 2);
     (*ai)++;
     idx = GUINT16_TO_LE(*ai);
-    ram_write(ring_of(q) + 0x1000 + 2, &idx, 2);
-    return true;
-}
-
-static bool op_ram_write(FuzzInput *in)
-{
-    uint64_t off, len;
-
-    if (!fuzz_take(in, 2, &off) || !fuzz_take(in, 1, &len) || in->left < len) {
-        return false;
-    }
-    off %= FUZZ_WINDOW_SIZE;
-    len = MIN(len, FUZZ_WINDOW_SIZE - off);
-    ram_write(FUZZ_WINDOW + off, in->p, len);
-    in->p += len;
-    in->left -= len;
+    fuzz_guest_write(ring_of(q) + 0x1000 + 2, &idx, 2);
     return true;
 }
 
@@ -278,8 +227,8 @@ static bool op_net_hdr(FuzzInput *in)
     pci_set_word(h + 4, gsize);
     pci_set_word(h + 6, cstart);
     pci_set_word(h + 8, coff);
-    ram_write(FUZZ_WINDOW + off % (FUZZ_WINDOW_SIZE - sizeof(h)), h,
-              sizeof(h));
+    fuzz_guest_write(FUZZ_WINDOW + off % (FUZZ_WINDOW_SIZE - sizeof(h)), h,
+                     sizeof(h));
     return true;
 }
 
@@ -358,7 +307,7 @@ static bool op_frame(FuzzInput *in)
     off %= FUZZ_WINDOW_SIZE;
     len = MIN(len, (uint64_t)(FUZZ_WINDOW_SIZE - 256));
     len = fuzz_frame(f, kind, len, fuzz_macs[1]);
-    ram_write(FUZZ_WINDOW + off, f, MIN(len, FUZZ_WINDOW_SIZE - off));
+    fuzz_guest_write(FUZZ_WINDOW + off, f, MIN(len, FUZZ_WINDOW_SIZE - off));
     return true;
 }
 
@@ -386,6 +335,7 @@ static bool op_inject(FuzzInput *in)
 
 static bool op_reg(FuzzInput *in, int op)
 {
+    unsigned sz;
     uint64_t off, size = 2, val = 0;
     bool write = op == OP_CFG_WRITE || op == OP_MODERN_WRITE ||
                  op == OP_LEGACY_WRITE || op == OP_MSIX_WRITE;
@@ -398,20 +348,21 @@ static bool op_reg(FuzzInput *in, int op)
         (write && !fuzz_take(in, 4, &val))) {
         return false;
     }
+    sz = fuzz_access_size(size);
     switch (op) {
     case OP_CFG_WRITE: case OP_CFG_READ:
-        cfg_of(cur, off, size_of(size), write, val);
+        fuzz_pci_cfg_access(cur->devfn, off, sz, write, val);
         break;
     case OP_MODERN_WRITE: case OP_MODERN_READ:
-        mmio(cur->bar4 + (off % 0x4000 & ~(uint64_t)(size_of(size) - 1)),
-             size_of(size), write, val);
+        fuzz_mem_access(cur->bar4 + (off % 0x4000 & ~(uint64_t)(sz - 1)),
+                        sz, write, val);
         break;
     case OP_LEGACY_WRITE: case OP_LEGACY_READ:
-        pio(cur->bar0 + (off % 64 & ~(uint64_t)(size_of(size) - 1)),
-            size_of(size), write, val);
+        fuzz_port_access(cur->bar0 + (off % 64 & ~(uint64_t)(sz - 1)),
+                         sz, write, val);
         break;
     default:
-        mmio(cur->bar1 + (off * 4) % 0x1000, 4, true, val);
+        fuzz_mem_access(cur->bar1 + (off * 4) % 0x1000, 4, true, val);
         break;
     }
     return true;
@@ -430,7 +381,7 @@ static bool op_byte(FuzzInput *in, int op)
         cur = &fuzz_nics[v % FUZZ_NDEV];
         break;
     case OP_NOTIFY:
-        mmio(cur->bar4 + 0x3000 + 4 * (v % 4), 2, true, v % 4);
+        fuzz_mem_access(cur->bar4 + 0x3000 + 4 * (v % 4), 2, true, v % 4);
         break;
     case OP_BLOCK:
         cur->blocked = v & 1;
@@ -457,7 +408,8 @@ static bool run_op(FuzzInput *in)
     case OP_DRIVER_INIT:    return op_driver_init(in);
     case OP_DESC:           return op_desc(in);
     case OP_AVAIL:          return op_avail(in);
-    case OP_RAM_WRITE:      return op_ram_write(in);
+    case OP_RAM_WRITE:      return fuzz_take_ram_write(in, FUZZ_WINDOW,
+                                                     FUZZ_WINDOW_SIZE);
     case OP_NET_HDR:        return op_net_hdr(in);
     case OP_FRAME:          return op_frame(in);
     case OP_INJECT:         return op_inject(in);

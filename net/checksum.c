@@ -236,6 +236,8 @@ bool net_tso_segment(const uint8_t *frame, size_t len, unsigned mss,
         return false;
     }
     payload = len - hlen;
+    /* No segment may be longer than IP's 16-bit length can say. */
+    mss = MIN(mss, 0xffff - (hlen - ly.l3));
     seq = rd32(frame + ly.l4 + 4);
     flags = frame[ly.l4 + 13];
     ip_id = ly.ipv6 ? 0 : rd16(frame + ly.l3 + 4);

@@ -307,6 +307,23 @@ static void test_tso_segments(void)
         g_assert_cmphex(g->data[47], ==, i < 2 ? 0x10 : 0x19);
         g_assert_cmpuint(g->data[54], ==, (i * 1460) & 0xff);
     }
+    /* An MSS past what IP's length holds is cut to fit, not wrapped. */
+    {
+        static uint8_t big[ETH_HLEN + 40 + 70000];
+        size_t blen = make_tcp4(big, 70000, 0x10);
+        Segs b = { g_ptr_array_new_with_free_func(
+                       (GDestroyNotify)g_byte_array_unref) };
+
+        g_assert_true(net_tso_segment(big, blen, 100000, collect_seg, &b));
+        g_assert_cmpuint(b.segs->len, ==, 2);
+        for (guint i = 0; i < b.segs->len; i++) {
+            GByteArray *g = b.segs->pdata[i];
+
+            g_assert_cmpuint(g->len - ETH_HLEN, <=, 0xffff);
+            assert_tcp4_sums_valid(g->data, g->len);
+        }
+        g_ptr_array_unref(b.segs);
+    }
     g_assert_false(net_tso_segment(f, len, 0, collect_seg, &s));
     g_assert_false(net_tso_segment(f, 30, 1460, collect_seg, &s));
     g_assert_cmpuint(s.segs->len, ==, 3);

@@ -197,3 +197,51 @@ bool fuzz_take_ram_write(FuzzInput *in, uint64_t window, uint64_t size)
     in->left -= len;
     return true;
 }
+
+/* ---- split virtqueues laid out as desc, avail +0x1000, used +0x2000 ---- */
+
+bool fuzz_take_virtq_desc(FuzzInput *in, uint64_t ring, uint64_t window,
+                          uint64_t window_size)
+{
+    uint64_t idx, kind, addr, len, flags, next;
+    uint8_t d[16];
+
+    if (!fuzz_take(in, 1, &idx) || !fuzz_take(in, 1, &kind) ||
+        !fuzz_take(in, 4, &addr) || !fuzz_take(in, 4, &len) ||
+        !fuzz_take(in, 1, &flags) || !fuzz_take(in, 1, &next)) {
+        return false;
+    }
+    /* Inside the data window, anywhere low, or far past RAM. */
+    switch (kind % 3) {
+    case 0:
+        addr = window + addr % window_size;
+        break;
+    case 2:
+        addr <<= 32;
+        break;
+    }
+    /* struct virtq_desc: le64 addr, le32 len, le16 flags, le16 next. */
+    for (int i = 0; i < 8; i++) {
+        d[i] = addr >> (8 * i);
+    }
+    for (int i = 0; i < 4; i++) {
+        d[8 + i] = len >> (8 * i);
+    }
+    d[12] = flags & 7;
+    d[13] = 0;
+    d[14] = next;
+    d[15] = next >> 8;
+    fuzz_guest_write(ring + 16 * (idx % 256), d, sizeof(d));
+    return true;
+}
+
+void fuzz_virtq_avail(uint64_t ring, uint16_t *avail_idx, uint16_t qsize,
+                      uint16_t head)
+{
+    uint16_t h = GUINT16_TO_LE(head), idx;
+
+    fuzz_guest_write(ring + 0x1000 + 4 + 2 * (*avail_idx % qsize), &h, 2);
+    (*avail_idx)++;
+    idx = GUINT16_TO_LE(*avail_idx);
+    fuzz_guest_write(ring + 0x1000 + 2, &idx, 2);
+}

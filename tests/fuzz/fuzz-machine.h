@@ -58,4 +58,14 @@ void fuzz_guest_write(uint64_t addr, const void *buf, size_t len);
  */
 bool fuzz_take_ram_write(FuzzInput *in, uint64_t window, uint64_t size);
 
+/*
+ * Split virtqueues at @ring: descriptors, the avail ring at +0x1000.  A
+ * descriptor op takes index, address kind, address, length, flags and
+ * next from the input; an avail entry publishes @head.
+ */
+bool fuzz_take_virtq_desc(FuzzInput *in, uint64_t ring, uint64_t window,
+                          uint64_t window_size);
+void fuzz_virtq_avail(uint64_t ring, uint16_t *avail_idx, uint16_t qsize,
+                      uint16_t head);
+
 #endif

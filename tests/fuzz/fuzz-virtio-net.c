@@ -166,47 +166,22 @@ static bool op_driver_init(FuzzInput *in)
 
 static bool op_desc(FuzzInput *in)
 {
-    uint64_t q, idx, kind, addr, len, flags, next;
-    uint8_t d[16];
+    uint64_t q;
 
-    if (!fuzz_take(in, 1, &q) || !fuzz_take(in, 1, &idx) ||
-        !fuzz_take(in, 1, &kind) || !fuzz_take(in, 4, &addr) ||
-        !fuzz_take(in, 4, &len) || !fuzz_take(in, 1, &flags) ||
-        !fuzz_take(in, 1, &next)) {
-        return false;
-    }
-    switch (kind % 3) {
-    case 0:
-        addr = FUZZ_WINDOW + addr % FUZZ_WINDOW_SIZE;
-        break;
-    case 2:
-        addr <<= 32;
-        break;
-    }
-    pci_set_long(d, addr);
-    pci_set_long(d + 4, addr >> 32);
-    pci_set_long(d + 8, len);
-    pci_set_word(d + 12, flags & 7);
-    pci_set_word(d + 14, next);
-    fuzz_guest_write(ring_of(q) + 16 * (idx % 256), d, sizeof(d));
-    return true;
+    return fuzz_take(in, 1, &q) &&
+           fuzz_take_virtq_desc(in, ring_of(q), FUZZ_WINDOW,
+                                FUZZ_WINDOW_SIZE);
 }
 
 static bool op_avail(FuzzInput *in)
 {
     uint64_t q, head;
-    uint16_t h, idx, *ai;
 
     if (!fuzz_take(in, 1, &q) || !fuzz_take(in, 2, &head)) {
         return false;
     }
     q %= FUZZ_NQUEUES;
-    ai = &cur->avail_idx[q];
-    h = GUINT16_TO_LE(head);
-    fuzz_guest_write(ring_of(q) + 0x1000 + 4 + 2 * (*ai % cur->qsize), &h, 2);
-    (*ai)++;
-    idx = GUINT16_TO_LE(*ai);
-    fuzz_guest_write(ring_of(q) + 0x1000 + 2, &idx, 2);
+    fuzz_virtq_avail(ring_of(q), &cur->avail_idx[q], cur->qsize, head);
     return true;
 }
 

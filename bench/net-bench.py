@@ -13,7 +13,6 @@ faster).
 """
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,16 +21,10 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'functional'))
-from linux_guest import Guest  # noqa: E402
+from linux_guest import Guest, free_port  # noqa: E402
 
 SIZE_MIB = 256
 NICS = ('e1000', 'virtio-net-pci')
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def fetch_timed(url):

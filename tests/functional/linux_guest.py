@@ -151,6 +151,14 @@ class Guest:
         self.kill()
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on (for hostfwd)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 class Qmp:
     """A QMP client on a unix socket (-qmp unix:PATH,server=on,wait=off)."""
 

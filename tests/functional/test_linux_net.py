@@ -13,7 +13,6 @@ Skips, saying why, when the test guest cannot be built.
 """
 import hashlib
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -21,18 +20,13 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from linux_guest import Guest, Qmp, emulators, skip_reason_guest  # noqa
+from linux_guest import (Guest, Qmp, emulators, free_port,  # noqa
+                         skip_reason_guest)
 
 NICS = [('e1000', 'e1000'),
         ('virtio-net', 'virtio-net-pci'),
         ('virtio-net-modern', 'virtio-net-pci,disable-legacy=on')]
 FILE_MIB = 32
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def fetch(url, timeout):

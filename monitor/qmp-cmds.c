@@ -185,11 +185,13 @@ json_t *qmp_cmd_query_cpus_fast(QmpSession *s, json_t *a, GError **errp)
             g_strdup_printf("/machine/unattached/device[%d]", i);
         CPUState *cpu = cpu_get(i);
 
-        /* vCPU threads do not record their host tid; report ours. */
+        /* Before the accelerator starts it (-machine none), no thread. */
         json_array_append_new(list, json_pack(
             "{s:i,s:o,s:s,s:i,s:s}", "cpu-index", cpu ? cpu->index : i,
             "props", qmp_cpu_props(i), "qom-path", path,
-            "thread-id", (int)getpid(), "target", "x86_64"));
+            "thread-id", cpu && cpu->thread_id ? cpu->thread_id
+                                               : (int)getpid(),
+            "target", "x86_64"));
     }
     return list;
 }

@@ -7,9 +7,12 @@
 #include "qlite/accel.h"
 #include "qlite/main-loop.h"
 #include "internal.h"
+#include <sys/syscall.h>
 
 static GPtrArray *cpus;         /* of CPUState * */
 static GCond pause_cond;        /* a vCPU reached its stopped state */
+static GMutex tid_lock;
+static GCond tid_cond;          /* a vCPU thread published its TID */
 
 CPUState *cpu_create(int index)
 {
@@ -36,6 +39,27 @@ CPUState *cpu_get(int index)
         return NULL;
     }
     return cpus->pdata[index];
+}
+
+void cpu_thread_publish_tid(int *slot)
+{
+    g_mutex_lock(&tid_lock);
+    *slot = (int)syscall(SYS_gettid);
+    g_cond_broadcast(&tid_cond);
+    g_mutex_unlock(&tid_lock);
+}
+
+int cpu_thread_await_tid(int *slot)
+{
+    int tid;
+
+    g_mutex_lock(&tid_lock);
+    while (!*slot) {
+        g_cond_wait(&tid_cond, &tid_lock);
+    }
+    tid = *slot;
+    g_mutex_unlock(&tid_lock);
+    return tid;
 }
 
 void cpu_kick(CPUState *cpu)

@@ -197,11 +197,17 @@ static bool sandbox_get_privileges(QliteOpts *opts, SandboxPrivileges *out,
  * are not looked at.  A missing on/off, which QEMU reads as off, is an
  * error here: "-sandbox spawn=allow" should not drop the whole filter.
  */
+static const char *const subopts[] = {
+    "obsolete", "elevateprivileges", "spawn", "resourcecontrol", NULL,
+};
+
+const char *const *sandbox_suboptions(void)
+{
+    return subopts;
+}
+
 bool sandbox_parse(const char *arg, SandboxConfig *cfg, GError **errp)
 {
-    static const char *const subopts[] = {
-        "obsolete", "elevateprivileges", "spawn", "resourcecontrol",
-    };
     g_autoptr(QliteOpts) opts = keyval_parse(arg, "enable", 0, errp);
     SandboxConfig c;
 
@@ -224,8 +230,8 @@ bool sandbox_parse(const char *arg, SandboxConfig *cfg, GError **errp)
                             errp))) {
         return false;
     }
-    for (size_t i = 0; i < G_N_ELEMENTS(subopts); i++) {
-        qopts_get(opts, subopts[i]);        /* known, even when off */
+    for (const char *const *k = subopts; *k; k++) {
+        qopts_get(opts, *k);                /* known, even when off */
     }
     if (!qopts_check_all_used(opts, errp)) {
         return false;

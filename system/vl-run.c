@@ -260,7 +260,10 @@ static void vl_check_combinations(VlConfig *cfg)
     } else if (cfg->initrd && !cfg->kernel) {
         err = g_error_new(QLITE_ERROR, 0,
                           "-initrd only allowed with -kernel option");
-    } else if (cfg->daemonize && cfg->nographic) {
+    } else if (cfg->daemonize && cfg->nographic &&
+               cfg->serials->len == 0 && !cfg->nodefaults) {
+        /* Only the default serial ("mon:stdio" under -nographic) needs
+         * the terminal; -nodefaults or an explicit -serial frees it. */
         err = g_error_new(QLITE_ERROR, 0,
                           "-nographic cannot be used with -daemonize");
     }

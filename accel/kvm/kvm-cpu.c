@@ -315,6 +315,7 @@ static gpointer kvm_vcpu_thread(gpointer opaque)
     KVMVcpu *v = opaque;
 
     kvm_vcpu_block_signals();
+    cpu_thread_publish_tid(&v->cpu->thread_id);
     v->thread = pthread_self();
     __atomic_store_n(&v->thread_started, true, __ATOMIC_RELEASE);
     bql_lock();
@@ -337,5 +338,9 @@ bool kvm_cpu_start(CPUState *cpu, GError **errp)
         kvm_error_bh = bh_new(kvm_error_stop, NULL);
     }
     cpu->thread = g_thread_try_new(name, kvm_vcpu_thread, v, errp);
-    return cpu->thread != NULL;
+    if (!cpu->thread) {
+        return false;
+    }
+    cpu_thread_await_tid(&cpu->thread_id);
+    return true;
 }

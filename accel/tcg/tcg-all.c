@@ -19,6 +19,7 @@
 #define TCG_SLICE_BLOCKS    4096
 
 static GThread *tcg_thread;
+static int tcg_thread_tid;      /* its host TID, once it runs */
 
 static bool tcg_available(GError **errp)
 {
@@ -71,6 +72,7 @@ static void tcg_idle(void)
 
 static gpointer tcg_thread_main(gpointer opaque)
 {
+    cpu_thread_publish_tid(&tcg_thread_tid);
     bql_lock();
     for (;;) {
         bool ran = false;
@@ -105,6 +107,7 @@ static bool tcg_start_vcpu(CPUState *cpu, GError **errp)
         tcg_thread = g_thread_new("CPU/TCG", tcg_thread_main, NULL);
     }
     cpu->thread = tcg_thread;
+    cpu->thread_id = cpu_thread_await_tid(&tcg_thread_tid);
     cpu->created = true;
     return true;
 }

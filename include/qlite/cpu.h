@@ -20,6 +20,7 @@
 typedef struct CPUState {
     int index;
     GThread *thread;
+    int thread_id;          /* host TID of the thread that runs it */
     GCond halt_cond;        /* a halted or stopped vCPU sleeps on this */
     bool created;
     bool stop;              /* asked to stop (pause) */
@@ -36,6 +37,14 @@ typedef struct CPUState {
 CPUState *cpu_create(int index);
 int cpu_count(void);
 CPUState *cpu_get(int index);
+
+/*
+ * A new vCPU thread publishes its host thread id into @slot (before it
+ * takes the big lock); the thread that started it waits for it there, so
+ * that query-cpus-fast can name real threads from the first command on.
+ */
+void cpu_thread_publish_tid(int *slot);
+int cpu_thread_await_tid(int *slot);
 
 /* Thread-safe: set bits and wake the vCPU. */
 void cpu_interrupt(CPUState *cpu, uint32_t mask);

@@ -30,6 +30,8 @@ typedef struct SandboxConfig {
 
 /* qlite's default: on (off in ASan builds), every optional group denied. */
 void sandbox_config_default(SandboxConfig *cfg);
+/* The sub-option names after on|off, NULL-terminated. */
+const char *const *sandbox_suboptions(void);
 /* Parse a -sandbox argument into @cfg; errors name the bad part. */
 bool sandbox_parse(const char *arg, SandboxConfig *cfg, GError **errp);
 /* Say, once the command line is read, what sandbox_install() will load,

@@ -17,6 +17,13 @@ typedef struct CPUState CPUState;
 bool x86_cpus_init(MachineState *ms, GError **errp);
 /* "-cpu help": the models qlite knows. */
 void x86_cpu_model_list(FILE *out);
+/*
+ * Each model with its description and the features it lists that qlite
+ * does not implement (dropped when it runs), as QEMU feature names.
+ */
+typedef void (*X86CpuModelFn)(const char *name, const char *desc,
+                              GPtrArray *missing, void *opaque);
+void x86_cpu_model_foreach(X86CpuModelFn fn, void *opaque);
 
 /*
  * The board's interrupt controller: @ack returns the vector of the

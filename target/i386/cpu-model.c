@@ -208,17 +208,52 @@ static const X86Model *cpu_model_find(const char *name)
     return NULL;
 }
 
+/* The features @m lists that qlite does not implement, by QEMU name. */
+static GPtrArray *cpu_model_missing(const X86Model *m)
+{
+    GPtrArray *names = g_ptr_array_new();
+
+    for (int w = 0; w < FEAT_WORDS; w++) {
+        uint32_t lack = m->features[w] & ~x86_tcg_supported[w];
+
+        for (int b = 0; b < 32; b++) {
+            if ((lack >> b & 1) && feature_names[w][b]) {
+                g_ptr_array_add(names, (char *)feature_names[w][b]);
+            }
+        }
+    }
+    return names;
+}
+
+void x86_cpu_model_foreach(X86CpuModelFn fn, void *opaque)
+{
+    static const char max_desc[] =
+        "Enables all features supported by the accelerator in the current "
+        "host";
+
+    for (size_t i = 0; i < G_N_ELEMENTS(x86_models); i++) {
+        g_autoptr(GPtrArray) missing = cpu_model_missing(&x86_models[i]);
+
+        fn(x86_models[i].name, x86_models[i].model_id, missing, opaque);
+    }
+    {
+        g_autoptr(GPtrArray) none = g_ptr_array_new();
+
+        fn("host", max_desc, none, opaque);
+        fn("max", max_desc, none, opaque);
+    }
+}
+
+static void cpu_model_print(const char *name, const char *desc,
+                            GPtrArray *missing, void *opaque)
+{
+    fprintf(opaque, "x86 %-20s  %s\n", name, desc);
+}
+
 void x86_cpu_model_list(FILE *out)
 {
     fprintf(out, "Available CPUs:\n");
-    for (size_t i = 0; i < G_N_ELEMENTS(x86_models); i++) {
-        fprintf(out, "x86 %-20s  %s\n", x86_models[i].name,
-                x86_models[i].model_id);
-    }
-    fprintf(out, "x86 %-20s  Enables all features supported by the "
-            "accelerator in the current host\n", "host");
-    fprintf(out, "x86 %-20s  Enables all features supported by the "
-            "accelerator in the current host\n", "max");
+    x86_cpu_model_foreach(cpu_model_print, out);
 }
 
 static void cpu_model_set_vendor(X86CPUState *env, const char *v)

@@ -8,8 +8,7 @@
 #include "monitor-internal.h"
 #include "qlite/cpu.h"
 #include "qlite/error.h"
-#include "qlite/machine.h"
-#include "qlite/qdev.h"
+#include "qlite/object.h"
 #include "qlite/runstate.h"
 #include "qlite/sandbox.h"
 #include "qlite/x86.h"
@@ -121,18 +120,6 @@ json_t *qmp_cmd_migrate_set_capabilities(QmpSession *s, json_t *a,
 
 /* ---- CPU slots ---- */
 
-/* QEMU's type name for the vCPUs: the -cpu model's, without features. */
-static const char *cpu_typename(void)
-{
-    static char type[64];
-    MachineState *ms = qdev_get_machine();
-    const char *model = ms && ms->cpu_model ? ms->cpu_model : "qemu64";
-
-    snprintf(type, sizeof(type), "%.*s-x86_64-cpu",
-             (int)strcspn(model, ","), model);
-    return type;
-}
-
 /*
  * Every slot holds a vCPU from the start (qlite has no CPU hotplug, and
  * -smp maxcpus beyond cpus is refused), so the list is the vCPUs.
@@ -146,8 +133,10 @@ json_t *qmp_cmd_query_hotpluggable_cpus(QmpSession *s, json_t *a,
     json_t *c;
 
     json_array_foreach(cpus, i, c) {
+        CPUState *cpu = cpu_get(i);
+
         json_array_append_new(list, json_pack(
-            "{s:s,s:i,s:O,s:O}", "type", cpu_typename(),
+            "{s:s,s:i,s:O,s:O}", "type", object_get_typename(cpu->object),
             "vcpus-count", 1, "props", json_object_get(c, "props"),
             "qom-path", json_object_get(c, "qom-path")));
     }

@@ -181,9 +181,10 @@ json_t *qmp_cmd_query_cpus_fast(QmpSession *s, json_t *a, GError **errp)
     json_t *list = json_array();
 
     for (int i = 0; i < cpu_count(); i++) {
-        g_autofree char *path =
-            g_strdup_printf("/machine/unattached/device[%d]", i);
         CPUState *cpu = cpu_get(i);
+        g_autofree char *path = cpu && cpu->object
+            ? object_get_canonical_path(cpu->object)
+            : g_strdup_printf("/machine/unattached/device[%d]", i);
 
         /* Before the accelerator starts it (-machine none), no thread. */
         json_array_append_new(list, json_pack(

@@ -111,17 +111,16 @@ static bool bus_accepts(BusState *bus, DeviceClass *dc)
     return object_dynamic_cast(OBJECT(bus), want) != NULL;
 }
 
-/* Give a device without a place in the tree one under /machine/unattached. */
-static void qdev_place_in_tree(DeviceState *dev)
+void qdev_add_unattached(Object *obj)
 {
     g_autofree char *name = NULL;
 
-    if (OBJECT(dev)->parent) {
+    if (obj->parent) {
         return;
     }
     name = g_strdup_printf("device[%u]", unattached_count++);
     object_property_add_child(container_get("/machine/unattached"), name,
-                              OBJECT(dev));
+                              obj);
 }
 
 bool qdev_realize(DeviceState *dev, BusState *bus, GError **errp)
@@ -160,7 +159,7 @@ bool qdev_realize(DeviceState *dev, BusState *bus, GError **errp)
         g_propagate_error(errp, err);
         return false;
     }
-    qdev_place_in_tree(dev);
+    qdev_add_unattached(OBJECT(dev));
     dev->realized = true;
     qdev_reset(dev);
     return true;

@@ -328,14 +328,11 @@ static bool pc_fw_cfg_init(PCMachineState *pcms, GError **errp)
     return fw_cfg_add_file(pcms->fw_cfg, "etc/e820", e820, n * 20, errp);
 }
 
-/* The vCPUs and, unless KVM keeps them in the kernel, their APICs. */
-static bool pc_cpus_init(PCMachineState *pcms, GError **errp)
+/* The vCPUs' APICs, unless KVM keeps them in the kernel. */
+static bool pc_apics_init(PCMachineState *pcms, GError **errp)
 {
     MachineState *ms = &pcms->parent;
 
-    if (!x86_cpus_init(ms, errp)) {
-        return false;
-    }
     for (guint i = 0; i < ms->cpus->len && !kvm_irqchip_in_kernel(); i++) {
         CPUState *cs = ms->cpus->pdata[i];
 
@@ -384,7 +381,8 @@ static bool pc_init(MachineState *ms, GError **errp)
 {
     PCMachineState *pcms = PC_MACHINE(ms);
 
-    if (!pc_memory_init(pcms, errp)) {
+    /* The vCPUs first: they are /machine/unattached/device[0..], as QEMU's. */
+    if (!pc_memory_init(pcms, errp) || !x86_cpus_init(ms, errp)) {
         return false;
     }
     return pc_rom_init(ms->firmware, errp) &&
@@ -400,7 +398,7 @@ static bool pc_init(MachineState *ms, GError **errp)
            pc_simple_isa_device(pcms, "i8042", errp) &&
            pc_acpi_pm_init(pcms, errp) &&
            pc_fw_cfg_init(pcms, errp) &&
-           pc_cpus_init(pcms, errp) &&
+           pc_apics_init(pcms, errp) &&
            pc_acpi_build(pcms, errp) &&
            pc_kernel_check(ms, errp);
 }

@@ -21,6 +21,7 @@ typedef struct CPUState {
     int index;
     GThread *thread;
     int thread_id;          /* host TID of the thread that runs it */
+    struct Object *object;  /* at /machine/unattached/device[N] */
     GCond halt_cond;        /* a halted or stopped vCPU sleeps on this */
     bool created;
     bool stop;              /* asked to stop (pause) */

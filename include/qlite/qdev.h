@@ -148,6 +148,11 @@ bool qdev_class_foreach_prop(DeviceClass *dc, PropVisitFn fn, void *opaque);
 const char *qdev_prop_type_name(const Property *prop);
 /* A property's current value as a string. */
 char *qdev_prop_get(DeviceState *dev, const Property *prop);
+/*
+ * Give an object without a place in the tree one under /machine/unattached
+ * (device[0], device[1], ... in creation order: the vCPUs come first).
+ */
+void qdev_add_unattached(Object *obj);
 /* Plug into @bus (may be NULL for bus-less devices) and realize. */
 bool qdev_realize(DeviceState *dev, BusState *bus, GError **errp);
 void qdev_unrealize(DeviceState *dev);

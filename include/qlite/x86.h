@@ -15,6 +15,8 @@ typedef struct CPUState CPUState;
  * the default) and add them to ms->cpus; errp says why the model is bad.
  */
 bool x86_cpus_init(MachineState *ms, GError **errp);
+/* The QOM object of vCPU @cs, of the type of @model (a model's name). */
+void x86_cpu_object_new(CPUState *cs, const char *model);
 /* "-cpu help": the models qlite knows. */
 void x86_cpu_model_list(FILE *out);
 /*

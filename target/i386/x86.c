@@ -9,6 +9,7 @@
 #include "qlite/machine.h"
 #include "qlite/x86.h"
 #include "target/i386/cpu.h"
+#include "target/i386/cpuid.h"
 
 static int (*x86_ack_fn)(void *opaque);
 static void *x86_ack_opaque;
@@ -38,6 +39,9 @@ bool x86_cpus_init(MachineState *ms, GError **errp)
             return false;
         }
         env->apic_id = i;
+        /* Under KVM the guest sees what the host's KVM offers: "host". */
+        x86_cpu_object_new(cs, env->model
+                               ? ((X86ModelInfo *)env->model)->name : "host");
         x86_cpu_reset(env);
         g_ptr_array_add(ms->cpus, cs);
     }

@@ -457,7 +457,7 @@ int bdrv_discard(BlockDriverState *bs, int64_t offset, int64_t bytes)
 {
     int ret = bdrv_check_write(bs, offset, bytes);
 
-    if (ret < 0 || bytes == 0 || !bs->drv->discard) {
+    if (ret < 0 || bytes == 0 || !bs->drv->discard || bs->discard_ignore) {
         return ret;
     }
     return bs->drv->discard(bs, offset, bytes);

@@ -130,6 +130,7 @@ struct BlockDriverState {
     char *node_name;
     int open_flags;
     bool read_only;
+    bool discard_ignore;            /* -blockdev discard=ignore: drop them */
     unsigned refcnt;
 
     BlockDriverState *file;         /* protocol child of a format node */

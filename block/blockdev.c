@@ -31,6 +31,8 @@ static bool blockdev_flatten(json_t *obj, const char *prefix,
         } else if (json_is_integer(v)) {
             val = g_strdup_printf("%" JSON_INTEGER_FORMAT,
                                   json_integer_value(v));
+        } else if (json_is_null(v) && !strcmp(k, "backing")) {
+            val = g_strdup("");         /* "backing": null: no backing */
         } else {
             error_setg(errp, "Invalid value for blockdev option '%s'", k);
             return false;
@@ -116,6 +118,67 @@ static BlockDriverState *blockdev_file_child(QliteOpts *opts, int flags,
     return bdrv_open(fn, "file", opts, cflags, errp);
 }
 
+/*
+ * auto-read-only=on: a node asked to be writable is opened read-only when
+ * the file cannot be written (permissions, a read-only mount), as QEMU's.
+ */
+static bool blockdev_auto_read_only(QliteOpts *opts, const char *filename,
+                                    int *flags, GError **errp)
+{
+    bool auto_ro;
+
+    if (!qopts_get_bool(opts, "auto-read-only", false, &auto_ro, errp)) {
+        return false;
+    }
+    if (auto_ro && (*flags & BDRV_O_RDWR) && access(filename, W_OK) < 0 &&
+        (errno == EACCES || errno == EPERM || errno == EROFS)) {
+        *flags &= ~BDRV_O_RDWR;
+    }
+    return true;
+}
+
+/* backing: absent (the image's own chain) or null (none). */
+static bool blockdev_backing(QliteOpts *opts, int *flags, GError **errp)
+{
+    const char *backing = qopts_get(opts, "backing");
+
+    if (!backing) {
+        return true;
+    }
+    if (*backing) {
+        error_setg(errp, "backing='%s': a backing node given by name is not "
+                   "supported (use null, or let the image name its backing "
+                   "file)", backing);
+        return false;
+    }
+    *flags |= BDRV_O_NO_BACKING;
+    return true;
+}
+
+/*
+ * discard=ignore|unmap on this node (QEMU's default for -blockdev is
+ * ignore: the node drops discards); detect-zeroes only "off".
+ */
+static bool blockdev_policies(QliteOpts *opts, BlockDriverState *bs,
+                              GError **errp)
+{
+    const char *discard = qopts_get(opts, "discard");
+    const char *dz = qopts_get(opts, "detect-zeroes");
+
+    if (discard && strcmp(discard, "ignore") && strcmp(discard, "off") &&
+        strcmp(discard, "unmap") && strcmp(discard, "on")) {
+        error_setg(errp, "Invalid discard option '%s'", discard);
+        return false;
+    }
+    if (dz && strcmp(dz, "off")) {
+        error_setg(errp, "detect-zeroes=%s is not supported (only off)", dz);
+        return false;
+    }
+    bs->discard_ignore = !discard || !strcmp(discard, "ignore") ||
+                         !strcmp(discard, "off");
+    return true;
+}
+
 static BlockDriverState *blockdev_open(QliteOpts *opts, GError **errp)
 {
     const char *drv = qopts_get(opts, "driver");
@@ -141,7 +204,13 @@ static BlockDriverState *blockdev_open(QliteOpts *opts, GError **errp)
             error_setg(errp, "Parameter 'filename' is missing");
             return NULL;
         }
+        if (!blockdev_auto_read_only(opts, fn, &flags, errp)) {
+            return NULL;
+        }
         return bdrv_open(fn, drv, opts, flags, errp);
+    }
+    if (!blockdev_backing(opts, &flags, errp)) {
+        return NULL;
     }
     file = blockdev_file_child(opts, flags, errp);
     if (!file) {
@@ -168,8 +237,6 @@ BlockDriverState *blockdev_add(const char *optstr, GError **errp)
         error_setg(errp, "Duplicate nodes with node-name='%s'", name);
         return NULL;
     }
-    qopts_get(opts, "discard");
-    qopts_get(opts, "detect-zeroes");
     qopts_get(opts, "l2-cache-size");
     qopts_get(opts, "refcount-cache-size");
     qopts_get(opts, "file.aio");
@@ -178,7 +245,8 @@ BlockDriverState *blockdev_add(const char *optstr, GError **errp)
     if (!bs) {
         return NULL;
     }
-    if (!qopts_check_all_used(opts, errp)) {
+    if (!blockdev_policies(opts, bs, errp) ||
+        !qopts_check_all_used(opts, errp)) {
         bdrv_unref(bs);
         return NULL;
     }

@@ -123,6 +123,60 @@ void qdev_add_unattached(Object *obj)
                               obj);
 }
 
+/*
+ * "bootindex" (on disks, CD-ROMs and NICs) orders firmware's boot list.
+ * qlite boots kernels directly and has no firmware that reads the list
+ * (QEMU with -kernel does not read it either), but, as QEMU, it refuses
+ * an index that is negative but not -1, or one two devices share.
+ */
+static GHashTable *boot_indexes;        /* index -> DeviceState */
+
+static bool qdev_claim_bootindex(DeviceState *dev, GError **errp)
+{
+    g_autofree char *val = NULL;
+    int64_t idx;
+
+    if (!object_property_find(OBJECT(dev), "bootindex")) {
+        return true;
+    }
+    val = object_property_get_str(OBJECT(dev), "bootindex", NULL);
+    idx = val ? g_ascii_strtoll(val, NULL, 10) : -1;
+    if (idx == -1) {
+        return true;
+    }
+    if (idx < 0) {
+        error_setg(errp, "Invalid bootindex %" PRId64 ": it must be -1 "
+                   "(none) or a positive number", idx);
+        return false;
+    }
+    if (!boot_indexes) {
+        boot_indexes = g_hash_table_new(NULL, NULL);
+    }
+    if (g_hash_table_contains(boot_indexes, GINT_TO_POINTER(idx))) {
+        error_setg(errp, "The bootindex %" PRId64 " has already been used",
+                   idx);
+        return false;
+    }
+    g_hash_table_insert(boot_indexes, GINT_TO_POINTER(idx), dev);
+    return true;
+}
+
+static void qdev_release_bootindex(DeviceState *dev)
+{
+    GHashTableIter it;
+    gpointer key, value;
+
+    if (!boot_indexes) {
+        return;
+    }
+    g_hash_table_iter_init(&it, boot_indexes);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        if (value == dev) {
+            g_hash_table_iter_remove(&it);
+        }
+    }
+}
+
 bool qdev_realize(DeviceState *dev, BusState *bus, GError **errp)
 {
     DeviceClass *dc = DEVICE_GET_CLASS(dev);
@@ -147,12 +201,16 @@ bool qdev_realize(DeviceState *dev, BusState *bus, GError **errp)
                    object_get_typename(OBJECT(bus)));
         return false;
     }
+    if (!qdev_claim_bootindex(dev, errp)) {
+        return false;
+    }
     dev->parent_bus = bus;
     g_ptr_array_add(bus->children, object_ref(OBJECT(dev)));
     if (dc->realize) {
         dc->realize(dev, &err);
     }
     if (err) {
+        qdev_release_bootindex(dev);
         g_ptr_array_remove(bus->children, dev);
         dev->parent_bus = NULL;
         object_unref(OBJECT(dev));
@@ -182,6 +240,7 @@ void qdev_unrealize(DeviceState *dev)
         return;
     }
     dev->realized = false;
+    qdev_release_bootindex(dev);
     if (dc->unrealize) {
         dc->unrealize(dev);
     }

@@ -71,6 +71,7 @@ typedef struct VirtIOBlock {
     uint16_t num_queues;
     uint16_t queue_size;
     char *serial;
+    int32_t bootindex;
     uint32_t logical_block_size;
     uint32_t physical_block_size;
     bool discard;
@@ -574,6 +575,7 @@ static const Property virtio_blk_props[] = {
     DEFINE_PROP_UINT16("num-queues", VirtIOBlock, num_queues, 1),
     DEFINE_PROP_UINT16("queue-size", VirtIOBlock, queue_size, 256),
     DEFINE_PROP_STRING("serial", VirtIOBlock, serial),
+    DEFINE_PROP_INT32("bootindex", VirtIOBlock, bootindex, -1),
     DEFINE_PROP_UINT32("logical_block_size", VirtIOBlock,
                        logical_block_size, 512),
     DEFINE_PROP_UINT32("physical_block_size", VirtIOBlock,

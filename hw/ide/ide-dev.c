@@ -16,6 +16,7 @@ typedef struct IDEDevice {
     char *drive;
     uint32_t unit;
     char *serial;
+    int32_t bootindex;
     char *model;
     char *version;
     uint64_t wwn;
@@ -148,6 +149,7 @@ static const Property ide_dev_props[] = {
     DEFINE_PROP_LINK("drive", IDEDevice, drive),
     DEFINE_PROP_UINT32("unit", IDEDevice, unit, IDE_UNIT_AUTO),
     DEFINE_PROP_STRING("serial", IDEDevice, serial),
+    DEFINE_PROP_INT32("bootindex", IDEDevice, bootindex, -1),
     DEFINE_PROP_STRING("model", IDEDevice, model),
     DEFINE_PROP_STRING("ver", IDEDevice, version),
     DEFINE_PROP_UINT64("wwn", IDEDevice, wwn, 0),

@@ -190,11 +190,13 @@ void net_peer_set_offload(NetClientState *nc, const NetOffloads *o);
 typedef struct NICConf {
     uint8_t macaddr[ETH_ALEN];  /* all zero: generate one */
     char *netdev;
+    int32_t bootindex;          /* see qdev_claim_bootindex() */
 } NICConf;
 
 #define DEFINE_NIC_PROPERTIES(S, conf) \
     DEFINE_PROP_MACADDR("mac", S, conf.macaddr), \
-    DEFINE_PROP_LINK("netdev", S, conf.netdev)
+    DEFINE_PROP_LINK("netdev", S, conf.netdev), \
+    DEFINE_PROP_INT32("bootindex", S, conf.bootindex, -1)
 
 /*
  * Realize-time: make the NIC's client, peer it with the netdev named in

@@ -2,6 +2,7 @@
 """Command-line behaviour of qlite-system-x86_64: exit codes and the one
 line of error output for bad input, help and version output, accelerator
 fallback, -daemonize/-pidfile.  Standard library only."""
+import json
 import os
 import re
 import socket
@@ -126,6 +127,76 @@ class BadDrives(unittest.TestCase):
             holder.kill()
             holder.wait()
             holder.stderr.close()
+
+
+class LibvirtBlockdevs(unittest.TestCase):
+    """The -blockdev and -device forms libvirt 9.0 writes (issue 14)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.qcow2 = os.path.join(cls.tmp.name, 'disk.qcow2')
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2',
+                        cls.qcow2, '16M'], check=True)
+        cls.storage = json.dumps({
+            'driver': 'file', 'filename': cls.qcow2,
+            'node-name': 'libvirt-1-storage', 'auto-read-only': True,
+            'discard': 'unmap'})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def fmt(self, **extra):
+        return json.dumps(dict({'node-name': 'libvirt-1-format',
+                                'read-only': False, 'driver': 'qcow2',
+                                'file': 'libvirt-1-storage'}, **extra))
+
+    def expect(self, args, pattern):
+        BadInput.expect_error(self, ['-machine', 'pc', '-display', 'none',
+                                     '-S', *args], pattern)
+
+    def run_ok(self, args):
+        p = subprocess.run([BINARY, '-machine', 'pc', '-display', 'none',
+                            '-nodefaults', '-S', '-qmp', 'stdio', *args],
+                           input='{"execute": "qmp_capabilities"}\n'
+                                 '{"execute": "quit"}\n',
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p
+
+    def test_libvirt_disk_accepted(self):
+        self.run_ok(['-blockdev', self.storage,
+                     '-blockdev', self.fmt(backing=None),
+                     '-device', 'virtio-blk-pci,bus=pci.0,addr=0x3,'
+                     'drive=libvirt-1-format,id=virtio-disk0,bootindex=1'])
+
+    def test_backing_by_name_refused(self):
+        self.expect(['-blockdev', self.storage,
+                     '-blockdev', self.fmt(backing='other')],
+                    r"-blockdev .*: backing='other': a backing node given by name is not "
+                    r"supported")
+
+    def test_bad_discard(self):
+        self.expect(['-blockdev', json.dumps({
+            'driver': 'file', 'filename': self.qcow2, 'node-name': 'n',
+            'discard': 'sometimes'})], r"-blockdev .*: Invalid discard option 'sometimes'")
+
+    def test_detect_zeroes_refused(self):
+        self.expect(['-blockdev', self.storage, '-blockdev',
+                     self.fmt(**{'detect-zeroes': 'on'})],
+                    r"-blockdev .*: detect-zeroes=on is not supported")
+
+    def test_bootindex_twice(self):
+        self.expect(['-blockdev', self.storage, '-blockdev', self.fmt(),
+                     '-device', 'virtio-blk-pci,drive=libvirt-1-format,'
+                     'bootindex=1', '-device', 'e1000,bootindex=1'],
+                    r"-device e1000,bootindex=1: The bootindex 1 has "
+                    r"already been used")
+
+    def test_bootindex_negative(self):
+        self.expect(['-device', 'ide-cd,bootindex=-5'],
+                    r"-device ide-cd,bootindex=-5: Invalid bootindex -5")
 
 
 class BadNetdevs(unittest.TestCase):

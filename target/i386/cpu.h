@@ -427,6 +427,14 @@ typedef struct X86CPUState {
      */
     uint32_t tlb_gen;
     /*
+     * Counters for query-stats: misses that walked the page tables, whole
+     * flushes and single-page flushes.  Written by the vCPU's thread with
+     * stats_inc() (qlite/stats.h), read by the monitor.
+     */
+    uint64_t stat_tlb_fills;
+    uint64_t stat_tlb_flushes;
+    uint64_t stat_tlb_flush_pages;
+    /*
      * Recent walks that ended in a large page (2M/4M/1G): a TLB miss
      * elsewhere in the page reuses the walk, as a real TLB keeps one
      * entry for the whole page.  Valid while tlb_gen is unchanged.

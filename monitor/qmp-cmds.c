@@ -181,8 +181,7 @@ json_t *qmp_cmd_query_cpus_fast(QmpSession *s, json_t *a, GError **errp)
     json_t *list = json_array();
 
     for (int i = 0; i < cpu_count(); i++) {
-        g_autofree char *path =
-            g_strdup_printf("/machine/unattached/device[%d]", i);
+        g_autofree char *path = qmp_cpu_qom_path(i);
         CPUState *cpu = cpu_get(i);
 
         /* vCPU threads do not record their host tid; report ours. */

@@ -276,7 +276,7 @@ static void hmp_stats_unit(GString *out, const StatsDesc *d)
     } else if (d->exponent) {
         g_string_append_printf(out, ", * %u^%d", d->base, d->exponent);
     }
-    if (d->unit == STATS_UNIT_NONE || d->unit == STATS_UNIT_BOOLEAN) {
+    if (d->unit == STATS_UNIT_NONE) {
         return;
     }
     g_string_append_printf(out, ", %s%s", prefix ? prefix : "",

@@ -109,7 +109,8 @@ static json_t *stat_qmp_read(StatQmp *q, GError **errp)
 
 static bool stat_qmp_send(StatQmp *q, json_t *msg, GError **errp)
 {
-    g_autofree char *text = json_dumps(msg, JSON_COMPACT);
+    g_autofree char *dump = json_dumps(msg, JSON_COMPACT);
+    g_autofree char *text = g_strconcat(dump, "\n", NULL);
     size_t len = strlen(text), done = 0;
 
     while (done < len) {

@@ -346,7 +346,6 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
                       TCG_JIT_CHAIN_BUDGET - MAX(tcg_jit_budget, 0));
         } else {
             exec_block(env, tc, tb);
-            stats_inc(&tc->stats[TCG_STAT_BLOCKS_INTERP]);
         }
         tcg_block_release(tb);
         (*budget)--;
@@ -370,6 +369,7 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
 {
     X86CPUState *env = x86_env(cpu);
     TcgCPU *tc = cpu->accel;
+    unsigned slice = budget;
 
     uint32_t req;
 
@@ -389,5 +389,7 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
     while (exec_frame(cpu, env, tc, &budget)) {
         /* a new frame after each delivered exception */
     }
+    /* Every block the loop ran took one from the budget: no count each. */
+    stats_add(&tc->stats[TCG_STAT_BLOCKS_LOOP], slice - budget);
     stats_inc(&tc->stats[exec_exit_reason(cpu, budget)]);
 }

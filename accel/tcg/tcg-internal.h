@@ -207,7 +207,8 @@ typedef struct TcgChain {
  * tcg thread writes them, with stats_inc(); the monitor reads them.
  */
 typedef enum TcgStat {
-    TCG_STAT_BLOCKS_INTERP,     /* blocks the interpreter ran */
+    /* Blocks the loop ran; those not translated were interpreted. */
+    TCG_STAT_BLOCKS_LOOP,
     TCG_STAT_BLOCKS_TRANSLATED, /* translated blocks the loop entered */
     TCG_STAT_BLOCKS_CHAINED,    /* blocks translated code jumped to */
     TCG_STAT_DECODES,           /* blocks decoded (a block cache miss) */
@@ -227,13 +228,13 @@ typedef enum TcgStat {
 } TcgStat;
 
 struct TcgCPU {
-    uint64_t stats[TCG_STAT__MAX];
     CPUState *cpu;
     X86CPUState *env;
     X86IO io;
     TcgChain chain;
     bool wait_sipi;             /* an AP waiting for INIT-SIPI-SIPI */
     bool dead;                  /* triple-faulted: waits for the reset */
+    uint64_t stats[TCG_STAT__MAX];
 };
 
 /*

@@ -12,7 +12,7 @@ uint64_t tcg_vm_stats[TCG_VM_STAT__MAX];
 
 /* In TcgStat order, then the soft TLB's counters (X86CPUState). */
 static const StatsDesc tcg_vcpu_desc[] = {
-    [TCG_STAT_BLOCKS_INTERP] = TCG_COUNT("blocks_interpreted"),
+    [TCG_STAT_BLOCKS_LOOP] = TCG_COUNT("blocks_interpreted"),
     [TCG_STAT_BLOCKS_TRANSLATED] = TCG_COUNT("blocks_translated"),
     [TCG_STAT_BLOCKS_CHAINED] = TCG_COUNT("blocks_chained"),
     [TCG_STAT_DECODES] = TCG_COUNT("decodes"),
@@ -63,6 +63,9 @@ static bool tcg_stats_read_vcpu(CPUState *cpu, uint64_t *values)
     for (int i = 0; i < TCG_STAT__MAX; i++) {
         values[i] = stats_get(&tc->stats[i]);
     }
+    /* The loop's blocks less the translated ones (read apart: clamp). */
+    values[TCG_STAT_BLOCKS_LOOP] -= MIN(values[TCG_STAT_BLOCKS_LOOP],
+                                        values[TCG_STAT_BLOCKS_TRANSLATED]);
     values[TCG_STAT__MAX] = stats_get(&env->stat_tlb_fills);
     values[TCG_STAT__MAX + 1] = stats_get(&env->stat_tlb_flushes);
     values[TCG_STAT__MAX + 2] = stats_get(&env->stat_tlb_flush_pages);

@@ -72,7 +72,7 @@ class GuestCase(unittest.TestCase):
     accel = 'tcg'
     emulator = None
 
-    def start(self, machine=('-machine', 'pc'), connect=True):
+    def start(self, machine=('-machine', 'pc')):
         self.tmp = tempfile.mkdtemp(prefix='qlite-stats-')
         self.addCleanup(shutil.rmtree, self.tmp, True)
         kernel = os.path.join(self.tmp, 'bzImage')
@@ -84,8 +84,15 @@ class GuestCase(unittest.TestCase):
         self.vm = Emulator(machine=machine, extra=extra,
                            emulator=self.emulator)
         self.addCleanup(self.vm.close)
-        if connect:
-            self.qmp = self.vm.connect()
+        self.qmp = self.vm.connect()
+
+    def wait_running(self):
+        """Until the guest's loop has written its port once (tcg)."""
+        wait_until(lambda: any(
+            by_name(r).get('io_writes') for r in self.stats(
+                'vcpu', providers=[{'provider': 'tcg',
+                                    'names': ['io_writes']}])),
+            'the guest to run')
 
     def stats(self, target, **args):
         args['target'] = target
@@ -128,6 +135,7 @@ class GuestCase(unittest.TestCase):
 class TcgStatsTest(GuestCase):
     def setUp(self):
         self.start()
+        self.wait_running()
 
     def vcpu_tcg(self, names=None):
         req = {'provider': 'tcg'}
@@ -361,8 +369,11 @@ def fake_silent(f):
 
 class QliteStatTest(GuestCase):
     def setUp(self):
-        # Not connected: the socket is qlite-stat's (one client at a time).
-        self.start(connect=False)
+        # The socket is qlite-stat's once the guest runs (one client at a
+        # time).
+        self.start()
+        self.wait_running()
+        self.qmp.close()
 
     def run_stat(self, *args, timeout=TIMEOUT):
         return subprocess.run([qlite_stat()] + list(args),

@@ -214,6 +214,9 @@ static const HmpCommand hmp_info_cmds[] = {
     { "qtree", "", "show device tree", false, hmp_info_qtree },
     { "registers", "[-a]", "show the cpu registers (-a: all CPUs)", true,
       hmp_info_registers },
+    { "stats", "target [names] [provider]", "show statistics (target vm or "
+      "vcpu; names comma-separated or *; provider kvm or tcg)", true,
+      hmp_info_stats },
     { "status", "", "show the current VM status (running|paused)", false,
       hmp_info_status },
     { "version", "", "show the version of QEMU", false, hmp_info_version },

@@ -194,6 +194,13 @@ void hmp_hostfwd_remove(GString *out, const char *args, int cpu_index);
 void hmp_netdev_add(GString *out, const char *args, int cpu_index);
 void hmp_netdev_del(GString *out, const char *args, int cpu_index);
 
+/* ---- qmp-cmds-stats.c: query-stats and "info stats" ---- */
+
+/* The QOM path of vCPU @index, as query-cpus-fast and query-stats give. */
+char *qmp_cpu_qom_path(int index);
+/* "info stats target [names] [provider]" */
+void hmp_info_stats(GString *out, const char *args, int cpu_index);
+
 /* ---- monitor.c ---- */
 
 /* Queue text for @mon's peer ('\n' is sent as "\r\n"). */

@@ -176,15 +176,22 @@ static json_t *qmp_cpu_props(int index)
     return props;
 }
 
+char *qmp_cpu_qom_path(int index)
+{
+    CPUState *cpu = cpu_get(index);
+
+    return cpu && cpu->object ? object_get_canonical_path(cpu->object)
+                              : g_strdup_printf("/machine/unattached/device[%d]",
+                                                index);
+}
+
 json_t *qmp_cmd_query_cpus_fast(QmpSession *s, json_t *a, GError **errp)
 {
     json_t *list = json_array();
 
     for (int i = 0; i < cpu_count(); i++) {
+        g_autofree char *path = qmp_cpu_qom_path(i);
         CPUState *cpu = cpu_get(i);
-        g_autofree char *path = cpu && cpu->object
-            ? object_get_canonical_path(cpu->object)
-            : g_strdup_printf("/machine/unattached/device[%d]", i);
 
         /* Before the accelerator starts it (-machine none), no thread. */
         json_array_append_new(list, json_pack(

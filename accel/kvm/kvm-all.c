@@ -239,6 +239,7 @@ static bool kvm_init_machine(MachineState *ms, GError **errp)
         goto fail;
     }
     kvm_cpu_signals_init();
+    kvm_stats_vm_init();
     return true;
 
 fail:

@@ -58,10 +58,12 @@ KVMVcpu *kvm_vcpu_get(CPUState *cpu, GError **errp)
     }
     v = g_new0(KVMVcpu, 1);
     v->cpu = cpu;
+    v->stats_fd = -1;
     if (!kvm_vcpu_create(cpu, v, errp)) {
         g_free(v);
         return NULL;
     }
+    kvm_stats_vcpu_init(v);
     cpu->accel = v;
     return v;
 }

@@ -14,6 +14,7 @@
 #include <linux/kvm.h>
 
 #include "qlite/osdep.h"
+#include "qlite/stats.h"
 
 typedef struct CPUState CPUState;
 typedef struct MachineState MachineState;
@@ -43,6 +44,7 @@ typedef struct KVMVcpuReset {
 typedef struct KVMVcpu {
     CPUState *cpu;
     int fd;
+    int stats_fd;               /* KVM_GET_STATS_FD, or -1 */
     struct kvm_run *run;
     pthread_t thread;
     bool thread_started;
@@ -64,6 +66,29 @@ KVMVcpu *kvm_vcpu_get(CPUState *cpu, GError **errp);
 bool kvm_cpu_start(CPUState *cpu, GError **errp);
 void kvm_cpu_kick(CPUState *cpu);
 void kvm_cpu_signals_init(void);
+
+/* kvm-stats.c */
+
+/* What a stats fd's descriptors say, the stats this code understands. */
+typedef struct KVMStatsSchema {
+    StatsDesc *desc;            /* n of them */
+    uint32_t *offset;           /* each one's data, from data_offset */
+    size_t n;
+    uint32_t data_offset;
+    uint32_t data_size;         /* bytes that hold every value */
+    char *names;                /* the descriptor block the names are in */
+} KVMStatsSchema;
+
+/* Read the header and descriptors of the stats fd @fd. */
+bool kvm_stats_schema_load(int fd, KVMStatsSchema *s, GError **errp);
+void kvm_stats_schema_clear(KVMStatsSchema *s);
+/* Every value @s describes, in its order (stats_values_count()). */
+bool kvm_stats_read_fd(int fd, const KVMStatsSchema *s, uint64_t *values);
+/* After KVM_CREATE_VM: open the VM's stats, register the provider. */
+void kvm_stats_vm_init(void);
+/* After KVM_CREATE_VCPU, in the main thread (the ioctl waits for a
+ * running vCPU): open its stats. */
+void kvm_stats_vcpu_init(KVMVcpu *v);
 
 /* kvm-x86.c */
 bool kvm_x86_get_supported_cpuid(GError **errp);

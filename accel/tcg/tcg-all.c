@@ -30,6 +30,7 @@ static bool tcg_init_machine(MachineState *ms, GError **errp)
 {
     tcg_mem_init();
     tcg_trace_init();
+    tcg_stats_init();
     return true;
 }
 

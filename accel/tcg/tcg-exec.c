@@ -203,6 +203,7 @@ static void exec_hard_interrupt(CPUState *cpu, X86CPUState *env)
         return;
     }
     cpu->halted = false;
+    tcg_stat_env(env, TCG_STAT_IRQS);
     if (tcg_trace_on) {
         tcg_trace_interrupt(env, vector);
     }
@@ -233,6 +234,7 @@ static void exec_interrupts(CPUState *cpu, X86CPUState *env, TcgCPU *tc)
     if ((req & CPU_INTERRUPT_NMI) && !env->nmi_blocked) {
         cpu_reset_interrupt(cpu, CPU_INTERRUPT_NMI);
         cpu->halted = false;
+        tcg_stat_env(env, TCG_STAT_NMIS);
         x86_deliver_interrupt(env, EXCP_NMI);
     } else if ((req & CPU_INTERRUPT_HARD) && (env->eflags & IF_MASK)) {
         exec_hard_interrupt(cpu, env);
@@ -281,6 +283,7 @@ static void exec_deliver_exception(CPUState *cpu, X86CPUState *env,
         return;
     }
     if (env->exc_vector >= 0) {
+        tcg_stat_env(env, TCG_STAT_EXCEPTIONS);
         if (tcg_trace_on) {
             tcg_trace_exception(env);
         }
@@ -337,6 +340,10 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
         }
         if (tb->jit && (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
             exec_translated(env, tb, TCG_JIT_CHAIN_BUDGET);
+            stats_inc(&tc->stats[TCG_STAT_BLOCKS_TRANSLATED]);
+            /* Each chained jump took one from the budget. */
+            stats_add(&tc->stats[TCG_STAT_BLOCKS_CHAINED],
+                      TCG_JIT_CHAIN_BUDGET - MAX(tcg_jit_budget, 0));
         } else {
             exec_block(env, tc, tb);
         }
@@ -346,10 +353,23 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
     return false;
 }
 
+/* Why the slice ended, for the exit counters (most telling first). */
+static TcgStat exec_exit_reason(CPUState *cpu, unsigned budget)
+{
+    if (cpu->halted) {
+        return TCG_STAT_HALTS;
+    }
+    if (cpu_should_stop(cpu)) {
+        return TCG_STAT_EXIT_STOP;
+    }
+    return budget ? TCG_STAT_EXIT_KICK : TCG_STAT_EXIT_SLICE;
+}
+
 void tcg_exec_cpu(CPUState *cpu, unsigned budget)
 {
     X86CPUState *env = x86_env(cpu);
     TcgCPU *tc = cpu->accel;
+    unsigned slice = budget;
 
     uint32_t req;
 
@@ -369,4 +389,7 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
     while (exec_frame(cpu, env, tc, &budget)) {
         /* a new frame after each delivered exception */
     }
+    /* Every block the loop ran took one from the budget: no count each. */
+    stats_add(&tc->stats[TCG_STAT_BLOCKS_LOOP], slice - budget);
+    stats_inc(&tc->stats[exec_exit_reason(cpu, budget)]);
 }

@@ -10,6 +10,7 @@
 #ifndef ACCEL_TCG_INTERNAL_H
 #define ACCEL_TCG_INTERNAL_H
 
+#include "qlite/stats.h"
 #include "target/i386/exec.h"
 
 /* Guest instructions per block at most: bounds the work between checks. */
@@ -201,6 +202,31 @@ typedef struct TcgChain {
     uint32_t epoch;             /* tcg_tb_epoch then (tb not freed since) */
 } TcgChain;
 
+/*
+ * Per-vCPU counters (tcg-stats.c names them for query-stats).  Only the
+ * tcg thread writes them, with stats_inc(); the monitor reads them.
+ */
+typedef enum TcgStat {
+    /* Blocks the loop ran; those not translated were interpreted. */
+    TCG_STAT_BLOCKS_LOOP,
+    TCG_STAT_BLOCKS_TRANSLATED, /* translated blocks the loop entered */
+    TCG_STAT_BLOCKS_CHAINED,    /* blocks translated code jumped to */
+    TCG_STAT_DECODES,           /* blocks decoded (a block cache miss) */
+    TCG_STAT_TRANSLATIONS,      /* blocks translated to host code */
+    TCG_STAT_EXIT_SLICE,        /* back to the thread loop: slice used up */
+    TCG_STAT_EXIT_KICK,         /* ... kicked (event, memory map, I/O) */
+    TCG_STAT_EXIT_STOP,         /* ... asked to stop (pause) */
+    TCG_STAT_HALTS,             /* ... halted (HLT, waiting for SIPI) */
+    TCG_STAT_IRQS,              /* external interrupts delivered */
+    TCG_STAT_NMIS,
+    TCG_STAT_EXCEPTIONS,        /* exceptions delivered */
+    TCG_STAT_PIO_READS,
+    TCG_STAT_PIO_WRITES,
+    TCG_STAT_MMIO_READS,
+    TCG_STAT_MMIO_WRITES,
+    TCG_STAT__MAX,
+} TcgStat;
+
 struct TcgCPU {
     CPUState *cpu;
     X86CPUState *env;
@@ -208,6 +234,7 @@ struct TcgCPU {
     TcgChain chain;
     bool wait_sipi;             /* an AP waiting for INIT-SIPI-SIPI */
     bool dead;                  /* triple-faulted: waits for the reset */
+    uint64_t stats[TCG_STAT__MAX];
 };
 
 /*
@@ -270,5 +297,29 @@ void tcg_mem_sync(void);
 void tcg_mem_drop_written_code(X86CPUState *env);
 /* Non-zero (atomic) when tcg_mem_drop_written_code() has work. */
 extern int tcg_mem_dirty_pending;
+
+/* ---- statistics (tcg-stats.c) ------------------------------------- */
+
+/* VM-wide counters, written by the tcg thread (or with vCPUs paused). */
+typedef enum TcgVmStat {
+    TCG_VM_STAT_TB_FLUSHES,     /* the whole block cache dropped */
+    TCG_VM_STAT_CODE_FLUSHES,   /* the code buffer started over */
+    TCG_VM_STAT__MAX,
+} TcgVmStat;
+
+extern uint64_t tcg_vm_stats[TCG_VM_STAT__MAX];
+
+/* Count @s for env's vCPU; env->exec is NULL in unit tests. */
+static inline void tcg_stat_env(X86CPUState *env, TcgStat s)
+{
+    TcgCPU *tc = env->exec;
+
+    if (tc) {
+        stats_inc(&tc->stats[s]);
+    }
+}
+
+/* Register the "tcg" statistics provider. */
+void tcg_stats_init(void);
 
 #endif

@@ -120,6 +120,7 @@ void tcg_jit_gc(void)
          */
         jit_reset_wanted = false;
         jit_used = 0;
+        stats_inc(&tcg_vm_stats[TCG_VM_STAT_CODE_FLUSHES]);
         tcg_jit_pending_link = NULL;
     }
 }
@@ -528,6 +529,7 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
         jit_used = (jit_used + 15) & ~(size_t)15;
         tb->jit_guard = (env->hflags & TCG_JIT_GUARD);
         tb->jit_failed = false;
+        tcg_stat_env(env, TCG_STAT_TRANSLATIONS);
     } else {
         tb->jit = NULL;
         tb->jit_body = NULL;

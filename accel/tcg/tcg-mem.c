@@ -89,11 +89,22 @@ static void mem_unlock(bool taken)
     }
 }
 
+/* Count an access for the vCPU behind @opaque (NULL in tests). */
+static void mem_count(void *opaque, TcgStat s)
+{
+    TcgCPU *tc = opaque;
+
+    if (tc) {
+        stats_inc(&tc->stats[s]);
+    }
+}
+
 static uint64_t mem_phys_read(void *opaque, uint64_t paddr, unsigned size)
 {
     uint64_t val = UINT64_MAX;
     bool taken = mem_lock();
 
+    mem_count(opaque, TCG_STAT_MMIO_READS);
     if (address_space_ld(&address_space_memory, paddr, size, &val) !=
         MEMTX_OK) {
         val = UINT64_MAX;       /* unassigned reads as all ones */
@@ -114,6 +125,7 @@ static void mem_phys_write(void *opaque, uint64_t paddr, uint64_t val,
     if (tcg_trace_on) {
         tcg_trace_io('w', paddr, size, val);
     }
+    mem_count(opaque, TCG_STAT_MMIO_WRITES);
     taken = mem_lock();
     address_space_st(&address_space_memory, paddr, size, val);
     mem_unlock(taken);
@@ -124,6 +136,7 @@ static uint32_t mem_port_in(void *opaque, uint16_t port, unsigned size)
     uint64_t val = UINT64_MAX;
     bool taken = mem_lock();
 
+    mem_count(opaque, TCG_STAT_PIO_READS);
     if (address_space_ld(&address_space_io, port, size, &val) != MEMTX_OK) {
         val = UINT64_MAX;
     }
@@ -143,6 +156,7 @@ static void mem_port_out(void *opaque, uint16_t port, uint32_t val,
     if (tcg_trace_on) {
         tcg_trace_io('o', port, size, val);
     }
+    mem_count(opaque, TCG_STAT_PIO_WRITES);
     taken = mem_lock();
     address_space_st(&address_space_io, port, size, val);
     mem_unlock(taken);

@@ -249,6 +249,7 @@ unsigned tcg_tb_count(void)
 
 void tcg_tb_flush_all(void)
 {
+    stats_inc(&tcg_vm_stats[TCG_VM_STAT_TB_FLUSHES]);
     for (unsigned h = 0; h < TB_HASH_SIZE; h++) {
         while (tb_hash[h]) {
             TcgBlock *tb = tb_hash[h];

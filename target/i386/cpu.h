@@ -437,6 +437,16 @@ typedef struct X86CPUState {
     CPUState *cs;
     const X86IO *io;
     void *exec;                 /* execution side: block cache etc. */
+
+    /* --- statistics (last: off the hot fields' cache lines) ------------ */
+    /*
+     * Counters for query-stats: misses that walked the page tables, whole
+     * flushes and single-page flushes.  Written by the vCPU's thread with
+     * stats_inc() (qlite/stats.h), read by the monitor.
+     */
+    uint64_t stat_tlb_fills;
+    uint64_t stat_tlb_flushes;
+    uint64_t stat_tlb_flush_pages;
 } X86CPUState;
 
 /* What hangs off CPUState.arch. */

@@ -10,6 +10,7 @@
  */
 #include "target/i386/cpu.h"
 #include "target/i386/mmu.h"
+#include "qlite/stats.h"
 
 /*
  * Physical address width the model reports (CPUID 0x80000008 EAX[7:0]);
@@ -443,6 +444,7 @@ void x86_tlb_flush(X86CPUState *env, bool global)
      * which is always correct, only slower.
      */
     (void)global;
+    stats_inc(&env->stat_tlb_flushes);
     mmu_tlb_new_gen(env);
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
         for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
@@ -478,6 +480,7 @@ void x86_tlb_flush_page(X86CPUState *env, uint64_t linear)
      * A slot caches one 4K slice of a page; the slices of a large page
      * sit in many slots, so INVLPG looks at every slot (SDM 4.10.4.1).
      */
+    stats_inc(&env->stat_tlb_flush_pages);
     mmu_tlb_new_gen(env);
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
         X86TLBEntry *own = mmu_tlb_entry(env, idx, linear);
@@ -563,6 +566,7 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
     uint8_t *host;
     X86Walk w;
 
+    stats_inc(&env->stat_tlb_fills);
     if (!mmu_large_walk(env, linear, access, idx, &w)) {
         if (!x86_mmu_walk_idx(env, linear, access, idx, &w)) {
             mmu_raise_pf(env, linear, w.error);

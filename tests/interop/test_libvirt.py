@@ -21,7 +21,9 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import tty
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -223,11 +225,7 @@ DOMAIN = """<domain type='qemu'>
     <interface type='user'>
       <model type='{nic}'/>
     </interface>
-{tap_nic}    <serial type='file'>
-      <source path='{serial}'/>
-      <target port='0'/>
-    </serial>
-    <controller type='usb' model='none'/>
+{tap_nic}{serial}    <controller type='usb' model='none'/>
     <memballoon model='none'/>
   </devices>
 </domain>
@@ -260,11 +258,48 @@ def send_frame(ifname):
                   b'\x88\xb5' + b'qlite-libvirt-test'.ljust(46, b'.'))
 
 
+SERIAL_FILE = """    <serial type='file'>
+      <source path='{path}'/>
+      <target port='0'/>
+    </serial>
+"""
+SERIAL_PTY = """    <serial type='pty'>
+      <target port='0'/>
+    </serial>
+"""
+
+
+class PtyReader(threading.Thread):
+    """Everything the guest writes to a pty console, kept."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(self.fd)
+        self.data = b''
+        self.start()
+
+    def run(self):
+        while True:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.data += chunk
+
+    def close(self):
+        os.close(self.fd)
+
+
 class Domain:
-    def __init__(self, session, name, smp=1, nic='virtio'):
+    def __init__(self, session, name, smp=1, nic='virtio', serial='file'):
         self.s = session
         self.name = name
         self.serial = os.path.join(session.dir, name + '-serial.log')
+        self.pty = serial == 'pty'
+        self.reader = None
         self.tap = None
         tap_nic = ''
         reason = tap_unavailable()
@@ -277,14 +312,26 @@ class Domain:
         xml = DOMAIN.format(name=name, smp=smp, img=session.img_dir,
                             emulator=session.emulator, nic=nic,
                             tap_nic=tap_nic,
-                            disk=session.create_disk(name + '.qcow2'),
-                            serial=self.serial)
+                            serial=SERIAL_PTY if self.pty else
+                            SERIAL_FILE.format(path=self.serial),
+                            disk=session.create_disk(name + '.qcow2'))
         self.xml = os.path.join(session.dir, name + '.xml')
         with open(self.xml, 'w') as f:
             f.write(xml)
         os.chmod(self.xml, 0o644)
 
+    def started(self):
+        """After virsh start: follow a pty console from its start."""
+        if self.pty:
+            if self.reader:
+                self.reader.close()
+            path = self.s.virsh('ttyconsole', self.name).stdout.strip()
+            self.reader = PtyReader(path)
+
     def console(self):
+        if self.pty:
+            return self.reader.data.decode(errors='replace') \
+                if self.reader else ''
         try:
             with open(self.serial, errors='replace') as f:
                 return f.read()
@@ -353,11 +400,13 @@ class LibvirtTest(unittest.TestCase):
         self.assertRegex(guest, r"<machine[^>]*canonical='pc-i440fx-7\.2'"
                                 r"[^>]*>pc</machine>")
 
-    def lifecycle(self, name, smp, nic):
+    def lifecycle(self, name, smp, nic, serial):
         s = self.session
-        d = Domain(s, name, smp, nic)
+        d = Domain(s, name, smp, nic, serial)
+        self.addCleanup(lambda: d.reader and d.reader.close())
         s.virsh('define', d.xml)
         s.virsh('start', name)
+        d.started()
         self.assertEqual(d.state(), 'running')
         n, _ = d.wait_tick(0)
         self.assertIn('"status": "running"', d.monitor('query-status'))
@@ -403,8 +452,10 @@ class LibvirtTest(unittest.TestCase):
         self.assertIn('QLITE-GUEST-POWERDOWN', d.console())
 
         # Again, then destroy (SIGTERM from libvirt) and undefine.
-        os.truncate(d.serial, 0)
+        if not d.pty:
+            os.truncate(d.serial, 0)
         s.virsh('start', name)
+        d.started()
         d.wait_tick(0)
         s.virsh('destroy', name)
         self.assertEqual(d.state(), 'shut off')
@@ -412,10 +463,10 @@ class LibvirtTest(unittest.TestCase):
         self.assertNotIn(name, s.virsh('list', '--all', '--name').stdout)
 
     def test_lifecycle_smp1_virtio(self):
-        self.lifecycle('qlite-smp1', 1, 'virtio')
+        self.lifecycle('qlite-smp1', 1, 'virtio', 'file')
 
     def test_lifecycle_smp2_e1000(self):
-        self.lifecycle('qlite-smp2', 2, 'e1000')
+        self.lifecycle('qlite-smp2', 2, 'e1000', 'pty')
 
     def test_virt_install(self):
         s = self.session
@@ -438,10 +489,13 @@ class LibvirtTest(unittest.TestCase):
         self.assertEqual(s.virsh('domstate', 'qlite-vi').stdout.strip(),
                          'running')
         serial = os.path.join(s.dir, 'vi-serial.log')
-        wait_for('the virt-install guest to boot',
-                 lambda: os.path.exists(serial) and
-                 'QLITE-TICK' in open(serial, errors='replace').read(),
-                 BOOT_TIMEOUT)
+        def booted():
+            try:
+                with open(serial, errors='replace') as f:
+                    return 'QLITE-TICK' in f.read()
+            except OSError:
+                return False
+        wait_for('the virt-install guest to boot', booted, BOOT_TIMEOUT)
         s.virsh('destroy', 'qlite-vi')
         s.virsh('undefine', 'qlite-vi')
 

@@ -10,6 +10,7 @@
 #include "qlite/chardev.h"
 #include "qlite/cpu.h"
 #include "qlite/error.h"
+#include "qlite/fdset.h"
 #include "qlite/machine.h"
 #include "qlite/main-loop.h"
 #include "qlite/monitor.h"
@@ -20,6 +21,7 @@
 #include "vl.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -318,7 +320,8 @@ static bool opt_device(VlConfig *cfg, const char *arg, GError **errp)
     if (device_help_request(arg, errp)) {
         return false;
     }
-    opts = keyval_parse(arg, "driver", 0, errp);
+    /* libvirt sends the JSON form: typed values become the same strings. */
+    opts = keyval_parse_any(arg, "device", "driver", 0, errp);
     if (!opts) {
         return false;
     }
@@ -336,18 +339,35 @@ static bool opt_global(VlConfig *cfg, const char *arg, GError **errp)
     return qdev_add_global(arg, errp);
 }
 
+/*
+ * -name [guest=]NAME[,process=P][,debug-threads=on|off]: process= names
+ * the main thread (what ps and top show) as QEMU does.  qlite's threads
+ * are always named ("CPU 0/KVM", "CPU/TCG": GLib names every thread it
+ * starts), so debug-threads=on holds whatever is given.
+ */
 static bool opt_name(VlConfig *cfg, const char *arg, GError **errp)
 {
     g_autoptr(QliteOpts) opts = keyval_parse(arg, "guest", 0, errp);
+    const char *process;
+    bool debug_threads;
 
     if (!opts) {
         return false;
     }
     g_free(cfg->name);
     cfg->name = g_strdup(qopts_get(opts, "guest"));
-    qopts_get(opts, "process");
-    qopts_get(opts, "debug-threads");
-    return qopts_check_all_used(opts, errp);
+    process = qopts_get(opts, "process");
+    if (!qopts_get_bool(opts, "debug-threads", false, &debug_threads,
+                        errp) ||
+        !qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    if (process && prctl(PR_SET_NAME, process) < 0) {
+        error_setg(errp, "Could not set the process name: %s",
+                   g_strerror(errno));
+        return false;
+    }
+    return true;
 }
 
 static bool opt_uuid(VlConfig *cfg, const char *arg, GError **errp)
@@ -412,9 +432,155 @@ static bool opt_nodefaults(VlConfig *cfg, const char *arg, GError **errp)
     return true;
 }
 
+/*
+ * Options that are true no-ops here: -no-user-config (qlite reads no
+ * configuration file at all), -no-hpet (qlite's pc board has no HPET),
+ * -L (the ROM is built in), -qtest-log (the qtest protocol is not logged).
+ */
 static bool opt_ignore(VlConfig *cfg, const char *arg, GError **errp)
 {
     return true;
+}
+
+static bool opt_object(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return vl_parse_object(cfg, arg, errp);
+}
+
+/* -add-fd fd=N,set=M[,opaque=S]: an fd the parent left open for us. */
+static bool opt_add_fd(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, NULL, 0, errp);
+    const char *opaque;
+    uint64_t fd, set;
+
+    if (!opts) {
+        return false;
+    }
+    opaque = qopts_get(opts, "opaque");
+    if (!qopts_get_uint(opts, "fd", UINT64_MAX, &fd, errp) ||
+        !qopts_get_uint(opts, "set", UINT64_MAX, &set, errp) ||
+        !qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    if (fd > INT_MAX) {
+        error_setg(errp, "fd option is required and must be non-negative");
+    } else if (fd <= STDERR_FILENO) {
+        error_setg(errp, "fd cannot be a standard I/O stream");
+    } else if (set > INT64_MAX) {
+        error_setg(errp, "set option is required and must be non-negative");
+    } else if (fcntl(fd, F_GETFD) < 0) {
+        error_setg(errp, "fd is not valid or already in use");
+    } else {
+        return fdset_add_fd(set, fd, opaque, errp) >= 0;
+    }
+    return false;
+}
+
+/* -msg timestamp=on|off[,guest-name=on|off] */
+static bool opt_msg(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, NULL, 0, errp);
+    bool timestamp, guest_name;
+
+    if (!opts ||
+        !qopts_get_bool(opts, "timestamp", false, &timestamp, errp) ||
+        !qopts_get_bool(opts, "guest-name", false, &guest_name, errp) ||
+        !qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    cfg->msg_timestamp = timestamp;
+    cfg->msg_guest_name = guest_name;
+    /* from the next message on; the guest's name once -name is read */
+    error_set_message_prefix(timestamp, NULL);
+    return true;
+}
+
+/*
+ * -overcommit mem-lock=on|off[,cpu-pm=on|off]: mem-lock=on locks all of
+ * qlite's memory (guest RAM included) with mlockall() before the board is
+ * built.  cpu-pm=on would let the guest's HLT/MWAIT/PAUSE run on the host
+ * CPU (KVM_CAP_X86_DISABLE_EXITS), which qlite does not set up.
+ */
+static bool opt_overcommit(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, NULL, 0, errp);
+    bool cpu_pm;
+
+    if (!opts ||
+        !qopts_get_bool(opts, "mem-lock", cfg->mem_lock, &cfg->mem_lock,
+                        errp) ||
+        !qopts_get_bool(opts, "cpu-pm", false, &cpu_pm, errp) ||
+        !qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    if (cpu_pm) {
+        error_setg(errp, "cpu-pm=on is not supported by qlite (guest HLT "
+                   "and MWAIT always exit to qlite)");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * -audiodev: qlite has no sound device, so the only back end it can honour
+ * is "none" (libvirt always sends one).  QEMU's other drivers are known
+ * and refused by name.
+ */
+static bool opt_audiodev(VlConfig *cfg, const char *arg, GError **errp)
+{
+    static const char *const drivers[] = {
+        "alsa", "coreaudio", "dbus", "dsound", "jack", "oss", "pa",
+        "sdl", "spice", "wav",
+    };
+    g_autoptr(QliteOpts) opts =
+        keyval_parse_any(arg, "audiodev", "driver", 0, errp);
+    const char *driver;
+
+    if (!opts) {
+        return false;
+    }
+    driver = qopts_get(opts, "driver");
+    qopts_get(opts, "timer-period");
+    if (!driver) {
+        error_setg(errp, "Parameter 'driver' is missing");
+        return false;
+    }
+    if (!qopts_get(opts, "id")) {
+        error_setg(errp, "Parameter 'id' is missing");
+        return false;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(drivers); i++) {
+        if (!strcmp(driver, drivers[i])) {
+            error_setg(errp, "audiodev driver '%s' is not supported by "
+                       "qlite (it has no audio; only driver=none)", driver);
+            return false;
+        }
+    }
+    if (strcmp(driver, "none")) {
+        error_setg(errp, "Parameter 'driver' does not accept value '%s'",
+                   driver);
+        return false;
+    }
+    for (guint i = 0; i < opts->pairs->len; i++) {
+        KeyvalPair *kv = opts->pairs->pdata[i];
+
+        if (!kv->used && !g_str_has_prefix(kv->key, "in.") &&
+            !g_str_has_prefix(kv->key, "out.")) {
+            error_setg(errp, "Parameter '%s' is unexpected", kv->key);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* -smbios: qlite builds no SMBIOS tables (there is no firmware to read
+ * them: the guest boots directly), so nothing could carry the fields. */
+static bool opt_smbios(VlConfig *cfg, const char *arg, GError **errp)
+{
+    error_setg(errp, "-smbios is not supported: qlite provides no SMBIOS "
+               "tables");
+    return false;
 }
 
 /* A boot order: drive letters a-p, as QEMU takes them. */
@@ -745,6 +911,13 @@ static const VlOption vl_options[] = {
     { "boot", true, opt_boot },
     { "rtc", true, opt_rtc },
     { "L", true, opt_ignore },
+    /* what libvirt sends (docs/libvirt.md) */
+    { "object", true, opt_object },
+    { "add-fd", true, opt_add_fd },
+    { "msg", true, opt_msg },
+    { "overcommit", true, opt_overcommit },
+    { "audiodev", true, opt_audiodev },
+    { "smbios", true, opt_smbios },
 };
 
 static const VlOption *vl_find_option(const char *name)
@@ -767,6 +940,7 @@ void vl_config_init(VlConfig *cfg)
     cfg->monitors = g_ptr_array_new();
     cfg->drives = g_ptr_array_new();
     cfg->netdevs = g_ptr_array_new();
+    cfg->objects = g_ptr_array_new();
     sandbox_config_default(&cfg->sandbox);
 }
 
@@ -783,7 +957,8 @@ static void vl_item_free(VlItem *item)
 void vl_config_destroy(VlConfig *cfg)
 {
     GPtrArray *lists[] = { cfg->serials, cfg->chardevs, cfg->devices,
-                           cfg->monitors, cfg->drives, cfg->netdevs };
+                           cfg->monitors, cfg->drives, cfg->netdevs,
+                           cfg->objects };
 
     for (size_t i = 0; i < G_N_ELEMENTS(lists); i++) {
         for (guint j = 0; j < lists[i]->len; j++) {

@@ -8,6 +8,7 @@
  */
 #include "qlite/chardev.h"
 #include "qlite/error.h"
+#include "qlite/fdset.h"
 #include "char-internal.h"
 
 #include <glib-unix.h>
@@ -24,6 +25,7 @@ typedef struct SocketChardev {
     Chardev parent;
     char *path;        /* unix */
     char *host, *port; /* tcp */
+    int given_fd;      /* fd=: a socket the parent made, or -1 */
     bool is_listen;
     bool nodelay;
     uint64_t reconnect; /* seconds; 0: never */
@@ -41,6 +43,7 @@ static void char_socket_init(Object *obj)
 
     s->listen_fd = -1;
     s->fd = -1;
+    s->given_fd = -1;
 }
 
 /* ---- names (query-chardev's filename, QEMU's forms) ---- */
@@ -51,6 +54,9 @@ static char *char_socket_address(SocketChardev *s, const char *prefix)
 
     if (s->path) {
         return g_strdup_printf("%sunix:%s%s", prefix, s->path, server);
+    }
+    if (!s->host) {
+        return g_strdup_printf("%sfd%s", prefix, server);
     }
     return g_strdup_printf("%stcp:%s:%s%s", prefix, s->host, s->port, server);
 }
@@ -81,7 +87,8 @@ static void char_socket_update_filename(SocketChardev *s)
         chr->filename = char_socket_address(s, "disconnected:");
         return;
     }
-    if (s->path || getsockname(s->fd, (struct sockaddr *)&local, &llen) ||
+    if (s->path || !s->host ||
+        getsockname(s->fd, (struct sockaddr *)&local, &llen) ||
         getpeername(s->fd, (struct sockaddr *)&peer, &plen)) {
         g_free(chr->filename);
         chr->filename = char_socket_address(s, "");
@@ -335,10 +342,27 @@ static void char_socket_wait_first_client(SocketChardev *s)
     }
 }
 
+/*
+ * fd=N with server=on: libvirt's monitor socket, bound (and usually
+ * listening) before we start.  As QEMU, listen() on it whatever its state.
+ */
+static bool char_socket_listen_given(SocketChardev *s, GError **errp)
+{
+    if (listen(s->given_fd, 1) < 0) {
+        error_setg(errp, "Failed to listen on socket fd %d: %s", s->given_fd,
+                   g_strerror(errno));
+        return false;
+    }
+    s->listen_fd = s->given_fd;
+    s->given_fd = -1;
+    return true;
+}
+
 static bool char_socket_open_server(SocketChardev *s, bool wait, GError **errp)
 {
-    bool ok = s->path ? char_socket_listen_unix(s, errp)
-                      : char_socket_listen_tcp(s, errp);
+    bool ok = s->given_fd >= 0 ? char_socket_listen_given(s, errp)
+              : s->path ? char_socket_listen_unix(s, errp)
+                        : char_socket_listen_tcp(s, errp);
 
     if (!ok || !chardev_fd_set_nonblock(s->listen_fd)) {
         return false;
@@ -402,8 +426,17 @@ static int char_socket_connect_tcp(SocketChardev *s, GError **errp)
 
 static bool char_socket_try_connect(SocketChardev *s, GError **errp)
 {
-    int fd = s->path ? char_socket_connect_unix(s, errp)
-                     : char_socket_connect_tcp(s, errp);
+    int fd;
+
+    if (s->given_fd >= 0) {
+        /* fd=N without server: a connected socket; once only */
+        fd = s->given_fd;
+        s->given_fd = -1;
+        char_socket_connected(s, fd);
+        return true;
+    }
+    fd = s->path ? char_socket_connect_unix(s, errp)
+                 : char_socket_connect_tcp(s, errp);
 
     if (fd < 0) {
         return false;
@@ -463,13 +496,53 @@ static bool char_socket_check_port(const char *port, bool is_listen,
     return true;
 }
 
+/* fd=: a number, or the name of an fd passed with QMP getfd. */
+static bool char_socket_take_fd(SocketChardev *s, const char *spec,
+                                GError **errp)
+{
+    struct stat st;
+    uint64_t n;
+    int fd;
+
+    if (g_ascii_isdigit(spec[0])) {
+        fd = keyval_parse_uint("fd", spec, &n, NULL) && n <= INT_MAX
+             ? (int)n : -1;
+    } else {
+        fd = named_fd_take(spec);
+        if (fd < 0) {
+            error_setg(errp, "File descriptor named '%s' has not been found",
+                       spec);
+            return false;
+        }
+    }
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        error_setg(errp, "File descriptor '%s' is not valid", spec);
+        return false;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        error_setg(errp, "File descriptor '%s' is not a socket", spec);
+        return false;
+    }
+    s->given_fd = fd;
+    return true;
+}
+
 static bool char_socket_parse_addr(SocketChardev *s, QliteOpts *opts,
                                    GError **errp)
 {
     const char *path = qopts_get(opts, "path");
     const char *host = qopts_get(opts, "host");
     const char *port = qopts_get(opts, "port");
+    const char *fd = qopts_get(opts, "fd");
 
+    if (fd) {
+        if (path || host || port) {
+            error_setg(errp, "chardev: socket: 'fd' cannot be combined "
+                             "with 'path', 'host' or 'port'");
+            return false;
+        }
+        return char_socket_take_fd(s, fd, errp);
+    }
     if (path) {
         if (host || port) {
             error_setg(errp, "chardev: socket: 'path' cannot be combined "
@@ -553,6 +626,10 @@ static void char_socket_close(Chardev *chr)
     if (s->fd >= 0) {
         close(s->fd);
         s->fd = -1;
+    }
+    if (s->given_fd >= 0) {
+        close(s->given_fd);
+        s->given_fd = -1;
     }
     if (s->listen_tag) {
         g_source_remove(s->listen_tag);

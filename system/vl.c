@@ -574,6 +574,18 @@ static bool opt_audiodev(VlConfig *cfg, const char *arg, GError **errp)
     return true;
 }
 
+/* -no-acpi: as QEMU 7.2, the same as -machine acpi=off (the pc board
+ * then has no PIIX4 PM function and builds no ACPI tables). */
+static bool opt_no_acpi(VlConfig *cfg, const char *arg, GError **errp)
+{
+    if (!cfg->machine_opts) {
+        cfg->machine_opts = qopts_new("machine");
+        cfg->machine_location = g_strdup("-no-acpi");
+    }
+    qopts_set(cfg->machine_opts, "acpi", "off");
+    return true;
+}
+
 /* -smbios: qlite builds no SMBIOS tables (there is no firmware to read
  * them: the guest boots directly), so nothing could carry the fields. */
 static bool opt_smbios(VlConfig *cfg, const char *arg, GError **errp)
@@ -918,6 +930,7 @@ static const VlOption vl_options[] = {
     { "overcommit", true, opt_overcommit },
     { "audiodev", true, opt_audiodev },
     { "smbios", true, opt_smbios },
+    { "no-acpi", false, opt_no_acpi },
 };
 
 static const VlOption *vl_find_option(const char *name)

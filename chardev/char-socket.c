@@ -35,7 +35,11 @@ typedef struct SocketChardev {
     GSource *src;
     guint reconnect_tag;
     bool unlink_on_close; /* we created the unix socket file */
+    GArray *msgfds;       /* of int: fds from the latest SCM_RIGHTS */
 } SocketChardev;
+
+/* As QEMU: at most this many fds in one message; more are closed. */
+#define CHAR_SOCKET_MAX_FDS 16
 
 static void char_socket_init(Object *obj)
 {
@@ -103,6 +107,7 @@ static void char_socket_update_filename(SocketChardev *s)
 /* ---- connection state ---- */
 
 static void char_socket_readable(Chardev *chr);
+static void char_socket_drop_msgfds(SocketChardev *s);
 static bool char_socket_listen_watch(SocketChardev *s);
 static void char_socket_schedule_reconnect(SocketChardev *s);
 
@@ -131,6 +136,7 @@ static void char_socket_disconnect(SocketChardev *s)
     chardev_fd_source_remove(&s->src);
     close(s->fd);
     s->fd = -1;
+    char_socket_drop_msgfds(s);
     char_socket_update_filename(s);
     if (s->is_listen) {
         char_socket_listen_watch(s);
@@ -138,6 +144,75 @@ static void char_socket_disconnect(SocketChardev *s)
         char_socket_schedule_reconnect(s);
     }
     chr_be_event(chr, CHR_EVENT_CLOSED);
+}
+
+static void char_socket_drop_msgfds(SocketChardev *s)
+{
+    for (guint i = 0; s->msgfds && i < s->msgfds->len; i++) {
+        close(g_array_index(s->msgfds, int, i));
+    }
+    if (s->msgfds) {
+        g_array_set_size(s->msgfds, 0);
+    }
+}
+
+/* Keep the fds of one SCM_RIGHTS message; they replace any not taken. */
+static void char_socket_keep_fds(SocketChardev *s, struct cmsghdr *c)
+{
+    size_t n;
+
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+        c->cmsg_len < CMSG_LEN(0)) {
+        return;
+    }
+    n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    char_socket_drop_msgfds(s);
+    if (!s->msgfds) {
+        s->msgfds = g_array_new(false, false, sizeof(int));
+    }
+    for (size_t i = 0; i < n; i++) {
+        int fd;
+
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        g_array_append_val(s->msgfds, fd);
+    }
+}
+
+/* recv() that also takes the fds a unix peer sends along. */
+static ssize_t char_socket_recv(SocketChardev *s, uint8_t *buf, size_t len)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * CHAR_SOCKET_MAX_FDS)];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = &control, .msg_controllen = sizeof(control),
+    };
+    ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+    if (n < 0) {
+        return n;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
+         c = CMSG_NXTHDR(&msg, c)) {
+        char_socket_keep_fds(s, c);
+    }
+    return n;
+}
+
+static int char_socket_get_msgfd(Chardev *chr)
+{
+    SocketChardev *s = (SocketChardev *)chr;
+    int fd;
+
+    if (!s->msgfds || !s->msgfds->len) {
+        return -1;
+    }
+    fd = g_array_index(s->msgfds, int, 0);
+    g_array_remove_index(s->msgfds, 0);
+    return fd;
 }
 
 static void char_socket_readable(Chardev *chr)
@@ -150,7 +225,7 @@ static void char_socket_readable(Chardev *chr)
     if (budget <= 0) {
         return;
     }
-    n = recv(s->fd, buf, budget, MSG_DONTWAIT);
+    n = char_socket_recv(s, buf, budget);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         return;
     }
@@ -631,6 +706,11 @@ static void char_socket_close(Chardev *chr)
         close(s->given_fd);
         s->given_fd = -1;
     }
+    char_socket_drop_msgfds(s);
+    if (s->msgfds) {
+        g_array_free(s->msgfds, true);
+        s->msgfds = NULL;
+    }
     if (s->listen_tag) {
         g_source_remove(s->listen_tag);
         s->listen_tag = 0;
@@ -660,6 +740,7 @@ static void char_socket_class_init(ObjectClass *oc, const void *data)
     cc->open = char_socket_open;
     cc->write = char_socket_write;
     cc->close = char_socket_close;
+    cc->get_msgfd = char_socket_get_msgfd;
 }
 
 static const TypeInfo char_socket_info = {

@@ -1,4 +1,4 @@
-/* object-add, object-del, query-memdev. */
+/* object-add, object-del, query-memdev, query-iothreads. */
 #include "qlite/error.h"
 #include "qlite/memory-backend.h"
 #include "qlite/user-creatable.h"
@@ -36,4 +36,9 @@ json_t *qmp_cmd_query_memdev(QmpSession *s, json_t *a, GError **errp)
 
     memory_backend_foreach(qmp_memdev_one, list);
     return list;
+}
+
+json_t *qmp_cmd_query_iothreads(QmpSession *s, json_t *a, GError **errp)
+{
+    return json_array();
 }

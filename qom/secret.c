@@ -114,10 +114,10 @@ static bool secret_complete(Object *obj, GError **errp)
 
 uint8_t *secret_lookup(const char *id, size_t *len, GError **errp)
 {
-    Object *obj = user_creatable_find(id);
+    Object *obj = user_creatable_find_type(id, TYPE_SECRET);
     Secret *s;
 
-    if (!obj || !object_dynamic_cast(obj, TYPE_SECRET)) {
+    if (!obj) {
         error_setg(errp, "No secret with id '%s'", id);
         return NULL;
     }

@@ -12,6 +12,13 @@ Object *user_creatable_find(const char *id)
     return object_resolve_path(path, NULL);
 }
 
+Object *user_creatable_find_type(const char *id, const char *type)
+{
+    Object *obj = user_creatable_find(id);
+
+    return obj ? object_dynamic_cast(obj, type) : NULL;
+}
+
 GSList *user_creatable_types(void)
 {
     return object_class_get_list(TYPE_USER_CREATABLE, false);
@@ -124,10 +131,10 @@ Object *user_creatable_add(QliteOpts *opts, GError **errp)
 
 bool user_creatable_del(const char *id, GError **errp)
 {
-    Object *obj = user_creatable_find(id);
+    Object *obj = user_creatable_find_type(id, TYPE_USER_CREATABLE);
     UserCreatableClass *ucc;
 
-    if (!obj || !object_dynamic_cast(obj, TYPE_USER_CREATABLE)) {
+    if (!obj) {
         error_setg(errp, "object '%s' not found", id);
         return false;
     }

@@ -136,9 +136,9 @@ static bool memory_backend_can_delete(Object *obj, GError **errp)
 
 static HostMemoryBackend *memory_backend_find(const char *id, GError **errp)
 {
-    Object *obj = user_creatable_find(id);
+    Object *obj = user_creatable_find_type(id, TYPE_MEMORY_BACKEND);
 
-    if (!obj || !object_dynamic_cast(obj, TYPE_MEMORY_BACKEND)) {
+    if (!obj) {
         error_setg(errp, "Memory backend '%s' not found", id);
         return NULL;
     }

@@ -39,6 +39,8 @@ Object *user_creatable_add(QliteOpts *opts, GError **errp);
 bool user_creatable_del(const char *id, GError **errp);
 /* /objects/@id, or NULL. */
 Object *user_creatable_find(const char *id);
+/* /objects/@id if it is a @type, else NULL. */
+Object *user_creatable_find_type(const char *id, const char *type);
 /* The creatable types (non-abstract), for the error text and help. */
 GSList *user_creatable_types(void);
 

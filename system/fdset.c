@@ -106,8 +106,12 @@ bool fdset_remove_fd(int64_t set_id, int64_t fd, GError **errp)
 {
     Fdset *set = fdset_find(set_id);
 
+    if (set && fd < 0) {
+        fdset_drop(set);
+        return true;
+    }
     for (guint i = 0; set && i < set->fds->len; i++) {
-        if (fd < 0 || g_array_index(set->fds, FdsetFd, i).fd == fd) {
+        if (g_array_index(set->fds, FdsetFd, i).fd == fd) {
             g_array_remove_index(set->fds, i);
             if (!set->fds->len) {
                 fdset_drop(set);

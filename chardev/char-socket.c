@@ -576,21 +576,12 @@ static bool char_socket_take_fd(SocketChardev *s, const char *spec,
                                 GError **errp)
 {
     struct stat st;
-    uint64_t n;
-    int fd;
+    int fd = fd_param_resolve(spec, errp);
 
-    if (g_ascii_isdigit(spec[0])) {
-        fd = keyval_parse_uint("fd", spec, &n, NULL) && n <= INT_MAX
-             ? (int)n : -1;
-    } else {
-        fd = named_fd_take(spec);
-        if (fd < 0) {
-            error_setg(errp, "File descriptor named '%s' has not been found",
-                       spec);
-            return false;
-        }
+    if (fd < 0) {
+        return false;
     }
-    if (fd < 0 || fstat(fd, &st) < 0) {
+    if (fstat(fd, &st) < 0) {
         error_setg(errp, "File descriptor '%s' is not valid", spec);
         return false;
     }

@@ -251,3 +251,23 @@ int named_fd_take(const char *name)
     g_free(key);
     return GPOINTER_TO_INT(v) - 1;
 }
+
+int fd_param_resolve(const char *spec, GError **errp)
+{
+    uint64_t n;
+    int fd;
+
+    if (g_ascii_isdigit(spec[0])) {
+        if (!g_ascii_string_to_unsigned(spec, 10, 0, INT_MAX, &n, NULL)) {
+            error_setg(errp, "Invalid file descriptor number '%s'", spec);
+            return -1;
+        }
+        return n;
+    }
+    fd = named_fd_take(spec);
+    if (fd < 0) {
+        error_setg(errp, "File descriptor named '%s' has not been found",
+                   spec);
+    }
+    return fd;
+}

@@ -48,5 +48,11 @@ void named_fd_add(const char *name, int fd);
 bool named_fd_close(const char *name, GError **errp);
 /* Take the named fd out of the list (the caller owns it), or -1. */
 int named_fd_take(const char *name);
+/*
+ * An "fd=" value: a number (an fd we inherited or were given), or the
+ * name of one passed with getfd (taken from the list).  -1 with
+ * QEMU's "File descriptor named 'X' has not been found" when neither.
+ */
+int fd_param_resolve(const char *spec, GError **errp);
 
 #endif

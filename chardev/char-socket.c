@@ -417,6 +417,21 @@ static void char_socket_wait_first_client(SocketChardev *s)
     }
 }
 
+/* query-chardev names a given unix socket by its path, as QEMU does. */
+static void char_socket_name_given(SocketChardev *s)
+{
+    struct sockaddr_un sun;
+    socklen_t len = sizeof(sun);
+
+    if (getsockname(s->listen_fd, (struct sockaddr *)&sun, &len) == 0 &&
+        sun.sun_family == AF_UNIX && len > offsetof(struct sockaddr_un,
+                                                    sun_path) &&
+        sun.sun_path[0]) {
+        s->path = g_strndup(sun.sun_path,
+                            len - offsetof(struct sockaddr_un, sun_path));
+    }
+}
+
 /*
  * fd=N with server=on: libvirt's monitor socket, bound (and usually
  * listening) before we start.  As QEMU, listen() on it whatever its state.
@@ -430,6 +445,7 @@ static bool char_socket_listen_given(SocketChardev *s, GError **errp)
     }
     s->listen_fd = s->given_fd;
     s->given_fd = -1;
+    char_socket_name_given(s);
     return true;
 }
 

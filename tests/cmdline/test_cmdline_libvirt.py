@@ -171,6 +171,9 @@ class LibvirtStart(unittest.TestCase):
             '-msg', 'timestamp=on'], pass_fds=(fd,))
         q = g.qmp
         self.assertEqual(q.ok('query-uuid'), {'UUID': UUID})
+        chardevs = {c['label']: c['filename'] for c in q.ok('query-chardev')}
+        self.assertEqual(chardevs['charmonitor'],
+                         'unix:%s,server=on' % g.path)
         self.assertEqual(q.ok('query-name'), {'name': 'tcgmin'})
         self.assertEqual(q.ok('query-fdsets'), [
             {'fdset-id': 0, 'fds': [{'fd': fd, 'opaque': 'serial0-source'}]}])

@@ -343,7 +343,7 @@ static bool opt_global(VlConfig *cfg, const char *arg, GError **errp)
 /*
  * -name [guest=]NAME[,process=P][,debug-threads=on|off]: process= names
  * the main thread (what ps and top show) as QEMU does.  qlite's threads
- * are always named ("CPU 0/KVM", "CPU/TCG": GLib names every thread it
+ * are always named ("CPU 0/KVM", "ALL CPUs/TCG": GLib names every thread it
  * starts), so debug-threads=on holds whatever is given.
  */
 static bool opt_name(VlConfig *cfg, const char *arg, GError **errp)

@@ -241,6 +241,18 @@ class LibvirtStart(unittest.TestCase):
             locked = re.search(r'VmLck:\s+(\d+)', f.read()).group(1)
         self.assertGreater(int(locked), 0)
 
+    def test_thread_names(self):
+        """debug-threads=on: the vCPU thread has QEMU's name."""
+        g = Guest(self, ['-machine', 'pc', '-accel', 'tcg', '-name',
+                         'guest=x,debug-threads=on'], qtest=False)
+        g.qmp.ok('query-status')
+        task = '/proc/%d/task' % g.proc.pid
+        names = set()
+        for tid in os.listdir(task):
+            with open('%s/%s/comm' % (task, tid)) as f:
+                names.add(f.read().strip())
+        self.assertIn('ALL CPUs/TCG', names)
+
     def test_qmp_fds(self):
         """add-fd, query-fdsets, remove-fd; getfd, closefd: each fd sent
         with SCM_RIGHTS on the monitor socket."""

@@ -434,9 +434,10 @@ static bool opt_nodefaults(VlConfig *cfg, const char *arg, GError **errp)
 }
 
 /*
- * Options that are true no-ops here: -no-user-config (qlite reads no
- * configuration file at all), -no-hpet (qlite's pc board has no HPET),
- * -L (the ROM is built in), -qtest-log (the qtest protocol is not logged).
+ * -no-user-config and -no-hpet are true no-ops: qlite reads no
+ * configuration file at all, and its pc board has no HPET to leave out.
+ * -L names where firmware is looked for; the ROM is built in.  -qtest-log
+ * is taken for QEMU's test harnesses, but the protocol is not logged.
  */
 static bool opt_ignore(VlConfig *cfg, const char *arg, GError **errp)
 {

@@ -6,64 +6,9 @@
  */
 #include "block_int.h"
 
-/* Flatten a JSON object into dotted keys ("file.filename"). */
-static bool blockdev_flatten(json_t *obj, const char *prefix,
-                             QliteOpts *opts, GError **errp)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach(obj, key, v) {
-        g_autofree char *k = prefix ? g_strdup_printf("%s.%s", prefix, key)
-                                    : g_strdup(key);
-        g_autofree char *val = NULL;
-
-        if (json_is_object(v)) {
-            if (!blockdev_flatten(v, k, opts, errp)) {
-                return false;
-            }
-            continue;
-        }
-        if (json_is_string(v)) {
-            val = g_strdup(json_string_value(v));
-        } else if (json_is_boolean(v)) {
-            val = g_strdup(json_is_true(v) ? "on" : "off");
-        } else if (json_is_integer(v)) {
-            val = g_strdup_printf("%" JSON_INTEGER_FORMAT,
-                                  json_integer_value(v));
-        } else if (json_is_null(v) && !strcmp(k, "backing")) {
-            val = g_strdup("");         /* "backing": null: no backing */
-        } else {
-            error_setg(errp, "Invalid value for blockdev option '%s'", k);
-            return false;
-        }
-        qopts_set(opts, k, val);
-    }
-    return true;
-}
-
 static QliteOpts *blockdev_parse(const char *optstr, GError **errp)
 {
-    json_error_t jerr;
-    json_t *root;
-    QliteOpts *opts;
-
-    if (optstr[0] != '{') {
-        return keyval_parse(optstr, NULL, 0, errp);
-    }
-    root = json_loads(optstr, 0, &jerr);
-    if (!root || !json_is_object(root)) {
-        error_setg(errp, "Invalid JSON for -blockdev: %s", jerr.text);
-        json_decref(root);
-        return NULL;
-    }
-    opts = qopts_new("blockdev");
-    if (!blockdev_flatten(root, NULL, opts, errp)) {
-        qopts_free(opts);
-        opts = NULL;
-    }
-    json_decref(root);
-    return opts;
+    return keyval_parse_any(optstr, "blockdev", NULL, 0, errp);
 }
 
 static bool blockdev_flags(QliteOpts *opts, const char *prefix, int *flags,

@@ -7,6 +7,7 @@
  * cache=unsafe (BDRV_O_NO_FLUSH) turns flushes into no-ops.
  */
 #include "block_int.h"
+#include "qlite/fdset.h"
 #include "qlite/iov.h"
 
 #include <fcntl.h>
@@ -42,28 +43,12 @@ static int file_probe_alignment(BDRVFileState *s)
     return align;
 }
 
-static int file_open(BlockDriverState *bs, QliteOpts *opts, int flags,
-                     GError **errp)
+/* Lock (where asked) and set up what the requests need. */
+static int file_open_finish(BlockDriverState *bs, int oflags, int flags,
+                            GError **errp)
 {
     BDRVFileState *s = bs->opaque;
-    int oflags = O_CLOEXEC;
 
-    oflags |= (flags & BDRV_O_RDWR) ? O_RDWR : O_RDONLY;
-    if (flags & BDRV_O_NOCACHE) {
-        oflags |= O_DIRECT;
-    }
-    s->fd = open(bs->filename, oflags);
-    if (s->fd < 0 && errno == EINVAL && (oflags & O_DIRECT)) {
-        error_setg(errp, "Could not open '%s': the file system does not "
-                   "support O_DIRECT (cache=none)", bs->filename);
-        return -EINVAL;
-    }
-    if (s->fd < 0) {
-        int err = errno;
-        error_setg(errp, "Could not open '%s': %s", bs->filename,
-                   g_strerror(err));
-        return -err;
-    }
     if ((flags & BDRV_O_LOCK)) {
         int r = file_lock_image(s->fd, bs->filename, flags & BDRV_O_RDWR,
                                 errp);
@@ -78,6 +63,37 @@ static int file_open(BlockDriverState *bs, QliteOpts *opts, int flags,
     g_mutex_init(&s->rmw_lock);
     bs->request_alignment = s->direct ? file_probe_alignment(s) : 1;
     return 0;
+}
+
+static int file_open(BlockDriverState *bs, QliteOpts *opts, int flags,
+                     GError **errp)
+{
+    BDRVFileState *s = bs->opaque;
+    int oflags = O_CLOEXEC;
+
+    oflags |= (flags & BDRV_O_RDWR) ? O_RDWR : O_RDONLY;
+    if (flags & BDRV_O_NOCACHE) {
+        oflags |= O_DIRECT;
+    }
+    if (g_str_has_prefix(bs->filename, "/dev/fdset/")) {
+        /* a dup of an fd libvirt passed (-add-fd) */
+        s->fd = qlite_open(bs->filename, oflags, 0, errp);
+        return s->fd < 0 ? -EACCES : file_open_finish(bs, oflags, flags,
+                                                      errp);
+    }
+    s->fd = open(bs->filename, oflags);
+    if (s->fd < 0 && errno == EINVAL && (oflags & O_DIRECT)) {
+        error_setg(errp, "Could not open '%s': the file system does not "
+                   "support O_DIRECT (cache=none)", bs->filename);
+        return -EINVAL;
+    }
+    if (s->fd < 0) {
+        int err = errno;
+        error_setg(errp, "Could not open '%s': %s", bs->filename,
+                   g_strerror(err));
+        return -err;
+    }
+    return file_open_finish(bs, oflags, flags, errp);
 }
 
 static void file_close(BlockDriverState *bs)

@@ -4,6 +4,7 @@
  */
 #include "qlite/chardev.h"
 #include "qlite/error.h"
+#include "qlite/fdset.h"
 #include "char-internal.h"
 
 #include <fcntl.h>
@@ -24,7 +25,7 @@ static bool char_file_open(Chardev *chr, QliteOpts *opts, GError **errp)
     FileChardev *s = (FileChardev *)chr;
     const char *path = qopts_get(opts, "path");
     bool append;
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
+    int flags = O_WRONLY | O_CREAT;
 
     if (!qopts_get_bool(opts, "append", false, &append, errp)) {
         return false;
@@ -34,9 +35,9 @@ static bool char_file_open(Chardev *chr, QliteOpts *opts, GError **errp)
         return false;
     }
     flags |= append ? O_APPEND : O_TRUNC;
-    s->fd = open(path, flags, 0666);
+    /* "/dev/fdset/N": libvirt passes the file it opened itself. */
+    s->fd = qlite_open(path, flags, 0666, errp);
     if (s->fd < 0) {
-        error_setg(errp, "Could not open '%s': %s", path, g_strerror(errno));
         return false;
     }
     chr_be_event(chr, CHR_EVENT_OPENED);

@@ -8,6 +8,7 @@
  */
 #include "qlite/chardev.h"
 #include "qlite/error.h"
+#include "qlite/fdset.h"
 #include "char-internal.h"
 
 #include <glib-unix.h>
@@ -24,6 +25,7 @@ typedef struct SocketChardev {
     Chardev parent;
     char *path;        /* unix */
     char *host, *port; /* tcp */
+    int given_fd;      /* fd=: a socket the parent made, or -1 */
     bool is_listen;
     bool nodelay;
     uint64_t reconnect; /* seconds; 0: never */
@@ -33,7 +35,11 @@ typedef struct SocketChardev {
     GSource *src;
     guint reconnect_tag;
     bool unlink_on_close; /* we created the unix socket file */
+    GArray *msgfds;       /* of int: fds from the latest SCM_RIGHTS */
 } SocketChardev;
+
+/* As QEMU: at most this many fds in one message; more are closed. */
+#define CHAR_SOCKET_MAX_FDS 16
 
 static void char_socket_init(Object *obj)
 {
@@ -41,6 +47,7 @@ static void char_socket_init(Object *obj)
 
     s->listen_fd = -1;
     s->fd = -1;
+    s->given_fd = -1;
 }
 
 /* ---- names (query-chardev's filename, QEMU's forms) ---- */
@@ -51,6 +58,9 @@ static char *char_socket_address(SocketChardev *s, const char *prefix)
 
     if (s->path) {
         return g_strdup_printf("%sunix:%s%s", prefix, s->path, server);
+    }
+    if (!s->host) {
+        return g_strdup_printf("%sfd%s", prefix, server);
     }
     return g_strdup_printf("%stcp:%s:%s%s", prefix, s->host, s->port, server);
 }
@@ -81,7 +91,8 @@ static void char_socket_update_filename(SocketChardev *s)
         chr->filename = char_socket_address(s, "disconnected:");
         return;
     }
-    if (s->path || getsockname(s->fd, (struct sockaddr *)&local, &llen) ||
+    if (s->path || !s->host ||
+        getsockname(s->fd, (struct sockaddr *)&local, &llen) ||
         getpeername(s->fd, (struct sockaddr *)&peer, &plen)) {
         g_free(chr->filename);
         chr->filename = char_socket_address(s, "");
@@ -96,6 +107,7 @@ static void char_socket_update_filename(SocketChardev *s)
 /* ---- connection state ---- */
 
 static void char_socket_readable(Chardev *chr);
+static void char_socket_drop_msgfds(SocketChardev *s);
 static bool char_socket_listen_watch(SocketChardev *s);
 static void char_socket_schedule_reconnect(SocketChardev *s);
 
@@ -124,6 +136,7 @@ static void char_socket_disconnect(SocketChardev *s)
     chardev_fd_source_remove(&s->src);
     close(s->fd);
     s->fd = -1;
+    char_socket_drop_msgfds(s);
     char_socket_update_filename(s);
     if (s->is_listen) {
         char_socket_listen_watch(s);
@@ -131,6 +144,75 @@ static void char_socket_disconnect(SocketChardev *s)
         char_socket_schedule_reconnect(s);
     }
     chr_be_event(chr, CHR_EVENT_CLOSED);
+}
+
+static void char_socket_drop_msgfds(SocketChardev *s)
+{
+    for (guint i = 0; s->msgfds && i < s->msgfds->len; i++) {
+        close(g_array_index(s->msgfds, int, i));
+    }
+    if (s->msgfds) {
+        g_array_set_size(s->msgfds, 0);
+    }
+}
+
+/* Keep the fds of one SCM_RIGHTS message; they replace any not taken. */
+static void char_socket_keep_fds(SocketChardev *s, struct cmsghdr *c)
+{
+    size_t n;
+
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+        c->cmsg_len < CMSG_LEN(0)) {
+        return;
+    }
+    n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    char_socket_drop_msgfds(s);
+    if (!s->msgfds) {
+        s->msgfds = g_array_new(false, false, sizeof(int));
+    }
+    for (size_t i = 0; i < n; i++) {
+        int fd;
+
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        g_array_append_val(s->msgfds, fd);
+    }
+}
+
+/* recv() that also takes the fds a unix peer sends along. */
+static ssize_t char_socket_recv(SocketChardev *s, uint8_t *buf, size_t len)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * CHAR_SOCKET_MAX_FDS)];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = &control, .msg_controllen = sizeof(control),
+    };
+    ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+    if (n < 0) {
+        return n;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
+         c = CMSG_NXTHDR(&msg, c)) {
+        char_socket_keep_fds(s, c);
+    }
+    return n;
+}
+
+static int char_socket_get_msgfd(Chardev *chr)
+{
+    SocketChardev *s = (SocketChardev *)chr;
+    int fd;
+
+    if (!s->msgfds || !s->msgfds->len) {
+        return -1;
+    }
+    fd = g_array_index(s->msgfds, int, 0);
+    g_array_remove_index(s->msgfds, 0);
+    return fd;
 }
 
 static void char_socket_readable(Chardev *chr)
@@ -143,7 +225,7 @@ static void char_socket_readable(Chardev *chr)
     if (budget <= 0) {
         return;
     }
-    n = recv(s->fd, buf, budget, MSG_DONTWAIT);
+    n = char_socket_recv(s, buf, budget);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         return;
     }
@@ -335,10 +417,43 @@ static void char_socket_wait_first_client(SocketChardev *s)
     }
 }
 
+/* query-chardev names a given unix socket by its path, as QEMU does. */
+static void char_socket_name_given(SocketChardev *s)
+{
+    struct sockaddr_un sun;
+    socklen_t len = sizeof(sun);
+
+    if (getsockname(s->listen_fd, (struct sockaddr *)&sun, &len) == 0 &&
+        sun.sun_family == AF_UNIX && len > offsetof(struct sockaddr_un,
+                                                    sun_path) &&
+        sun.sun_path[0]) {
+        s->path = g_strndup(sun.sun_path,
+                            len - offsetof(struct sockaddr_un, sun_path));
+    }
+}
+
+/*
+ * fd=N with server=on: libvirt's monitor socket, bound (and usually
+ * listening) before we start.  As QEMU, listen() on it whatever its state.
+ */
+static bool char_socket_listen_given(SocketChardev *s, GError **errp)
+{
+    if (listen(s->given_fd, 1) < 0) {
+        error_setg(errp, "Failed to listen on socket fd %d: %s", s->given_fd,
+                   g_strerror(errno));
+        return false;
+    }
+    s->listen_fd = s->given_fd;
+    s->given_fd = -1;
+    char_socket_name_given(s);
+    return true;
+}
+
 static bool char_socket_open_server(SocketChardev *s, bool wait, GError **errp)
 {
-    bool ok = s->path ? char_socket_listen_unix(s, errp)
-                      : char_socket_listen_tcp(s, errp);
+    bool ok = s->given_fd >= 0 ? char_socket_listen_given(s, errp)
+              : s->path ? char_socket_listen_unix(s, errp)
+                        : char_socket_listen_tcp(s, errp);
 
     if (!ok || !chardev_fd_set_nonblock(s->listen_fd)) {
         return false;
@@ -402,8 +517,17 @@ static int char_socket_connect_tcp(SocketChardev *s, GError **errp)
 
 static bool char_socket_try_connect(SocketChardev *s, GError **errp)
 {
-    int fd = s->path ? char_socket_connect_unix(s, errp)
-                     : char_socket_connect_tcp(s, errp);
+    int fd;
+
+    if (s->given_fd >= 0) {
+        /* fd=N without server: a connected socket; once only */
+        fd = s->given_fd;
+        s->given_fd = -1;
+        char_socket_connected(s, fd);
+        return true;
+    }
+    fd = s->path ? char_socket_connect_unix(s, errp)
+                 : char_socket_connect_tcp(s, errp);
 
     if (fd < 0) {
         return false;
@@ -463,13 +587,44 @@ static bool char_socket_check_port(const char *port, bool is_listen,
     return true;
 }
 
+/* fd=: a number, or the name of an fd passed with QMP getfd. */
+static bool char_socket_take_fd(SocketChardev *s, const char *spec,
+                                GError **errp)
+{
+    struct stat st;
+    int fd = fd_param_resolve(spec, errp);
+
+    if (fd < 0) {
+        return false;
+    }
+    if (fstat(fd, &st) < 0) {
+        error_setg(errp, "File descriptor '%s' is not valid", spec);
+        return false;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        error_setg(errp, "File descriptor '%s' is not a socket", spec);
+        return false;
+    }
+    s->given_fd = fd;
+    return true;
+}
+
 static bool char_socket_parse_addr(SocketChardev *s, QliteOpts *opts,
                                    GError **errp)
 {
     const char *path = qopts_get(opts, "path");
     const char *host = qopts_get(opts, "host");
     const char *port = qopts_get(opts, "port");
+    const char *fd = qopts_get(opts, "fd");
 
+    if (fd) {
+        if (path || host || port) {
+            error_setg(errp, "chardev: socket: 'fd' cannot be combined "
+                             "with 'path', 'host' or 'port'");
+            return false;
+        }
+        return char_socket_take_fd(s, fd, errp);
+    }
     if (path) {
         if (host || port) {
             error_setg(errp, "chardev: socket: 'path' cannot be combined "
@@ -554,6 +709,15 @@ static void char_socket_close(Chardev *chr)
         close(s->fd);
         s->fd = -1;
     }
+    if (s->given_fd >= 0) {
+        close(s->given_fd);
+        s->given_fd = -1;
+    }
+    char_socket_drop_msgfds(s);
+    if (s->msgfds) {
+        g_array_free(s->msgfds, true);
+        s->msgfds = NULL;
+    }
     if (s->listen_tag) {
         g_source_remove(s->listen_tag);
         s->listen_tag = 0;
@@ -583,6 +747,7 @@ static void char_socket_class_init(ObjectClass *oc, const void *data)
     cc->open = char_socket_open;
     cc->write = char_socket_write;
     cc->close = char_socket_close;
+    cc->get_msgfd = char_socket_get_msgfd;
 }
 
 static const TypeInfo char_socket_info = {

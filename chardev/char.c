@@ -433,6 +433,13 @@ int chr_fe_write_all(CharBackend *be, const uint8_t *buf, int len)
     return chardev_write_all(be->chr, buf, len);
 }
 
+int chr_fe_get_msgfd(CharBackend *be)
+{
+    ChardevClass *cc = be->chr ? CHARDEV_GET_CLASS(be->chr) : NULL;
+
+    return cc && cc->get_msgfd ? cc->get_msgfd(be->chr) : -1;
+}
+
 void chr_fe_accept_input(CharBackend *be)
 {
     Chardev *chr = be->chr;

@@ -128,6 +128,9 @@ struct QmpSession {
     bool negotiated;
     QmpSendFn send;
     void *opaque;
+    /* An fd the client passed (SCM_RIGHTS), now the caller's; NULL or -1:
+     * none (getfd, add-fd). */
+    int (*take_fd)(QmpSession *s);
 };
 
 void qmp_session_init(QmpSession *s, QmpSendFn send, void *opaque);

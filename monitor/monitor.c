@@ -158,6 +158,11 @@ static void monitor_qmp_send(QmpSession *s, json_t *msg)
 
 /* ---- input ---- */
 
+static int monitor_qmp_take_fd(QmpSession *s)
+{
+    return chr_fe_get_msgfd(&((Monitor *)s->opaque)->be);
+}
+
 static int monitor_can_read(void *opaque)
 {
     Monitor *mon = opaque;
@@ -277,6 +282,7 @@ bool monitor_init(Chardev *chr, MonitorMode mode, bool pretty,
     }
     if (mode == MONITOR_MODE_CONTROL) {
         qmp_session_init(&mon->qmp, monitor_qmp_send, mon);
+        mon->qmp.take_fd = monitor_qmp_take_fd;
     } else {
         mon->hmp = hmp_new(mon, chardev_is_mux(chr));
     }

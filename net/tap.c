@@ -13,6 +13,7 @@
  * only plain frames while no offloads are set).
  */
 #include "qlite/error.h"
+#include "qlite/fdset.h"
 #include "qlite/iov.h"
 #include "qlite/net.h"
 #include "qlite/object.h"
@@ -287,18 +288,11 @@ fail:
     return -1;
 }
 
-/* An fd handed over with fd=: it must be a tap; its flags say the rest. */
-static int tap_adopt_fd(const char *s, char *ifname, bool *vnet_hdr,
-                        GError **errp)
+static int tap_check_fd(int fd, const char *s, char *ifname,
+                        bool *vnet_hdr, GError **errp)
 {
     struct ifreq ifr = {0};
-    uint64_t fd;
 
-    if (!keyval_parse_uint("fd", s, &fd, NULL) || fd > INT_MAX) {
-        error_setg(errp, "tap: fd=%s is not a file descriptor number "
-                   "(names passed with getfd are not supported)", s);
-        return -1;
-    }
     if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
         error_setg(errp, "tap: fd=%s is not a tap device: %s", s,
                    g_strerror(errno));
@@ -310,6 +304,28 @@ static int tap_adopt_fd(const char *s, char *ifname, bool *vnet_hdr,
     }
     *vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
     g_strlcpy(ifname, ifr.ifr_name, IFNAMSIZ);
+    return fd;
+}
+
+/*
+ * An fd handed over with fd=: a number, or a name passed with QMP getfd
+ * (then ours, closed if it is no tap).  It must be a tap; its flags say
+ * the rest.
+ */
+static int tap_adopt_fd(const char *s, char *ifname, bool *vnet_hdr,
+                        GError **errp)
+{
+    int fd = fd_param_resolve(s, errp);
+
+    if (fd < 0) {
+        return -1;
+    }
+    if (tap_check_fd(fd, s, ifname, vnet_hdr, errp) < 0) {
+        if (!g_ascii_isdigit(s[0])) {
+            close(fd);
+        }
+        return -1;
+    }
     return fd;
 }
 

@@ -62,6 +62,9 @@ static const char *const sys_files[] = {
  * whose pages the translator flips between writable and executable. */
 static const char *const sys_memory[] = {
     "mmap", "munmap", "mprotect", "madvise", "mremap", "brk",
+    /* a memory backend made by object-add after start; -file's mem-path
+     * directory takes a new temporary file (openat, unlink above) */
+    "memfd_create",
     NULL
 };
 

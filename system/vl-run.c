@@ -18,6 +18,7 @@
 #include "vl.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -590,6 +591,15 @@ static void vl_write_pidfile(const char *path)
     qlite_add_exit_notifier(vl_remove_pidfile);
 }
 
+/* -overcommit mem-lock=on; after the fork, which does not keep locks. */
+static void vl_lock_memory(VlConfig *cfg)
+{
+    if (cfg->mem_lock && mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
+        vl_fail_at(NULL, g_error_new(QLITE_ERROR, 0, "locking memory "
+                                     "failed: %s", g_strerror(errno)));
+    }
+}
+
 static void vl_init_machine(VlConfig *cfg, MachineState *ms)
 {
     MachineClass *mc = MACHINE_GET_CLASS(ms);
@@ -611,6 +621,8 @@ int qlite_main(int argc, char **argv)
     qlite_register_all_types();
     vl_config_init(&cfg);
     vl_parse(&cfg, argc, argv);
+    error_set_message_prefix(cfg.msg_timestamp,
+                             cfg.msg_guest_name ? cfg.name : NULL);
     vl_check_combinations(&cfg);
     sandbox_plan(&cfg.sandbox);
     ms = vl_create_machine(&cfg);
@@ -620,8 +632,11 @@ int qlite_main(int argc, char **argv)
     if (cfg.pidfile) {
         vl_write_pidfile(cfg.pidfile);
     }
+    vl_lock_memory(&cfg);
     memory_system_init();
     main_loop_init();
+    vl_create_objects(&cfg);
+    vl_resolve_memory_backend(&cfg, ms);
     runstate_set_no_reboot(cfg.no_reboot);
     runstate_set_no_shutdown(cfg.no_shutdown);
     vl_create_chardevs(&cfg);

@@ -10,6 +10,7 @@
 #include "qlite/chardev.h"
 #include "qlite/cpu.h"
 #include "qlite/error.h"
+#include "qlite/fdset.h"
 #include "qlite/machine.h"
 #include "qlite/main-loop.h"
 #include "qlite/monitor.h"
@@ -20,6 +21,7 @@
 #include "vl.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +31,7 @@ typedef struct VlOption {
     const char *name;
     bool has_arg;
     VlHandler handler;
+    bool keyval;                /* the argument is key=value,... */
 } VlOption;
 
 void vl_fail(GError *err)
@@ -318,7 +321,8 @@ static bool opt_device(VlConfig *cfg, const char *arg, GError **errp)
     if (device_help_request(arg, errp)) {
         return false;
     }
-    opts = keyval_parse(arg, "driver", 0, errp);
+    /* libvirt sends the JSON form: typed values become the same strings. */
+    opts = keyval_parse_any(arg, "device", "driver", 0, errp);
     if (!opts) {
         return false;
     }
@@ -336,18 +340,35 @@ static bool opt_global(VlConfig *cfg, const char *arg, GError **errp)
     return qdev_add_global(arg, errp);
 }
 
+/*
+ * -name [guest=]NAME[,process=P][,debug-threads=on|off]: process= names
+ * the main thread (what ps and top show) as QEMU does.  qlite's threads
+ * are always named ("CPU 0/KVM", "ALL CPUs/TCG": GLib names every thread it
+ * starts), so debug-threads=on holds whatever is given.
+ */
 static bool opt_name(VlConfig *cfg, const char *arg, GError **errp)
 {
     g_autoptr(QliteOpts) opts = keyval_parse(arg, "guest", 0, errp);
+    const char *process;
+    bool debug_threads;
 
     if (!opts) {
         return false;
     }
     g_free(cfg->name);
     cfg->name = g_strdup(qopts_get(opts, "guest"));
-    qopts_get(opts, "process");
-    qopts_get(opts, "debug-threads");
-    return qopts_check_all_used(opts, errp);
+    process = qopts_get(opts, "process");
+    if (!qopts_get_bool(opts, "debug-threads", false, &debug_threads,
+                        errp) ||
+        !qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    if (process && prctl(PR_SET_NAME, process) < 0) {
+        error_setg(errp, "Could not set the process name: %s",
+                   g_strerror(errno));
+        return false;
+    }
+    return true;
 }
 
 static bool opt_uuid(VlConfig *cfg, const char *arg, GError **errp)
@@ -412,9 +433,168 @@ static bool opt_nodefaults(VlConfig *cfg, const char *arg, GError **errp)
     return true;
 }
 
+/*
+ * -no-user-config and -no-hpet are true no-ops: qlite reads no
+ * configuration file at all, and its pc board has no HPET to leave out.
+ * -L names where firmware is looked for; the ROM is built in.  -qtest-log
+ * is taken for QEMU's test harnesses, but the protocol is not logged.
+ */
 static bool opt_ignore(VlConfig *cfg, const char *arg, GError **errp)
 {
     return true;
+}
+
+static bool opt_object(VlConfig *cfg, const char *arg, GError **errp)
+{
+    return vl_parse_object(cfg, arg, errp);
+}
+
+/* -add-fd fd=N,set=M[,opaque=S]: an fd the parent left open for us. */
+static bool opt_add_fd(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, NULL, 0, errp);
+    const char *opaque;
+    uint64_t fd, set;
+
+    if (!opts) {
+        return false;
+    }
+    opaque = qopts_get(opts, "opaque");
+    if (!qopts_get_uint(opts, "fd", UINT64_MAX, &fd, errp) ||
+        !qopts_get_uint(opts, "set", UINT64_MAX, &set, errp) ||
+        !qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    if (fd > INT_MAX) {
+        error_setg(errp, "fd option is required and must be non-negative");
+    } else if (fd <= STDERR_FILENO) {
+        error_setg(errp, "fd cannot be a standard I/O stream");
+    } else if (set > INT64_MAX) {
+        error_setg(errp, "set option is required and must be non-negative");
+    } else if (fcntl(fd, F_GETFD) < 0) {
+        error_setg(errp, "fd is not valid or already in use");
+    } else {
+        return fdset_add_fd(set, fd, opaque, errp) >= 0;
+    }
+    return false;
+}
+
+/* -msg timestamp=on|off[,guest-name=on|off] */
+static bool opt_msg(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, NULL, 0, errp);
+    bool timestamp, guest_name;
+
+    if (!opts ||
+        !qopts_get_bool(opts, "timestamp", false, &timestamp, errp) ||
+        !qopts_get_bool(opts, "guest-name", false, &guest_name, errp) ||
+        !qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    cfg->msg_timestamp = timestamp;
+    cfg->msg_guest_name = guest_name;
+    /* from the next message on; the guest's name once -name is read */
+    error_set_message_prefix(timestamp, NULL);
+    return true;
+}
+
+/*
+ * -overcommit mem-lock=on|off[,cpu-pm=on|off]: mem-lock=on locks all of
+ * qlite's memory (guest RAM included) with mlockall() before the board is
+ * built.  cpu-pm=on would let the guest's HLT/MWAIT/PAUSE run on the host
+ * CPU (KVM_CAP_X86_DISABLE_EXITS), which qlite does not set up.
+ */
+static bool opt_overcommit(VlConfig *cfg, const char *arg, GError **errp)
+{
+    g_autoptr(QliteOpts) opts = keyval_parse(arg, NULL, 0, errp);
+    bool cpu_pm;
+
+    if (!opts ||
+        !qopts_get_bool(opts, "mem-lock", cfg->mem_lock, &cfg->mem_lock,
+                        errp) ||
+        !qopts_get_bool(opts, "cpu-pm", false, &cpu_pm, errp) ||
+        !qopts_check_all_used(opts, errp)) {
+        return false;
+    }
+    if (cpu_pm) {
+        error_setg(errp, "cpu-pm=on is not supported by qlite (guest HLT "
+                   "and MWAIT always exit to qlite)");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * -audiodev: qlite has no sound device, so the only back end it can honour
+ * is "none" (libvirt always sends one).  QEMU's other drivers are known
+ * and refused by name.
+ */
+static bool opt_audiodev(VlConfig *cfg, const char *arg, GError **errp)
+{
+    static const char *const drivers[] = {
+        "alsa", "coreaudio", "dbus", "dsound", "jack", "oss", "pa",
+        "sdl", "spice", "wav",
+    };
+    g_autoptr(QliteOpts) opts =
+        keyval_parse_any(arg, "audiodev", "driver", 0, errp);
+    const char *driver;
+
+    if (!opts) {
+        return false;
+    }
+    driver = qopts_get(opts, "driver");
+    qopts_get(opts, "timer-period");
+    if (!driver) {
+        error_setg(errp, "Parameter 'driver' is missing");
+        return false;
+    }
+    if (!qopts_get(opts, "id")) {
+        error_setg(errp, "Parameter 'id' is missing");
+        return false;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(drivers); i++) {
+        if (!strcmp(driver, drivers[i])) {
+            error_setg(errp, "audiodev driver '%s' is not supported by "
+                       "qlite (it has no audio; only driver=none)", driver);
+            return false;
+        }
+    }
+    if (strcmp(driver, "none")) {
+        error_setg(errp, "Parameter 'driver' does not accept value '%s'",
+                   driver);
+        return false;
+    }
+    for (guint i = 0; i < opts->pairs->len; i++) {
+        KeyvalPair *kv = opts->pairs->pdata[i];
+
+        if (!kv->used && !g_str_has_prefix(kv->key, "in.") &&
+            !g_str_has_prefix(kv->key, "out.")) {
+            error_setg(errp, "Parameter '%s' is unexpected", kv->key);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* -no-acpi: as QEMU 7.2, the same as -machine acpi=off (the pc board
+ * then has no PIIX4 PM function and builds no ACPI tables). */
+static bool opt_no_acpi(VlConfig *cfg, const char *arg, GError **errp)
+{
+    if (!cfg->machine_opts) {
+        cfg->machine_opts = qopts_new("machine");
+        cfg->machine_location = g_strdup("-no-acpi");
+    }
+    qopts_set(cfg->machine_opts, "acpi", "off");
+    return true;
+}
+
+/* -smbios: qlite builds no SMBIOS tables (there is no firmware to read
+ * them: the guest boots directly), so nothing could carry the fields. */
+static bool opt_smbios(VlConfig *cfg, const char *arg, GError **errp)
+{
+    error_setg(errp, "-smbios is not supported: qlite provides no SMBIOS "
+               "tables");
+    return false;
 }
 
 /* A boot order: drive letters a-p, as QEMU takes them. */
@@ -693,11 +873,11 @@ static const VlOption vl_options[] = {
     { "h", false, opt_help },
     { "help", false, opt_help },
     { "version", false, opt_version },
-    { "m", true, opt_memory },
-    { "smp", true, opt_smp },
-    { "machine", true, opt_machine },
-    { "M", true, opt_machine },
-    { "accel", true, opt_accel },
+    { "m", true, opt_memory, true },
+    { "smp", true, opt_smp, true },
+    { "machine", true, opt_machine, true },
+    { "M", true, opt_machine, true },
+    { "accel", true, opt_accel, true },
     { "enable-kvm", false, opt_enable_kvm },
     { "cpu", true, opt_cpu },
     { "bios", true, opt_bios },
@@ -705,17 +885,17 @@ static const VlOption vl_options[] = {
     { "initrd", true, opt_initrd },
     { "append", true, opt_append },
     { "nographic", false, opt_nographic },
-    { "display", true, opt_display },
+    { "display", true, opt_display, true },
     { "vga", true, opt_vga },
     { "serial", true, opt_serial },
-    { "chardev", true, opt_chardev },
-    { "device", true, opt_device },
+    { "chardev", true, opt_chardev, true },
+    { "device", true, opt_device, true },
     { "global", true, opt_global },
-    { "name", true, opt_name },
+    { "name", true, opt_name, true },
     { "uuid", true, opt_uuid },
     { "pidfile", true, opt_pidfile },
     { "daemonize", false, opt_daemonize },
-    { "sandbox", true, opt_sandbox },
+    { "sandbox", true, opt_sandbox, true },
     { "runas", true, opt_runas },
     { "chroot", true, opt_chroot },
     { "S", false, opt_start_paused },
@@ -727,25 +907,41 @@ static const VlOption vl_options[] = {
     { "monitor", true, opt_monitor },
     { "qmp", true, opt_qmp },
     { "qmp-pretty", true, opt_qmp_pretty },
-    { "mon", true, opt_mon },
+    { "mon", true, opt_mon, true },
     { "qtest", true, opt_qtest },
     { "qtest-log", true, opt_ignore },
     { "d", true, opt_log },
-    { "drive", true, opt_drive },
-    { "blockdev", true, opt_blockdev },
+    { "drive", true, opt_drive, true },
+    { "blockdev", true, opt_blockdev, true },
     { "hda", true, opt_hda },
     { "hdb", true, opt_hdb },
     { "hdc", true, opt_hdc },
     { "hdd", true, opt_hdd },
     { "cdrom", true, opt_cdrom },
     { "snapshot", false, opt_snapshot },
-    { "netdev", true, opt_netdev },
-    { "nic", true, opt_nic },
-    { "net", true, opt_net },
-    { "boot", true, opt_boot },
-    { "rtc", true, opt_rtc },
+    { "netdev", true, opt_netdev, true },
+    { "nic", true, opt_nic, true },
+    { "net", true, opt_net, true },
+    { "boot", true, opt_boot, true },
+    { "rtc", true, opt_rtc, true },
     { "L", true, opt_ignore },
+    /* what libvirt sends (docs/libvirt.md) */
+    { "object", true, opt_object, true },
+    { "add-fd", true, opt_add_fd, true },
+    { "msg", true, opt_msg, true },
+    { "overcommit", true, opt_overcommit, true },
+    { "audiodev", true, opt_audiodev, true },
+    { "smbios", true, opt_smbios, true },
+    { "no-acpi", false, opt_no_acpi },
 };
+
+void vl_foreach_option(VlOptionFn fn, void *opaque)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(vl_options); i++) {
+        fn(vl_options[i].name, vl_options[i].has_arg, vl_options[i].keyval,
+           opaque);
+    }
+}
 
 static const VlOption *vl_find_option(const char *name)
 {
@@ -767,6 +963,7 @@ void vl_config_init(VlConfig *cfg)
     cfg->monitors = g_ptr_array_new();
     cfg->drives = g_ptr_array_new();
     cfg->netdevs = g_ptr_array_new();
+    cfg->objects = g_ptr_array_new();
     sandbox_config_default(&cfg->sandbox);
 }
 
@@ -783,7 +980,8 @@ static void vl_item_free(VlItem *item)
 void vl_config_destroy(VlConfig *cfg)
 {
     GPtrArray *lists[] = { cfg->serials, cfg->chardevs, cfg->devices,
-                           cfg->monitors, cfg->drives, cfg->netdevs };
+                           cfg->monitors, cfg->drives, cfg->netdevs,
+                           cfg->objects };
 
     for (size_t i = 0; i < G_N_ELEMENTS(lists); i++) {
         for (guint j = 0; j < lists[i]->len; j++) {

@@ -3,6 +3,7 @@
 #define SYSTEM_VL_H
 
 #include "qlite/keyval.h"
+#include "qlite/machine.h"
 #include "qlite/sandbox.h"
 
 /* A deferred option: its parsed form plus "-opt arg" for messages. */
@@ -46,6 +47,10 @@ typedef struct VlConfig {
     GPtrArray *drives;          /* -drive, -blockdev, -hdX, -cdrom */
     bool snapshot;              /* -snapshot */
     GPtrArray *netdevs;         /* -netdev, -nic, -net in order */
+    GPtrArray *objects;         /* -object, of VlItem * */
+    bool mem_lock;              /* -overcommit mem-lock=on */
+    bool msg_timestamp;         /* -msg timestamp=on */
+    bool msg_guest_name;        /* -msg guest-name=on */
     SandboxConfig sandbox;      /* -sandbox; on unless "off" */
     const char *chroot_dir;     /* -chroot */
     bool runas;                 /* -runas, resolved at parse time: */
@@ -65,6 +70,14 @@ VlItem *vl_item_new(const char *opt, const char *arg, QliteOpts *opts);
 /* Print @err with the current location, run exit notifiers, exit 1. */
 G_NORETURN void vl_fail(GError *err);
 
+/*
+ * Every option qlite accepts: its name, whether it takes an argument and
+ * whether that argument is key=value,... (for query-command-line-options).
+ */
+typedef void (*VlOptionFn)(const char *name, bool has_arg, bool keyval,
+                           void *opaque);
+void vl_foreach_option(VlOptionFn fn, void *opaque);
+
 /* vl-run.c */
 int qlite_main(int argc, char **argv);
 
@@ -77,6 +90,11 @@ void vl_check_netdevs_peered(void);
 bool vl_parse_runas(VlConfig *cfg, const char *arg, GError **errp);
 /* -chroot, chdir /, -runas, then the sandbox (each where asked for). */
 bool vl_confine(VlConfig *cfg, GError **errp);
+
+/* vl-object.c: -object, and the RAM a board takes from one. */
+bool vl_parse_object(VlConfig *cfg, const char *arg, GError **errp);
+void vl_create_objects(VlConfig *cfg);
+void vl_resolve_memory_backend(VlConfig *cfg, MachineState *ms);
 
 /* vl-help.c */
 void vl_print_help(void);

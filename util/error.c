@@ -31,11 +31,36 @@ void error_set_location(const char *loc)
     location = g_strdup(loc);
 }
 
+static bool msg_timestamp;
+static char *msg_guest_name;
+
+void error_set_message_prefix(bool timestamp, const char *guest_name)
+{
+    msg_timestamp = timestamp;
+    g_free(msg_guest_name);
+    msg_guest_name = g_strdup(guest_name);
+}
+
+/* -msg timestamp=on,guest-name=on: "2026-12-06T10:28:39.493468Z NAME " */
+static void report_prefix(void)
+{
+    if (msg_timestamp) {
+        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+        g_autofree char *ts = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S");
+
+        fprintf(stderr, "%s.%06dZ ", ts, g_date_time_get_microsecond(now));
+    }
+    if (msg_guest_name) {
+        fprintf(stderr, "%s ", msg_guest_name);
+    }
+}
+
 static void G_GNUC_PRINTF(2, 0) report_va(const char *kind, const char *fmt,
                                           va_list ap)
 {
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
 
+    report_prefix();
     if (location) {
         fprintf(stderr, "%s: %s: %s%s\n", progname, location, kind, msg);
     } else {

@@ -105,7 +105,8 @@ static bool tcg_start_vcpu(CPUState *cpu, GError **errp)
         return false;
     }
     if (!tcg_thread) {
-        tcg_thread = g_thread_new("CPU/TCG", tcg_thread_main, NULL);
+        /* QEMU's name for its one round-robin TCG thread */
+        tcg_thread = g_thread_new("ALL CPUs/TCG", tcg_thread_main, NULL);
     }
     cpu->thread = tcg_thread;
     cpu->thread_id = cpu_thread_await_tid(&tcg_thread_tid);

@@ -59,6 +59,8 @@ typedef struct ChardevClass {
     /* Front end handlers changed (a mux passes it on). */
     void (*update_handlers)(Chardev *chr);
     void (*close)(Chardev *chr);
+    /* Take one fd the peer passed (SCM_RIGHTS), or -1; NULL: never. */
+    int (*get_msgfd)(Chardev *chr);
 } ChardevClass;
 
 #define CHARDEV(obj) OBJECT_CHECK(Chardev, (obj), TYPE_CHARDEV)
@@ -88,6 +90,11 @@ void chr_fe_set_handlers(CharBackend *be, ChrCanReadFn can_read,
 /* Write all of @buf (blocking briefly if needed); bytes or -errno. */
 int chr_fe_write_all(CharBackend *be, const uint8_t *buf, int len);
 void chr_fe_accept_input(CharBackend *be);
+/*
+ * The fd the peer sent with its latest bytes (unix sockets; QMP add-fd
+ * and getfd), now the caller's; -1 if none.
+ */
+int chr_fe_get_msgfd(CharBackend *be);
 bool chr_fe_backend_connected(CharBackend *be);
 
 /* Back-end side: deliver input and events to the front end. */

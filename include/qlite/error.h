@@ -39,6 +39,8 @@ const char *error_get_progname(void);
 void error_set_location(const char *loc);
 
 /* Print "progname: [location: ]message" to stderr. */
+/* -msg: a UTC timestamp and/or the guest's name before each message. */
+void error_set_message_prefix(bool timestamp, const char *guest_name);
 void error_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void warn_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void info_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

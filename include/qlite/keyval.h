@@ -35,6 +35,16 @@ typedef enum {
  */
 QliteOpts *keyval_parse(const char *params, const char *implied_key,
                         KeyvalFlags flags, GError **errp);
+/*
+ * util/keyval-json.c: a JSON object ("-device '{"driver":...}'") into the
+ * same pairs, nested objects as dotted keys; keyval_parse_any() takes
+ * either form (JSON when @text starts with '{', as QEMU decides).
+ */
+QliteOpts *keyval_parse_json(const char *text, const char *group,
+                             GError **errp);
+QliteOpts *keyval_parse_any(const char *text, const char *group,
+                            const char *implied_key, KeyvalFlags flags,
+                            GError **errp);
 QliteOpts *qopts_new(const char *group);
 void qopts_free(QliteOpts *opts);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QliteOpts, qopts_free)

@@ -445,6 +445,52 @@ static void test_bare_key_bool(void)
     g_assert_false(wait);
 }
 
+/* -device '{"driver":..}': typed JSON values, nested objects dotted. */
+static void test_json_typed(void)
+{
+    GError *err = NULL;
+    g_autoptr(QliteOpts) opts = keyval_parse_json(
+        "{\"driver\":\"isa-serial\",\"index\":0,\"on\":true,"
+        "\"off\":false,\"file\":{\"filename\":\"a,b\"}}", "device",
+        &err);
+
+    g_assert_no_error(err);
+    g_assert_cmpstr(qopts_get(opts, "driver"), ==, "isa-serial");
+    g_assert_cmpstr(qopts_get(opts, "index"), ==, "0");
+    g_assert_cmpstr(qopts_get(opts, "on"), ==, "on");
+    g_assert_cmpstr(qopts_get(opts, "off"), ==, "off");
+    g_assert_cmpstr(qopts_get(opts, "file.filename"), ==, "a,b");
+}
+
+static void test_json_errors(void)
+{
+    static const char *const bad[] = {
+        "{bad", "[1]", "{\"a\":[1]}", "{\"a\":1.5}", "{\"a\":null}",
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        GError *err = NULL;
+
+        g_assert_null(keyval_parse_json(bad[i], "object", &err));
+        g_assert_nonnull(err);
+        g_error_free(err);
+    }
+}
+
+/* '{' picks JSON, anything else keyval with its implied key. */
+static void test_json_any(void)
+{
+    g_autoptr(QliteOpts) a = keyval_parse_any("none,id=a1", "audiodev",
+                                              "driver", 0, NULL);
+    g_autoptr(QliteOpts) b = keyval_parse_any(
+        "{\"driver\":\"none\",\"id\":\"a1\"}", "audiodev", "driver", 0,
+        NULL);
+
+    g_assert_cmpstr(qopts_get(a, "driver"), ==, "none");
+    g_assert_cmpstr(qopts_get(b, "driver"), ==, "none");
+    g_assert_cmpstr(qopts_get(b, "id"), ==, "a1");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -477,5 +523,8 @@ int main(int argc, char **argv)
     g_test_add_func("/keyval/value/size", test_parse_size);
     g_test_add_func("/keyval/value/size-default-unit-zero",
                     test_size_default_unit_zero);
+    g_test_add_func("/keyval/json/typed", test_json_typed);
+    g_test_add_func("/keyval/json/errors", test_json_errors);
+    g_test_add_func("/keyval/json/any", test_json_any);
     return g_test_run();
 }

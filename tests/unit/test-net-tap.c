@@ -286,7 +286,7 @@ static void test_errors(void)
     g_autofree char *spec = NULL;
 
     expect_netdev_error("tap,id=t0,fd=bogus",
-                        "tap: fd=bogus is not a file descriptor number");
+                        "File descriptor named 'bogus' has not been found");
     expect_netdev_error("tap,id=t0,fd=99",
                         "tap: fd=99 is not a tap device: Bad file descriptor");
     g_assert_cmpint(pipe(pipefd), ==, 0);

@@ -336,13 +336,25 @@ static int bdrv_check_request(BlockDriverState *bs, int64_t offset,
     return 0;
 }
 
+/* Every write, zero write and discard passes here once it is valid. */
 static int bdrv_check_write(BlockDriverState *bs, int64_t offset,
                             int64_t bytes)
 {
+    uint64_t end = (uint64_t)offset + bytes;
+    uint64_t old;
+    int ret;
+
     if (bs->read_only) {
         return -EACCES;
     }
-    return bdrv_check_request(bs, offset, bytes);
+    ret = bdrv_check_request(bs, offset, bytes);
+    old = __atomic_load_n(&bs->wr_highest_offset, __ATOMIC_RELAXED);
+    while (ret == 0 && end > old &&
+           !__atomic_compare_exchange_n(&bs->wr_highest_offset, &old, end,
+                                        true, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+    }
+    return ret;
 }
 
 int bdrv_pread(BlockDriverState *bs, int64_t offset, int64_t bytes,

@@ -131,6 +131,7 @@ struct BlockDriverState {
     int open_flags;
     bool read_only;
     bool discard_ignore;            /* -blockdev discard=ignore: drop them */
+    uint64_t wr_highest_offset;     /* atomic: end of the furthest write */
     unsigned refcnt;
 
     BlockDriverState *file;         /* protocol child of a format node */

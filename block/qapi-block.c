@@ -188,6 +188,8 @@ json_t *qmp_block_query_named_nodes(void)
     return list;
 }
 
+static void node_stats_children(json_t *o, BlockDriverState *bs);
+
 static json_t *stats_json(const BlockAcctStats *st)
 {
     json_t *o = json_object();
@@ -218,10 +220,49 @@ static json_t *stats_json(const BlockAcctStats *st)
     return o;
 }
 
-json_t *qmp_block_query_blockstats(void)
+/*
+ * A node's own statistics: the requests are counted where the device's
+ * backend makes them, so a node has only how far it was written (which
+ * libvirt reads as a disk's allocation), as in QEMU.  "parent" is the
+ * node's protocol child, "backing" its backing node.
+ */
+static json_t *node_stats(BlockDriverState *bs)
+{
+    BlockAcctStats st = {
+        .wr_highest_offset = __atomic_load_n(&bs->wr_highest_offset,
+                                             __ATOMIC_RELAXED),
+        .idle_since_ns = -1,
+    };
+    json_t *o = json_object();
+
+    if (bdrv_node_name(bs)[0]) {
+        json_object_set_new(o, "node-name", json_string(bdrv_node_name(bs)));
+    }
+    json_object_set_new(o, "stats", stats_json(&st));
+    node_stats_children(o, bs);
+    return o;
+}
+
+static void node_stats_children(json_t *o, BlockDriverState *bs)
+{
+    if (bs->file) {
+        json_object_set_new(o, "parent", node_stats(bs->file));
+    }
+    if (bs->backing) {
+        json_object_set_new(o, "backing", node_stats(bs->backing));
+    }
+}
+
+json_t *qmp_block_query_blockstats(bool query_nodes)
 {
     json_t *list = json_array();
 
+    if (query_nodes) {
+        for (GList *l = bdrv_named_nodes(); l; l = l->next) {
+            json_array_append_new(list, node_stats(l->data));
+        }
+        return list;
+    }
     for (GList *l = blk_list(); l; l = l->next) {
         BlockBackend *blk = l->data;
         json_t *o;
@@ -235,6 +276,9 @@ json_t *qmp_block_query_blockstats(void)
                                 json_string(bdrv_node_name(blk_bs(blk))));
         }
         json_object_set_new(o, "stats", stats_json(blk_get_stats(blk)));
+        if (blk_bs(blk)) {
+            node_stats_children(o, blk_bs(blk));
+        }
         json_array_append_new(list, o);
     }
     return list;

@@ -15,12 +15,7 @@ json_t *qmp_cmd_query_block(QmpSession *s, json_t *a, GError **errp)
 
 json_t *qmp_cmd_query_blockstats(QmpSession *s, json_t *a, GError **errp)
 {
-    if (qmp_arg_bool(a, "query-nodes", false)) {
-        error_setg(errp, "query-nodes=true is not supported: qlite counts "
-                   "per device");
-        return NULL;
-    }
-    return qmp_block_query_blockstats();
+    return qmp_block_query_blockstats(qmp_arg_bool(a, "query-nodes", false));
 }
 
 json_t *qmp_cmd_query_named_block_nodes(QmpSession *s, json_t *a,

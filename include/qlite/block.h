@@ -289,7 +289,8 @@ const char *blk_iostatus_name(BlockBackend *blk);
 /* QMP and HMP views (block/qapi-block.c), in QEMU 7.2's shapes. */
 json_t *qmp_block_query_block(void);
 json_t *qmp_block_query_named_nodes(void);
-json_t *qmp_block_query_blockstats(void);
+/* @query_nodes: per named node instead of per device. */
+json_t *qmp_block_query_blockstats(bool query_nodes);
 void hmp_block_info(GString *out);
 /* The backend of a -drive id or a device's qdev id or QOM path. */
 BlockBackend *blk_by_device(const char *device, const char *id,

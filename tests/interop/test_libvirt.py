@@ -30,8 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 GUEST_DIR = os.environ.get('QLITE_GUEST_DIR',
                            os.path.join(SRC, 'build', 'guest'))
-EMULATOR = os.environ.get('QLITE_BINARY',
-                          os.path.join(SRC, 'build', 'qlite-system-x86_64'))
+EMULATOR = os.path.abspath(os.environ.get(
+    'QLITE_BINARY', os.path.join(SRC, 'build', 'qlite-system-x86_64')))
 URI = 'qemu:///session'
 BOOT_TIMEOUT = 240
 
@@ -394,7 +394,9 @@ class LibvirtTest(unittest.TestCase):
         # The probe's failure does not fail the command: look for ours.
         out = self.session.virsh('capabilities').stdout
         ours = os.path.join(self.session.bin_dir, 'qemu-system-x86_64')
-        self.assertIn('<emulator>%s</emulator>' % ours, out)
+        self.assertIn('<emulator>%s</emulator>' % ours, out,
+                      'x86_64 probe of %s failed:\n%s' % (
+                          ours, self.session.diagnostics()))
         guest = out[out.index('<emulator>%s</emulator>' % ours):]
         self.assertRegex(guest, r"<machine[^>]*>pc-i440fx-7\.2</machine>")
         self.assertRegex(guest, r"<machine[^>]*canonical='pc-i440fx-7\.2'"
@@ -503,5 +505,5 @@ class LibvirtTest(unittest.TestCase):
 if __name__ == '__main__':
     if '--qemu' in sys.argv:
         sys.argv.remove('--qemu')
-        EMULATOR = shutil.which('qemu-system-x86_64')
+        EMULATOR = os.path.realpath(shutil.which('qemu-system-x86_64'))
     unittest.main(verbosity=2, buffer=False)

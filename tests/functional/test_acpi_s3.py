@@ -153,11 +153,13 @@ class S3GuestTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix='qlite-s3-guest-')
         self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
         self.serial = os.path.join(self.dir, 'serial.log')
-        elf = build_s3_kernel(self.dir)
+        self.elf = build_s3_kernel(self.dir)
+
+    def start(self, append):
         self.vm = Emulator(machine=(), extra=[
             '-accel', 'tcg', '-m', '128M', '-device', 'isa-debug-exit',
-            '-serial', 'file:' + self.serial, '-kernel', elf,
-            '-append', 's3-qmp', '-S'])
+            '-serial', 'file:' + self.serial, '-kernel', self.elf,
+            '-append', append, '-S'])
         self.addCleanup(self.vm.close)
         self.qmp = self.vm.connect()
         self.qmp.ok('cont')             # connected: no event is missed
@@ -167,6 +169,7 @@ class S3GuestTest(unittest.TestCase):
             return f.read()
 
     def test_suspend_then_system_wakeup(self):
+        self.start('s3-qmp')
         self.qmp.event('SUSPEND', timeout=30)
         self.assertIn('s3: suspending', self.output())
         st = self.qmp.ok('query-status')
@@ -179,6 +182,17 @@ class S3GuestTest(unittest.TestCase):
         out = self.output()
         self.assertIn('GUEST TEST PASSED', out)
         self.assertNotIn('FAIL', out)
+
+    @unittest.skipIf(is_real_qemu(), 'qlite plays firmware here')
+    def test_unusable_waking_vector_boots_afresh(self):
+        self.start('s3-qmp s3-badvec')
+        self.qmp.event('SUSPEND', timeout=30)
+        self.qmp.ok('system_wakeup')
+        self.qmp.event('WAKEUP')
+        self.assertEqual(self.vm.wait(30), 33, self.output())
+        out = self.output()
+        self.assertIn('s3: booted afresh after the wake-up', out)
+        self.assertIn('GUEST TEST PASSED', out)
 
 
 if __name__ == '__main__':

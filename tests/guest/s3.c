@@ -19,7 +19,10 @@
  *
  * With "s3-qmp" on the command line no alarm is armed: the machine stays
  * suspended until tests/functional/test_acpi_s3.py wakes it over QMP
- * (system_wakeup), and RTC_STS must then be clear.
+ * (system_wakeup), and RTC_STS must then be clear.  "s3-badvec" (qlite
+ * only) leaves a waking vector above 1 MiB, which real mode cannot reach:
+ * qlite logs it and boots afresh, and the kernel passes when it starts
+ * again after a suspend.
  */
 #include "guest.h"
 
@@ -27,6 +30,7 @@
 #define RSDP_SCAN_END       0x100000
 #define S3_STUB_ADDR        0x8000      /* below 1 MiB, page aligned */
 #define S3_KEEP_ADDR        0x400000    /* above the kernel image */
+#define S3_BAD_VECTOR       0x200000
 
 /* FADT fields (ACPI 6.4 5.2.9, table 5.9), by byte offset. */
 #define FADT_FIRMWARE_CTRL  36
@@ -286,7 +290,8 @@ static bool find_acpi(void)
         memcmp(facs, "FACS", 4)) {
         return false;
     }
-    *(volatile uint32_t *)(facs_addr + FACS_WAKING_VECTOR) = S3_STUB_ADDR;
+    *(volatile uint32_t *)(facs_addr + FACS_WAKING_VECTOR) =
+        guest_cmdline_has("s3-badvec") ? S3_BAD_VECTOR : S3_STUB_ADDR;
     return true;
 }
 
@@ -329,6 +334,11 @@ void kernel_main(void)
 {
     uint16_t cnt;
 
+    if (guest_cmdline_has("s3-badvec") && keep->stage == 1) {
+        guest_puts("s3: booted afresh after the wake-up\n");
+        keep->stage = 0;
+        return;
+    }
     keep->stage = 0;
     if (!find_acpi()) {
         return;

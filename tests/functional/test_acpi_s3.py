@@ -23,9 +23,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qtest import is_real_qemu  # noqa: E402
-from test_pc_platform import (PM_BDF, PM_BASE, PM1_STS, PM1_EN,  # noqa: E402
-                              PM1_CNT, PWRBTN, cfg_write, start)
-from test_qmp_client import Emulator, QMPClient  # noqa: E402
+from test_pc_platform import (PM1_STS, PM1_EN, PM1_CNT,  # noqa: E402
+                              PWRBTN, cmos, enable_pm, start_with_qmp)
+from test_qmp_client import Emulator  # noqa: E402
 
 GUEST_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'guest')
@@ -38,25 +38,11 @@ NOT_SUSPENDED = 'Unable to wake up: guest is not in suspended state'
 @unittest.skipIf(is_real_qemu(), 'Debian QEMU lacks qtest')
 class S3Test(unittest.TestCase):
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix='qlite-s3-')
-        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
-        sock = os.path.join(self.dir, 'qmp.sock')
-        self.m = start(['-qmp', 'unix:%s,server=on,wait=off' % sock])
-        self.addCleanup(self.m.close)
-        self.qmp = QMPClient(path=sock)
-        self.addCleanup(self.qmp.close)
-        self.enable_pm()
-
-    def enable_pm(self):
-        """Firmware's part: PM I/O at PMBA, enabled by PMREGMISC."""
-        cfg_write(self.m, PM_BDF, 0x40, PM_BASE | 1)
-        cfg_write(self.m, PM_BDF, 0x80, 1, size=1)
+        self.m, self.qmp = start_with_qmp(self, 'qlite-s3-')
+        enable_pm(self.m)
 
     def cmos(self, reg, val=None):
-        self.m.outb(0x70, reg)
-        if val is None:
-            return self.m.inb(0x71)
-        self.m.outb(0x71, val)
+        return cmos(self.m, reg, val)
 
     def status(self):
         return self.qmp.ok('query-status')
@@ -73,7 +59,7 @@ class S3Test(unittest.TestCase):
         """WAKEUP came, the machine runs; PM1_STS after the reset."""
         self.qmp.event('WAKEUP')
         self.assertEqual(self.status()['status'], 'running')
-        self.enable_pm()
+        enable_pm(self.m)
         return self.m.inw(PM1_STS)
 
     def test_wakeup_needs_suspended(self):

@@ -254,6 +254,15 @@ static void hmp_system_powerdown(GString *out, const char *args,
     qlite_system_powerdown_request();
 }
 
+static void hmp_system_wakeup(GString *out, const char *args, int cpu_index)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!qlite_system_wakeup_request(WAKEUP_REASON_OTHER, &err)) {
+        g_string_append_printf(out, "Error: %s\n", err->message);
+    }
+}
+
 static void hmp_quit(GString *out, const char *args, int cpu_index)
 {
     qlite_system_shutdown_request(SHUTDOWN_CAUSE_HOST_QMP_QUIT);
@@ -284,6 +293,8 @@ static const HmpCommand hmp_cmds[] = {
     { "system_powerdown", "", "send system power down event", false,
       hmp_system_powerdown },
     { "system_reset", "", "reset the system", false, hmp_system_reset },
+    { "system_wakeup", "", "wakeup guest from suspend", false,
+      hmp_system_wakeup },
 };
 
 /* Does @word name @cmd or one of its aliases? */

@@ -103,6 +103,14 @@ json_t *qmp_cmd_system_powerdown(QmpSession *s, json_t *a, GError **errp)
     return json_object();
 }
 
+json_t *qmp_cmd_system_wakeup(QmpSession *s, json_t *a, GError **errp)
+{
+    if (!qlite_system_wakeup_request(WAKEUP_REASON_OTHER, errp)) {
+        return NULL;
+    }
+    return json_object();
+}
+
 json_t *qmp_cmd_quit(QmpSession *s, json_t *a, GError **errp)
 {
     /* Only a request: the main loop acts after this reply is queued. */

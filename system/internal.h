@@ -3,6 +3,7 @@
 #define SYSTEM_INTERNAL_H
 
 #include "qlite/osdep.h"
+#include "qlite/runstate.h"
 
 /* The big lock itself, for condition variables that wait on it. */
 GMutex *bql_mutex(void);
@@ -10,5 +11,7 @@ GMutex *bql_mutex(void);
 void timers_attach_source(GMainContext *ctx);
 /* Nanoseconds until the nearest live timer, -1 for none. */
 int64_t timers_deadline_ns(void);
+/* S3 entry and wake-up requests, from runstate_handle_requests(). */
+void suspend_handle_requests(const RunstateHooks *hooks);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include "qlite/runstate.h"
 #include "qlite/main-loop.h"
+#include "internal.h"
 
 #include <unistd.h>
 
@@ -228,7 +229,8 @@ static bool handle_shutdown(ShutdownCause cause)
 
 static void handle_reset(ShutdownCause cause)
 {
-    bool was_running = runstate_is_running();
+    bool suspended = runstate_get() == RUN_STATE_SUSPENDED;
+    bool was_running = runstate_is_running() || suspended;
 
     if (hooks.pause_vcpus && was_running) {
         hooks.pause_vcpus();
@@ -239,6 +241,8 @@ static void handle_reset(ShutdownCause cause)
     emit_with_cause("RESET", cause);
     if (runstate_get() == RUN_STATE_SHUTDOWN) {
         runstate_set(RUN_STATE_PAUSED);     /* QEMU: reset leaves shutdown */
+    } else if (suspended) {
+        runstate_set(RUN_STATE_RUNNING);    /* the reset button wakes it */
     }
     if (hooks.resume_vcpus && was_running) {
         hooks.resume_vcpus();
@@ -265,7 +269,9 @@ bool runstate_handle_requests(int *status)
         if (hooks.powerdown) {
             hooks.powerdown();
         }
+        qlite_system_wakeup_request(WAKEUP_REASON_POWER_BUTTON, NULL);
     }
+    suspend_handle_requests(&hooks);
     return false;
 }
 

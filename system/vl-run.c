@@ -455,9 +455,33 @@ static void vl_powerdown_hook(void)
     }
 }
 
+static void vl_suspend_hook(void)
+{
+    MachineState *ms = qdev_get_machine();
+    MachineClass *mc = MACHINE_GET_CLASS(ms);
+
+    if (mc->suspend) {
+        mc->suspend(ms);
+    }
+}
+
+static void vl_wakeup_hook(WakeupReason reason)
+{
+    MachineState *ms = qdev_get_machine();
+    MachineClass *mc = MACHINE_GET_CLASS(ms);
+
+    if (mc->wakeup) {
+        mc->wakeup(ms, reason);
+    } else {
+        machine_reset(ms);
+    }
+}
+
 static const RunstateHooks vl_runstate_hooks = {
     .reset = vl_reset_hook,
     .powerdown = vl_powerdown_hook,
+    .suspend = vl_suspend_hook,
+    .wakeup = vl_wakeup_hook,
     .pause_vcpus = pause_all_vcpus,
     .resume_vcpus = resume_all_vcpus,
 };

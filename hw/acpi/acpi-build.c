@@ -1,7 +1,8 @@
 /*
  * ACPI tables of the pc board (ACPI 6.4 chapter 5): RSDP, RSDT, XSDT,
  * FADT (revision 3), FACS, MADT and a DSDT with the PCI root bridge, its
- * interrupt routing and the \_S5 soft-off state.
+ * interrupt routing and the sleep states QEMU's i440fx DSDT gives the
+ * PIIX4: \_S3 (SLP_TYP 1, suspend to RAM) and \_S5 (SLP_TYP 0, soft-off).
  *
  * The tables are laid out in one blob ("etc/acpi/tables"), the RSDP in
  * another ("etc/acpi/rsdp").  Pointers between tables are stored as
@@ -25,6 +26,7 @@
 #define ACPI_CSUM_OFFSET    9
 #define ACPI_FADT_LEN       244
 #define ACPI_FACS_LEN       64
+#define FACS_WAKING_VECTOR  12          /* Firmware_Waking_Vector */
 #define ACPI_RSDP_LEN       36
 #define ACPI_RSDP_V1_LEN    20
 #define PCI_HOLE_END        0xfebfffff
@@ -64,6 +66,8 @@ typedef struct AcpiBlobs {
     GByteArray *blob[BLOB_NB];
     GArray *pointers;           /* of AcpiPointer */
     GArray *checksums;          /* of AcpiChecksum */
+    uint32_t facs;              /* the FACS in the tables blob */
+    bool written;               /* acpi_write_tables() put them in RAM */
 } AcpiBlobs;
 
 static AcpiBlobs acpi_last;
@@ -204,12 +208,26 @@ static void dsdt_pci_prt(GByteArray *body, const AcpiBuildConfig *cfg)
     aml_name_decl(body, "_PRT", val);
 }
 
+/* \_Sx: Package { SLP_TYP for PM1a_CNT, for PM1b_CNT, reserved x2 } */
+static void dsdt_sleep_state(GByteArray *aml, const char *name,
+                             uint8_t slp_typ)
+{
+    g_autoptr(GByteArray) v = g_byte_array_new();
+    g_autoptr(GByteArray) pkg = g_byte_array_new();
+
+    aml_integer(v, slp_typ);
+    aml_integer(v, slp_typ);
+    aml_integer(v, 0);
+    aml_integer(v, 0);
+    aml_package(pkg, 4, v);
+    aml_name_decl(aml, name, pkg);
+}
+
 static void dsdt_body(GByteArray *aml, const AcpiBuildConfig *cfg)
 {
     g_autoptr(GByteArray) pci = g_byte_array_new();
     g_autoptr(GByteArray) sb = g_byte_array_new();
     g_autoptr(GByteArray) v = g_byte_array_new();
-    g_autoptr(GByteArray) s5 = g_byte_array_new();
 
     aml_eisaid(v, "PNP0A03");
     aml_name_decl(pci, "_HID", v);
@@ -221,13 +239,8 @@ static void dsdt_body(GByteArray *aml, const AcpiBuildConfig *cfg)
     dsdt_pci_prt(pci, cfg);
     aml_device(sb, "PCI0", pci);
     aml_scope(aml, "\\_SB", sb);
-    /* \_S5: SLP_TYP 0 is the PIIX4's soft-off. */
-    g_byte_array_set_size(v, 0);
-    for (int i = 0; i < 4; i++) {
-        aml_integer(v, 0);
-    }
-    aml_package(s5, 4, v);
-    aml_name_decl(aml, "\\_S5", s5);
+    dsdt_sleep_state(aml, "\\_S3", 1);
+    dsdt_sleep_state(aml, "\\_S5", 0);
 }
 
 static uint32_t acpi_build_dsdt(AcpiBlobs *a, const AcpiBuildConfig *cfg)
@@ -486,6 +499,7 @@ bool acpi_build(const AcpiBuildConfig *cfg, DeviceState *fw, GError **errp)
     a->pointers = g_array_new(false, false, sizeof(AcpiPointer));
     a->checksums = g_array_new(false, false, sizeof(AcpiChecksum));
     facs = acpi_build_facs(a);
+    a->facs = facs;
     dsdt = acpi_build_dsdt(a, cfg);
     sdt[0] = acpi_build_fadt(a, facs, dsdt);
     sdt[1] = acpi_build_madt(a, cfg);
@@ -524,7 +538,22 @@ void acpi_write_tables(void)
                         copy[BLOB_TABLES]->data, copy[BLOB_TABLES]->len);
     address_space_write(&address_space_memory, ACPI_RSDP_ADDR,
                         copy[BLOB_RSDP]->data, copy[BLOB_RSDP]->len);
+    a->written = true;
     for (int i = 0; i < BLOB_NB; i++) {
         g_byte_array_unref(copy[i]);
     }
+}
+
+bool acpi_facs_waking_vector(uint32_t *vector)
+{
+    uint64_t v;
+
+    if (!acpi_last.written ||
+        address_space_ld(&address_space_memory,
+                         ACPI_TABLES_ADDR + acpi_last.facs +
+                         FACS_WAKING_VECTOR, 4, &v) != MEMTX_OK) {
+        return false;
+    }
+    *vector = v;
+    return true;
 }

@@ -7,7 +7,11 @@
  *
  * The PM registers decode at PMBA (config 0x40) once PMREGMISC bit 0
  * (config 0x80) enables them, as firmware sets up.  Writing SLP_TYP 0
- * with SLP_EN to PM1_CNT is soft-off: the guest powers the machine down.
+ * with SLP_EN to PM1_CNT is soft-off: the guest powers the machine down;
+ * SLP_TYP 1 is S3, suspend to RAM (QEMU's \_S3).  The RTC alarm (with
+ * RTC_EN), the PM timer (with TMR_EN), the power button and QMP
+ * system_wakeup wake the machine with WAK_STS and the source's status
+ * bit set (ACPI 6.4 4.8.3.1.1).
  *
  * The SMBus controller is not modelled: its base register reads as
  * unprogrammed, so drivers leave it alone.
@@ -45,6 +49,7 @@
 #define PM_TIMER_MASK       0xffffff
 
 #define SLP_TYP_SOFT_OFF    0
+#define SLP_TYP_S3          1
 
 typedef struct PIIX4PMState {
     PCIDevice parent;
@@ -120,6 +125,17 @@ static void piix4_pm_timer_cb(void *opaque)
     piix4_pm_sync_tmr_sts(s);
     piix4_pm_update_sci(s);
     piix4_pm_arm_timer(s);
+    qlite_system_wakeup_request(WAKEUP_REASON_PMTIMER, NULL);
+}
+
+/* PM1_EN's RTC_EN and TMR_EN also enable those sources to wake from S3. */
+static void piix4_pm_write_en(PIIX4PMState *s, uint16_t en)
+{
+    s->pm1_en = en;
+    qlite_system_wakeup_enable(WAKEUP_REASON_RTC, en & PM1_RTC);
+    qlite_system_wakeup_enable(WAKEUP_REASON_PMTIMER, en & PM1_TMR);
+    piix4_pm_sync_tmr_sts(s);
+    piix4_pm_arm_timer(s);
 }
 
 static void piix4_pm_write_cnt(PIIX4PMState *s, uint16_t val)
@@ -132,6 +148,8 @@ static void piix4_pm_write_cnt(PIIX4PMState *s, uint16_t val)
     }
     if (typ == SLP_TYP_SOFT_OFF) {
         qlite_system_shutdown_request(SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
+    } else if (typ == SLP_TYP_S3) {
+        qlite_system_suspend_request();
     } else {
         qlite_log_unimp("piix4-pm: sleep type %u", typ);
     }
@@ -177,9 +195,8 @@ static void piix4_pm_io_write(void *opaque, uint64_t addr, uint64_t val,
             s->pm1_sts &= ~(b << shift);        /* write 1 to clear */
             break;
         case PM1_EN:
-            s->pm1_en = (s->pm1_en & ~(0xff << shift)) | (b << shift);
-            piix4_pm_sync_tmr_sts(s);
-            piix4_pm_arm_timer(s);
+            piix4_pm_write_en(s, (s->pm1_en & ~(0xff << shift)) |
+                                 (b << shift));
             break;
         case PM1_CNT:
             piix4_pm_write_cnt(s, (s->pm1_cnt & ~(0xff << shift)) |
@@ -304,6 +321,21 @@ void acpi_pm_powerdown(void)
     }
 }
 
+void acpi_pm_wakeup(WakeupReason reason)
+{
+    static const uint16_t reason_sts[WAKEUP_REASON_MAX] = {
+        [WAKEUP_REASON_RTC] = PM1_RTC,
+        [WAKEUP_REASON_PMTIMER] = PM1_TMR,
+        [WAKEUP_REASON_POWER_BUTTON] = PM1_PWRBTN,
+    };
+    PIIX4PMState *s = piix4_pm_current;
+
+    if (s && reason < WAKEUP_REASON_MAX) {
+        s->pm1_sts |= PM1_WAK | reason_sts[reason];
+        piix4_pm_update_sci(s);
+    }
+}
+
 /* ------------------------------------------------------------------------
  * Lifecycle
  */
@@ -322,11 +354,11 @@ static void piix4_pm_reset(PCIDevice *dev)
     c[0x5f] = 0x10;                     /* DEVRESD: as QEMU's */
     c[0x63] = 0x60;                     /* DEVRESA */
     pci_set_long(c + PIIX4_SMBBA, PMBA_IO_SPACE);
-    s->pm1_sts = s->pm1_en = s->pm1_cnt = 0;
+    s->pm1_sts = s->pm1_cnt = 0;
     s->gpe_sts = s->gpe_en = 0;
     s->apm_sts = 0;
     s->tmr_flip_ns = piix4_pm_next_flip_ns(clock_get_ns(QLITE_CLOCK_VIRTUAL));
-    timer_del(s->tmr_timer);
+    piix4_pm_write_en(s, 0);
     piix4_pm_update_io(s);
     piix4_pm_update_sci(s);
 }

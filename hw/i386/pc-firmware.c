@@ -8,14 +8,19 @@
  *  - the PIIX3 IDE channels' decoding enabled (IDETIM bit 15);
  *  - every PCI BAR assigned (I/O from 0xc000, memory in the PCI hole),
  *    decoding and bus mastering on, the interrupt line register filled;
- *  - the ACPI tables written where Linux finds them.
+ *  - the ACPI tables written where Linux finds them (not on S3 resume:
+ *    the guest's FACS holds its waking vector);
+ *  - on S3 resume, the jump to the guest's waking vector.
  */
 #include "qlite/acpi.h"
+#include "qlite/error.h"
 #include "qlite/memory.h"
 #include "qlite/pc-firmware.h"
+#include "qlite/rtc.h"
 
 #define PC_ELCR_BASE    0x4d0
 #define PC_PCI_MEM_END  UINT64_C(0xfec00000)    /* the IOAPIC is above */
+#define PC_REAL_MODE_TOP UINT32_C(0x100000)     /* what CS:IP can reach */
 
 const uint8_t pc_pirq_irqs[4] = { 10, 10, 11, 11 };
 
@@ -66,7 +71,22 @@ void pc_firmware_reset(const PCFirmwareConfig *cfg)
     }
     pci_bus_assign_resources(cfg->bus, pc_pci_mem_start(cfg->below_4g),
                              PC_PCI_MEM_END, pc_pirq_irqs);
-    if (cfg->pm) {
+    if (cfg->pm && !cfg->resume) {
         acpi_write_tables();
     }
+}
+
+bool pc_firmware_resume_state(DeviceState *rtc, BootCpuState *out)
+{
+    uint32_t vector = 0;
+
+    rtc_set_cmos(rtc, RTC_CMOS_SHUTDOWN_STATUS, 0);
+    if (!acpi_facs_waking_vector(&vector) || !vector ||
+        vector >= PC_REAL_MODE_TOP) {
+        qlite_log_guest_error("S3 resume: no usable waking vector (0x%"
+                              PRIx32 "), booting afresh", vector);
+        return false;
+    }
+    boot_cpu_real16(out, vector >> 4, vector & 0xf);
+    return true;
 }

@@ -13,6 +13,7 @@
 #include "qlite/chardev.h"
 #include "qlite/cpu.h"
 #include "qlite/block.h"
+#include "qlite/boot-cpu.h"
 #include "qlite/error.h"
 #include "qlite/fw_cfg.h"
 #include "qlite/i8259.h"
@@ -53,6 +54,7 @@ typedef struct PCMachineState {
     DeviceState *rtc;
     DeviceState *fw_cfg;
     IrqLine **gsi;              /* GSI 0-23: to the PIC and the IOAPIC */
+    bool resuming;              /* the reset is an S3 wake-up */
 } PCMachineState;
 
 #define TYPE_PC_MACHINE "pc-i440fx-7.2-machine"
@@ -484,6 +486,7 @@ static void pc_machine_reset(MachineState *ms)
         .piix3 = pcms->piix3,
         .pm = pcms->pm,
         .below_4g = pcms->below_4g,
+        .resume = pcms->resuming,
     };
 
     if (qtest_enabled() && !ms->kernel_filename) {
@@ -497,6 +500,38 @@ static void pc_machine_powerdown(MachineState *ms)
 {
     if (PC_MACHINE(ms)->pm) {
         acpi_pm_powerdown();
+    }
+}
+
+/* S3 entry: as QEMU's RTC, tell firmware that the next start resumes. */
+static void pc_machine_suspend(MachineState *ms)
+{
+    rtc_set_cmos(PC_MACHINE(ms)->rtc, RTC_CMOS_SHUTDOWN_STATUS,
+                 RTC_SHUTDOWN_S3_RESUME);
+}
+
+/*
+ * S3 wake-up: every device and CPU reset, RAM kept.  Firmware (no kernel
+ * loader ran) finds the shutdown status and resumes the guest itself;
+ * without it, CPU 0 starts at the guest's waking vector, or, when there
+ * is none, boots afresh as after a reset.
+ */
+static void pc_machine_wakeup(MachineState *ms, WakeupReason reason)
+{
+    PCMachineState *pcms = PC_MACHINE(ms);
+    BootCpuState resume;
+    bool no_firmware = boot_cpu_get() != NULL;
+
+    pcms->resuming = !no_firmware ||
+                     pc_firmware_resume_state(pcms->rtc, &resume);
+    if (no_firmware && pcms->resuming) {
+        boot_cpu_override(&resume);
+    }
+    machine_reset(ms);
+    boot_cpu_override(NULL);
+    pcms->resuming = false;
+    if (pcms->pm) {
+        acpi_pm_wakeup(reason);
     }
 }
 
@@ -520,6 +555,8 @@ static void pc_machine_class_init(ObjectClass *oc, const void *data)
     mc->init = pc_init;
     mc->reset = pc_machine_reset;
     mc->powerdown = pc_machine_powerdown;
+    mc->suspend = pc_machine_suspend;
+    mc->wakeup = pc_machine_wakeup;
 }
 
 static const TypeInfo pc_machine_info = {

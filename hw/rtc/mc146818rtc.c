@@ -9,12 +9,14 @@
  * moves the offset.  Interrupts (data sheet "Interrupts"): periodic (PF)
  * at the rate register A selects, alarm (AF) and update-ended (UF) once
  * a second; register C reports and clears them, and IRQ 8 follows
- * IRQF = (PF & PIE) | (AF & AIE) | (UF & UIE).
+ * IRQF = (PF & PIE) | (AF & AIE) | (UF & UIE).  An enabled alarm also
+ * wakes a machine suspended to RAM (if the guest let it: PM1_EN.RTC_EN).
  */
 #include "qlite/error.h"
 #include "qlite/isa.h"
 #include "qlite/main-loop.h"
 #include "qlite/rtc.h"
+#include "qlite/runstate.h"
 
 #include <time.h>
 
@@ -328,6 +330,9 @@ static void rtc_catch_up(RTCState *s)
     rtc_fill_time(s);
     if (rtc_alarm_matches(s)) {
         s->cmos[RTC_REG_C] |= REG_C_AF;
+        if (s->cmos[RTC_REG_B] & REG_B_AIE) {
+            qlite_system_wakeup_request(WAKEUP_REASON_RTC, NULL);
+        }
     }
     rtc_update_irq(s);
 }

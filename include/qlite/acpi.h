@@ -12,6 +12,7 @@
 #define QLITE_ACPI_H
 
 #include "qlite/qdev.h"
+#include "qlite/runstate.h"
 
 #define TYPE_PIIX4_PM       "PIIX4_PM"
 #define ACPI_PM_IO_BASE     0x600   /* where firmware puts PMBA */
@@ -39,6 +40,14 @@ typedef struct AcpiBuildConfig {
 bool acpi_build(const AcpiBuildConfig *cfg, DeviceState *fw, GError **errp);
 /* Write the last built tables into guest RAM (boots without firmware). */
 void acpi_write_tables(void);
+
+/*
+ * ACPI S3: the FACS Firmware_Waking_Vector (ACPI 6.4 5.2.10) in the
+ * tables acpi_write_tables() wrote; false when none were written.
+ */
+bool acpi_facs_waking_vector(uint32_t *vector);
+/* The machine woke from S3: PM1_STS.WAK_STS and @reason's status bit. */
+void acpi_pm_wakeup(WakeupReason reason);
 
 /* Press the power button of the machine's PM device (none: nothing). */
 void acpi_pm_powerdown(void);

@@ -58,9 +58,21 @@ BootCpuSegment boot_cpu_flat_segment(uint16_t sel, uint8_t type, bool db,
 void boot_cpu_flat32(BootCpuState *s, uint64_t entry, uint16_t cs,
                      uint16_t ds);
 
+/*
+ * Real mode at @cs:@ip as firmware leaves it when it jumps to an ACPI
+ * real-mode waking vector (ACPI 6.4 5.2.10): CS base @cs << 4, 64 KiB
+ * segment limits, data segments zero, paging and protection off.
+ */
+void boot_cpu_real16(BootCpuState *s, uint16_t cs, uint16_t ip);
+
 /* Record the entry state (replacing any earlier one). */
 void boot_cpu_set(const BootCpuState *s);
 /* The recorded entry state, or NULL: start in firmware. */
 const BootCpuState *boot_cpu_get(void);
+/*
+ * For the resets until boot_cpu_override(NULL), boot_cpu_get() returns
+ * @s instead (S3 resume: CPU 0 starts at the waking vector).
+ */
+void boot_cpu_override(const BootCpuState *s);
 
 #endif

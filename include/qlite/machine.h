@@ -8,6 +8,7 @@
 
 #include "qlite/object.h"
 #include "qlite/memory.h"
+#include "qlite/runstate.h"
 
 #define TYPE_MACHINE "machine"
 
@@ -61,6 +62,12 @@ typedef struct MachineClass {
     void (*reset)(MachineState *ms);
     /* The power button (system_powerdown); NULL: the board has none. */
     void (*powerdown)(MachineState *ms);
+    /*
+     * ACPI S3: the vCPUs were stopped (suspend), or the machine wakes
+     * (wakeup: reset for resume, RAM untouched; NULL: machine_reset).
+     */
+    void (*suspend)(MachineState *ms);
+    void (*wakeup)(MachineState *ms, WakeupReason reason);
 } MachineClass;
 
 #define MACHINE(obj) OBJECT_CHECK(MachineState, (obj), TYPE_MACHINE)

@@ -7,6 +7,7 @@
 #ifndef QLITE_PC_FIRMWARE_H
 #define QLITE_PC_FIRMWARE_H
 
+#include "qlite/boot-cpu.h"
 #include "qlite/pci.h"
 
 /* PIRQA-D -> ISA IRQ, as SeaBIOS routes them. */
@@ -17,10 +18,18 @@ typedef struct PCFirmwareConfig {
     PCIDevice *piix3;           /* PIRQ route registers */
     DeviceState *pm;            /* PIIX4 PM, or NULL (acpi=off) */
     uint64_t below_4g;          /* RAM below 4 GiB */
+    bool resume;                /* S3 resume: RAM, ACPI tables in it, kept */
 } PCFirmwareConfig;
 
 /* Where 32-bit PCI memory BARs start for @below_4g of low RAM. */
 uint64_t pc_pci_mem_start(uint64_t below_4g);
 void pc_firmware_reset(const PCFirmwareConfig *cfg);
+/*
+ * S3 resume, firmware's part: clear the RTC's shutdown status byte and
+ * start CPU 0 in real mode at the FACS Firmware_Waking_Vector (ACPI 6.4
+ * 5.2.10: CS = vector >> 4, IP = vector & 0xf).  false: the guest left
+ * no usable vector (zero, or not below 1 MiB); boot afresh instead.
+ */
+bool pc_firmware_resume_state(DeviceState *rtc, BootCpuState *out);
 
 #endif

@@ -9,6 +9,9 @@
 
 #define TYPE_MC146818_RTC "mc146818rtc"
 #define RTC_ISA_IRQ 8
+/* The shutdown status byte: 0xfe tells PC firmware to resume from S3. */
+#define RTC_CMOS_SHUTDOWN_STATUS    0x0f
+#define RTC_SHUTDOWN_S3_RESUME      0xfe
 
 /* One byte of CMOS memory (0x0e..0x7f); the clock registers are not. */
 void rtc_set_cmos(DeviceState *rtc, unsigned addr, uint8_t val);

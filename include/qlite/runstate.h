@@ -75,6 +75,26 @@ void qlite_system_powerdown_request(void);
 G_NORETURN void qlite_system_exit(int status);
 
 /*
+ * ACPI S3, suspend to RAM (system/suspend.c).  A device asks to suspend;
+ * the main loop stops the vCPUs (state "suspended", event SUSPEND) and
+ * keeps devices and RAM as they are.  A wake-up source the guest enabled,
+ * or QMP system_wakeup, brings the machine back through the wakeup hook
+ * (event WAKEUP).  Only the main thread asks for a wake-up.
+ */
+typedef enum {
+    WAKEUP_REASON_NONE,
+    WAKEUP_REASON_RTC,          /* RTC alarm; enabled by PM1_EN.RTC_EN */
+    WAKEUP_REASON_PMTIMER,      /* PM timer; enabled by PM1_EN.TMR_EN */
+    WAKEUP_REASON_POWER_BUTTON, /* always enabled (ACPI 6.4 4.8.3.1.1) */
+    WAKEUP_REASON_OTHER,        /* system_wakeup; always enabled */
+    WAKEUP_REASON_MAX
+} WakeupReason;
+void qlite_system_suspend_request(void);
+/* Fails (QEMU's error text in @errp) unless the machine is suspended. */
+bool qlite_system_wakeup_request(WakeupReason reason, GError **errp);
+void qlite_system_wakeup_enable(WakeupReason reason, bool on);
+
+/*
  * Called by the main loop each iteration: performs pending requests.
  * Returns true when the loop should end; *status is the exit status.
  */
@@ -86,6 +106,8 @@ typedef struct RunstateHooks {
     void (*powerdown)(void);                /* ACPI power button */
     void (*pause_vcpus)(void);
     void (*resume_vcpus)(void);
+    void (*suspend)(void);                  /* vCPUs paused: S3 entered */
+    void (*wakeup)(WakeupReason reason);    /* vCPUs paused: leave S3 */
 } RunstateHooks;
 void runstate_set_hooks(const RunstateHooks *hooks);
 

@@ -78,16 +78,21 @@ class PITTest(unittest.TestCase):
         self.assertTrue(st & 0x40)      # null count: no count loaded
 
 
+def cmos(m, reg, val=None):
+    """Read CMOS byte @reg, or write @val to it."""
+    m.outb(0x70, reg)
+    if val is None:
+        return m.inb(0x71)
+    m.outb(0x71, val)
+
+
 class RTCTest(unittest.TestCase):
     def setUp(self):
         self.m = start()
         self.addCleanup(self.m.close)
 
     def cmos(self, reg, val=None):
-        self.m.outb(0x70, reg)
-        if val is None:
-            return self.m.inb(0x71)
-        self.m.outb(0x71, val)
+        return cmos(self.m, reg, val)
 
     def test_reset_values_and_memory_size(self):
         self.assertEqual(self.cmos(0x0a), 0x26)
@@ -403,6 +408,24 @@ SCI_IRQ = 9
 TMR_FLIP_NS = (1 << 23) * 1e9 / 3579545
 
 
+def start_with_qmp(test, prefix):
+    """A qtest machine with a QMP socket, closed when @test ends."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    test.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+    sock = os.path.join(tmp, 'qmp.sock')
+    m = start(['-qmp', 'unix:%s,server=on,wait=off' % sock])
+    test.addCleanup(m.close)
+    qmp = QMPClient(path=sock)
+    test.addCleanup(qmp.close)
+    return m, qmp
+
+
+def enable_pm(m):
+    """Firmware's part: PM I/O at PMBA, enabled by PMREGMISC."""
+    cfg_write(m, PM_BDF, 0x40, PM_BASE | 1)
+    cfg_write(m, PM_BDF, 0x80, 1, size=1)
+
+
 class PM1EventTest(unittest.TestCase):
     """PM1 status and enable: system_powerdown presses the fixed power
     button; PWRBTN_STS and TMR_STS set whatever the enables say (ACPI 6.4
@@ -410,16 +433,8 @@ class PM1EventTest(unittest.TestCase):
     status bit clears it and drops the line."""
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix='qlite-pwrbtn-')
-        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
-        sock = os.path.join(self.dir, 'qmp.sock')
-        self.m = start(['-qmp', 'unix:%s,server=on,wait=off' % sock])
-        self.addCleanup(self.m.close)
-        self.qmp = QMPClient(path=sock)
-        self.addCleanup(self.qmp.close)
-        # Firmware's part: PM I/O at PMBA, enabled by PMREGMISC.
-        cfg_write(self.m, PM_BDF, 0x40, PM_BASE | 1)
-        cfg_write(self.m, PM_BDF, 0x80, 1, size=1)
+        self.m, self.qmp = start_with_qmp(self, 'qlite-pwrbtn-')
+        enable_pm(self.m)
         self.m.ok('irq_intercept_in ioapic')
 
     def press(self):
@@ -474,8 +489,7 @@ class PM1EventTest(unittest.TestCase):
         self.assertEqual(self.sci(), 1)
         self.qmp.ok('system_reset')
         self.qmp.event('RESET')
-        cfg_write(m, PM_BDF, 0x40, PM_BASE | 1)
-        cfg_write(m, PM_BDF, 0x80, 1, size=1)
+        enable_pm(m)
         self.assertEqual(m.inw(PM1_STS) & PWRBTN, 0)
         self.assertEqual(m.inw(PM1_EN), 0)
         self.assertEqual(self.sci(), 0)

@@ -239,7 +239,9 @@ static void dsdt_body(GByteArray *aml, const AcpiBuildConfig *cfg)
     dsdt_pci_prt(pci, cfg);
     aml_device(sb, "PCI0", pci);
     aml_scope(aml, "\\_SB", sb);
-    dsdt_sleep_state(aml, "\\_S3", 1);
+    if (cfg->s3) {
+        dsdt_sleep_state(aml, "\\_S3", 1);
+    }
     dsdt_sleep_state(aml, "\\_S5", 0);
 }
 

@@ -64,6 +64,8 @@ typedef struct PIIX4PMState {
     int64_t tmr_flip_ns;        /* next flip of timer bit 23 not in STS */
     QliteTimer *tmr_timer;
     IrqLine *sci_out[1];
+    uint8_t disable_s3;         /* no \_S3, and SLP_TYP 1 does nothing */
+    uint8_t disable_s4;         /* must be 1: there is no S4 */
 } PIIX4PMState;
 
 #define PIIX4_PM(obj) OBJECT_CHECK(PIIX4PMState, (obj), TYPE_PIIX4_PM)
@@ -148,7 +150,7 @@ static void piix4_pm_write_cnt(PIIX4PMState *s, uint16_t val)
     }
     if (typ == SLP_TYP_SOFT_OFF) {
         qlite_system_shutdown_request(SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
-    } else if (typ == SLP_TYP_S3) {
+    } else if (typ == SLP_TYP_S3 && !s->disable_s3) {
         qlite_system_suspend_request();
     } else {
         qlite_log_unimp("piix4-pm: sleep type %u", typ);
@@ -371,6 +373,10 @@ static void piix4_pm_realize(PCIDevice *dev, GError **errp)
         error_setg(errp, "only one PIIX4_PM is supported");
         return;
     }
+    if (!s->disable_s4) {
+        error_setg(errp, "disable_s4=0: qlite has no S4 (suspend to disk)");
+        return;
+    }
     pci_set_word(dev->wmask + PIIX4_PMBA, PMBA_MASK);
     dev->wmask[PIIX4_PMBA + 2] = dev->wmask[PIIX4_PMBA + 3] = 0;
     memory_region_init_io(&s->pm_io, &piix4_pm_io_ops, s, "piix4-pm",
@@ -401,11 +407,24 @@ static void piix4_pm_exit(PCIDevice *dev)
     piix4_pm_current = NULL;
 }
 
+/* QEMU's names and types; libvirt sets them for <pm> (-global). */
+static const Property piix4_pm_props[] = {
+    DEFINE_PROP_UINT8("disable_s3", PIIX4PMState, disable_s3, 0),
+    DEFINE_PROP_UINT8("disable_s4", PIIX4PMState, disable_s4, 1),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+bool piix4_pm_s3_enabled(DeviceState *dev)
+{
+    return !PIIX4_PM(dev)->disable_s3;
+}
+
 static void piix4_pm_class_init(ObjectClass *oc, const void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(oc);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(oc);
 
+    dc->props = piix4_pm_props;
     dc->desc = "PM";
     dc->category = DEVICE_CATEGORY_BRIDGE;
     dc->user_creatable = false;

@@ -419,6 +419,7 @@ static bool pc_acpi_build(PCMachineState *pcms, GError **errp)
         .cpus = pcms->parent.smp.cpus,
         .below_4g = pcms->below_4g,
         .pirq_irq = pc_pirq_irqs,
+        .s3 = pcms->pm && piix4_pm_s3_enabled(pcms->pm),
     };
 
     return !pcms->pm || acpi_build(&cfg, pcms->fw_cfg, errp);

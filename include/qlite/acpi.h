@@ -31,6 +31,7 @@ typedef struct AcpiBuildConfig {
     unsigned cpus;              /* APIC IDs 0..cpus-1 */
     uint64_t below_4g;          /* RAM below 4 GiB: the PCI hole starts */
     const uint8_t *pirq_irq;    /* PIRQA-D -> ISA IRQ, for _PRT */
+    bool s3;                    /* offer \_S3 (suspend to RAM) */
 } AcpiBuildConfig;
 
 /*
@@ -56,5 +57,7 @@ void acpi_pm_powerdown(void);
  * (PMBA and PMREGMISC, as SeaBIOS programs them).
  */
 void acpi_pm_enable_io(DeviceState *pm, uint16_t base);
+/* Whether the PM device @pm offers S3 (its disable_s3 property is 0). */
+bool piix4_pm_s3_enabled(DeviceState *pm);
 
 #endif

@@ -125,6 +125,25 @@ class S3Test(unittest.TestCase):
         self.qmp.event('WAKEUP')
 
 
+@unittest.skipIf(is_real_qemu(), 'Debian QEMU lacks qtest')
+class S3DisabledTest(unittest.TestCase):
+    """-global PIIX4_PM.disable_s3=1 (libvirt's <suspend-to-mem
+    enabled='no'/>): no suspend; disable_s4=0 is refused (no S4)."""
+
+    def test_disable_s3(self):
+        m, qmp = start_with_qmp(self, 'qlite-nos3-',
+                                ['-global', 'PIIX4_PM.disable_s3=1'])
+        enable_pm(m)
+        m.outw(PM1_CNT, SLP_S3)
+        self.assertEqual(qmp.ok('query-status')['status'], 'running')
+        self.assertEqual(qmp.ok('system_powerdown'), {})    # still alive
+
+    def test_no_s4(self):
+        with self.assertRaises(Exception):
+            start_with_qmp(self, 'qlite-s4-',
+                           ['-global', 'PIIX4_PM.disable_s4=0'])
+
+
 def build_s3_kernel(out):
     """tests/guest/s3.c, built as run-guest-tests.py builds every kernel."""
     spec = importlib.util.spec_from_file_location(

@@ -408,12 +408,12 @@ SCI_IRQ = 9
 TMR_FLIP_NS = (1 << 23) * 1e9 / 3579545
 
 
-def start_with_qmp(test, prefix):
+def start_with_qmp(test, prefix, args=()):
     """A qtest machine with a QMP socket, closed when @test ends."""
     tmp = tempfile.mkdtemp(prefix=prefix)
     test.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
     sock = os.path.join(tmp, 'qmp.sock')
-    m = start(['-qmp', 'unix:%s,server=on,wait=off' % sock])
+    m = start(['-qmp', 'unix:%s,server=on,wait=off' % sock] + list(args))
     test.addCleanup(m.close)
     qmp = QMPClient(path=sock)
     test.addCleanup(qmp.close)

@@ -415,12 +415,28 @@ BlockBackend *blk_claim_by_name(const char *name, struct DeviceState *dev,
 }
 
 /* A device lets go of its backend (unrealize): another may claim it. */
+static GList *device_blks;      /* made by blk_new_for_dev() */
+
+BlockBackend *blk_new_for_dev(struct DeviceState *dev)
+{
+    BlockBackend *blk = blk_new_empty("");
+
+    blk_attach_dev(blk, dev);
+    device_blks = g_list_prepend(device_blks, blk);
+    return blk;
+}
+
 void blk_detach_dev(BlockBackend *blk)
 {
     GHashTableIter it;
     gpointer k, v;
 
     blk_attach_dev(blk, NULL);
+    if (g_list_find(device_blks, blk)) {
+        device_blks = g_list_remove(device_blks, blk);
+        blk_unref(blk);
+        return;
+    }
     for (GList *l = drives; l; l = l->next) {
         DriveInfo *d = l->data;
         if (d->blk == blk) {

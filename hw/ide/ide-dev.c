@@ -74,6 +74,7 @@ static bool ide_dev_get_blk(IDEDevice *d, IDEKind kind, BlockBackend **blk,
             error_setg(errp, "drive property not set");
             return false;
         }
+        *blk = blk_new_for_dev(DEVICE(d));     /* an empty tray */
         return true;
     }
     *blk = blk_claim_by_name(d->drive, DEVICE(d), errp);

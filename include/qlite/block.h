@@ -174,6 +174,12 @@ struct DeviceState;
 BlockBackend *blk_claim_by_name(const char *name, struct DeviceState *dev,
                                 GError **errp);
 void blk_detach_dev(BlockBackend *blk);
+/*
+ * An empty, nameless backend of @dev's own (an ide-cd without drive=):
+ * a medium can be inserted later (blockdev-insert-medium with id=); it
+ * goes away at blk_detach_dev().
+ */
+BlockBackend *blk_new_for_dev(struct DeviceState *dev);
 struct DeviceState *blk_get_attached_dev(BlockBackend *blk);
 /* Its qdev id, else its QOM path; "" when none is attached. */
 char *blk_get_attached_dev_id(BlockBackend *blk);

@@ -222,6 +222,11 @@ DOMAIN = """<domain type='qemu'>
       <source file='{disk}'/>
       <target dev='vda' bus='virtio'/>
     </disk>
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+    </disk>
     <interface type='user'>
       <model type='{nic}'/>
     </interface>
@@ -447,6 +452,20 @@ class LibvirtTest(unittest.TestCase):
             send_frame(d.tap)
             wait_for('domifstat to count the frame',
                      lambda: int(d.ifstat()['rx_packets']) > before, 30)
+
+        # The IDE CD-ROM starts empty; a medium goes in and comes out
+        # (blockdev-add, blockdev-open-tray, blockdev-insert-medium ...).
+        iso = os.path.join(s.img_dir, name + '.iso')
+        with open(iso, 'wb') as f:
+            f.write(b'CD001'.ljust(2048 * 32, b'\0'))
+        os.chmod(iso, 0o644)
+        s.virsh('change-media', name, 'hdc', iso, '--insert', '--live')
+        self.assertIn(iso, s.virsh('domblklist', name).stdout)
+        wait_for('the medium in the tray', lambda: iso in d.monitor(
+            'query-block'), 30)
+        s.virsh('change-media', name, 'hdc', '--eject', '--live')
+        wait_for('the tray empty', lambda: iso not in d.monitor(
+            'query-block'), 30)
 
         # ACPI shutdown: the guest's acpid powers it off.
         s.virsh('shutdown', name)

@@ -54,6 +54,13 @@ static bool memory_backend_prealloc(HostMemoryBackend *b, GError **errp)
 {
     long page = sysconf(_SC_PAGESIZE);
 
+    if (b->readonly) {
+        /* nothing may be written: reading each page maps it */
+        for (uint64_t off = 0; off < b->size; off += page) {
+            (void)*(volatile uint8_t *)((uint8_t *)b->ptr + off);
+        }
+        return true;
+    }
 #ifdef MADV_POPULATE_WRITE
     if (madvise(b->ptr, b->size, MADV_POPULATE_WRITE) == 0) {
         return true;
@@ -166,6 +173,12 @@ bool memory_backend_init_region(MemoryRegion *mr, const char *id,
     if (b->in_use) {
         error_setg(errp, "memory backend '%s' can't be used multiple times.",
                    id);
+        return false;
+    }
+    if (b->readonly) {
+        /* the guest would fault on its first store */
+        error_setg(errp, "memory backend '%s' is read-only: it cannot be "
+                   "the machine's RAM", id);
         return false;
     }
     if (b->size != size) {

@@ -388,6 +388,10 @@ class BadLibvirtOptions(unittest.TestCase):
                'memory-backend-ram,id=r,size=128M'],
          r"Machine memory size does not match the size of the memory "
          r"backend"),
+        (PC + ['-machine', 'memory-backend=r', '-object',
+               'memory-backend-file,id=r,size=128M,mem-path=/dev/zero,'
+               'readonly=on'],
+         r"memory backend 'r' is read-only: it cannot be the machine's RAM"),
         (PC + ['-machine', 'memory-backend=nope'],
          r"Memory backend 'nope' not found"),
         (PC + ['-machine', 'usb=on'], r"usb=on: .* no USB controller"),

@@ -231,6 +231,18 @@ class LibvirtStart(unittest.TestCase):
         self.assertEqual(g.qtest('writeq 0x1fffff8 0x1'), 'OK')
         self.assertEqual(g.qtest('readq 0x1fffff8'), 'OK 0x0000000000000001')
 
+    def test_none_machine_ram(self):
+        """-machine none maps RAM at 0 when -m or memory-backend= asks,
+        as QEMU's does."""
+        for args in (['-m', '16'], ['-machine', 'memory-backend=m',
+                                   '-object', 'memory-backend-ram,id=m,'
+                                   'size=16M']):
+            with self.subTest(args=args):
+                g = Guest(self, ['-machine', 'none', *args])
+                self.assertEqual(g.qtest('writeq 0xfff000 0x5'), 'OK')
+                self.assertEqual(g.qtest('readq 0xfff000'),
+                                 'OK 0x0000000000000005')
+
     def test_process_name_and_mem_lock(self):
         g = Guest(self, ['-machine', 'none', '-name',
                          'guest=x,process=qlite-lv', '-overcommit',
@@ -245,13 +257,19 @@ class LibvirtStart(unittest.TestCase):
         """debug-threads=on: the vCPU thread has QEMU's name."""
         g = Guest(self, ['-machine', 'pc', '-accel', 'tcg', '-name',
                          'guest=x,debug-threads=on'], qtest=False)
-        g.qmp.ok('query-status')
         task = '/proc/%d/task' % g.proc.pid
-        names = set()
-        for tid in os.listdir(task):
-            with open('%s/%s/comm' % (task, tid)) as f:
-                names.add(f.read().strip())
-        self.assertIn('ALL CPUs/TCG', names)
+
+        def names():
+            out = set()
+            for tid in os.listdir(task):
+                try:
+                    with open('%s/%s/comm' % (task, tid)) as f:
+                        out.add(f.read().strip())
+                except OSError:
+                    pass
+            return out
+        # GLib names a thread from inside it, once it runs
+        wait_for(lambda: 'ALL CPUs/TCG' in names(), 'the TCG thread')
 
     def test_qmp_fds(self):
         """add-fd, query-fdsets, remove-fd; getfd, closefd: each fd sent

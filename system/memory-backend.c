@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* size= not given (no mapping can be this large) */
+#define SIZE_UNSET UINT64_MAX
+
 struct HostMemoryBackend {
     UserCreatable parent;
     uint64_t size;
@@ -110,8 +113,13 @@ static bool memory_backend_complete(Object *obj, GError **errp)
     bool ok;
     int fd;
 
-    if (!b->size) {
+    if (b->size == SIZE_UNSET) {
         error_setg(errp, "Parameter 'size' is missing");
+        return false;
+    }
+    if (!b->size) {
+        error_setg(errp, "property 'size' of %s doesn't take value '0'",
+                   object_get_typename(obj));
         return false;
     }
     if (strcmp(b->policy, "default")) {
@@ -223,6 +231,7 @@ static void memory_backend_init(Object *obj)
 {
     HostMemoryBackend *b = MEMORY_BACKEND(obj);
 
+    b->size = SIZE_UNSET;
     b->merge = b->dump = b->reserve = true;
     b->prealloc_threads = 1;
     b->policy = g_strdup("default");

@@ -396,6 +396,8 @@ class BadLibvirtOptions(unittest.TestCase):
         (['-object', 'iothread,id=io'], r"qlite has no I/O threads"),
         (['-object', 'memory-backend-ram,id=m'],
          r"Parameter 'size' is missing"),
+        (['-object', 'memory-backend-ram,id=m,size=0'],
+         r"property 'size' of memory-backend-ram doesn't take value '0'"),
         (['-object', 'memory-backend-ram,id=m,size=1M,policy=bind'],
          r"policy=bind: .*only policy=default"),
         (['-object', 'memory-backend-file,id=m,size=1M'],

@@ -5,6 +5,7 @@
 #include "qlite/machine.h"
 #include "qlite/accel.h"
 #include "qlite/cpu.h"
+#include "qlite/memory-backend.h"
 #include "qlite/qdev.h"
 
 static MachineState *current_machine;
@@ -83,6 +84,38 @@ void machine_print_list(FILE *out)
 const char *machine_get_prop(MachineState *ms, const char *name)
 {
     return ms->props ? g_hash_table_lookup(ms->props, name) : NULL;
+}
+
+bool machine_get_prop_bool(MachineState *ms, const char *name, bool def,
+                           bool *out, GError **errp)
+{
+    const char *v = machine_get_prop(ms, name);
+
+    *out = def;
+    if (!v || !strcmp(v, "auto")) {
+        return true;
+    }
+    return keyval_parse_bool(name, v, out, errp);
+}
+
+bool machine_ram_init(MachineState *ms, MemoryRegion *ram, GError **errp)
+{
+    const char *backend = machine_get_prop(ms, "memory-backend");
+    bool merge, dump;
+
+    if (!machine_get_prop_bool(ms, "mem-merge", true, &merge, errp) ||
+        !machine_get_prop_bool(ms, "dump-guest-core", true, &dump, errp)) {
+        return false;
+    }
+    if (backend) {
+        /* The backend's own merge=/dump= were applied when it mapped. */
+        return memory_backend_init_region(ram, backend, ms->ram_size, errp);
+    }
+    if (!memory_region_init_ram(ram, "pc.ram", ms->ram_size, errp)) {
+        return false;
+    }
+    host_memory_advise(ram->ram, ms->ram_size, merge, dump);
+    return true;
 }
 
 static void reset_root_bus(BusState *bus, void *opaque)

@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* size= not given (no mapping can be this large) */
+#define SIZE_UNSET UINT64_MAX
+
 struct HostMemoryBackend {
     UserCreatable parent;
     uint64_t size;
@@ -54,6 +57,13 @@ static bool memory_backend_prealloc(HostMemoryBackend *b, GError **errp)
 {
     long page = sysconf(_SC_PAGESIZE);
 
+    if (b->readonly) {
+        /* nothing may be written: reading each page maps it */
+        for (uint64_t off = 0; off < b->size; off += page) {
+            (void)*(volatile uint8_t *)((uint8_t *)b->ptr + off);
+        }
+        return true;
+    }
 #ifdef MADV_POPULATE_WRITE
     if (madvise(b->ptr, b->size, MADV_POPULATE_WRITE) == 0) {
         return true;
@@ -103,8 +113,13 @@ static bool memory_backend_complete(Object *obj, GError **errp)
     bool ok;
     int fd;
 
-    if (!b->size) {
+    if (b->size == SIZE_UNSET) {
         error_setg(errp, "Parameter 'size' is missing");
+        return false;
+    }
+    if (!b->size) {
+        error_setg(errp, "property 'size' of %s doesn't take value '0'",
+                   object_get_typename(obj));
         return false;
     }
     if (strcmp(b->policy, "default")) {
@@ -168,6 +183,12 @@ bool memory_backend_init_region(MemoryRegion *mr, const char *id,
                    id);
         return false;
     }
+    if (b->readonly) {
+        /* the guest would fault on its first store */
+        error_setg(errp, "memory backend '%s' is read-only: it cannot be "
+                   "the machine's RAM", id);
+        return false;
+    }
     if (b->size != size) {
         error_setg(errp, "Machine memory size does not match the size of "
                    "the memory backend");
@@ -210,6 +231,7 @@ static void memory_backend_init(Object *obj)
 {
     HostMemoryBackend *b = MEMORY_BACKEND(obj);
 
+    b->size = SIZE_UNSET;
     b->merge = b->dump = b->reserve = true;
     b->prealloc_threads = 1;
     b->policy = g_strdup("default");

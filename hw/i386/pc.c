@@ -20,7 +20,6 @@
 #include "qlite/ide.h"
 #include "qlite/isa.h"
 #include "qlite/kvm.h"
-#include "qlite/memory-backend.h"
 #include "qlite/linux-boot.h"
 #include "qlite/multiboot.h"
 #include "qlite/pc-firmware.h"
@@ -60,44 +59,6 @@ typedef struct PCMachineState {
 #define TYPE_PC_MACHINE "pc-i440fx-7.2-machine"
 #define PC_MACHINE(obj) OBJECT_CHECK(PCMachineState, (obj), TYPE_PC_MACHINE)
 
-/* An on/off/auto machine property; @def when absent. */
-static bool pc_prop_bool(MachineState *ms, const char *name, bool def,
-                         bool *out, GError **errp)
-{
-    const char *v = machine_get_prop(ms, name);
-
-    *out = def;
-    if (!v || !strcmp(v, "auto")) {
-        return true;
-    }
-    return keyval_parse_bool(name, v, out, errp);
-}
-
-/*
- * The RAM block: from -machine memory-backend=ID (libvirt's pc.ram) or
- * anonymous memory; mem-merge and dump-guest-core (on by default, as in
- * QEMU) become madvise() hints on it.
- */
-static bool pc_ram_init(MachineState *ms, MemoryRegion *ram, GError **errp)
-{
-    const char *backend = machine_get_prop(ms, "memory-backend");
-    bool merge, dump;
-
-    if (!pc_prop_bool(ms, "mem-merge", true, &merge, errp) ||
-        !pc_prop_bool(ms, "dump-guest-core", true, &dump, errp)) {
-        return false;
-    }
-    if (backend) {
-        /* The backend's own merge=/dump= were applied when it mapped. */
-        return memory_backend_init_region(ram, backend, ms->ram_size, errp);
-    }
-    if (!memory_region_init_ram(ram, "pc.ram", ms->ram_size, errp)) {
-        return false;
-    }
-    host_memory_advise(ram->ram, ms->ram_size, merge, dump);
-    return true;
-}
-
 /*
  * Devices QEMU's pc board has and qlite's does not: asking for one is an
  * error, "off" (what libvirt sends) is the truth.
@@ -114,7 +75,7 @@ static bool pc_check_absent_devices(MachineState *ms, GError **errp)
     for (size_t i = 0; i < G_N_ELEMENTS(absent); i++) {
         bool on;
 
-        if (!pc_prop_bool(ms, absent[i][0], false, &on, errp)) {
+        if (!machine_get_prop_bool(ms, absent[i][0], false, &on, errp)) {
             return false;
         }
         if (on) {
@@ -136,7 +97,7 @@ static bool pc_memory_init(PCMachineState *pcms, GError **errp)
         pcms->below_4g = ms->ram_size;
     }
     pcms->above_4g = ms->ram_size - pcms->below_4g;
-    if (!pc_ram_init(ms, &pcms->ram, errp)) {
+    if (!machine_ram_init(ms, &pcms->ram, errp)) {
         return false;
     }
     ms->ram = &pcms->ram;
@@ -538,8 +499,7 @@ static void pc_machine_wakeup(MachineState *ms, WakeupReason reason)
 
 static const char *const pc_machine_props[] = {
     "pit", "hpet", "vmport", "smm", "acpi", "kernel-irqchip", "usb",
-    "graphics", "max-ram-below-4g", "dump-guest-core", "mem-merge",
-    "memory-backend", NULL
+    "graphics", "max-ram-below-4g", MACHINE_RAM_PROPS, NULL
 };
 
 static void pc_machine_class_init(ObjectClass *oc, const void *data)

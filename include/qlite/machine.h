@@ -85,6 +85,18 @@ void machine_set_current(MachineState *ms);
 void machine_print_list(FILE *out);
 /* A -machine property's value, or NULL. */
 const char *machine_get_prop(MachineState *ms, const char *name);
+/* An on/off (or auto: @def) -machine property; @def when absent. */
+bool machine_get_prop_bool(MachineState *ms, const char *name, bool def,
+                           bool *out, GError **errp);
+/* The -machine properties every board with RAM takes from
+ * machine_ram_init(), for its props list. */
+#define MACHINE_RAM_PROPS "dump-guest-core", "mem-merge", "memory-backend"
+/*
+ * The RAM block: from -machine memory-backend=ID (libvirt's pc.ram) or
+ * anonymous memory; mem-merge and dump-guest-core (on by default, as in
+ * QEMU) become madvise() hints on it.
+ */
+bool machine_ram_init(MachineState *ms, MemoryRegion *ram, GError **errp);
 /* Reset every device, then the board, then the vCPUs. */
 void machine_reset(MachineState *ms);
 

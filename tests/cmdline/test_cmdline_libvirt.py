@@ -231,6 +231,18 @@ class LibvirtStart(unittest.TestCase):
         self.assertEqual(g.qtest('writeq 0x1fffff8 0x1'), 'OK')
         self.assertEqual(g.qtest('readq 0x1fffff8'), 'OK 0x0000000000000001')
 
+    def test_none_machine_ram(self):
+        """-machine none maps RAM at 0 when -m or memory-backend= asks,
+        as QEMU's does."""
+        for args in (['-m', '16'], ['-machine', 'memory-backend=m',
+                                   '-object', 'memory-backend-ram,id=m,'
+                                   'size=16M']):
+            with self.subTest(args=args):
+                g = Guest(self, ['-machine', 'none', *args])
+                self.assertEqual(g.qtest('writeq 0xfff000 0x5'), 'OK')
+                self.assertEqual(g.qtest('readq 0xfff000'),
+                                 'OK 0x0000000000000005')
+
     def test_process_name_and_mem_lock(self):
         g = Guest(self, ['-machine', 'none', '-name',
                          'guest=x,process=qlite-lv', '-overcommit',
@@ -245,13 +257,19 @@ class LibvirtStart(unittest.TestCase):
         """debug-threads=on: the vCPU thread has QEMU's name."""
         g = Guest(self, ['-machine', 'pc', '-accel', 'tcg', '-name',
                          'guest=x,debug-threads=on'], qtest=False)
-        g.qmp.ok('query-status')
         task = '/proc/%d/task' % g.proc.pid
-        names = set()
-        for tid in os.listdir(task):
-            with open('%s/%s/comm' % (task, tid)) as f:
-                names.add(f.read().strip())
-        self.assertIn('ALL CPUs/TCG', names)
+
+        def names():
+            out = set()
+            for tid in os.listdir(task):
+                try:
+                    with open('%s/%s/comm' % (task, tid)) as f:
+                        out.add(f.read().strip())
+                except OSError:
+                    pass
+            return out
+        # GLib names a thread from inside it, once it runs
+        wait_for(lambda: 'ALL CPUs/TCG' in names(), 'the TCG thread')
 
     def test_qmp_fds(self):
         """add-fd, query-fdsets, remove-fd; getfd, closefd: each fd sent
@@ -378,6 +396,8 @@ class BadLibvirtOptions(unittest.TestCase):
         (['-object', 'iothread,id=io'], r"qlite has no I/O threads"),
         (['-object', 'memory-backend-ram,id=m'],
          r"Parameter 'size' is missing"),
+        (['-object', 'memory-backend-ram,id=m,size=0'],
+         r"property 'size' of memory-backend-ram doesn't take value '0'"),
         (['-object', 'memory-backend-ram,id=m,size=1M,policy=bind'],
          r"policy=bind: .*only policy=default"),
         (['-object', 'memory-backend-file,id=m,size=1M'],
@@ -388,6 +408,10 @@ class BadLibvirtOptions(unittest.TestCase):
                'memory-backend-ram,id=r,size=128M'],
          r"Machine memory size does not match the size of the memory "
          r"backend"),
+        (PC + ['-machine', 'memory-backend=r', '-object',
+               'memory-backend-file,id=r,size=128M,mem-path=/dev/zero,'
+               'readonly=on'],
+         r"memory backend 'r' is read-only: it cannot be the machine's RAM"),
         (PC + ['-machine', 'memory-backend=nope'],
          r"Memory backend 'nope' not found"),
         (PC + ['-machine', 'usb=on'], r"usb=on: .* no USB controller"),

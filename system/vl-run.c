@@ -675,7 +675,7 @@ int qlite_main(int argc, char **argv)
     vl_create_devices(&cfg);
     vl_check_netdevs_peered();
     vl_check_drives_claimed();
-    if (cfg.qtest && !qtest_server_init(cfg.qtest, &err)) {
+    if (cfg.qtest && !qtest_server_init(cfg.qtest, cfg.qtest_log, &err)) {
         g_autofree char *loc = g_strdup_printf("-qtest %s", cfg.qtest);
 
         vl_fail_at(loc, err);

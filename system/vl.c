@@ -436,8 +436,7 @@ static bool opt_nodefaults(VlConfig *cfg, const char *arg, GError **errp)
 /*
  * -no-user-config and -no-hpet are true no-ops: qlite reads no
  * configuration file at all, and its pc board has no HPET to leave out.
- * -L names where firmware is looked for; the ROM is built in.  -qtest-log
- * is taken for QEMU's test harnesses, but the protocol is not logged.
+ * -L names where firmware is looked for; the ROM is built in.
  */
 static bool opt_ignore(VlConfig *cfg, const char *arg, GError **errp)
 {
@@ -759,6 +758,12 @@ static bool opt_qtest(VlConfig *cfg, const char *arg, GError **errp)
     return true;
 }
 
+static bool opt_qtest_log(VlConfig *cfg, const char *arg, GError **errp)
+{
+    cfg->qtest_log = arg;
+    return true;
+}
+
 static bool opt_log(VlConfig *cfg, const char *arg, GError **errp)
 {
     qlite_log_set_mask(arg, errp);
@@ -909,7 +914,7 @@ static const VlOption vl_options[] = {
     { "qmp-pretty", true, opt_qmp_pretty },
     { "mon", true, opt_mon, true },
     { "qtest", true, opt_qtest },
-    { "qtest-log", true, opt_ignore },
+    { "qtest-log", true, opt_qtest_log },
     { "d", true, opt_log },
     { "drive", true, opt_drive, true },
     { "blockdev", true, opt_blockdev, true },

@@ -32,6 +32,7 @@ typedef struct VlConfig {
     char *name;                 /* -name guest=, owned */
     const char *pidfile;
     const char *qtest;
+    const char *qtest_log;      /* -qtest-log FILE */
     const char *uuid;
     bool nographic;
     bool display_none;

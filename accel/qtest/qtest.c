@@ -45,6 +45,8 @@ typedef struct QtestServer {
     DeviceState *intercept_dev;
     bool intercept_out;
     GPtrArray *intercepts;      /* of QtestIntercept * */
+    FILE *log;                  /* -qtest-log, or NULL */
+    gint64 log_start;           /* monotonic us at start */
 } QtestServer;
 
 static QtestServer qtest_server;
@@ -57,8 +59,23 @@ bool qtest_enabled(void)
 
 /* ---- replies ---- */
 
+/* -qtest-log: "[R +seconds] line" received, "[S +seconds] reply" sent. */
+static void qtest_log(char dir, const char *line)
+{
+    double t;
+
+    if (!qtest_server.log) {
+        return;
+    }
+    t = (g_get_monotonic_time() - qtest_server.log_start) / 1e6;
+    fprintf(qtest_server.log, "[%c +%f] %s%s", dir, t, line,
+            line[0] && line[strlen(line) - 1] == '\n' ? "" : "\n");
+    fflush(qtest_server.log);
+}
+
 static void qtest_send(const char *str)
 {
+    qtest_log('S', str);
     chr_fe_write_all(&qtest_server.chr, (const uint8_t *)str, strlen(str));
 }
 
@@ -547,6 +564,7 @@ static void qtest_read(void *opaque, const uint8_t *buf, int len)
             line[n - 1] = '\0';
         }
         g_string_erase(in, 0, n + 1);
+        qtest_log('R', line);
         qtest_process_line(line);
     }
     if (in->len > QTEST_MAX_LINE) {
@@ -563,13 +581,21 @@ static void qtest_event(void *opaque, ChrEvent event)
     }
 }
 
-bool qtest_server_init(const char *spec, GError **errp)
+bool qtest_server_init(const char *spec, const char *log, GError **errp)
 {
     Chardev *chr;
 
     if (qtest_server.running) {
         error_setg(errp, "only one -qtest server is supported");
         return false;
+    }
+    if (log) {
+        qtest_server.log = fopen(log, "w");
+        if (!qtest_server.log) {
+            error_setg(errp, "-qtest-log %s: %s", log, g_strerror(errno));
+            return false;
+        }
+        qtest_server.log_start = g_get_monotonic_time();
     }
     chr = chardev_new_legacy("qtest", spec, errp);
     if (!chr) {

@@ -10,6 +10,7 @@
 
 bool qtest_enabled(void);
 /* -qtest SPEC: "unix:PATH", "stdio", "chardev:ID", ... */
-bool qtest_server_init(const char *spec, GError **errp);
+/* The -qtest server on chardev @spec; @log (-qtest-log) may be NULL. */
+bool qtest_server_init(const char *spec, const char *log, GError **errp);
 
 #endif

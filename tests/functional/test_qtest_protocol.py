@@ -3,7 +3,9 @@
 one clear FAIL line (never a crash or a hang) for bad requests.
 """
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -93,6 +95,29 @@ class ProtocolTest(unittest.TestCase):
     @QLITE_ONLY
     def test_whitespace_and_crlf(self):
         self.assertEqual(self.m.cmd('  inb\t0x80  \r'), 'OK 0x00ff')
+
+
+@unittest.skipIf(is_real_qemu(), 'QEMU 7.2 buffers its qtest log (lost when '
+                 'the test kills it) and ignores a log it cannot open')
+class LogTest(unittest.TestCase):
+    """-qtest-log FILE: what the test sent and what came back."""
+
+    def test_log(self):
+        tmp = tempfile.mkdtemp(prefix='qlite-qtest-log-')
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        log = os.path.join(tmp, 'qtest.log')
+        m = QtestMachine(args=['-qtest-log', log]).start()
+        self.addCleanup(m.close)
+        self.assertEqual(m.cmd('inb 0x80'), 'OK 0x00ff')
+        m.close()
+        with open(log) as f:
+            lines = f.read().splitlines()
+        self.assertRegex(lines[0], r'^\[R \+[0-9.]+\] inb 0x80$')
+        self.assertRegex(lines[1], r'^\[S \+[0-9.]+\] OK 0x00ff$')
+
+    def test_log_unwritable(self):
+        with self.assertRaises(Exception):
+            QtestMachine(args=['-qtest-log', '/nonexistent/dir/log']).start()
 
 
 if __name__ == '__main__':

@@ -31,7 +31,6 @@ typedef struct VlOption {
     const char *name;
     bool has_arg;
     VlHandler handler;
-    bool keyval;                /* the argument is key=value,... */
 } VlOption;
 
 void vl_fail(GError *err)
@@ -878,11 +877,11 @@ static const VlOption vl_options[] = {
     { "h", false, opt_help },
     { "help", false, opt_help },
     { "version", false, opt_version },
-    { "m", true, opt_memory, true },
-    { "smp", true, opt_smp, true },
-    { "machine", true, opt_machine, true },
-    { "M", true, opt_machine, true },
-    { "accel", true, opt_accel, true },
+    { "m", true, opt_memory },
+    { "smp", true, opt_smp },
+    { "machine", true, opt_machine },
+    { "M", true, opt_machine },
+    { "accel", true, opt_accel },
     { "enable-kvm", false, opt_enable_kvm },
     { "cpu", true, opt_cpu },
     { "bios", true, opt_bios },
@@ -890,17 +889,17 @@ static const VlOption vl_options[] = {
     { "initrd", true, opt_initrd },
     { "append", true, opt_append },
     { "nographic", false, opt_nographic },
-    { "display", true, opt_display, true },
+    { "display", true, opt_display },
     { "vga", true, opt_vga },
     { "serial", true, opt_serial },
-    { "chardev", true, opt_chardev, true },
-    { "device", true, opt_device, true },
+    { "chardev", true, opt_chardev },
+    { "device", true, opt_device },
     { "global", true, opt_global },
-    { "name", true, opt_name, true },
+    { "name", true, opt_name },
     { "uuid", true, opt_uuid },
     { "pidfile", true, opt_pidfile },
     { "daemonize", false, opt_daemonize },
-    { "sandbox", true, opt_sandbox, true },
+    { "sandbox", true, opt_sandbox },
     { "runas", true, opt_runas },
     { "chroot", true, opt_chroot },
     { "S", false, opt_start_paused },
@@ -912,41 +911,33 @@ static const VlOption vl_options[] = {
     { "monitor", true, opt_monitor },
     { "qmp", true, opt_qmp },
     { "qmp-pretty", true, opt_qmp_pretty },
-    { "mon", true, opt_mon, true },
+    { "mon", true, opt_mon },
     { "qtest", true, opt_qtest },
     { "qtest-log", true, opt_qtest_log },
     { "d", true, opt_log },
-    { "drive", true, opt_drive, true },
-    { "blockdev", true, opt_blockdev, true },
+    { "drive", true, opt_drive },
+    { "blockdev", true, opt_blockdev },
     { "hda", true, opt_hda },
     { "hdb", true, opt_hdb },
     { "hdc", true, opt_hdc },
     { "hdd", true, opt_hdd },
     { "cdrom", true, opt_cdrom },
     { "snapshot", false, opt_snapshot },
-    { "netdev", true, opt_netdev, true },
-    { "nic", true, opt_nic, true },
-    { "net", true, opt_net, true },
-    { "boot", true, opt_boot, true },
-    { "rtc", true, opt_rtc, true },
+    { "netdev", true, opt_netdev },
+    { "nic", true, opt_nic },
+    { "net", true, opt_net },
+    { "boot", true, opt_boot },
+    { "rtc", true, opt_rtc },
     { "L", true, opt_ignore },
     /* what libvirt sends (docs/libvirt.md) */
-    { "object", true, opt_object, true },
-    { "add-fd", true, opt_add_fd, true },
-    { "msg", true, opt_msg, true },
-    { "overcommit", true, opt_overcommit, true },
-    { "audiodev", true, opt_audiodev, true },
-    { "smbios", true, opt_smbios, true },
+    { "object", true, opt_object },
+    { "add-fd", true, opt_add_fd },
+    { "msg", true, opt_msg },
+    { "overcommit", true, opt_overcommit },
+    { "audiodev", true, opt_audiodev },
+    { "smbios", true, opt_smbios },
     { "no-acpi", false, opt_no_acpi },
 };
-
-void vl_foreach_option(VlOptionFn fn, void *opaque)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(vl_options); i++) {
-        fn(vl_options[i].name, vl_options[i].has_arg, vl_options[i].keyval,
-           opaque);
-    }
-}
 
 static const VlOption *vl_find_option(const char *name)
 {

@@ -71,14 +71,6 @@ VlItem *vl_item_new(const char *opt, const char *arg, QliteOpts *opts);
 /* Print @err with the current location, run exit notifiers, exit 1. */
 G_NORETURN void vl_fail(GError *err);
 
-/*
- * Every option qlite accepts: its name, whether it takes an argument and
- * whether that argument is key=value,... (for query-command-line-options).
- */
-typedef void (*VlOptionFn)(const char *name, bool has_arg, bool keyval,
-                           void *opaque);
-void vl_foreach_option(VlOptionFn fn, void *opaque);
-
 /* vl-run.c */
 int qlite_main(int argc, char **argv);
 

@@ -144,6 +144,12 @@ struct BlockDriverState {
     uint32_t request_alignment;
 };
 
+/*
+ * discard=ignore|off|unmap|on (QEMU's default: ignore) into @unmap, and
+ * detect-zeroes, which may only be off; -drive and -blockdev share it.
+ */
+bool block_parse_discard(QliteOpts *opts, bool *unmap, GError **errp);
+
 /* BlockBackend internals the -drive code sets. */
 void blk_set_name(BlockBackend *blk, const char *name);
 void blk_set_aio_threads(BlockBackend *blk, bool on);

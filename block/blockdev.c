@@ -100,30 +100,6 @@ static bool blockdev_backing(QliteOpts *opts, int *flags, GError **errp)
     return true;
 }
 
-/*
- * discard=ignore|unmap on this node (QEMU's default for -blockdev is
- * ignore: the node drops discards); detect-zeroes only "off".
- */
-static bool blockdev_policies(QliteOpts *opts, BlockDriverState *bs,
-                              GError **errp)
-{
-    const char *discard = qopts_get(opts, "discard");
-    const char *dz = qopts_get(opts, "detect-zeroes");
-
-    if (discard && strcmp(discard, "ignore") && strcmp(discard, "off") &&
-        strcmp(discard, "unmap") && strcmp(discard, "on")) {
-        error_setg(errp, "Invalid discard option '%s'", discard);
-        return false;
-    }
-    if (dz && strcmp(dz, "off")) {
-        error_setg(errp, "detect-zeroes=%s is not supported (only off)", dz);
-        return false;
-    }
-    bs->discard_ignore = !discard || !strcmp(discard, "ignore") ||
-                         !strcmp(discard, "off");
-    return true;
-}
-
 static BlockDriverState *blockdev_open(QliteOpts *opts, GError **errp)
 {
     const char *drv = qopts_get(opts, "driver");
@@ -169,6 +145,7 @@ BlockDriverState *blockdev_add(const char *optstr, GError **errp)
     g_autoptr(QliteOpts) opts = blockdev_parse(optstr, errp);
     const char *name;
     BlockDriverState *bs;
+    bool unmap;
 
     if (!opts) {
         return NULL;
@@ -190,11 +167,13 @@ BlockDriverState *blockdev_add(const char *optstr, GError **errp)
     if (!bs) {
         return NULL;
     }
-    if (!blockdev_policies(opts, bs, errp) ||
+    if (!block_parse_discard(opts, &unmap, errp) ||
         !qopts_check_all_used(opts, errp)) {
         bdrv_unref(bs);
         return NULL;
     }
+    /* discard belongs to the node: one with "ignore" drops them. */
+    bs->discard_ignore = !unmap;
     bs->node_name = g_strdup(name);
     blockdev_register_node(bs);
     return bs;

@@ -190,22 +190,11 @@ static bool drive_parse_flags(QliteOpts *opts, int *flags,
 }
 
 /* aio=, discard=, werror=, rerror=, detect-zeroes=, copy-on-read=. */
-static bool drive_apply_policies(DriveInfo *d, QliteOpts *opts,
-                                 GError **errp)
+bool block_parse_discard(QliteOpts *opts, bool *unmap, GError **errp)
 {
-    const char *aio = qopts_get(opts, "aio");
     const char *discard = qopts_get(opts, "discard");
-    const char *werror = qopts_get(opts, "werror");
-    const char *rerror = qopts_get(opts, "rerror");
     const char *dz = qopts_get(opts, "detect-zeroes");
-    BlockdevOnError we = BLOCKDEV_ON_ERROR_AUTO, re = BLOCKDEV_ON_ERROR_AUTO;
-    bool cor;
 
-    if (aio && strcmp(aio, "threads") && strcmp(aio, "native") &&
-        strcmp(aio, "io_uring")) {
-        error_setg(errp, "invalid aio option '%s'", aio);
-        return false;
-    }
     if (discard && strcmp(discard, "ignore") && strcmp(discard, "off") &&
         strcmp(discard, "unmap") && strcmp(discard, "on")) {
         error_setg(errp, "Invalid discard option '%s'", discard);
@@ -215,7 +204,27 @@ static bool drive_apply_policies(DriveInfo *d, QliteOpts *opts,
         error_setg(errp, "detect-zeroes=%s is not supported (only off)", dz);
         return false;
     }
-    if (!qopts_get_bool(opts, "copy-on-read", false, &cor, errp)) {
+    /* QEMU's default, for -drive and -blockdev alike, is ignore. */
+    *unmap = discard && (!strcmp(discard, "unmap") || !strcmp(discard, "on"));
+    return true;
+}
+
+static bool drive_apply_policies(DriveInfo *d, QliteOpts *opts,
+                                 GError **errp)
+{
+    const char *aio = qopts_get(opts, "aio");
+    const char *werror = qopts_get(opts, "werror");
+    const char *rerror = qopts_get(opts, "rerror");
+    BlockdevOnError we = BLOCKDEV_ON_ERROR_AUTO, re = BLOCKDEV_ON_ERROR_AUTO;
+    bool cor, unmap;
+
+    if (aio && strcmp(aio, "threads") && strcmp(aio, "native") &&
+        strcmp(aio, "io_uring")) {
+        error_setg(errp, "invalid aio option '%s'", aio);
+        return false;
+    }
+    if (!block_parse_discard(opts, &unmap, errp) ||
+        !qopts_get_bool(opts, "copy-on-read", false, &cor, errp)) {
         return false;
     }
     if (cor) {
@@ -236,9 +245,7 @@ static bool drive_apply_policies(DriveInfo *d, QliteOpts *opts,
     /* "threads" keeps every request in the worker pool; the others use
      * the io_uring where a request allows it. */
     blk_set_aio_threads(d->blk, aio && !strcmp(aio, "threads"));
-    /* QEMU's default for -drive is discard=ignore. */
-    blk_set_discard_enabled(d->blk, discard && (!strcmp(discard, "unmap") ||
-                                                !strcmp(discard, "on")));
+    blk_set_discard_enabled(d->blk, unmap);
     return true;
 }
 

@@ -48,7 +48,10 @@ class LinuxCpuMax(unittest.TestCase):
             g.check('sleep 3')
             took = time.monotonic() - start
             print('sleep 3 took %.2f s of host time' % took)
-            self.assertAlmostEqual(took, 3.0, delta=0.5)
+            # The deadline timer never fires early; a busy host only adds
+            # delay (a timer that never fired hangs sleep until timeout).
+            self.assertGreaterEqual(took, 2.95)
+            self.assertLess(took, 8.0)
             self.assertEqual(g.poweroff(), 0, g.stderr())
 
 

@@ -6,7 +6,8 @@ SUSPEND, query-status "suspended"), and resumes through its FACS waking
 vector when QMP system_wakeup wakes it (WAKEUP; qlite plays firmware on
 this direct kernel boot, QEMU runs SeaBIOS), and again when the RTC
 alarm it set two seconds ahead (/sys/class/rtc/rtc0/wakealarm) wakes it.  The shell goes on after
-each resume and the kernel logs no warning.
+each resume, CPU 1 comes back (-smp 2: Linux takes it offline before S3
+and starts it again with INIT/SIPI), and the kernel logs no warning.
 
 Skips, saying why, when the test guest cannot be built.
 """
@@ -53,7 +54,8 @@ class LinuxS3(unittest.TestCase):
 
     def check_one(self, name, emu):
         sock = os.path.join(self.dir, '%s.sock' % name)
-        with Guest(emu, ['-qmp', 'unix:%s,server=on,wait=off' % sock]) as g:
+        qmp_arg = 'unix:%s,server=on,wait=off' % sock
+        with Guest(emu, ['-qmp', qmp_arg], smp=2) as g:
             qmp = Qmp(sock)
             self.addCleanup(qmp.close)
             self.assertIn('mem', g.check('cat /sys/power/state'))
@@ -76,6 +78,8 @@ class LinuxS3(unittest.TestCase):
 
             dmesg = g.check('dmesg')
             self.assertEqual(dmesg.count(RESUMED), 2, dmesg[-3000:])
+            self.assertEqual(dmesg.count('CPU1 is up'), 2, dmesg[-3000:])
+            self.assertIn('processor\t: 1', g.check('cat /proc/cpuinfo'))
             for bad in BAD:
                 self.assertNotIn(bad, dmesg, name)
 

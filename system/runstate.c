@@ -140,9 +140,10 @@ void runstate_set_no_shutdown(bool on)
     no_shutdown = on;
 }
 
+/* S3 ends only through a wake-up or a reset; stop and cont leave it. */
 void vm_start(void)
 {
-    if (runstate_is_running()) {
+    if (runstate_is_running() || current_state == RUN_STATE_SUSPENDED) {
         return;
     }
     runstate_set(RUN_STATE_RUNNING);
@@ -156,6 +157,9 @@ void vm_start(void)
 
 void vm_stop(RunState reason)
 {
+    if (current_state == RUN_STATE_SUSPENDED) {
+        return;
+    }
     if (!runstate_is_running()) {
         runstate_set(reason);
         return;

@@ -34,7 +34,7 @@ bool qlite_system_wakeup_request(WakeupReason reason, GError **errp)
 {
     if (runstate_get() != RUN_STATE_SUSPENDED) {
         error_setg(errp, "Unable to wake up: guest is not in suspended "
-                   "state");
+                         "state");
         return false;
     }
     if (wakeup_enabled & (1u << reason)) {

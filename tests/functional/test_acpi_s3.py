@@ -30,7 +30,8 @@ from test_qmp_client import Emulator  # noqa: E402
 GUEST_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'guest')
 
-RTC, WAK = 1 << 10, 1 << 15
+TMR, RTC, WAK = 1 << 0, 1 << 10, 1 << 15
+TMR_FLIP_NS = (1 << 23) * 1e9 / 3579545  # bit 23 of the PM timer flips
 SLP_S3 = (1 << 10) | (1 << 13)          # SLP_TYP 1 (\_S3), SLP_EN
 NOT_SUSPENDED = 'Unable to wake up: guest is not in suspended state'
 
@@ -103,6 +104,20 @@ class S3Test(unittest.TestCase):
         self.assertEqual(self.status()['status'], 'suspended')
         self.qmp.ok('system_wakeup')
         self.assertEqual(self.woke() & (WAK | RTC), WAK)
+
+    def test_pm_timer_wakes_when_enabled(self):
+        self.m.outw(PM1_EN, TMR)
+        self.suspend()
+        self.m.clock_step(int(TMR_FLIP_NS) + 1000)
+        self.assertEqual(self.woke() & (WAK | TMR), WAK | TMR)
+
+    def test_stop_and_cont_leave_it_suspended(self):
+        self.suspend()
+        self.qmp.ok('stop')
+        self.qmp.ok('cont')
+        self.assertEqual(self.status()['status'], 'suspended')
+        self.qmp.ok('system_wakeup')
+        self.assertEqual(self.woke() & WAK, WAK)
 
     def test_power_button_wakes(self):
         self.suspend()

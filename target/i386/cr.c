@@ -155,17 +155,28 @@ void x86_write_cr(X86CPUState *env, int cr, uint64_t val)
     }
 }
 
-/* DR4/DR5 alias DR6/DR7 unless CR4.DE makes them #UD (SDM 17.2.2). */
+#define DR7_GD  (1u << 13)
+#define DR6_BD  (1u << 13)
+
+/*
+ * DR4/DR5 alias DR6/DR7 unless CR4.DE makes them #UD (SDM 17.2.2).  With
+ * DR7.GD set, any MOV DR is a #DB fault with DR6.BD; the processor clears
+ * GD for the handler, so that it may use the registers (17.2.4).
+ */
 static int dr_index(X86CPUState *env, int dr)
 {
     if (dr == 4 || dr == 5) {
         if (env->cr[4] & CR4_DE) {
             x86_raise_exception(env, EXCP_UD);
         }
-        return dr + 2;
-    }
-    if (dr < 0 || dr > 7) {
+        dr += 2;
+    } else if (dr < 0 || dr > 7) {
         x86_raise_exception(env, EXCP_UD);
+    }
+    if (env->dr[7] & DR7_GD) {
+        env->dr[7] &= ~(uint64_t)DR7_GD;
+        env->dr[6] |= DR6_BD;
+        x86_raise_exception(env, EXCP_DB);
     }
     return dr;
 }

@@ -3,7 +3,7 @@
  * (17.3.1.4), also across POPF, MOV SS, IRETQ and SYSCALL/SYSRET; DR0-DR3
  * execute, write, read/write and I/O breakpoints with their DR6 bits
  * (17.2); RF in the RFLAGS pushed for faults, and RF letting a handler
- * go on past an instruction breakpoint (17.3.1.1).
+ * go on past an instruction breakpoint (17.3.1.1); DR7.GD (17.2.4).
  */
 #include "guest.h"
 
@@ -13,6 +13,8 @@
 #define TF              0x100u
 #define RF              0x10000u
 #define DR6_BS          (1u << 14)
+#define DR6_BD          (1u << 13)
+#define DR7_GD          (1u << 13)
 #define CR4_DE          (1u << 3)
 /* DR7: local enable of DRi, R/W and LEN fields (17.2.4). */
 #define DR7_L(i)        (1u << (2 * (i)))
@@ -203,6 +205,38 @@ static void test_exec_bp(void)
     CHECK(!(db_flags[0] & RF), "the #DB fault pushes RF as it was (0)");
 }
 
+/*
+ * DR7.GD (17.2.4): a MOV from a debug register faults (#DB at the MOV,
+ * DR6.BD); the processor clears GD entering the handler, so the handler's
+ * own MOVs and the MOV run again after IRETQ go through.
+ */
+static void test_general_detect(void)
+{
+    ureg at = 0;
+    uint64_t v;
+
+    db_reset();
+    write_dr0(0x1234);
+    __asm__ volatile("movq %2, %%dr7\n\t"
+                     "leaq 1f(%%rip), %0\n"
+                     "1:\tmovq %%dr0, %1\n"
+                     : "=&r"(at), "=r"(v) : "r"((uint64_t)DR7_GD)
+                     : "memory");
+    guest_printf("# DR7.GD general detect\n");
+    if (guest_cmdline_has("qemu") && db_count == 0) {
+        guest_printf("skip: MOV DR with DR7.GD=1 raises #DB: QEMU 7.2 does "
+                     "not implement general detect (SDM vol 3B 17.2.4)\n");
+        write_dr7(0);
+        return;
+    }
+    CHECK_EQ(db_count, 1, "one #DB for the MOV");
+    CHECK_EQ(db_ip[0], at, "a fault: saved RIP is the MOV DR");
+    CHECK(db_dr6[0] & DR6_BD, "DR6.BD");
+    CHECK(!(read_dr7() & DR7_GD), "GD cleared by the #DB");
+    CHECK_EQ(v, 0x1234, "the MOV ran after the handler");
+    write_dr0(0);
+}
+
 static volatile uint32_t watched_w, watched_rw;
 
 /* DR1 write, DR2 read/write: traps after the access, B1 / B2. */
@@ -302,5 +336,6 @@ void kernel_main(void)
     test_data_bp();
     test_io_bp();
     test_rf_pushed();
+    test_general_detect();
     guest_finish();
 }

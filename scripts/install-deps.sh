@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential meson ninja-build pkg-config python3
 libglib2.0-dev libpixman-1-dev libslirp-dev libjansson-dev zlib1g-dev
 liburing-dev libseccomp-dev socat cpio gzip busybox-static xz-utils
-e2fsprogs xorriso
+e2fsprogs xorriso clang
 qemu-system-x86 qemu-utils"
 # libvirt for tests/interop/test_libvirt.py: the daemon and its QEMU
 # driver, virsh and virt-install, without the system daemon's package

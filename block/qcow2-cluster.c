@@ -576,25 +576,27 @@ static ssize_t qcow2_deflate(const uint8_t *in, size_t len, uint8_t *out,
     return ret;
 }
 
+ssize_t qcow2_compress_cluster(BDRVQcow2State *s, const uint8_t *data,
+                               size_t len, uint8_t *out)
+{
+    uint8_t *cl = g_malloc0(s->cluster_size);
+    ssize_t clen;
+
+    memcpy(cl, data, len);
+    /* Not shrinking by a byte at least: -ENOSPC, store it plain. */
+    clen = qcow2_deflate(cl, s->cluster_size, out, s->cluster_size - 1);
+    g_free(cl);
+    return clen;
+}
+
 int qcow2_write_compressed_cluster(BlockDriverState *bs, uint64_t offset,
-                                   const uint8_t *data, size_t len)
+                                   const uint8_t *out, size_t clen)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint8_t *cl = g_malloc0(s->cluster_size);
-    uint8_t *out = g_malloc(s->cluster_size);
     uint64_t *l2 = NULL, e, nb;
-    ssize_t clen;
     int64_t off = 0;
     int ret;
 
-    memcpy(cl, data, len);
-    clen = qcow2_deflate(cl, s->cluster_size, out, s->cluster_size - 1);
-    if (clen < 0) {
-        /* Does not shrink: store it as a normal cluster. */
-        g_free(out);
-        g_free(cl);
-        return -ENOSPC;
-    }
     ret = qcow2_get_l2_for_write(bs, offset, &l2);
     if (ret == 0) {
         off = qcow2_alloc_bytes(bs, clen);
@@ -613,8 +615,6 @@ int qcow2_write_compressed_cluster(BlockDriverState *bs, uint64_t offset,
     if (l2) {
         qcow2_cache_put(s->l2_cache, (void **)&l2);
     }
-    g_free(out);
-    g_free(cl);
     return ret;
 }
 

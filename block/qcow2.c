@@ -540,6 +540,8 @@ static int qcow2_pwrite_compressed(BlockDriverState *bs, int64_t offset,
                                    int64_t bytes, const void *buf)
 {
     BDRVQcow2State *s = bs->opaque;
+    g_autofree uint8_t *out = NULL;
+    ssize_t clen;
     int ret;
 
     if (!QLITE_IS_ALIGNED((uint64_t)offset, s->cluster_size) ||
@@ -547,17 +549,23 @@ static int qcow2_pwrite_compressed(BlockDriverState *bs, int64_t offset,
         (bytes < s->cluster_size && (uint64_t)(offset + bytes) != s->size)) {
         return -EINVAL;
     }
+    /* Deflate before taking the lock: writers compress side by side. */
+    out = g_malloc(s->cluster_size);
+    clen = qcow2_compress_cluster(s, buf, bytes, out);
+    if (clen == -ENOSPC) {
+        /* Incompressible: store as a normal cluster. */
+        return qcow2_pwrite(bs, offset, bytes, buf, 0);
+    }
+    if (clen < 0) {
+        return clen;
+    }
     g_mutex_lock(&s->lock);
     qcow2_inflight_wait_locked(s, offset, s->cluster_size);
     ret = qcow2_writable(bs);
     if (ret == 0) {
-        ret = qcow2_write_compressed_cluster(bs, offset, buf, bytes);
+        ret = qcow2_write_compressed_cluster(bs, offset, out, clen);
     }
     g_mutex_unlock(&s->lock);
-    if (ret == -ENOSPC) {
-        /* Incompressible: store as a normal cluster. */
-        ret = qcow2_pwrite(bs, offset, bytes, buf, 0);
-    }
     return ret;
 }
 

@@ -317,8 +317,13 @@ int qcow2_inflight_write(BlockDriverState *bs, const Qcow2WriteMap *m,
                          uint64_t offset, const uint8_t *buf);
 int qcow2_zero_range(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                      bool full_discard, bool unmap);
+/* Deflate one cluster (@len bytes of data, zero-padded), no lock
+ * needed: the compressed length, or -ENOSPC when it does not shrink. */
+ssize_t qcow2_compress_cluster(BDRVQcow2State *s, const uint8_t *data,
+                               size_t len, uint8_t *out);
+/* Store @clen compressed bytes as guest cluster @offset. */
 int qcow2_write_compressed_cluster(BlockDriverState *bs, uint64_t offset,
-                                   const uint8_t *data, size_t len);
+                                   const uint8_t *out, size_t clen);
 int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size);
 int qcow2_write_l1(BlockDriverState *bs);
 /* Validate a table pointer read from the image. */

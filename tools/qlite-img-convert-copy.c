@@ -240,6 +240,15 @@ static int img_write_compressed(ConvertState *cs, int64_t off, uint8_t *buf,
 
     while (pos < len) {
         int64_t n = MIN((int64_t)cs->cluster_size, len - pos);
+        int64_t room = MIN((int64_t)cs->cluster_size,
+                           blk_getlength(cs->dst) - (off + pos));
+        if (n < room) {
+            /* A source that ends inside a cluster of a larger target:
+             * the rest of the cluster (inside the chunk buffer) is
+             * zero, and the cluster goes out whole. */
+            memset(buf + pos + n, 0, room - n);
+            n = room;
+        }
         if (!img_is_zero(buf + pos, n)) {
             int ret = blk_pwrite_compressed(cs->dst, off + pos, n, buf + pos);
             if (ret < 0) {

@@ -63,7 +63,7 @@ min2() {
 }
 
 row() {     # name qemu_seconds qlite_seconds
-    printf '%-38s %5s %9.3fs %9.3fs %8.2fx %10.2f\n' "$1" "$REPS" "$2" \
+    printf '%-50s %5s %9.3fs %9.3fs %8.2fx %10.2f\n' "$1" "$REPS" "$2" \
         "$3" "$(echo "$2 / $3" | bc -l)" "$(echo "$3 / $2" | bc -l)"
 }
 
@@ -117,7 +117,7 @@ fi
 cat "$WORK/rand.raw" "$WORK/full.qcow2" > /dev/null
 BEST_RATIOS=()
 
-printf '%-38s %5s %10s %10s %9s %10s\n' "test ($COUNT req for bench)" \
+printf '%-50s %5s %10s %10s %9s %10s\n' "test ($COUNT req for bench)" \
     "reps" "qemu-img" "qlite-img" "ratio" "qlite/qemu"
 want() {
     [[ " $ROWS " == *" $1 "* ]]

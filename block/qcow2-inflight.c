@@ -34,6 +34,14 @@ void qcow2_inflight_wait_locked(BDRVQcow2State *s, uint64_t offset,
     }
 }
 
+/* For whole-image changes (resize, snapshots): no allocation in flight. */
+void qcow2_inflight_drain_locked(BDRVQcow2State *s)
+{
+    while (s->inflight) {
+        g_cond_wait(&s->alloc_done, &s->lock);
+    }
+}
+
 /*
  * The data of the piece, without the lock.  Fresh clusters lie past the
  * old end of the file and read as zero already: only the data goes out.

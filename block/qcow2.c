@@ -605,7 +605,7 @@ static int qcow2_truncate(BlockDriverState *bs, int64_t size, GError **errp)
         return -ENOTSUP;
     }
     g_mutex_lock(&s->lock);
-    qcow2_inflight_wait_locked(s, 0, UINT64_MAX / 2);
+    qcow2_inflight_drain_locked(s);
     ret = qcow2_writable(bs);
     if (ret == 0) {
         ret = qcow2_grow_l1_table(bs, qcow2_l1_entries_for(size,

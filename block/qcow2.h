@@ -313,6 +313,7 @@ typedef struct Qcow2Inflight {
 
 void qcow2_inflight_wait_locked(BDRVQcow2State *s, uint64_t offset,
                                 uint64_t bytes);
+void qcow2_inflight_drain_locked(BDRVQcow2State *s);
 int qcow2_inflight_write(BlockDriverState *bs, const Qcow2WriteMap *m,
                          uint64_t offset, const uint8_t *buf);
 int qcow2_zero_range(BlockDriverState *bs, uint64_t offset, uint64_t bytes,

@@ -36,32 +36,22 @@ bool img_is_zero(const uint8_t *p, size_t len)
     return memcmp(p, zero, len) == 0;
 }
 
-/* Whether block-status result @ret (at any depth) means "reads zero". */
-static bool img_status_is_zero(int ret)
-{
-    return !(ret & BDRV_BLOCK_DATA) &&
-           ((ret & BDRV_BLOCK_ZERO) || !(ret & BDRV_BLOCK_ALLOCATED));
-}
-
 /* The extent at @off: *zero and its length (at most @len), or -errno. */
 static int64_t img_extent(BlockDriverState *bs, int64_t off, int64_t len,
                           bool *zero)
 {
-    int64_t pnum, map;
-    BlockDriverState *file;
-    int depth;
-    int ret = bdrv_block_status_above(bs, off, len, &pnum, &map, &file,
-                                      &depth);
+    MapEntry e;
+    int ret = img_map_get(bs, off, len, &e);
 
     if (ret < 0) {
         return ret;
     }
-    if (pnum <= 0) {
+    if (e.length <= 0) {
         *zero = false;
         return len;
     }
-    *zero = img_status_is_zero(ret);
-    return pnum;
+    *zero = (e.flags & BDRV_BLOCK_ZERO) && !(e.flags & BDRV_BLOCK_DATA);
+    return e.length;
 }
 
 bool img_range_is_zero(BlockDriverState *bs, int64_t off, int64_t len)

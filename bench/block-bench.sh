@@ -3,9 +3,14 @@
 #   1. bench: 4 KiB reads at queue depth 32 scattered over a 1 GiB qcow2
 #      (qemu-img bench has no random mode: a step of 40009 blocks, coprime
 #      with the image's 262144 blocks, visits them in a scrambled order)
-#   2. bench: the same with writes (-w) to a fresh, empty 1 GiB qcow2
+#   2. bench: the same with writes (-w) to a fresh, empty 1 GiB qcow2,
+#      once per cache mode in BENCH_WRITE_CACHES (allocating writes:
+#      every request lands in a cluster nothing was written to yet, until
+#      all 16384 are; "none" is O_DIRECT)
 #   3. convert of a 1 GiB image of random data to qcow2
-#   4. check of the fully allocated image
+#   4. convert of a 1 GiB image half of zeroes (1 MiB of random data,
+#      1 MiB hole, and so on) to qcow2
+#   5. check of the fully allocated image
 # The bench rows run qemu-img twice: with its default thread pool and with
 # "-i io_uring" (qlite-img uses io_uring by default where it can), and
 # the ratio is taken against the faster of the two.
@@ -13,20 +18,24 @@
 # Every row runs BENCH_REPS times, the tools interleaved so that noise
 # from other processes hits both alike; the table gives the medians of
 # the wall times (whole process: open, run, flush, close).  Ratios are
-# qemu-img time / qlite-img time: above 1 means qlite is faster.
+# qemu-img time / qlite-img time: above 1 means qlite is faster; the
+# last column is the other way round (qlite-img time / qemu-img time,
+# at most 1.00 is the goal).
 #
 #   bench/block-bench.sh [QLITE_IMG] [WORKDIR]
 #   BENCH_REPS=N    repetitions per row (default 5)
 #   BENCH_COUNT=N   requests per bench row (default 200000)
-#   BENCH_CACHE=M   cache mode for the bench rows (default writeback)
-#   BENCH_ROWS="read write convert check"   the rows to run (default all)
+#   BENCH_CACHE=M   cache mode for the read row (default writeback)
+#   BENCH_WRITE_CACHES="none writeback"   cache modes of the write rows
+#   BENCH_ROWS="read write convert convert-half check"   rows (default all)
 set -euo pipefail
 QLITE=$(realpath "${1:-${QLITE_IMG:-build/qlite-img}}")
 WORK=${2:-}
 REPS=${BENCH_REPS:-5}
 COUNT=${BENCH_COUNT:-200000}
 CACHE=${BENCH_CACHE:-writeback}
-ROWS=${BENCH_ROWS:-read write convert check}
+WCACHES=${BENCH_WRITE_CACHES:-none writeback}
+ROWS=${BENCH_ROWS:-read write convert convert-half check}
 STEP=$((4096 * 40009))
 command -v qemu-img >/dev/null || { echo "FAIL: qemu-img not found"; exit 1; }
 [ -x "$QLITE" ] || { echo "FAIL: $QLITE not built"; exit 1; }
@@ -54,8 +63,8 @@ min2() {
 }
 
 row() {     # name qemu_seconds qlite_seconds
-    printf '%-38s %5s %9.3fs %9.3fs %8.2fx\n' "$1" "$REPS" "$2" "$3" \
-        "$(echo "$2 / $3" | bc -l)"
+    printf '%-50s %5s %9.3fs %9.3fs %8.2fx %10.2f\n' "$1" "$REPS" "$2" \
+        "$3" "$(echo "$2 / $3" | bc -l)" "$(echo "$3 / $2" | bc -l)"
 }
 
 fresh() {   # a new, empty 1 GiB qcow2 at $1
@@ -63,11 +72,12 @@ fresh() {   # a new, empty 1 GiB qcow2 at $1
     qemu-img create -q -f qcow2 "$1" 1G
 }
 
-# bench_rows name image write(0/1): qemu-img threads, io_uring, qlite-img
+# bench_rows name image write(0/1) cache: qemu-img threads, io_uring,
+# qlite-img
 bench_rows() {
-    local name=$1 img=$2 w=$3 i
+    local name=$1 img=$2 w=$3 cache=$4 i
     local -a tt=() tu=() tl=() args
-    args=(bench -f qcow2 -c "$COUNT" -d 32 -s 4k -S "$STEP" -t "$CACHE")
+    args=(bench -f qcow2 -c "$COUNT" -d 32 -s 4k -S "$STEP" -t "$cache")
     [ "$w" = 1 ] && args+=(-w)
     for ((i = 0; i < REPS; i++)); do
         [ "$w" = 1 ] && fresh "$img"
@@ -96,33 +106,45 @@ echo "load before: $(uptime | sed 's/.*load average: //')"
 echo "preparing 1 GiB of random data in $WORK ..."
 head -c 1G /dev/urandom > "$WORK/rand.raw"
 qemu-img convert -f raw -O qcow2 "$WORK/rand.raw" "$WORK/full.qcow2"
+if [[ " $ROWS " == *" convert-half "* ]]; then
+    rm -f "$WORK/half.raw"
+    for ((i = 0; i < 1024; i += 2)); do
+        dd if="$WORK/rand.raw" of="$WORK/half.raw" bs=1M skip=$i seek=$i \
+            count=1 conv=notrunc status=none
+    done
+    truncate -s 1G "$WORK/half.raw"
+fi
 cat "$WORK/rand.raw" "$WORK/full.qcow2" > /dev/null
 BEST_RATIOS=()
 
-printf '%-38s %5s %10s %10s %9s\n' "test ($COUNT req for bench)" "reps" \
-    "qemu-img" "qlite-img" "ratio"
+printf '%-50s %5s %10s %10s %9s %10s\n' "test ($COUNT req for bench)" \
+    "reps" "qemu-img" "qlite-img" "ratio" "qlite/qemu"
 want() {
     [[ " $ROWS " == *" $1 "* ]]
 }
 
-want read && bench_rows "bench read 4k QD32" "$WORK/full.qcow2" 0
-want write && bench_rows "bench write 4k QD32" "$WORK/empty.qcow2" 1
+want read && bench_rows "bench read 4k QD32" "$WORK/full.qcow2" 0 "$CACHE"
+if want write; then
+    for c in $WCACHES; do
+        bench_rows "bench write 4k QD32 -t $c" "$WORK/empty.qcow2" 1 "$c"
+    done
+fi
 
 convert_q() {
     rm -f "$WORK/cq.qcow2"
-    tq+=("$(secs qemu-img convert -f raw -O qcow2 "$WORK/rand.raw" \
-            "$WORK/cq.qcow2")")
+    tq+=("$(secs qemu-img convert -f raw -O qcow2 "$SRC" "$WORK/cq.qcow2")")
 }
 
 convert_l() {
     rm -f "$WORK/cl.qcow2"
-    tl+=("$(secs "$QLITE" convert -f raw -O qcow2 "$WORK/rand.raw" \
-            "$WORK/cl.qcow2")")
+    tl+=("$(secs "$QLITE" convert -f raw -O qcow2 "$SRC" "$WORK/cl.qcow2")")
 }
 
+# convert_rows name source
 # The tool that runs second writes while the first one's gigabyte is
 # still dirty in the page cache: take turns going first.
 convert_rows() {
+    SRC=$2
     tq=() tl=()
     for ((i = 0; i < REPS; i++)); do
         if ((i % 2)); then
@@ -133,14 +155,14 @@ convert_rows() {
             convert_l
         fi
     done
-    qemu-img compare -q "$WORK/cq.qcow2" "$WORK/cl.qcow2" ||
+    qemu-img compare -q "$SRC" "$WORK/cl.qcow2" ||
         { echo "FAIL: converted images differ"; exit 1; }
     qemu-img check -q "$WORK/cl.qcow2" ||
         { echo "FAIL: qemu-img check of the converted image"; exit 1; }
     local mq ml
     mq=$(median "${tq[@]}")
     ml=$(median "${tl[@]}")
-    row "convert 1 GiB random raw -> qcow2" "$mq" "$ml"
+    row "$1" "$mq" "$ml"
     BEST_RATIOS+=("$(echo "$mq / $ml" | bc -l)")
 }
 
@@ -157,7 +179,10 @@ check_rows() {
     BEST_RATIOS+=("$(echo "$mq / $ml" | bc -l)")
 }
 
-want convert && convert_rows
+want convert && convert_rows "convert 1 GiB random raw -> qcow2" \
+    "$WORK/rand.raw"
+want convert-half && convert_rows "convert 1 GiB half-zero raw -> qcow2" \
+    "$WORK/half.raw"
 want check && check_rows
 
 echo "load after: $(uptime | sed 's/.*load average: //')"

@@ -299,6 +299,21 @@ static bool qcow2_needs_alloc(uint64_t e)
              (e & QCOW_OFLAG_COPIED));
 }
 
+/* Point entries [l2i, l2i + n) of @l2 at the host clusters from @host
+ * on; the clusters they pointed at are freed once the table is on disk. */
+void qcow2_set_l2_run(BlockDriverState *bs, uint64_t *l2, int l2i, int n,
+                      uint64_t host)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    for (int k = 0; k < n; k++) {
+        qcow2_free_l2_entry_deferred(bs, GUINT64_FROM_BE(l2[l2i + k]));
+        l2[l2i + k] = GUINT64_TO_BE((host + ((uint64_t)k << s->cluster_bits))
+                                    | QCOW_OFLAG_COPIED);
+    }
+    qcow2_cache_mark_dirty(s->l2_cache, l2);
+}
+
 /* The current content of one guest cluster, for copy-on-write. */
 static int qcow2_read_old_cluster(BlockDriverState *bs, uint64_t guest,
                                   uint64_t e, uint8_t *buf)
@@ -324,7 +339,7 @@ static int qcow2_read_old_cluster(BlockDriverState *bs, uint64_t guest,
 }
 
 /* Whether the old content of a cluster of this type is all zeroes. */
-static bool qcow2_old_is_zero(BlockDriverState *bs, uint64_t e)
+bool qcow2_old_is_zero(BlockDriverState *bs, uint64_t e)
 {
     Qcow2ClusterType t = qcow2_get_cluster_type(e);
 
@@ -333,55 +348,46 @@ static bool qcow2_old_is_zero(BlockDriverState *bs, uint64_t e)
 }
 
 /*
- * Allocating write of guest clusters [first, first + n) of one L2 table,
- * with the data at @buf for guest bytes [offset, offset + bytes).
+ * Allocating write of guest clusters [first, first + n) of one L2 table
+ * whose old content must be copied (a backing file, a compressed or
+ * shared cluster): read, merge and write under the lock.
  */
-static int qcow2_alloc_write(BlockDriverState *bs, uint64_t *l2, int l2i,
-                             uint64_t first, int n, uint64_t offset,
-                             uint64_t bytes, const uint8_t *buf)
+static int qcow2_alloc_write_cow(BlockDriverState *bs, uint64_t *l2,
+                                 int l2i, uint64_t first, int n,
+                                 uint64_t offset, uint64_t bytes,
+                                 const uint8_t *buf)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t cs = s->cluster_size, len = n * cs;
-    uint64_t head = offset - first, zero_from = s->file_size;
+    uint64_t head = offset - first;
     uint64_t e_first = GUINT64_FROM_BE(l2[l2i]);
     uint64_t e_last = GUINT64_FROM_BE(l2[l2i + n - 1]);
     int64_t host = qcow2_alloc_clusters(bs, n);
-    bool fresh = host >= 0 && (uint64_t)host >= zero_from;
     uint8_t *cl;
     int ret = 0;
 
     if (host < 0) {
         return host;
     }
-    if (fresh && qcow2_old_is_zero(bs, e_first) &&
-        qcow2_old_is_zero(bs, e_last)) {
-        /* Past the old end of file: the rest of the clusters reads zero. */
-        ret = bdrv_pwrite(bs->file, host + head, bytes, buf, 0);
-    } else {
-        cl = g_malloc(len);
-        if (head) {
-            ret = qcow2_read_old_cluster(bs, first, e_first, cl);
-        }
-        if (ret == 0 && head + bytes < len && (n > 1 || !head)) {
-            ret = qcow2_read_old_cluster(bs, first + len - cs, e_last,
-                                         cl + len - cs);
-        }
-        memcpy(cl + head, buf, bytes);
-        if (ret == 0) {
-            ret = bdrv_pwrite(bs->file, host, len, cl, 0);
-        }
-        g_free(cl);
+    cl = g_malloc(len);
+    if (head) {
+        ret = qcow2_read_old_cluster(bs, first, e_first, cl);
     }
+    if (ret == 0 && head + bytes < len && (n > 1 || !head)) {
+        ret = qcow2_read_old_cluster(bs, first + len - cs, e_last,
+                                     cl + len - cs);
+    }
+    memcpy(cl + head, buf, bytes);
+    if (ret == 0) {
+        ret = bdrv_pwrite(bs->file, host, len, cl, 0);
+    }
+    g_free(cl);
     if (ret < 0) {
         /* The clusters leak; nothing points at them. */
         return ret;
     }
     s->file_unsynced = true;
-    for (int k = 0; k < n; k++) {
-        qcow2_free_l2_entry_deferred(bs, GUINT64_FROM_BE(l2[l2i + k]));
-        l2[l2i + k] = GUINT64_TO_BE((host + k * cs) | QCOW_OFLAG_COPIED);
-    }
-    qcow2_cache_mark_dirty(s->l2_cache, l2);
+    qcow2_set_l2_run(bs, l2, l2i, n, host);
     return 0;
 }
 
@@ -409,10 +415,33 @@ static int qcow2_alloc_run(BDRVQcow2State *s, uint64_t *l2, int l2i,
     return n;
 }
 
+/*
+ * Allocate host clusters for a write whose old content reads as zero:
+ * the data goes to them without the lock (qcow2_inflight_write), and
+ * only clusters the write does not cover in full need zero filling.
+ */
+static int qcow2_alloc_unlocked(BlockDriverState *bs, uint64_t first, int n,
+                                Qcow2WriteMap *m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t zero_from = s->file_size;
+    int64_t host = qcow2_alloc_clusters(bs, n);
+
+    if (host < 0) {
+        return host;
+    }
+    m->how = QCOW2_WRITE_ALLOC;
+    m->host = host;
+    m->first = first;
+    m->n = n;
+    /* Past the old end of the file: unwritten bytes read as zero. */
+    m->fresh = (uint64_t)host >= zero_from;
+    return 0;
+}
+
 int qcow2_write_cluster_range(BlockDriverState *bs, uint64_t offset,
                               uint64_t bytes, const uint8_t *buf,
-                              uint64_t *done, bool *in_place,
-                              uint64_t *host)
+                              Qcow2WriteMap *m)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t in_cl = qcow2_offset_into_cluster(s, offset);
@@ -421,17 +450,16 @@ int qcow2_write_cluster_range(BlockDriverState *bs, uint64_t offset,
     uint64_t n_bytes = bytes, l2e, *l2;
     int ret, n;
 
-    ret = qcow2_get_host_offset(bs, offset, &n_bytes, host, &l2e);
+    ret = qcow2_get_host_offset(bs, offset, &n_bytes, &m->host, &l2e);
     if (ret < 0) {
         return ret;
     }
     if (!qcow2_needs_alloc(l2e)) {
         /* In place: the caller writes after dropping the lock. */
-        *in_place = true;
-        *done = n_bytes;
+        m->how = QCOW2_WRITE_IN_PLACE;
+        m->done = n_bytes;
         return 0;
     }
-    *in_place = false;
     ret = qcow2_get_l2_for_write(bs, offset, &l2);
     if (ret < 0) {
         return ret;
@@ -440,10 +468,33 @@ int qcow2_write_cluster_range(BlockDriverState *bs, uint64_t offset,
     n = MIN(n, s->l2_size - l2i);
     n = qcow2_alloc_run(s, l2, l2i, n);
     n_bytes = MIN(bytes, ((uint64_t)n << s->cluster_bits) - in_cl);
-    ret = qcow2_alloc_write(bs, l2, l2i, first, n, offset, n_bytes, buf);
+    m->done = n_bytes;
+    if (qcow2_old_is_zero(bs, GUINT64_FROM_BE(l2[l2i])) &&
+        qcow2_old_is_zero(bs, GUINT64_FROM_BE(l2[l2i + n - 1]))) {
+        ret = qcow2_alloc_unlocked(bs, first, n, m);
+    } else {
+        m->how = QCOW2_WRITE_DONE;
+        ret = qcow2_alloc_write_cow(bs, l2, l2i, first, n, offset, n_bytes,
+                                    buf);
+    }
     qcow2_cache_put(s->l2_cache, (void **)&l2);
-    *done = n_bytes;
     return ret;
+}
+
+/* Set the L2 entries of an allocation whose data is written. */
+int qcow2_alloc_finish(BlockDriverState *bs, const Qcow2WriteMap *m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t *l2;
+    int ret = qcow2_get_l2_for_write(bs, m->first, &l2);
+
+    if (ret < 0) {
+        return ret;
+    }
+    qcow2_set_l2_run(bs, l2, qcow2_l2_index(s, m->first), m->n, m->host);
+    s->file_unsynced = true;
+    qcow2_cache_put(s->l2_cache, (void **)&l2);
+    return 0;
 }
 
 /*
@@ -525,25 +576,27 @@ static ssize_t qcow2_deflate(const uint8_t *in, size_t len, uint8_t *out,
     return ret;
 }
 
+ssize_t qcow2_compress_cluster(BDRVQcow2State *s, const uint8_t *data,
+                               size_t len, uint8_t *out)
+{
+    uint8_t *cl = g_malloc0(s->cluster_size);
+    ssize_t clen;
+
+    memcpy(cl, data, len);
+    /* Not shrinking by a byte at least: -ENOSPC, store it plain. */
+    clen = qcow2_deflate(cl, s->cluster_size, out, s->cluster_size - 1);
+    g_free(cl);
+    return clen;
+}
+
 int qcow2_write_compressed_cluster(BlockDriverState *bs, uint64_t offset,
-                                   const uint8_t *data, size_t len)
+                                   const uint8_t *out, size_t clen)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint8_t *cl = g_malloc0(s->cluster_size);
-    uint8_t *out = g_malloc(s->cluster_size);
     uint64_t *l2 = NULL, e, nb;
-    ssize_t clen;
     int64_t off = 0;
     int ret;
 
-    memcpy(cl, data, len);
-    clen = qcow2_deflate(cl, s->cluster_size, out, s->cluster_size - 1);
-    if (clen < 0) {
-        /* Does not shrink: store it as a normal cluster. */
-        g_free(out);
-        g_free(cl);
-        return -ENOSPC;
-    }
     ret = qcow2_get_l2_for_write(bs, offset, &l2);
     if (ret == 0) {
         off = qcow2_alloc_bytes(bs, clen);
@@ -562,8 +615,6 @@ int qcow2_write_compressed_cluster(BlockDriverState *bs, uint64_t offset,
     if (l2) {
         qcow2_cache_put(s->l2_cache, (void **)&l2);
     }
-    g_free(out);
-    g_free(cl);
     return ret;
 }
 

@@ -123,7 +123,14 @@ static bool qcow2_parse_create_opts(QliteOpts *opts, Qcow2CreateOpts *o,
         error_setg(errp, "Image creation needs a size parameter");
         return false;
     }
-    return qopts_get_size(opts, "size", 0, &o->size, errp);
+    if (!qopts_get_size(opts, "size", 0, &o->size, errp)) {
+        return false;
+    }
+    /* QEMU counts the virtual size in 512-byte sectors (header "size"
+     * read as size / 512): round up, as qemu-img does, so that no byte
+     * of a converted image falls off its end. */
+    o->size = (o->size + 511) & ~(uint64_t)511;
+    return true;
 }
 
 /* The refcount table (cluster 1) and first block (cluster 2). */

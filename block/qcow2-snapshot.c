@@ -449,6 +449,7 @@ int qcow2_snapshot_create(BlockDriverState *bs, const char *name,
         return -EACCES;
     }
     g_mutex_lock(&s->lock);
+    qcow2_inflight_drain_locked(s);
     ret = qcow2_snapshot_create_locked(bs, name, errp);
     g_mutex_unlock(&s->lock);
     return ret;
@@ -505,6 +506,7 @@ int qcow2_snapshot_apply(BlockDriverState *bs, const char *name,
     int ret;
 
     g_mutex_lock(&s->lock);
+    qcow2_inflight_drain_locked(s);
     sn = qcow2_find_snapshot(s, name);
     if (!sn) {
         error_setg(errp, "Could not apply snapshot '%s': snapshot not found",
@@ -564,6 +566,7 @@ int qcow2_snapshot_delete(BlockDriverState *bs, const char *name,
     int ret;
 
     g_mutex_lock(&s->lock);
+    qcow2_inflight_drain_locked(s);
     sn = qcow2_find_snapshot(s, name);
     if (!sn) {
         error_setg(errp, "Could not delete snapshot '%s': snapshot not "

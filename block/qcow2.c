@@ -245,6 +245,7 @@ static void qcow2_free_state(BDRVQcow2State *s)
         g_ptr_array_free(s->unknown_exts, true);
     }
     qcow2_free_snapshots(s);
+    g_cond_clear(&s->alloc_done);
     g_mutex_clear(&s->lock);
 }
 
@@ -256,6 +257,7 @@ static int qcow2_open(BlockDriverState *bs, QliteOpts *opts, int flags,
     int ret;
 
     g_mutex_init(&s->lock);
+    g_cond_init(&s->alloc_done);
     s->read_only = bs->read_only;
     s->file_size = len < 0 ? 0 : len;
     ret = qcow2_read_header(bs, errp);
@@ -366,6 +368,37 @@ static int qcow2_writable(BlockDriverState *bs)
     return 0;
 }
 
+/* One piece of a write, from the lock held to the lock held. */
+static int qcow2_pwrite_piece_locked(BlockDriverState *bs, uint64_t offset,
+                                     uint64_t bytes, const uint8_t *buf,
+                                     uint64_t *done)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Qcow2WriteMap m = { 0 };
+    int ret;
+
+    qcow2_inflight_wait_locked(s, offset, bytes);
+    ret = qcow2_writable(bs);
+    if (ret == 0) {
+        ret = qcow2_write_cluster_range(bs, offset, bytes, buf, &m);
+    }
+    *done = m.done;
+    if (ret < 0) {
+        return ret;
+    }
+    switch (m.how) {
+    case QCOW2_WRITE_IN_PLACE:
+        g_mutex_unlock(&s->lock);
+        ret = bdrv_pwrite(bs->file, m.host, m.done, buf, 0);
+        g_mutex_lock(&s->lock);
+        return ret;
+    case QCOW2_WRITE_ALLOC:
+        return qcow2_inflight_write(bs, &m, offset, buf);
+    default:
+        return 0;
+    }
+}
+
 static int qcow2_pwrite(BlockDriverState *bs, int64_t offset, int64_t bytes,
                         const void *buf, int flags)
 {
@@ -376,24 +409,16 @@ static int qcow2_pwrite(BlockDriverState *bs, int64_t offset, int64_t bytes,
     if ((uint64_t)offset + bytes > s->size) {
         return -EINVAL;
     }
+    g_mutex_lock(&s->lock);
     while (bytes > 0 && ret == 0) {
-        uint64_t done = 0, host = 0;
-        bool in_place = false;
+        uint64_t done = 0;
 
-        g_mutex_lock(&s->lock);
-        ret = qcow2_writable(bs);
-        if (ret == 0) {
-            ret = qcow2_write_cluster_range(bs, offset, bytes, p, &done,
-                                            &in_place, &host);
-        }
-        g_mutex_unlock(&s->lock);
-        if (ret == 0 && in_place) {
-            ret = bdrv_pwrite(bs->file, host, done, p, 0);
-        }
+        ret = qcow2_pwrite_piece_locked(bs, offset, bytes, p, &done);
         offset += done;
         p += done;
         bytes -= done;
     }
+    g_mutex_unlock(&s->lock);
     if (ret == 0 && (flags & BDRV_REQ_FUA)) {
         ret = bs->drv->flush(bs);
     }
@@ -441,6 +466,7 @@ static int qcow2_zero_or_discard(BlockDriverState *bs, int64_t offset,
     }
     if (start < end) {
         g_mutex_lock(&s->lock);
+        qcow2_inflight_wait_locked(s, start, end - start);
         ret = qcow2_writable(bs);
         if (ret == 0) {
             ret = qcow2_zero_range(bs, start, end - start, discard, discard);
@@ -514,6 +540,8 @@ static int qcow2_pwrite_compressed(BlockDriverState *bs, int64_t offset,
                                    int64_t bytes, const void *buf)
 {
     BDRVQcow2State *s = bs->opaque;
+    g_autofree uint8_t *out = NULL;
+    ssize_t clen;
     int ret;
 
     if (!QLITE_IS_ALIGNED((uint64_t)offset, s->cluster_size) ||
@@ -521,16 +549,23 @@ static int qcow2_pwrite_compressed(BlockDriverState *bs, int64_t offset,
         (bytes < s->cluster_size && (uint64_t)(offset + bytes) != s->size)) {
         return -EINVAL;
     }
+    /* Deflate before taking the lock: writers compress side by side. */
+    out = g_malloc(s->cluster_size);
+    clen = qcow2_compress_cluster(s, buf, bytes, out);
+    if (clen == -ENOSPC) {
+        /* Incompressible: store as a normal cluster. */
+        return qcow2_pwrite(bs, offset, bytes, buf, 0);
+    }
+    if (clen < 0) {
+        return clen;
+    }
     g_mutex_lock(&s->lock);
+    qcow2_inflight_wait_locked(s, offset, s->cluster_size);
     ret = qcow2_writable(bs);
     if (ret == 0) {
-        ret = qcow2_write_compressed_cluster(bs, offset, buf, bytes);
+        ret = qcow2_write_compressed_cluster(bs, offset, out, clen);
     }
     g_mutex_unlock(&s->lock);
-    if (ret == -ENOSPC) {
-        /* Incompressible: store as a normal cluster. */
-        ret = qcow2_pwrite(bs, offset, bytes, buf, 0);
-    }
     return ret;
 }
 
@@ -570,6 +605,7 @@ static int qcow2_truncate(BlockDriverState *bs, int64_t size, GError **errp)
         return -ENOTSUP;
     }
     g_mutex_lock(&s->lock);
+    qcow2_inflight_drain_locked(s);
     ret = qcow2_writable(bs);
     if (ret == 0) {
         ret = qcow2_grow_l1_table(bs, qcow2_l1_entries_for(size,

@@ -139,6 +139,11 @@ typedef struct BDRVQcow2State {
     uint64_t free_byte_offset;      /* packing compressed clusters */
     GArray *pending_frees;          /* of Qcow2PendingFree */
 
+    /* Allocating writes whose data is on its way, L2 not yet updated
+     * (Qcow2Inflight, qcow2-inflight.c); alloc_done wakes waiters. */
+    GList *inflight;
+    GCond alloc_done;
+
     /* Known length of the image file; beyond it the file reads zero. */
     uint64_t file_size;
     /* Something was written to the file since the last flush of it. */
@@ -268,15 +273,58 @@ int qcow2_map_cached(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                      bool write, uint64_t *host);
 int qcow2_read_compressed(BlockDriverState *bs, uint64_t l2_entry,
                           uint8_t *cluster_buf);
+/*
+ * How qcow2_write_cluster_range() left a piece of a write: done under
+ * the lock, to be written in place, or to be written to freshly
+ * allocated clusters whose L2 entries qcow2_inflight_finish() sets.
+ */
+typedef enum Qcow2WriteHow {
+    QCOW2_WRITE_DONE,
+    QCOW2_WRITE_IN_PLACE,
+    QCOW2_WRITE_ALLOC,
+} Qcow2WriteHow;
+
+typedef struct Qcow2WriteMap {
+    Qcow2WriteHow how;
+    uint64_t done;          /* guest bytes this piece covers */
+    uint64_t host;          /* IN_PLACE: host offset of the data;
+                             * ALLOC: host offset of the first cluster */
+    uint64_t first;         /* ALLOC: guest offset of the first cluster */
+    int n;                  /* ALLOC: clusters */
+    bool fresh;             /* ALLOC: past the old end of the file */
+} Qcow2WriteMap;
+
 /* Writes: mapping existing writable clusters or allocating. */
 int qcow2_write_cluster_range(BlockDriverState *bs, uint64_t offset,
                               uint64_t bytes, const uint8_t *buf,
-                              uint64_t *done, bool *in_place,
-                              uint64_t *host);
+                              Qcow2WriteMap *m);
+/* Set the L2 entries of an ALLOC piece whose data is on disk. */
+int qcow2_alloc_finish(BlockDriverState *bs, const Qcow2WriteMap *m);
+void qcow2_set_l2_run(BlockDriverState *bs, uint64_t *l2, int l2i, int n,
+                      uint64_t host);
+/* Whether the old content of a cluster with L2 entry @e reads as zero. */
+bool qcow2_old_is_zero(BlockDriverState *bs, uint64_t e);
+
+/* qcow2-inflight.c: allocating writes with their data written unlocked. */
+typedef struct Qcow2Inflight {
+    uint64_t start;         /* guest bytes [start, end), whole clusters */
+    uint64_t end;
+} Qcow2Inflight;
+
+void qcow2_inflight_wait_locked(BDRVQcow2State *s, uint64_t offset,
+                                uint64_t bytes);
+void qcow2_inflight_drain_locked(BDRVQcow2State *s);
+int qcow2_inflight_write(BlockDriverState *bs, const Qcow2WriteMap *m,
+                         uint64_t offset, const uint8_t *buf);
 int qcow2_zero_range(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                      bool full_discard, bool unmap);
+/* Deflate one cluster (@len bytes of data, zero-padded), no lock
+ * needed: the compressed length, or -ENOSPC when it does not shrink. */
+ssize_t qcow2_compress_cluster(BDRVQcow2State *s, const uint8_t *data,
+                               size_t len, uint8_t *out);
+/* Store @clen compressed bytes as guest cluster @offset. */
 int qcow2_write_compressed_cluster(BlockDriverState *bs, uint64_t offset,
-                                   const uint8_t *data, size_t len);
+                                   const uint8_t *out, size_t clen);
 int qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size);
 int qcow2_write_l1(BlockDriverState *bs);
 /* Validate a table pointer read from the image. */

@@ -1,253 +1,10 @@
 /*
  * qlite-img convert and compare.
  *
- * convert copies in 2 MiB chunks aligned to the target's clusters (a
- * reader thread runs ahead of the writes, see img_convert_copy); a
- * freshly created target reads as zeroes, so zero granules (4 KiB, or a
- * whole cluster with -c) are skipped, which keeps the target sparse.
+ * convert opens the sources and creates and opens the target; the copy
+ * itself is qlite-img-convert-copy.c.
  */
-#include "qlite-img.h"
-
-#define IMG_CHUNK (2 * MiB)
-
-typedef struct ConvertState {
-    BlockBackend **src;
-    int nsrc;
-    int64_t total;
-    BlockBackend *dst;
-    bool compress;
-    bool target_zero;
-    int64_t sparse;         /* zero-detection granule; 0: write all */
-    int cluster_size;
-    bool progress;
-    bool progress_printed;
-    double progress_last;
-} ConvertState;
-
-static bool img_is_zero(const uint8_t *p, size_t len)
-{
-    static const uint8_t zero[4096];
-
-    while (len >= sizeof(zero)) {
-        if (memcmp(p, zero, sizeof(zero)) != 0) {
-            return false;
-        }
-        p += sizeof(zero);
-        len -= sizeof(zero);
-    }
-    return memcmp(p, zero, len) == 0;
-}
-
-/* Whether [off, off+len) of @bs reads as zeroes, by metadata alone. */
-static bool img_range_is_zero(BlockDriverState *bs, int64_t off, int64_t len)
-{
-    while (len > 0) {
-        int64_t pnum, map;
-        BlockDriverState *file;
-        int depth;
-        int ret = bdrv_block_status_above(bs, off, len, &pnum, &map, &file,
-                                          &depth);
-        if (ret < 0 || (ret & BDRV_BLOCK_DATA) || pnum <= 0 ||
-            (!(ret & BDRV_BLOCK_ZERO) && (ret & BDRV_BLOCK_ALLOCATED))) {
-            return false;
-        }
-        off += pnum;
-        len -= pnum;
-    }
-    return true;
-}
-
-/* Write the non-zero granules of @buf (target offset @off). */
-static int img_write_sparse(ConvertState *cs, int64_t off, uint8_t *buf,
-                            int64_t len)
-{
-    int64_t g = cs->sparse, pos = 0;
-
-    if (!g || !cs->target_zero) {
-        return blk_pwrite(cs->dst, off, len, buf, 0);
-    }
-    while (pos < len) {
-        int64_t start = pos, n;
-        while (pos < len && img_is_zero(buf + pos, MIN(g, len - pos))) {
-            pos += MIN(g, len - pos);
-        }
-        start = pos;
-        while (pos < len && !img_is_zero(buf + pos, MIN(g, len - pos))) {
-            pos += MIN(g, len - pos);
-        }
-        n = pos - start;
-        if (n > 0) {
-            int ret = blk_pwrite(cs->dst, off + start, n, buf + start, 0);
-            if (ret < 0) {
-                return ret;
-            }
-        }
-    }
-    return 0;
-}
-
-static int img_write_compressed(ConvertState *cs, int64_t off, uint8_t *buf,
-                                int64_t len)
-{
-    int64_t pos = 0;
-
-    while (pos < len) {
-        int64_t n = MIN((int64_t)cs->cluster_size, len - pos);
-        if (!img_is_zero(buf + pos, n)) {
-            int ret = blk_pwrite_compressed(cs->dst, off + pos, n, buf + pos);
-            if (ret < 0) {
-                return ret;
-            }
-        }
-        pos += n;
-    }
-    return 0;
-}
-
-/*
- * The copy is a two-stage pipeline: a reader thread finds out whether a
- * chunk is zero and reads it, while the main thread writes the chunks
- * before it, so reading and writing (and compressing) overlap.
- */
-#define IMG_PIPE_DEPTH 4
-
-typedef struct ConvertChunk {
-    BlockBackend *src;
-    int64_t soff;
-    int64_t doff;
-    int64_t len;            /* 0: the reader is done */
-    bool zero;              /* reads as zeroes by metadata, not read */
-    int ret;
-    uint8_t *buf;
-} ConvertChunk;
-
-typedef struct ConvertPipe {
-    ConvertState *cs;
-    GAsyncQueue *free_q;    /* chunks for the reader to fill */
-    GAsyncQueue *full_q;    /* chunks for the writer, in order */
-    gint stop;              /* the writer failed: read no more */
-} ConvertPipe;
-
-/* Reader: one chunk; false when the pipeline ends. */
-static bool img_convert_read_one(ConvertPipe *p, BlockBackend *src,
-                                 int64_t soff, int64_t doff, int64_t n)
-{
-    ConvertChunk *c = g_async_queue_pop(p->free_q);
-
-    c->src = src;
-    c->soff = soff;
-    c->doff = doff;
-    c->len = n;
-    c->zero = img_range_is_zero(blk_bs(src), soff, n);
-    c->ret = c->zero ? 0 : blk_pread(src, soff, n, c->buf);
-    g_async_queue_push(p->full_q, c);
-    return c->ret == 0 && !g_atomic_int_get(&p->stop);
-}
-
-static gpointer img_convert_reader(gpointer opaque)
-{
-    ConvertPipe *p = opaque;
-    ConvertState *cs = p->cs;
-    ConvertChunk *end;
-    int64_t doff = 0;
-    bool go = true;
-
-    for (int i = 0; i < cs->nsrc && go; i++) {
-        int64_t len = blk_getlength(cs->src[i]), soff = 0;
-        while (soff < len && go) {
-            /* Chunks end on target cluster boundaries. */
-            int64_t n = MIN(IMG_CHUNK - (doff % IMG_CHUNK), len - soff);
-            go = img_convert_read_one(p, cs->src[i], soff, doff, n);
-            soff += n;
-            doff += n;
-        }
-    }
-    end = g_async_queue_pop(p->free_q);
-    end->len = 0;
-    g_async_queue_push(p->full_q, end);
-    return NULL;
-}
-
-/* Writer: one chunk the reader filled. */
-static int img_convert_write_one(ConvertState *cs, ConvertChunk *c)
-{
-    int ret = c->ret;
-
-    if (ret < 0) {
-        error_report("error while reading at byte %" PRId64 ": %s", c->soff,
-                     g_strerror(-ret));
-        return ret;
-    }
-    if (c->zero) {
-        return cs->target_zero ? 0 : blk_pwrite_zeroes(cs->dst, c->doff,
-                                                       c->len, 0);
-    }
-    ret = cs->compress ? img_write_compressed(cs, c->doff, c->buf, c->len)
-                       : img_write_sparse(cs, c->doff, c->buf, c->len);
-    if (ret < 0) {
-        error_report("error while writing at byte %" PRId64 ": %s", c->doff,
-                     g_strerror(-ret));
-    }
-    return ret;
-}
-
-static int img_convert_pipe_run(ConvertPipe *p)
-{
-    ConvertState *cs = p->cs;
-    ConvertChunk *c;
-    int ret = 0;
-
-    while ((c = g_async_queue_pop(p->full_q))->len > 0) {
-        if (ret == 0) {
-            ret = img_convert_write_one(cs, c);
-            if (ret < 0) {
-                g_atomic_int_set(&p->stop, 1);
-            }
-        }
-        if (ret == 0 && cs->progress && cs->total) {
-            img_print_progress((c->doff + c->len) * 100.0 / cs->total,
-                               &cs->progress_printed, &cs->progress_last);
-        }
-        /* After a failure keep draining until the reader ends. */
-        g_async_queue_push(p->free_q, c);
-    }
-    g_async_queue_push(p->free_q, c);
-    return ret;
-}
-
-static int img_convert_copy(ConvertState *cs)
-{
-    ConvertChunk chunks[IMG_PIPE_DEPTH];
-    ConvertPipe p = { .cs = cs };
-    GThread *reader;
-    int ret;
-
-    p.free_q = g_async_queue_new();
-    p.full_q = g_async_queue_new();
-    for (int i = 0; i < IMG_PIPE_DEPTH; i++) {
-        chunks[i].buf = g_aligned_alloc(IMG_CHUNK, 1, 4096);
-        g_async_queue_push(p.free_q, &chunks[i]);
-    }
-    if (cs->progress) {
-        img_print_progress(0, &cs->progress_printed, &cs->progress_last);
-    }
-    reader = g_thread_new("convert-read", img_convert_reader, &p);
-    ret = img_convert_pipe_run(&p);
-    g_thread_join(reader);
-    if (cs->progress) {
-        if (ret == 0) {
-            img_print_progress(100.0, &cs->progress_printed,
-                               &cs->progress_last);
-        }
-        printf("\n");
-    }
-    for (int i = 0; i < IMG_PIPE_DEPTH; i++) {
-        g_aligned_free(chunks[i].buf);
-    }
-    g_async_queue_unref(p.free_q);
-    g_async_queue_unref(p.full_q);
-    return ret;
-}
+#include "qlite-img-convert.h"
 
 static bool img_convert_open_dst(ConvertState *cs, const char *out,
                                  const char *ofmt, QliteOpts *copts,
@@ -280,7 +37,8 @@ static bool img_convert_open_dst(ConvertState *cs, const char *out,
     }
     cs->cluster_size = blk_bs(cs->dst)->drv->get_cluster_size ?
         blk_bs(cs->dst)->drv->get_cluster_size(blk_bs(cs->dst)) : 4096;
-    cs->target_zero = !skip_create;
+    /* A backing file shows through what the copy leaves unwritten. */
+    cs->target_zero = !skip_create && !qopts_get(copts, "backing_file");
     return true;
 }
 
@@ -330,7 +88,7 @@ int img_convert(int argc, char **argv)
     uint64_t sparse;
     int c;
 
-    while ((c = getopt_long(argc, argv, "hf:O:o:cpqnt:T:S:m:WUCB:",
+    while ((c = getopt_long(argc, argv, "hf:O:o:cpqnt:T:S:m:WUCB:F:",
                             lopts, NULL)) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
@@ -346,10 +104,18 @@ int img_convert(int argc, char **argv)
             if (!img_parse_size(optarg, &sparse)) {
                 return 1;
             }
+            if (sparse % 512 || sparse > 16 * MiB) {
+                error_report("Invalid buffer size for sparse output "
+                             "specified. Valid sizes are multiples of 512 "
+                             "up to 16777216. Select 0 to disable sparse "
+                             "detection (fully allocates output).");
+                return 1;
+            }
             cs.sparse = sparse;
             break;
         case 'm': case 'W': case 'U': case 'C': case 'Z': break;
         case 'B': qopts_set(copts, "backing_file", optarg); break;
+        case 'F': qopts_set(copts, "backing_fmt", optarg); break;
         default: return 1;
         }
     }

@@ -695,13 +695,6 @@ static int img_snapshot(int argc, char **argv)
 
 /* ---- map ---- */
 
-typedef struct MapEntry {
-    int64_t start, length, offset;
-    int depth, flags;
-    bool present, has_offset;
-    const char *file;
-} MapEntry;
-
 static bool img_map_mergeable(const MapEntry *a, const MapEntry *b)
 {
     return a->depth == b->depth && a->flags == b->flags &&
@@ -736,8 +729,7 @@ static bool img_map_print(const MapEntry *e, bool json, bool first)
     return true;
 }
 
-static int img_map_get(BlockDriverState *bs, int64_t off, int64_t len,
-                       MapEntry *e)
+int img_map_get(BlockDriverState *bs, int64_t off, int64_t len, MapEntry *e)
 {
     int64_t pnum, map;
     BlockDriverState *file;

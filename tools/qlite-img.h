@@ -19,6 +19,18 @@ bool img_parse_size(const char *s, uint64_t *out);
 bool img_parse_o(QliteOpts *opts, const char *optstr);
 void img_print_progress(double pct, bool *printed, double *last);
 
+/* One run of qemu-img map: [start, start + length) at one depth. */
+typedef struct MapEntry {
+    int64_t start, length, offset;
+    int depth, flags;       /* BDRV_BLOCK_DATA, BDRV_BLOCK_ZERO */
+    bool present, has_offset;
+    const char *file;
+} MapEntry;
+
+/* The run at @off (at most @len) through the backing chain, or -errno;
+ * what reads as zeroes has BDRV_BLOCK_ZERO in flags. */
+int img_map_get(BlockDriverState *bs, int64_t off, int64_t len, MapEntry *e);
+
 /* The whole tool: main() of qlite-img and of its test variants. */
 int img_main(int argc, char **argv);
 

@@ -203,6 +203,68 @@ def write_convert(opts, compress):
     sh('qemu-img', 'compare', '-f', 'raw', '-F', 'qcow2', src, img)
 
 
+def make_zero_runs(name):
+    """Data and zeroes mixed: holes, zeroes written out, zero blocks
+    inside data, a zero run not on a cluster boundary, a short tail."""
+    src = path(name)
+    with open(src, 'wb') as f:
+        f.truncate((12 << 20) + 777)
+        for mib in (0, 1, 4, 7, 8):
+            f.seek(mib << 20)
+            f.write(os.urandom(1 << 20))
+        f.seek(2 << 20)
+        f.write(bytes(1 << 20))
+        f.seek((1 << 20) + 8192)
+        f.write(bytes(4096))
+        f.seek((4 << 20) + 65536 + 1000)
+        f.write(bytes(70000))
+        f.seek(12 << 20)
+        f.write(os.urandom(777))
+    return src
+
+
+def map_json(img):
+    """What is data and what zero, runs merged: the host layout (which
+    convert's out-of-order writers change) splits qemu-img map's runs."""
+    r = sh('qemu-img', 'map', '--output=json', img)
+    runs = []
+    for e in json.loads(r.stdout):
+        if runs and runs[-1][2:] == (e['data'], e['zero']):
+            runs[-1] = (runs[-1][0], runs[-1][1] + e['length']) + runs[-1][2:]
+        else:
+            runs.append((e['start'], e['length'], e['data'], e['zero']))
+    return runs
+
+
+@case
+def convert_zero_runs_like_qemu(sparse, compress):
+    """convert of an image with zero runs: the same bytes and the same
+    allocation as qemu-img's, for raw -> qcow2 and qcow2 -> qcow2."""
+    src = make_zero_runs('z.raw')
+    mid = path('z.qcow2')
+    sh('qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', src, mid)
+    for s, fmt in ((src, 'raw'), (mid, 'qcow2')):
+        args = ['convert', '-f', fmt, '-O', 'qcow2', '-S', sparse]
+        args += ['-c'] if compress else []
+        for tool, out in (('qemu-img', 'zq.qcow2'), (QLITE, 'zl.qcow2')):
+            if os.path.exists(path(out)):
+                os.unlink(path(out))
+            sh(*([tool] + args + [s, path(out)]))
+        qemu_clean(path('zl.qcow2'))
+        sh('qemu-img', 'compare', '-f', fmt, '-F', 'qcow2', s,
+           path('zl.qcow2'))
+        if not compress and map_json(path('zq.qcow2')) != \
+                map_json(path('zl.qcow2')):
+            raise AssertionError('-S %s from %s: allocation differs from '
+                                 'qemu-img\'s: %s vs %s' % (
+                                     sparse, fmt, map_json(path('zl.qcow2')),
+                                     map_json(path('zq.qcow2'))))
+    r = sh(QLITE, 'convert', '-S', '1000', '-O', 'qcow2', src,
+           path('zbad.qcow2'), check=False)
+    if r.returncode == 0 or 'multiples of 512' not in r.stderr:
+        raise AssertionError('-S 1000 accepted: %s' % r.stderr)
+
+
 @case
 def write_random_ops(opts):
     """The crash writer run to completion: writes, zeroes, discards."""
@@ -530,6 +592,9 @@ def main():
             write_convert(opts, False)
         write_convert('cluster_size=4096', True)
         write_convert('compat=0.10', True)
+        for sparse in ('4k', '0', '64k'):
+            convert_zero_runs_like_qemu(sparse, False)
+        convert_zero_runs_like_qemu('4k', True)
         for opts in ('cluster_size=65536', 'cluster_size=512,refcount_bits=4',
                      'compat=0.10', 'lazy_refcounts=on'):
             write_random_ops(opts)

@@ -417,6 +417,80 @@ static void test_async_direct(void)
     blk_unref(blk);
 }
 
+/* Every byte of [off, off + len) of @buf is @v. */
+static void assert_bytes(const uint8_t *buf, int64_t off, int64_t len, int v)
+{
+    for (int64_t i = off; i < off + len; i++) {
+        g_assert_cmpint(buf[i], ==, v);
+    }
+}
+
+/*
+ * A partial write to a new cluster reads back zeroes around it: for a
+ * fresh cluster past the end of the file and for a reused one whose old
+ * content was data (zero-filled, not read).
+ */
+static void test_alloc_partial(void)
+{
+    g_autofree char *fn = tmp_path("alloc-partial.qcow2");
+    g_autofree uint8_t *cl = g_malloc(65536);
+    g_autofree uint8_t *r = g_malloc(3 * 65536);
+    GError *err = NULL;
+    BlockBackend *blk;
+
+    create_qcow2(fn, "4M", NULL);
+    blk = blk_new_open(fn, NULL, NULL, BDRV_O_RDWR, &err);
+    g_assert_no_error(err);
+    memset(cl, 0xab, 65536);
+    g_assert_cmpint(blk_pwrite(blk, 0, 65536, cl, 0), ==, 0);
+    /* Fresh: 5000 bytes in the middle of guest cluster 2. */
+    g_assert_cmpint(blk_pwrite(blk, 2 * 65536 + 7000, 5000, cl, 0), ==, 0);
+    /* Free guest cluster 0's host cluster, then reuse it for cluster 1. */
+    g_assert_cmpint(blk_discard(blk, 0, 65536), ==, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    g_assert_cmpint(blk_pwrite(blk, 65536 + 100, 300, cl, 0), ==, 0);
+    g_assert_cmpint(blk_pread(blk, 0, 3 * 65536, r), ==, 0);
+    assert_bytes(r, 0, 65536 + 100, 0);
+    assert_bytes(r, 65536 + 100, 300, 0xab);
+    assert_bytes(r, 65536 + 400, 65536 - 400 + 7000, 0);
+    assert_bytes(r, 2 * 65536 + 7000, 5000, 0xab);
+    assert_bytes(r, 2 * 65536 + 12000, 65536 - 12000, 0);
+    assert_clean(blk);
+    blk_unref(blk);
+}
+
+/*
+ * Many allocating writes in flight at once, several to each cluster:
+ * the ones that meet an allocation in flight wait for it, none is lost.
+ */
+static void test_alloc_concurrent(void)
+{
+    g_autofree char *fn = tmp_path("alloc-conc.qcow2");
+    g_autofree uint8_t *model = g_malloc0(1 * MiB);
+    g_autofree uint8_t *r = g_malloc(1 * MiB);
+    AioCtx ctx = { 0 };
+    GError *err = NULL;
+    BlockBackend *blk;
+
+    create_qcow2(fn, "1M", NULL);
+    blk = blk_new_open(fn, NULL, NULL, BDRV_O_RDWR, &err);
+    g_assert_no_error(err);
+    for (int i = 0; i < 64; i++) {
+        /* Blocks 0, 16, 32, ... then 1, 17, ...: 4 clusters, 4 rounds. */
+        int64_t off = ((i % 16) * 16 + i / 16) * 4096;
+        struct iovec iov = { model + off, 4096 };
+        fill(model + off, 4096, i + 1);
+        blk_aio_pwritev(blk, off, &iov, 1, 0, aio_cb, &ctx);
+    }
+    blk_drain(blk);
+    g_assert_cmpint(ctx.done, ==, 64);
+    g_assert_cmpint(ctx.ret, ==, 0);
+    g_assert_cmpint(blk_pread(blk, 0, 1 * MiB, r), ==, 0);
+    g_assert(memcmp(r, model, 1 * MiB) == 0);
+    assert_clean(blk);
+    blk_unref(blk);
+}
+
 static void test_cache_modes(void)
 {
     static const char *const modes[] = {
@@ -532,6 +606,8 @@ int main(int argc, char **argv)
     g_test_add_func("/block/async", test_async);
     g_test_add_func("/block/async-direct", test_async_direct);
     g_test_add_func("/block/cache-modes", test_cache_modes);
+    g_test_add_func("/qcow2/alloc-partial", test_alloc_partial);
+    g_test_add_func("/qcow2/alloc-concurrent", test_alloc_concurrent);
     g_test_add_func("/block/drive-options", test_drive_options);
     ret = g_test_run();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);

@@ -16,7 +16,6 @@ struct BlockBackend {
     char *name;                 /* -drive id, or "" */
     BlockDriverState *bs;       /* NULL: no medium */
     bool wce;
-    bool discard;               /* discard=unmap (default) */
     bool no_direct;             /* aio=threads: always the worker pool */
     gint in_flight;
     BlockdevOnError on_read_error, on_write_error;
@@ -36,7 +35,6 @@ static BlockBackend *blk_alloc(const char *name, bool writethrough)
 
     blk->name = g_strdup(name ? name : "");
     blk->wce = !writethrough;
-    blk->discard = true;
     blk->on_read_error = BLOCKDEV_ON_ERROR_REPORT;
     blk->on_write_error = BLOCKDEV_ON_ERROR_ENOSPC;
     blk->stats.idle_since_ns = -1;
@@ -154,16 +152,6 @@ int64_t blk_getlength(BlockBackend *blk)
 bool blk_is_read_only(BlockBackend *blk)
 {
     return !blk->bs || blk->bs->read_only;
-}
-
-void blk_set_discard_enabled(BlockBackend *blk, bool on)
-{
-    blk->discard = on;
-}
-
-bool blk_discard_enabled(BlockBackend *blk)
-{
-    return blk->discard;
 }
 
 void blk_set_aio_threads(BlockBackend *blk, bool on)
@@ -537,9 +525,6 @@ int blk_discard(BlockBackend *blk, int64_t offset, int64_t bytes)
 {
     int ret = blk_check_range(blk, offset, bytes);
 
-    if (ret == 0 && !blk->discard) {
-        return 0;
-    }
     return ret < 0 ? ret : bdrv_discard(blk->bs, offset, bytes);
 }
 

@@ -130,7 +130,7 @@ struct BlockDriverState {
     char *node_name;
     int open_flags;
     bool read_only;
-    bool discard_ignore;            /* -blockdev discard=ignore: drop them */
+    bool discard_ignore;            /* discard=ignore: drop discards */
     uint64_t wr_highest_offset;     /* atomic: end of the furthest write */
     unsigned refcnt;
 

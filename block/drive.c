@@ -245,7 +245,10 @@ static bool drive_apply_policies(DriveInfo *d, QliteOpts *opts,
     /* "threads" keeps every request in the worker pool; the others use
      * the io_uring where a request allows it. */
     blk_set_aio_threads(d->blk, aio && !strcmp(aio, "threads"));
-    blk_set_discard_enabled(d->blk, unmap);
+    /* As -blockdev's, the policy is the node's (bdrv_discard). */
+    if (blk_bs(d->blk)) {
+        blk_bs(d->blk)->discard_ignore = !unmap;
+    }
     return true;
 }
 

@@ -270,9 +270,6 @@ BlockErrorAction blk_get_error_action(BlockBackend *blk, bool is_read,
 void blk_error_action(BlockBackend *blk, BlockErrorAction action,
                       bool is_read, int error);
 
-/* discard=ignore: guest discards succeed and do nothing. */
-void blk_set_discard_enabled(BlockBackend *blk, bool on);
-bool blk_discard_enabled(BlockBackend *blk);
 
 /* Per-backend counters, kept by the blk_aio_* calls (query-blockstats). */
 typedef struct BlockAcctStats {

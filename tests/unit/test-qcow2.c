@@ -6,6 +6,7 @@
 #include "../../block/qcow2.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *tmpdir;
@@ -527,6 +528,43 @@ static void test_cache_modes(void)
     }
 }
 
+/* Blocks a raw file holds after 1 MiB written and then discarded. */
+static int64_t discard_leaves(const char *opt, const char *fn)
+{
+    g_autofree uint8_t *buf = g_malloc(1 << 20);
+    GError *err = NULL;
+    DriveInfo *d;
+    struct stat st;
+
+    memset(buf, 0xab, 1 << 20);
+    d = drive_new(opt, IF_NONE, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(blk_pwrite(d->blk, 0, 1 << 20, buf, 0), ==, 0);
+    g_assert_cmpint(blk_flush(d->blk), ==, 0);
+    g_assert_cmpint(blk_discard(d->blk, 0, 1 << 20), ==, 0);
+    g_assert_cmpint(stat(fn, &st), ==, 0);
+    return st.st_blocks;
+}
+
+/* discard= is the image node's: ignore drops them (the default), unmap
+ * frees the space. */
+static void test_drive_discard(void)
+{
+    g_autofree char *a = tmp_path("keep.raw");
+    g_autofree char *b = tmp_path("free.raw");
+    g_autofree char *oa = g_strdup_printf(
+        "file=%s,format=raw,if=none,id=dkeep,discard=ignore", a);
+    g_autofree char *ob = g_strdup_printf(
+        "file=%s,format=raw,if=none,id=dfree,discard=unmap", b);
+
+    g_assert_true(g_file_set_contents(a, "", 0, NULL));
+    g_assert_true(g_file_set_contents(b, "", 0, NULL));
+    g_assert_cmpint(truncate(a, 1 << 20), ==, 0);
+    g_assert_cmpint(truncate(b, 1 << 20), ==, 0);
+    g_assert_cmpint(discard_leaves(oa, a), >=, (1 << 20) / 512);
+    g_assert_cmpint(discard_leaves(ob, b), <, (1 << 20) / 512);
+}
+
 static void test_drive_options(void)
 {
     g_autofree char *fn = tmp_path("drive.qcow2");
@@ -609,6 +647,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/alloc-partial", test_alloc_partial);
     g_test_add_func("/qcow2/alloc-concurrent", test_alloc_concurrent);
     g_test_add_func("/block/drive-options", test_drive_options);
+    g_test_add_func("/block/drive-discard", test_drive_discard);
     ret = g_test_run();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) {

@@ -28,7 +28,7 @@
 #include "qlite/qdev.h"
 #include "qlite/qtest.h"
 #include "qlite/rtc.h"
-#include "qlite/x86.h"
+#include "qlite/x86-cpu.h"
 
 #include <fcntl.h>
 #include <unistd.h>

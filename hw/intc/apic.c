@@ -18,7 +18,7 @@
 #include "qlite/error.h"
 #include "qlite/main-loop.h"
 #include "qlite/memory.h"
-#include "qlite/x86.h"
+#include "qlite/x86-cpu.h"
 
 #define APIC_MMIO_SIZE      0x100000    /* APIC page + MSI window */
 #define APIC_VERSION        0x14

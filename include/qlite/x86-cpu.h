@@ -15,6 +15,7 @@
 #include "qlite/osdep.h"
 #include "target/i386/exec.h"       /* state, decoder, handlers */
 #include "target/i386/mmu.h"        /* page walk, soft TLB */
+#include "target/i386/cpuid.h"      /* feature bits */
 #include "target/i386/tcg/trace.h"  /* QLITE_TRACE_CPU */
 #include "target/i386/tcg/tcg-cpu.h" /* the CPU's side of tcg's loop */
 

@@ -117,7 +117,9 @@ static void tcg_kick_vcpu(CPUState *cpu)
 {
     CPUState *first = cpu_get(0);
 
-    tcg_exec_kick();
+    if (cpu->arch) {
+        tcg_exec_kick(x86_env(cpu));
+    }
     if (first && first != cpu) {
         g_cond_broadcast(&first->halt_cond);
     }

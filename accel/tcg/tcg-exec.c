@@ -12,16 +12,25 @@
 #include "qlite/apic.h"
 #include "qlite/tcg.h"
 
-int tcg_exec_kicked;            /* atomic: leave at the next boundary */
-
-void tcg_exec_kick(void)
+void tcg_exec_kick(X86CPUState *env)
 {
-    g_atomic_int_set(&tcg_exec_kicked, 1);
+    g_atomic_int_set(&env->exec_kicked, 1);
+}
+
+void tcg_exec_kick_all(void)
+{
+    for (int i = 0; i < cpu_count(); i++) {
+        CPUState *cpu = cpu_get(i);
+
+        if (cpu->arch) {
+            tcg_exec_kick(x86_env(cpu));
+        }
+    }
 }
 
 static inline bool exec_should_leave(CPUState *cpu)
 {
-    return g_atomic_int_get(&tcg_exec_kicked) ||
+    return g_atomic_int_get(&x86_env(cpu)->exec_kicked) ||
            g_atomic_int_get(&cpu->exit_request) ||
            cpu_should_stop(cpu) || cpu->halted;
 }
@@ -33,7 +42,7 @@ static inline bool exec_should_leave(CPUState *cpu)
 static void exec_translated(X86CPUState *env, TcgBlock *tb, int32_t budget)
 {
     tcg_cpu_block_entry(env);
-    tcg_jit_budget = budget;
+    env->exec_budget = budget;
     tb->jit(env);
 }
 
@@ -49,7 +58,7 @@ void *tcg_jit_next_code(X86CPUState *env)
     TcgCPU *tc = cpu->accel;
     TcgBlock *tb;
 
-    if (g_atomic_int_get(&tcg_exec_kicked) || --tcg_jit_budget < 0 ||
+    if (g_atomic_int_get(&env->exec_kicked) || --env->exec_budget < 0 ||
         tcg_tb_gc_wanted || g_atomic_int_get(&cpu->interrupt_request)) {
         return NULL;
     }
@@ -79,7 +88,6 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
 {
     if (setjmp(env->jmp_env)) {
         tcg_tb_set_running(NULL);
-        tc->chain.tb = NULL;
         tcg_cpu_deliver_exception(cpu, env, tc);
         return !exec_should_leave(cpu) && *budget > 0;
     }
@@ -105,7 +113,7 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
         if (!tb->jit && !tb->jit_failed) {
             tcg_jit_compile(env, tb);
         }
-        if (tcg_jit_pending_link) {
+        if (env->exec_pending_link) {
             tcg_jit_link_pending(env, tb);
         }
         if (tb->jit && (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
@@ -113,7 +121,7 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
             stats_inc(&tc->stats[TCG_STAT_BLOCKS_TRANSLATED]);
             /* Each chained jump took one from the budget. */
             stats_add(&tc->stats[TCG_STAT_BLOCKS_CHAINED],
-                      TCG_JIT_CHAIN_BUDGET - MAX(tcg_jit_budget, 0));
+                      TCG_JIT_CHAIN_BUDGET - MAX(env->exec_budget, 0));
         } else {
             tcg_exec_block_interp(env, tc, tb);
         }
@@ -143,11 +151,9 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
 
     uint32_t req;
 
-    g_atomic_int_set(&tcg_exec_kicked, 0);
+    g_atomic_int_set(&env->exec_kicked, 0);
     g_atomic_int_set(&cpu->exit_request, 0);
     apic_set_current_cpu(cpu);
-    tc->chain.tb = NULL;
-    tcg_jit_pending_link = NULL;    /* it was another vCPU's exit */
     req = g_atomic_int_get(&cpu->interrupt_request);
     if (req & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
         tcg_cpu_init_sipi(cpu, env, tc, req);

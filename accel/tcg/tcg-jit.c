@@ -30,8 +30,6 @@
 /* Room one block may need at most (64 instructions and their stubs). */
 #define JIT_BLOCK_ROOM  (48u << 10)
 
-TcgJitLink *tcg_jit_pending_link;
-int32_t tcg_jit_budget;
 
 static uint8_t *jit_buf;
 static size_t jit_used;
@@ -120,7 +118,11 @@ void tcg_jit_gc(void)
         jit_reset_wanted = false;
         jit_used = 0;
         stats_inc(&tcg_vm_stats[TCG_VM_STAT_CODE_FLUSHES]);
-        tcg_jit_pending_link = NULL;
+        for (int i = 0; i < cpu_count(); i++) {
+            if (cpu_get(i)->arch) {
+                x86_env(cpu_get(i))->exec_pending_link = NULL;
+            }
+        }
     }
 }
 
@@ -160,14 +162,12 @@ static void jit_check_leave(JitCtx *c, uint8_t **out)
 {
     JitAsm *a = &c->a;
 
-    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_exec_kicked);
-    ja_load(a, 4, JA_RDX, ja_mem(JA_RDX, 0));
+    ja_load(a, 4, JA_RDX, env_mem(ENV_OFF(exec_kicked)));
     ja_test_rr(a, 4, JA_RDX, JA_RDX);
     out[0] = ja_jcc(a, CC_NE);
-    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_jit_budget);
-    ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
+    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(exec_budget)));
     ja_alu_ri(a, JA_SUB, 4, JA_RCX, 1);
-    ja_store(a, 4, ja_mem(JA_RDX, 0), JA_RCX);
+    ja_store(a, 4, env_mem(ENV_OFF(exec_budget)), JA_RCX);
     out[1] = ja_jcc(a, CC_S);
 }
 
@@ -247,8 +247,7 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
     for (int k = 0; k < 3; k++) {
         ja_patch(a, miss[k], a->p);
     }
-    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_jit_pending_link);
-    ja_store(a, 8, ja_mem(JA_RDX, 0), JA_RAX);
+    ja_store(a, 8, env_mem(ENV_OFF(exec_pending_link)), JA_RAX);
     for (int k = 0; k < 2; k++) {
         ja_patch(a, out[k], a->p);
     }
@@ -543,9 +542,9 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
  */
 void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb)
 {
-    TcgJitLink *link = tcg_jit_pending_link;
+    TcgJitLink *link = env->exec_pending_link;
 
-    tcg_jit_pending_link = NULL;
+    env->exec_pending_link = NULL;
     if (tb->jit_body &&
         (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
         link->code = tb->jit_body;

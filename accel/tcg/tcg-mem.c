@@ -175,7 +175,7 @@ void tcg_mem_io_init(X86IO *io, TcgCPU *tc)
 static void mem_listener(AddressSpace *as, FlatView *view, void *opaque)
 {
     g_atomic_int_set(&mem_changed, 1);
-    tcg_exec_kick();
+    tcg_exec_kick_all();
 }
 
 /* Any thread (devices hold the big lock): @len bytes of RAM were written. */
@@ -189,7 +189,7 @@ static void mem_ram_written(uint64_t addr, uint64_t len)
     }
     g_mutex_unlock(&mem_dirty_lock);
     g_atomic_int_set(&tcg_mem_dirty_pending, 1);
-    tcg_exec_kick();        /* translated code checks only the kick */
+    tcg_exec_kick_all();    /* translated code checks only the kick */
 }
 
 /* @len may exceed what tcg_tb_invalidate_phys() takes at once. */

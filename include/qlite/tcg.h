@@ -19,8 +19,9 @@
 /* Guest instructions per block at most: bounds the work between checks. */
 #define TCG_BLOCK_MAX_INSNS 64
 #define TCG_NO_PAGE         UINT64_MAX
-/* Successors a block remembers (a RET or an indirect jump has several). */
-#define TCG_BLOCK_LINKS     4
+/* Entries of a vCPU's jump cache (linear pc -> block). */
+#define TCG_JC_BITS         10
+#define TCG_JC_SIZE         (1u << TCG_JC_BITS)
 
 /*
  * A decoded block: straight-line guest code that starts at physical
@@ -69,18 +70,6 @@ struct TcgBlock {
     bool cached;                /* in the cache; false: run once, freed */
     bool valid;                 /* false once invalidated */
     /*
-     * Chaining: the last blocks that followed this one, by linear start.
-     * Meaningful only while link_epoch equals tcg_tb_epoch (no block was
-     * invalidated since, so none was freed) and the translations and mode
-     * are those they were found with (link_gen, link_hflags).
-     */
-    uint8_t link_next;          /* slot to replace next */
-    uint32_t link_epoch;
-    uint32_t link_gen;          /* env->tlb_gen when the links were made */
-    uint32_t link_hflags;       /* env->hflags then */
-    uint64_t link_pc[TCG_BLOCK_LINKS];
-    TcgBlock *link[TCG_BLOCK_LINKS];
-    /*
      * Host code for the block, valid while env->hflags & TCG_JIT_GUARD
      * equals jit_guard; jit_failed: not translatable, don't try again.
      */
@@ -105,11 +94,14 @@ void tcg_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len);
 /* Drop every block (memory map change, reset, cache full). */
 void tcg_tb_flush_all(void);
 /*
- * The block being executed: invalidating it sets tcg_tb_running_stale,
- * which stops it after the current instruction.
+ * The block this thread's interpreter is executing: invalidating it (a
+ * store by this vCPU over its own code) sets tcg_tb_running_stale, which
+ * stops it after the current instruction.  Another vCPU's store does not
+ * stop it: cross-modifying code takes effect at the next block, which
+ * the SDM allows (vol 3A 8.1.3: the writer and the executor synchronise).
  */
-extern TcgBlock *tcg_tb_running;
-extern bool tcg_tb_running_stale;
+extern __thread TcgBlock *tcg_tb_running;
+extern __thread bool tcg_tb_running_stale;
 static inline void tcg_tb_set_running(TcgBlock *tb)
 {
     tcg_tb_running = tb;
@@ -139,16 +131,17 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb);
 void tcg_jit_flush(void);
 /* Between blocks, when no translated code runs. */
 void tcg_jit_gc(void);
-/* Set by translated code leaving through a stale link slot. */
-extern TcgJitLink *tcg_jit_pending_link;
+/*
+ * env->exec_pending_link: set by translated code leaving through a stale
+ * link slot; the loop fills it with the block it runs next.
+ */
 void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb);
 /*
  * Translated code, after an indirect branch: the translated code of the
  * block at env->rip, or NULL when the loop should run (tcg-exec.c).
  */
 void *tcg_jit_next_code(X86CPUState *env);
-/* Chained jumps left before translated code returns to the loop. */
-extern int32_t tcg_jit_budget;
+/* Chained jumps (env->exec_budget) before translated code returns. */
 #define TCG_JIT_CHAIN_BUDGET    256
 
 /* ---- building and finding blocks (target/i386/tcg/block.c) -------- */
@@ -164,8 +157,8 @@ TcgBlock *tcg_block_find(X86CPUState *env);
 TcgBlock *tcg_block_one(X86CPUState *env);
 typedef struct TcgCPU TcgCPU;
 /*
- * The same, first trying the blocks that followed the previous one
- * (tc->chain), which skips the translation and the hash lookup.
+ * The same, first trying the vCPU's jump cache (tc->jc), which skips
+ * the translation and the hash lookup.
  */
 TcgBlock *tcg_block_next(X86CPUState *env, TcgCPU *tc);
 
@@ -201,11 +194,18 @@ static inline uint64_t tcg_block_limit_room(const X86CPUState *env)
 
 /* ---- per-vCPU execution (tcg-exec.c; the CPU's side: tcg-cpu.h) --- */
 
-/* What the next block lookup may chain from (tcg_block_next()). */
-typedef struct TcgChain {
-    TcgBlock *tb;               /* the block just looked up, or NULL */
-    uint32_t epoch;             /* tcg_tb_epoch then (tb not freed since) */
-} TcgChain;
+/*
+ * A jump-cache entry: the block at linear @pc, found while the cache's
+ * epoch was @epoch, under TLB generation @gen and hflags @hflags.  Each
+ * vCPU has its own cache, so only its own thread reads and writes it.
+ */
+typedef struct TcgJumpEntry {
+    uint64_t pc;
+    TcgBlock *tb;
+    uint32_t epoch;
+    uint32_t gen;
+    uint32_t hflags;
+} TcgJumpEntry;
 
 /*
  * Per-vCPU counters (tcg-stats.c names them for query-stats).  Only the
@@ -236,35 +236,32 @@ struct TcgCPU {
     CPUState *cpu;
     X86CPUState *env;
     X86IO io;
-    TcgChain chain;
+    TcgJumpEntry jc[TCG_JC_SIZE];
     bool wait_sipi;             /* an AP waiting for INIT-SIPI-SIPI */
     bool dead;                  /* triple-faulted: waits for the reset */
     uint64_t stats[TCG_STAT__MAX];
 };
 
+static inline TcgJumpEntry *tcg_jc_entry(TcgCPU *tc, uint64_t pc)
+{
+    return &tc->jc[(pc ^ (pc >> TCG_JC_BITS)) & (TCG_JC_SIZE - 1)];
+}
+
 /*
- * tcg_block_next()'s common case inline: the block that followed the
- * previous one before, under the same translations and mode (see
- * block_chain_ok() and block_chain_lookup() in target/i386/tcg/block.c).
+ * tcg_block_next()'s common case inline: the block the jump cache
+ * remembers at this pc, under the same translations and mode, with no
+ * block invalidated since (so it was not freed).
  */
 static inline TcgBlock *tcg_block_next_inline(X86CPUState *env, TcgCPU *tc)
 {
-    TcgChain *c = &tc->chain;
-    TcgBlock *prev = c->tb;
     uint64_t pc = tcg_block_pc(env);
+    const TcgJumpEntry *e = tcg_jc_entry(tc, pc);
 
-    if (prev && c->epoch == tcg_tb_epoch &&
-        prev->link_epoch == tcg_tb_epoch && prev->link_gen == env->tlb_gen &&
-        prev->link_hflags == env->hflags) {
-        for (int k = 0; k < TCG_BLOCK_LINKS; k++) {
-            TcgBlock *tb = prev->link[k];
-
-            if (tb && prev->link_pc[k] == pc &&
-                tb->size <= tcg_block_limit_room(env)) {
-                c->tb = tb;
-                return tb;
-            }
-        }
+    if (e->pc == pc && e->tb &&
+        e->epoch == __atomic_load_n(&tcg_tb_epoch, __ATOMIC_ACQUIRE) &&
+        e->gen == env->tlb_gen && e->hflags == env->hflags &&
+        e->tb->size <= tcg_block_limit_room(env)) {
+        return e->tb;
     }
     return tcg_block_next(env, tc);
 }
@@ -276,8 +273,9 @@ static inline TcgBlock *tcg_block_next_inline(X86CPUState *env, TcgCPU *tc)
 void tcg_exec_block_translated(X86CPUState *env, TcgBlock *tb);
 
 /* Leave the execution loop at the next block boundary (any thread). */
-void tcg_exec_kick(void);
-extern int tcg_exec_kicked;     /* atomic: set by tcg_exec_kick() */
+void tcg_exec_kick(X86CPUState *env);
+/* The same for every vCPU (the memory map or RAM under code changed). */
+void tcg_exec_kick_all(void);
 /*
  * Run @cpu for at most @budget blocks, returning early when it halts,
  * is asked to stop or is kicked.  Called without the big lock.

@@ -437,6 +437,16 @@ typedef struct X86CPUState {
     CPUState *cs;
     const X86IO *io;
     void *exec;                 /* execution side: block cache etc. */
+    /*
+     * The execution loop's own words for this vCPU that translated code
+     * reads and writes through env (accel/tcg): a kick (atomic, set from
+     * any thread), the chained jumps left, the link slot a stale exit
+     * asks the loop to fill, and where this vCPU's link slots lie.
+     */
+    int32_t exec_kicked;
+    int32_t exec_budget;
+    void *exec_pending_link;
+    uint32_t exec_link_off;
 
     /* --- statistics (last: off the hot fields' cache lines) ------------ */
     /*

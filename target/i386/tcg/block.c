@@ -151,10 +151,6 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
     tb->valid = true;
     tb->hash_next = NULL;
     tb->page_next[0] = tb->page_next[1] = NULL;
-    tb->link_next = 0;
-    tb->link_epoch = tcg_tb_epoch - 1;      /* no links yet */
-    tb->link_gen = 0;
-    tb->link_hflags = 0;
     for (unsigned i = 0; i < b.n; i++) {
         /* The trace shows the flags after each instruction: keep them. */
         bool dead = !tcg_trace_on &&
@@ -205,77 +201,23 @@ TcgBlock *tcg_block_one(X86CPUState *env)
                        x86_decode_mode(env), false, 1);
 }
 
-/* Can the lookup at @pc reuse what the previous lookup established? */
-static bool block_chain_ok(const TcgChain *c)
-{
-    return c->tb && c->epoch == tcg_tb_epoch;
-}
-
 /*
- * No block invalidated, same translations (no TLB flush), same mode as
- * when @prev's links were made: a block remembered by linear pc is the
- * one tcg_block_find() would return.
+ * Look the block up, and remember it in the jump cache under the epoch
+ * seen before the lookup: a block invalidated meanwhile (by another
+ * vCPU) leaves the entry stale at once.  Blocks crossing into a second
+ * page are not remembered: their second page is checked on each lookup.
  */
-static bool block_links_valid(X86CPUState *env, const TcgBlock *prev)
-{
-    return prev->link_epoch == tcg_tb_epoch &&
-           prev->link_gen == env->tlb_gen &&
-           prev->link_hflags == env->hflags;
-}
-
-/* Blocks crossing into a second page are never linked. */
-static TcgBlock *block_chain_lookup(X86CPUState *env, TcgBlock *prev,
-                                    uint64_t pc)
-{
-    if (!block_links_valid(env, prev)) {
-        return NULL;
-    }
-    for (int k = 0; k < TCG_BLOCK_LINKS; k++) {
-        TcgBlock *tb = prev->link[k];
-
-        if (tb && prev->link_pc[k] == pc &&
-            tb->size <= tcg_block_limit_room(env)) {
-            return tb;
-        }
-    }
-    return NULL;
-}
-
-static void block_chain_add(X86CPUState *env, TcgBlock *prev, uint64_t pc,
-                            TcgBlock *tb)
-{
-    if (!tb->cached || tb->page[1] != TCG_NO_PAGE) {
-        return;
-    }
-    if (!block_links_valid(env, prev)) {
-        memset(prev->link, 0, sizeof(prev->link));
-        prev->link_epoch = tcg_tb_epoch;
-        prev->link_gen = env->tlb_gen;
-        prev->link_hflags = env->hflags;
-    }
-    prev->link_pc[prev->link_next] = pc;
-    prev->link[prev->link_next] = tb;
-    prev->link_next = (prev->link_next + 1) % TCG_BLOCK_LINKS;
-}
-
 TcgBlock *tcg_block_next(X86CPUState *env, TcgCPU *tc)
 {
-    TcgChain *c = &tc->chain;
     uint64_t pc = tcg_block_pc(env);
-    bool chain = block_chain_ok(c);
-    TcgBlock *tb = chain ? block_chain_lookup(env, c->tb, pc) : NULL;
+    uint32_t epoch = __atomic_load_n(&tcg_tb_epoch, __ATOMIC_ACQUIRE);
+    TcgBlock *tb = tcg_block_find(env);
 
-    if (tb) {
-        /* The epoch is the one block_chain_ok() saw. */
-        c->tb = tb;
-        return tb;
+    if (tb->cached && tb->page[1] == TCG_NO_PAGE) {
+        *tcg_jc_entry(tc, pc) = (TcgJumpEntry){
+            .pc = pc, .tb = tb, .epoch = epoch,
+            .gen = env->tlb_gen, .hflags = env->hflags,
+        };
     }
-    tb = tcg_block_find(env);
-    if (chain) {
-        block_chain_add(env, c->tb, pc, tb);
-    }
-    *c = (TcgChain){
-        .tb = tb->cached ? tb : NULL, .epoch = tcg_tb_epoch,
-    };
     return tb;
 }

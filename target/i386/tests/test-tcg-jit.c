@@ -208,7 +208,7 @@ static void outcome_take(Outcome *o)
 static void run_translated(TcgBlock *tb, int32_t budget)
 {
     env.int_shadow = false;
-    tcg_jit_budget = budget;
+    env.exec_budget = budget;
     tb->jit(&env);
 }
 
@@ -230,7 +230,7 @@ static bool run_once(bool jit, bool must, TcgBlock *tb)
         tcg_exec_block_interp(&env, &test_tc, tb);
         return true;
     }
-    if (g_atomic_int_get(&tcg_exec_kicked)) {
+    if (g_atomic_int_get(&env.exec_kicked)) {
         tcg_exec_block_translated(&env, tb);
     } else {
         /*
@@ -242,7 +242,7 @@ static bool run_once(bool jit, bool must, TcgBlock *tb)
         tcg_tb_gc_wanted = true;
         run_translated(tb, TCG_JIT_CHAIN_BUDGET);
     }
-    tcg_jit_pending_link = NULL;
+    env.exec_pending_link = NULL;
     return true;
 }
 
@@ -266,7 +266,7 @@ static void run_block(bool jit, bool kick, unsigned max_runs, Outcome *o)
     memcpy(diff_emu_mem, mem0, DIFF_MEM_SIZE);
     tcg_tb_flush_all();
     tcg_tb_gc();
-    g_atomic_int_set(&tcg_exec_kicked, kick);
+    g_atomic_int_set(&env.exec_kicked, kick);
     o->n = 0;
     o->runs = 0;
     o->untranslated = false;
@@ -290,7 +290,7 @@ static void run_block(bool jit, bool kick, unsigned max_runs, Outcome *o)
         }
     }
     tcg_tb_gc_wanted = false;
-    tcg_jit_pending_link = NULL;
+    env.exec_pending_link = NULL;
     outcome_take(o);
 }
 
@@ -747,8 +747,8 @@ static void run_chained(bool jit, uint64_t lo, uint64_t hi, Outcome *o)
     memcpy(diff_emu_mem, mem0, DIFF_MEM_SIZE);
     tcg_tb_flush_all();
     tcg_tb_gc();
-    g_atomic_int_set(&tcg_exec_kicked, 0);
-    tcg_jit_pending_link = NULL;
+    g_atomic_int_set(&env.exec_kicked, 0);
+    env.exec_pending_link = NULL;
     o->runs = 0;
     o->untranslated = false;
     if (setjmp(env.jmp_env)) {
@@ -764,7 +764,7 @@ static void run_chained(bool jit, uint64_t lo, uint64_t hi, Outcome *o)
             if (jit && !tb->jit && !tb->jit_failed) {
                 tcg_jit_compile(&env, tb);
             }
-            if (tcg_jit_pending_link) {
+            if (env.exec_pending_link) {
                 tcg_jit_link_pending(&env, tb);
             }
             o->runs++;
@@ -776,7 +776,7 @@ static void run_chained(bool jit, uint64_t lo, uint64_t hi, Outcome *o)
             }
         }
     }
-    tcg_jit_pending_link = NULL;
+    env.exec_pending_link = NULL;
     outcome_take(o);
 }
 

@@ -219,11 +219,7 @@ static void run_translated(TcgBlock *tb, int32_t budget)
  */
 static bool run_once(bool jit, bool must, TcgBlock *tb)
 {
-    if (jit && !tb->jit && !tb->jit_failed) {
-        tcg_jit_compile(&env, tb);
-    }
-    if (!jit || !tb->jit ||
-        (env.hflags & TCG_JIT_GUARD) != tb->jit_guard) {
+    if (!jit || !tcg_jit_usable(&env, tb)) {
         if (jit && must) {
             return false;
         }
@@ -756,19 +752,18 @@ static void run_chained(bool jit, uint64_t lo, uint64_t hi, Outcome *o)
     } else {
         while (env.rip >= lo && env.rip < hi && o->runs < LOOP_MAX) {
             TcgBlock *tb;
+            bool usable;
 
             if (tcg_tb_gc_wanted) {
                 tcg_tb_gc();
             }
             tb = tcg_block_find(&env);
-            if (jit && !tb->jit && !tb->jit_failed) {
-                tcg_jit_compile(&env, tb);
-            }
+            usable = jit && tcg_jit_usable(&env, tb);
             if (tcg_jit_pending_link) {
                 tcg_jit_link_pending(&env, tb);
             }
             o->runs++;
-            if (jit && tb->jit) {
+            if (usable) {
                 run_translated(tb, TCG_JIT_CHAIN_BUDGET);
             } else {
                 o->untranslated |= jit;

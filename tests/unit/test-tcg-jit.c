@@ -996,6 +996,224 @@ static void test_chain(void)
     g_assert_cmpuint(a.regs[R_ECX], ==, 50);
 }
 
+/*
+ * tmpl as @bits-bit protected-mode code at CPL 0 (compatibility mode
+ * over the fixed page tables): CS as state_pm() makes it, the data
+ * segments flat (4 GiB, base 0), the TLB warm for every data page, so
+ * that only the segment checks can send an access to the slow path.
+ */
+static void fixed_pm(unsigned bits)
+{
+    SegmentCache flat = {
+        .selector = 0x10, .limit = UINT32_MAX,
+        .flags = DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_A_MASK |
+                 DESC_B_MASK | DESC_G_MASK,
+    };
+
+    case_bits = bits;
+    tmpl.segs[R_CS] = (SegmentCache){
+        .selector = 0x8, .base = bits == 16 ? DIFF_MEM : 0,
+        .limit = bits == 16 ? 0xffff : UINT32_MAX,
+        .flags = DESC_P_MASK | DESC_S_MASK | DESC_CS_MASK | DESC_R_MASK |
+                 DESC_A_MASK | (bits == 32 ? DESC_B_MASK | DESC_G_MASK : 0),
+    };
+    for (unsigned seg = 0; seg < 6; seg++) {
+        if (seg != R_CS) {
+            tmpl.segs[seg] = flat;
+        }
+    }
+    tmpl.rip = code_rip();
+    x86_update_hflags(&tmpl);
+    x86_tlb_flush(&tmpl, true);
+    for (unsigned p = 0; p < DIFF_MEM_SIZE / 0x1000; p++) {
+        x86_translate(&tmpl, DIFF_MEM + p * 0x1000, X86_ACC_WRITE);
+    }
+}
+
+/* Compare the fixed case in tmpl; its exception vector, or -1. */
+static int pm_case(const char *name, const uint8_t *code, unsigned len)
+{
+    Outcome a, b;
+
+    memcpy(mem0, diff_emu_mem, DIFF_MEM_SIZE);
+    g_assert_true(run_compare(name, code, len, true, &a, &b));
+    g_assert_false(b.untranslated);
+    return a.vector;
+}
+
+/*
+ * 32-bit code through segments: a base that wraps at 4 GiB, limits that
+ * the accesses pass (#GP for DS, #SS for the stack) although the TLB
+ * holds their pages, a read-only DS, and a 16-bit stack whose pointer
+ * wraps at 64 KiB.
+ */
+static void test_segments32(void)
+{
+    uint64_t regs[16] = { 0 };
+    uint8_t code[64];
+    /*
+     * mov eax, [ebx]; mov [esi], ecx; push eax; pop edx; add [ebx+4], al;
+     * jmp +0x7f (away: what follows would run on)
+     */
+    const char *hex = "8b03" "890e" "50" "5a" "004304" "eb7f";
+    unsigned len;
+    uint32_t v;
+
+    regs[R_EBX] = DIFF_MEM + 0x6000;
+    regs[R_ESI] = DIFF_MEM + 0x7000;
+    regs[R_ECX] = 0x11223344;
+    regs[R_ESP] = DIFF_MEM + 0xe800;
+    len = fixed_setup(hex, regs, 0, code);
+    fixed_pm(32);
+    g_assert_cmpint(pm_case("flat 32-bit", code, len), ==, -1);
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF + len + 0x7f);
+    memcpy(&v, mem0 + 0x6000, 4);
+    g_assert_cmphex(env.regs[R_EDX], ==, v);
+
+    /* DS base 0xfffff000: EBX + 0x1000 wraps round to the same bytes. */
+    len = fixed_setup(hex, regs, 0, code);
+    fixed_pm(32);
+    tmpl.segs[R_DS].base = 0xfffff000;
+    tmpl.regs[R_EBX] += 0x1000;
+    tmpl.regs[R_ESI] += 0x1000;
+    g_assert_cmpint(pm_case("DS base wrapping at 4 GiB", code, len), ==, -1);
+    g_assert_cmphex(env.regs[R_EDX], ==, v);
+
+    /* DS limit two bytes short of [ebx]'s dword: #GP(0). */
+    len = fixed_setup(hex, regs, 0, code);
+    fixed_pm(32);
+    tmpl.segs[R_DS].limit = DIFF_MEM + 0x6001;
+    g_assert_cmpint(pm_case("DS limit", code, len), ==, EXCP_GP);
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF);
+
+    /* The store's segment read-only: #GP(0) at the MOV. */
+    len = fixed_setup(hex, regs, 0, code);
+    fixed_pm(32);
+    tmpl.segs[R_DS].flags &= ~DESC_W_MASK;
+    g_assert_cmpint(pm_case("read-only DS", code, len), ==, EXCP_GP);
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF + 2);
+
+    /* SS limit below the push: #SS. */
+    len = fixed_setup(hex, regs, 0, code);
+    fixed_pm(32);
+    tmpl.segs[R_SS].limit = DIFF_MEM + 0xe000;
+    g_assert_cmpint(pm_case("SS limit", code, len), ==, EXCP_SS);
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF + 4);
+
+    /*
+     * A 16-bit stack at SP 0: the push goes to 0xfffc, the pop wraps SP
+     * back to 0, the upper half of ESP kept.  At SP 2 the push would
+     * cross 64 KiB: #SS.
+     */
+    for (uint32_t sp = 0; sp <= 2; sp += 2) {
+        len = fixed_setup(hex, regs, 0, code);
+        fixed_pm(32);
+        tmpl.segs[R_SS].base = DIFF_MEM;
+        tmpl.segs[R_SS].limit = 0xffff;
+        tmpl.segs[R_SS].flags &= ~(DESC_B_MASK | DESC_G_MASK);
+        x86_update_hflags(&tmpl);
+        tmpl.regs[R_ESP] = UINT64_C(0xabcd0000) | sp;
+        if (sp) {
+            g_assert_cmpint(pm_case("16-bit stack past 64 KiB", code, len),
+                            ==, EXCP_SS);
+            continue;
+        }
+        g_assert_cmpint(pm_case("16-bit stack wrapping", code, len), ==,
+                        -1);
+        g_assert_cmphex(env.regs[R_ESP], ==, UINT64_C(0xabcd0000));
+        g_assert_cmphex(env.regs[R_EDX], ==, v);
+    }
+    case_bits = 64;
+}
+
+/*
+ * 16-bit code: [bx+si+disp16] wraps at 64 KiB, operands are 16-bit, and
+ * CALL/RET keep IP to 16 bits.
+ */
+static void test_segments16(void)
+{
+    uint64_t regs[16] = { 0 };
+    uint8_t code[64];
+    /*
+     * +0 mov ax, [bx+si+0x20]  +3 call +a  +6 mov cx, ax
+     * +8 jmp +0x7f (away)  +a add ax, 1  +d ret
+     */
+    const char *h = "8b4020" "e80400" "89c1" "eb7f" "83c001" "c3";
+    g_autoptr(GString) d = g_string_new(NULL);
+    Outcome a, b;
+    unsigned len;
+    uint16_t w;
+
+    regs[R_EBX] = UINT64_C(0x55550000fff0);
+    regs[R_ESI] = 0x3010;                   /* 0xfff0 + 0x3010 + 0x20 */
+    regs[R_ESP] = UINT64_C(0x7777000e800);
+    len = fixed_setup(h, regs, 0, code);
+    fixed_pm(16);
+    tmpl.segs[R_DS].base = DIFF_MEM;
+    tmpl.segs[R_SS].base = DIFF_MEM;
+    tmpl.segs[R_SS].flags &= ~DESC_B_MASK;
+    x86_update_hflags(&tmpl);
+    /* Across the CALL and RET: the blocks as the loop runs them. */
+    memcpy(mem0, diff_emu_mem, DIFF_MEM_SIZE);
+    run_chained(false, code_rip(), code_rip() + len, &a);
+    memcpy(mem_interp, diff_emu_mem, DIFF_MEM_SIZE);
+    run_chained(true, code_rip(), code_rip() + len, &b);
+    outcome_diff(d, &a, &b);
+    if (d->len) {
+        g_printerr("MISMATCH 16-bit addressing and calls:\n%s", d->str);
+    }
+    g_assert_cmpuint(d->len, ==, 0);
+    g_assert_false(b.untranslated);
+    g_assert_cmpint(a.vector, ==, -1);
+    memcpy(&w, mem0 + 0x3020, 2);
+    g_assert_cmphex(env.regs[R_EAX] & 0xffff, ==, (uint16_t)(w + 1));
+    g_assert_cmphex(env.regs[R_ECX] & 0xffff, ==, (uint16_t)(w + 1));
+    g_assert_cmphex(env.rip, ==, CODE_OFF + 0xa + 0x7f);
+    g_assert_cmphex(env.regs[R_ESP], ==, UINT64_C(0x7777000e800));
+    case_bits = 64;
+}
+
+/*
+ * A translated block entered with other segments than it was made for
+ * leaves at once, changing nothing; the loop interprets it, and after
+ * TCG_JIT_SEG_MISSES such entries translates it again for them.
+ */
+static void test_segment_change(void)
+{
+    uint64_t regs[16] = { 0 };
+    uint8_t code[16];
+    TcgBlock *tb;
+    unsigned len;
+
+    regs[R_EBX] = DIFF_MEM + 0x6000;
+    /* mov eax, [ebx]; inc eax; jmp away */
+    len = fixed_setup("8b03" "40" "eb7f", regs, 0, code);
+    fixed_pm(32);
+    memcpy(&env, &tmpl, sizeof(env));
+    memcpy(diff_emu_mem, mem0, DIFF_MEM_SIZE);
+    tcg_tb_flush_all();
+    tcg_tb_gc();
+    tb = tcg_block_find(&env);
+    g_assert_cmpuint(tb->n, ==, 3);
+    g_assert_true(tcg_jit_usable(&env, tb));
+    g_assert_true(tb->jit_seg_mask & (1u << R_DS));
+
+    env.segs[R_DS].base = 0x40;
+    g_assert_false(tcg_jit_usable(&env, tb));
+    run_translated(tb, 0);                  /* as a link would enter it */
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF);
+    g_assert_cmphex(env.regs[R_EAX], ==, 0);
+    for (unsigned i = 2; i < TCG_JIT_SEG_MISSES; i++) {
+        g_assert_false(tcg_jit_usable(&env, tb));
+    }
+    g_assert_true(tcg_jit_usable(&env, tb));
+    g_assert_cmphex(tb->jit_segs[R_DS].base, ==, 0x40);
+    tcg_jit_pending_link = NULL;
+    tcg_tb_gc_wanted = false;
+    case_bits = 64;
+    (void)len;
+}
+
 /* Code that jumps into itself may run anything, IN and OUT too. */
 static uint32_t test_port_in(void *opaque, uint16_t port, unsigned size)
 {
@@ -1038,5 +1256,8 @@ int main(int argc, char **argv)
     g_test_add_func("/tcg-jit/self-modifying", test_self_modifying);
     g_test_add_func("/tcg-jit/page-cross", test_page_cross);
     g_test_add_func("/tcg-jit/chain", test_chain);
+    g_test_add_func("/tcg-jit/segments32", test_segments32);
+    g_test_add_func("/tcg-jit/segments16", test_segments16);
+    g_test_add_func("/tcg-jit/segment-change", test_segment_change);
     return g_test_run();
 }

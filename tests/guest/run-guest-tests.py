@@ -13,10 +13,13 @@ a line "guest-expect: exit=N" and add emulator options with
   run-guest-tests.py --emulator build/qlite-system-x86_64 --out DIR [NAME...]
 
 --qemu says the emulator is the real QEMU (a check that the tests
-themselves are right): the kernel gets "-append qemu", so that it can skip,
-with a reason, a case where QEMU is known to be wrong.  --accel kvm runs
-the kernels under KVM; the run is skipped (exit 77) without a usable
-/dev/kvm.
+themselves are right): the kernel gets "qemu" on its command line, so that
+it can skip, with a reason, a case where QEMU is known to be wrong.
+--accel kvm runs the kernels under KVM; the run is skipped (exit 77)
+without a usable /dev/kvm.  Under KVM the command line also has "kvm",
+and "pvm" where the host's /dev/kvm is PVM (kvm_pvm, which runs a guest
+kernel's ring-0 code in KVM's instruction emulator), so that a kernel can
+skip, with the reason, a case that KVM or PVM itself does not do.
 """
 import argparse
 import os
@@ -78,13 +81,29 @@ def expectations(name):
     return (int(m.group(1)) if m else 33), (a.group(1).split() if a else [])
 
 
+def host_is_pvm():
+    """Is /dev/kvm served by PVM (the kvm_pvm module)?"""
+    return os.path.isdir('/sys/module/kvm_pvm')
+
+
+def guest_words(opts):
+    """The words the kernel finds on its command line (see above)."""
+    words = ['qemu'] if opts.qemu else []
+    if opts.accel == 'kvm':
+        words.append('kvm')
+        if host_is_pvm():
+            words.append('pvm')
+    return words
+
+
 def run_kernel(opts, name, elf):
     status, args = expectations(name)
     timeout = opts.timeout
     cmd = [opts.emulator, '-accel', opts.accel, '-nographic', '-device',
            'isa-debug-exit', '-m', '128M', '-kernel', elf] + args
-    if opts.qemu:
-        cmd += ['-append', 'qemu']
+    words = guest_words(opts)
+    if words:
+        cmd += ['-append', ' '.join(words)]
     start = time.monotonic()
     try:
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL,

@@ -17,8 +17,8 @@
  *    exact totals;
  *  - an XCHG spinlock around a non-atomic read-modify-write: exact total,
  *    and no two vCPUs inside at once;
- *  - a seqlock: one vCPU writes a pair, the others must never see it torn
- *    or going backwards;
+ *  - a seqlock: one vCPU writes a pair until every reader has seen it
+ *    change a few times; no reader may see it torn or going backwards;
  *  - cross-modifying code (SDM vol 3A 8.1.3): vCPU 0 rewrites, with one
  *    store, an immediate in a function the others keep calling; they
  *    must see the new value within a generous number of calls, and only
@@ -29,7 +29,8 @@
  *    and sends a fixed IPI (broadcast shorthand and per-destination in
  *    turn); the others INVLPG in the handler and acknowledge; after the
  *    acks everyone must read through the new mapping.
- * Only vCPU 0 prints, once the cases are over.
+ * Only vCPU 0 prints, once the cases are over (under qlite's one-thread
+ * round-robin a print while the others spin costs them a turn per I/O).
  *
  * guest-smp: 2 4
  */
@@ -134,7 +135,14 @@ static Shared sh __attribute__((aligned(4096)));
 static uint64_t shoot_pd[512] __attribute__((aligned(4096)));
 static uint64_t shoot_pt[512] __attribute__((aligned(4096)));
 static uint64_t shoot_pages[3][512] __attribute__((aligned(4096)));
-#define SHOOT_VA        0x100000000ull  /* 4 GiB: pdpt[4] */
+/*
+ * 4 GiB (pdpt[4]) plus SHOOT_SLOT pages: the slot keeps the page from
+ * sharing an entry of a small direct-mapped TLB (qlite's has 256, by
+ * page number) with the kernel's pages (1 MiB on) or the APIC's, whose
+ * use would evict it and hide a missed INVLPG.
+ */
+#define SHOOT_SLOT      0xc0u
+#define SHOOT_VA        (0x100000000ull + SHOOT_SLOT * 4096ull)
 #define SHOOT_MARK(i)   (0x5100d0000000ull + (i))
 
 static uint8_t ap_stacks[MAX_CPUS][AP_STACK_SIZE] __attribute__((aligned(16)));
@@ -279,7 +287,7 @@ static inline uint32_t lock_xadd32(volatile uint32_t *p, uint32_t v)
 /* vCPU 0 gives up on a wait: say which, and stop the test. */
 __attribute__((noreturn)) static void smp_abort(const char *what)
 {
-    guest_printf("FAIL %s: gave up after %llu spins\n", what,
+    guest_printf("FAIL waiting for %s: gave up after %llu spins\n", what,
                  (unsigned long long)WAIT_SPINS);
     guest_puts("GUEST TEST FAILED\n");
     guest_fail();
@@ -363,7 +371,7 @@ static void case_cmpxchg(unsigned me)
 /* Both halves move together: low by 1, high by 2 per success. */
 static void case_cmpxchg16b(unsigned me)
 {
-    for (unsigned i = 0; i < N_ATOMIC; i++) {
+    for (unsigned i = 0; have_cx16 && i < N_ATOMIC; i++) {
         uint64_t lo = ((volatile uint64_t *)sh.cx16)[0];
         uint64_t hi = ((volatile uint64_t *)sh.cx16)[1];
         bool done;
@@ -457,7 +465,9 @@ static void seq_read(uint64_t *a, uint64_t *b)
 static bool seq_readers_done(void)
 {
     for (unsigned c = 0; c < ncpus; c++) {
-        if (c != SEQ_WRITER && sh.cpu[c].seq_changes < SEQ_CHANGES) {
+        const volatile PerCpu *pc = &sh.cpu[c];
+
+        if (c != SEQ_WRITER && pc->seq_changes < SEQ_CHANGES) {
             return false;
         }
     }
@@ -622,7 +632,7 @@ static void shoot_setup(void)
     for (unsigned i = 0; i < 3; i++) {
         shoot_pages[i][0] = SHOOT_MARK(i);
     }
-    shoot_pt[0] = shoot_pte(0);
+    shoot_pt[SHOOT_SLOT] = shoot_pte(0);
     shoot_pd[0] = (uint64_t)(uintptr_t)shoot_pt | PTE_P | PTE_W;
     pdpt[4] = (uint64_t)(uintptr_t)shoot_pd | PTE_P | PTE_W;
     write_cr3(read_cr3());
@@ -660,7 +670,7 @@ static void shoot_initiate(unsigned r)
 {
     sh.shoot_acks = 0;
     sh.shoot_round = r;
-    shoot_pt[0] = shoot_pte((r + 1) % 3);
+    shoot_pt[SHOOT_SLOT] = shoot_pte((r + 1) % 3);
     invlpg((void *)SHOOT_VA);
     if (r & 1) {
         for (unsigned c = 1; c < ncpus; c++) {
@@ -709,27 +719,45 @@ static void case_shootdown(unsigned me)
 
 /* ---- every vCPU runs this ----------------------------------------------- */
 
+typedef struct SmpCase {
+    const char *name;
+    void (*run)(unsigned me);
+} SmpCase;
+
+static const SmpCase smp_cases[] = {
+    { "LOCK ADD", case_lock_add },
+    { "LOCK XADD", case_xadd },
+    { "CMPXCHG", case_cmpxchg },
+    { "CMPXCHG16B", case_cmpxchg16b },
+    { "spinlock", case_spinlock },
+    { "seqlock", case_seqlock },
+    { "SMC", case_smc },
+    { "TLB shootdown", case_shootdown },
+};
+#define N_CASES (sizeof(smp_cases) / sizeof(smp_cases[0]))
+
+/* vCPU 0's TSC ticks from each case's start to the barrier after it. */
+static uint64_t case_ticks[N_CASES], start_ticks;
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
 static void run_cases(unsigned me)
 {
-    smp_barrier(me, "barrier before LOCK ADD");
-    case_lock_add(me);
-    smp_barrier(me, "LOCK ADD to end");
-    case_xadd(me);
-    smp_barrier(me, "LOCK XADD to end");
-    case_cmpxchg(me);
-    smp_barrier(me, "CMPXCHG to end");
-    if (have_cx16) {
-        case_cmpxchg16b(me);
+    for (unsigned i = 0; i < N_CASES; i++) {
+        uint64_t start;
+
+        smp_barrier(me, "every vCPU to reach the next case");
+        start = rdtsc();
+        smp_cases[i].run(me);
+        smp_barrier(me, smp_cases[i].name);
+        case_ticks[i] = rdtsc() - start;
     }
-    smp_barrier(me, "CMPXCHG16B to end");
-    case_spinlock(me);
-    smp_barrier(me, "spinlock to end");
-    case_seqlock(me);
-    smp_barrier(me, "seqlock to end");
-    case_smc(me);
-    smp_barrier(me, "SMC to end");
-    case_shootdown(me);
-    smp_barrier(me, "TLB shootdown to end");
 }
 
 /* ---- start-up ----------------------------------------------------------- */
@@ -814,7 +842,7 @@ static bool start_aps(void)
             return false;
         }
     }
-    CHECK_EQ(sh.online, ncpus - 1, "every AP reached long mode and C");
+    /* Checked in report(): a print now waits on APs spinning for turns. */
     return true;
 }
 
@@ -913,6 +941,7 @@ static void report(void)
 {
     unsigned restarts = 0;
 
+    CHECK_EQ(sh.online, ncpus - 1, "every AP reached long mode and C");
     report_atomics();
     CHECK_EQ(sh.locked_count, (uint64_t)N_LOCKED * ncpus,
              "XCHG spinlock: exact total of the guarded counter");
@@ -920,6 +949,13 @@ static void report(void)
     report_seqlock();
     report_smc();
     report_shootdown();
+    guest_printf("smp: thousands of TSC ticks: AP start-up %llu,",
+                 (unsigned long long)(start_ticks / 1000));
+    for (unsigned i = 0; i < N_CASES; i++) {
+        guest_printf(" %s %llu", smp_cases[i].name,
+                     (unsigned long long)(case_ticks[i] / 1000));
+    }
+    guest_puts("\n");
     for (unsigned c = 1; c < ncpus; c++) {
         restarts += sh.cpu[c].starts != 1;
     }
@@ -935,9 +971,11 @@ void kernel_main(void)
     if (ncpus < 2 || ncpus > MAX_CPUS) {
         return;
     }
+    start_ticks = rdtsc();
     if (!start_aps()) {
         return;
     }
+    start_ticks = rdtsc() - start_ticks;
     run_cases(0);
     report();
 }

@@ -105,7 +105,7 @@ def run_kernel(opts, name, elf, extra):
                            timeout=timeout)
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b'').decode(errors='replace')
-        return False, 'timed out after %ds\n%s' % (timeout, out)
+        return False, 'timed out after %ds\n%s' % (timeout, out), timeout
     out = r.stdout.decode(errors='replace').replace('\r', '')
     took = time.monotonic() - start
     ok = r.returncode == status and 'FAIL' not in out
@@ -114,7 +114,7 @@ def run_kernel(opts, name, elf, extra):
     else:
         ok = ok and 'GUEST EXPECTS EXIT' in out
     why = 'exit status %d (want %d), %.1fs' % (r.returncode, status, took)
-    return ok, why + '\n' + out
+    return ok, why + '\n' + out, took
 
 
 def skip_reason(opts):
@@ -168,16 +168,19 @@ def run_variant(opts, name, elf, label, extra):
     """Run one kernel --repeat times; print each failure; True if none."""
     passes = 0
     first = None
+    times = []
     for i in range(opts.repeat):
-        ok, log = run_kernel(opts, name, elf, extra)
+        ok, log, took = run_kernel(opts, name, elf, extra)
         first = first or log.splitlines()[0]
+        times.append(took)
         if ok:
             passes += 1
         if not ok or opts.verbose:
             print('%s %s (run %d): %s' % ('PASS' if ok else 'FAIL', label,
                                           i + 1, log))
-    summary = first if opts.repeat == 1 else '%d/%d runs passed' % (
-        passes, opts.repeat)
+    summary = first if opts.repeat == 1 else (
+        '%d/%d runs passed, %.1f-%.1fs each, %.1fs in all' % (
+            passes, opts.repeat, min(times), max(times), sum(times)))
     ok = passes == opts.repeat
     print('%s %s: %s' % ('PASS' if ok else 'FAIL', label, summary))
     return ok

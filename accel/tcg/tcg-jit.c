@@ -23,8 +23,7 @@
 #include <sys/mman.h>
 
 #include "qlite/error.h"
-#include "jit-internal.h"
-#include "tcg-trace.h"
+#include "qlite/tcg-jit.h"
 
 /* The code buffer: 64 MiB, or QLITE_JIT_BUFFER_MIB (tests make it small). */
 #define JIT_BUF_DEFAULT (64u << 20)

@@ -8,8 +8,7 @@
  * first instruction of a block may fault at fetch (#PF, the CS limit,
  * #UD, or #GP for more than 15 bytes).
  */
-#include "tcg-internal.h"
-#include "tcg-trace.h"
+#include "qlite/tcg.h"
 
 #define BLOCK_PHYS_LIMIT    (UINT64_C(1) << 40)
 
@@ -187,7 +186,7 @@ TcgBlock *tcg_block_find(X86CPUState *env)
         x86_translate(env, block_next_page(env, pc), X86_ACC_EXEC) !=
         tb->page[1]) {
         /* The second page is mapped elsewhere now: decode afresh. */
-        x86_tb_invalidate_phys(env, phys, 1);
+        tcg_tb_invalidate_phys(env, phys, 1);
         tb = NULL;
     }
     if (tb && tb->size > tcg_block_limit_room(env)) {

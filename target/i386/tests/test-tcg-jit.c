@@ -22,7 +22,7 @@
 #include "qlite/cpu.h"
 #include "x86-blockgen.h"
 #include "x86-fake-mem.h"
-#include "../../accel/tcg/tcg-internal.h"
+#include "qlite/tcg.h"
 
 #include <setjmp.h>
 

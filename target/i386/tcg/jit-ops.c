@@ -6,7 +6,7 @@
  * (target/i386/exec-fast.c) record them.  An instruction none of them
  * takes is left to its handler (jit_generic() in tcg-jit.c).
  */
-#include "jit-internal.h"
+#include "qlite/tcg-jit.h"
 
 /* Store a guest register from a host one (size 4 zero-extends). */
 static void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r)

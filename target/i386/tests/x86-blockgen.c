@@ -12,7 +12,7 @@
  */
 #include "x86-blockgen.h"
 #include "x86-fake-mem.h"
-#include "../../target/i386/decode.h"
+#include "../decode.h"
 
 static unsigned rnd(BlockGen *g, unsigned n)
 {

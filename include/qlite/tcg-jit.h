@@ -4,11 +4,11 @@
  * path stubs, handler calls) and its instruction translators
  * (jit-ops.c).  See tcg-jit.c for the register conventions.
  */
-#ifndef ACCEL_TCG_JIT_INTERNAL_H
-#define ACCEL_TCG_JIT_INTERNAL_H
+#ifndef QLITE_TCG_JIT_H
+#define QLITE_TCG_JIT_H
 
-#include "jit-asm.h"
-#include "tcg-internal.h"
+#include "qlite/tcg-asm.h"
+#include "qlite/tcg.h"
 
 #define JIT_MAX_STUBS   (4 * TCG_BLOCK_MAX_INSNS + 4)
 

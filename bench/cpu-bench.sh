@@ -2,7 +2,7 @@
 # CPU emulator benchmark (issue 3 point 7): the same compute-bound
 # bare-metal guest under qlite and under qemu-system-x86_64 -accel tcg, in
 # one run, built as a 32-bit and as a 64-bit kernel (qlite translates
-# 64-bit code to host code and interprets the rest).  Prints guest
+# both to host code).  Prints guest
 # instructions per second for each and the time ratio qlite/QEMU.  Not a
 # test: it always exits 0 if both ran.
 #

@@ -67,10 +67,7 @@ void *tcg_jit_next_code(X86CPUState *env)
         tcg_block_release(tb);
         return NULL;
     }
-    if (!tb->jit && !tb->jit_failed) {
-        tcg_jit_compile(env, tb);
-    }
-    if (!tb->jit_body || (env->hflags & TCG_JIT_GUARD) != tb->jit_guard) {
+    if (!tcg_jit_usable(env, tb)) {
         return NULL;
     }
     tcg_cpu_block_entry(env);
@@ -93,6 +90,7 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
     }
     while (!exec_should_leave(cpu) && *budget > 0) {
         TcgBlock *tb;
+        bool usable;
 
         if (g_atomic_int_get(&tcg_mem_dirty_pending)) {
             tcg_mem_drop_written_code(env);
@@ -110,13 +108,11 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
         }
         tb = tcg_block_next_inline(env, tc);
         tcg_cpu_trace_block(env, tb);
-        if (!tb->jit && !tb->jit_failed) {
-            tcg_jit_compile(env, tb);
-        }
+        usable = tcg_jit_usable(env, tb);
         if (env->exec_pending_link) {
             tcg_jit_link_pending(env, tb);
         }
-        if (tb->jit && (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
+        if (usable) {
             exec_translated(env, tb, TCG_JIT_CHAIN_BUDGET);
             stats_inc(&tc->stats[TCG_STAT_BLOCKS_TRANSLATED]);
             /* Each chained jump took one from the budget. */

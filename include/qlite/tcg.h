@@ -58,6 +58,13 @@ typedef struct TcgJitLink {
     uint32_t gen;
 } TcgJitLink;
 
+/* A segment as translated code was made for it (TcgBlock.jit_segs). */
+typedef struct TcgJitSeg {
+    uint64_t base;
+    uint32_t limit;
+    uint32_t flags;
+} TcgJitSeg;
+
 typedef struct TcgBlock TcgBlock;
 struct TcgBlock {
     uint64_t phys;              /* physical address of the first byte */
@@ -77,6 +84,16 @@ struct TcgBlock {
     void *jit_body;             /* after the prologue: where links enter */
     uint32_t jit_guard;
     bool jit_failed;
+    /*
+     * Outside 64-bit mode the code is made for the segments it uses as
+     * they were (base, limit, attributes): jit_seg_mask has bit n for
+     * segment n, jit_segs their state.  The code checks them where it
+     * is entered; tcg_jit_usable() checks them in C, and after
+     * TCG_JIT_SEG_MISSES mismatches translates the block again.
+     */
+    uint8_t jit_seg_mask;
+    uint8_t jit_seg_misses;
+    TcgJitSeg jit_segs[6];
     TcgOp ops[];
 };
 
@@ -118,15 +135,25 @@ void tcg_tb_request_flush(void);
 
 /*
  * What translated code is specialised for: the CPL and SMAP's AC (which
- * TLB), AC; and never for single steps (HF_STEP), which the interpreter
- * runs.
+ * TLB), AC; protected mode (real and virtual-8086 mode are interpreted:
+ * a 16-bit block of either must not run code made for the other); and
+ * never for single steps (HF_STEP), which the interpreter runs.
  */
-#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_SMAP_AC | HF_CS64 | HF_STEP)
+#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_SMAP_AC | HF_CS64 | \
+                         HF_STEP | HF_PE | HF_VM)
+/* Segment mismatches at entry before a block is translated again. */
+#define TCG_JIT_SEG_MISSES  8
 
 /* Translation is on (QLITE_JIT=0 or a CPU trace turns it off). */
 bool tcg_jit_enabled(void);
 /* Translate @tb for env's current state, setting tb->jit (or not). */
 void tcg_jit_compile(X86CPUState *env, TcgBlock *tb);
+/*
+ * May @tb's translated code run in env's state (the guard and the
+ * segments it was made for)?  Translates it first when it has no code
+ * yet, or again after repeated segment mismatches.
+ */
+bool tcg_jit_usable(X86CPUState *env, TcgBlock *tb);
 /* Every block was dropped: reuse the code buffer at tcg_jit_gc(). */
 void tcg_jit_flush(void);
 /* Between blocks, when no translated code runs. */

@@ -164,6 +164,8 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
     tb->jit = NULL;
     tb->jit_guard = 0;
     tb->jit_failed = false;
+    tb->jit_seg_mask = 0;
+    tb->jit_seg_misses = 0;
     tcg_stat_env(env, TCG_STAT_DECODES);
     if (b.cacheable) {
         tcg_tb_insert(env, tb);

@@ -49,6 +49,7 @@ static TcgCPU *tcg_cpu(CPUState *cpu)
     tcg_mem_io_init(&tc->io, tc);
     env->io = &tc->io;
     env->exec = tc;
+    env->exec_link_off = (uint64_t)cpu->index * sizeof(TcgJitLink);
     env->cs = cpu;
     cpu->accel = tc;
     return tc;

@@ -41,8 +41,13 @@
 
 /* The code buffer: 64 MiB, or QLITE_JIT_BUFFER_MIB (tests make it small). */
 #define JIT_BUF_DEFAULT (64u << 20)
-/* Room one block may need at most (64 instructions and their stubs). */
-#define JIT_BLOCK_ROOM  (48u << 10)
+/*
+ * Room one block may need at most: 64 instructions and their stubs, and
+ * a link slot per vCPU for each exit (TCG_BLOCK_MAX_INSNS + 1 at most).
+ */
+#define JIT_BLOCK_ROOM  ((48u << 10) + \
+                         (TCG_BLOCK_MAX_INSNS + 1) * jit_ncpus * \
+                         sizeof(TcgJitLink))
 
 
 static uint8_t *jit_buf;
@@ -50,6 +55,8 @@ static size_t jit_used;
 static bool jit_reset_wanted;
 static size_t jit_buf_size;
 static int jit_state = -1;          /* -1 not yet decided, 0 off, 1 on */
+/* vCPUs: each link slot has one copy per vCPU (env->exec_link_off). */
+static unsigned jit_ncpus = 1;
 
 G_STATIC_ASSERT(sizeof(X86TLBEntry) == 64);
 G_STATIC_ASSERT(X86_TLB_SIZE <= 4096);
@@ -64,6 +71,7 @@ bool tcg_jit_enabled(void)
         const char *mib = g_getenv("QLITE_JIT_BUFFER_MIB");
 
         jit_state = !(v && !strcmp(v, "0")) && !tcg_trace_on;
+        jit_ncpus = MAX(cpu_count(), 1);
         jit_buf_size = JIT_BUF_DEFAULT;
         if (mib) {
             guint64 n;
@@ -254,11 +262,15 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
         jit_exit(c, rip_off);
         return;
     }
-    link = &c->links[c->nlinks++];
-    link->epoch = tcg_tb_epoch - 1;         /* not linked yet */
+    /* One slot per vCPU, each written by its own vCPU's thread only. */
+    link = &c->links[c->nlinks++ * jit_ncpus];
+    for (unsigned i = 0; i < jit_ncpus; i++) {
+        link[i].epoch = tcg_tb_epoch - 1;   /* not linked yet */
+    }
     jit_rip_lea(c, JA_R12, rip_off);
     ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
     ja_mov_imm(a, JA_RAX, (uintptr_t)link);
+    ja_alu_rm(a, JA_ADD, 8, JA_RAX, env_mem(ENV_OFF(exec_link_off)));
     ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
     ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
     ja_alu_rm(a, JA_CMP, 4, JA_RCX,
@@ -573,7 +585,8 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     /* One slot per exit with a static target: Jcc, JMP, CALL, the end. */
     c->max_links = jit_count_links(tb);
     c->links = (TcgJitLink *)a->p;
-    for (unsigned k = 0; k < c->max_links * sizeof(TcgJitLink); k++) {
+    for (unsigned k = 0; k < c->max_links * jit_ncpus * sizeof(TcgJitLink);
+         k++) {
         ja_byte(a, 0);
     }
     if (a->overflow) {

@@ -446,7 +446,7 @@ typedef struct X86CPUState {
     int32_t exec_kicked;
     int32_t exec_budget;
     void *exec_pending_link;
-    uint32_t exec_link_off;
+    uint64_t exec_link_off;
 
     /* --- statistics (last: off the hot fields' cache lines) ------------ */
     /*

@@ -121,6 +121,30 @@ static bool add_accel_list(VlConfig *cfg, const char *list, GError **errp)
     return true;
 }
 
+/* KEY=VALUE for each accelerator of the list @names ("kvm:tcg"). */
+static bool set_accel_option(const char *names, const char *key,
+                             const char *value, GError **errp)
+{
+    g_auto(GStrv) list = g_strsplit(names, ":", -1);
+
+    for (char **n = list; *n; n++) {
+        const AccelOps *ops = **n ? accel_find(*n) : NULL;
+
+        if (!ops) {
+            continue;       /* add_accel_list() names the bad one */
+        }
+        if (!ops->set_option) {
+            error_setg(errp, "Property '%s.%s' not found", ops->type_name,
+                       key);
+            return false;
+        }
+        if (!ops->set_option(key, value, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void print_accel_list(void)
 {
     GPtrArray *list = accel_list();
@@ -148,10 +172,15 @@ static bool opt_accel(VlConfig *cfg, const char *arg, GError **errp)
         print_accel_list();
         exit(0);
     }
-    /* Tuning knobs QEMU users pass; they do not change behaviour here. */
-    qopts_get(opts, "thread");
-    qopts_get(opts, "tb-size");
-    qopts_get(opts, "kernel-irqchip");
+    /* The accelerators' own properties, as QEMU's -accel takes them. */
+    for (const char *const *key = (const char *const[]){
+             "thread", "tb-size", "kernel-irqchip", NULL }; *key; key++) {
+        const char *value = qopts_get(opts, *key);
+
+        if (value && !set_accel_option(name, *key, value, errp)) {
+            return false;
+        }
+    }
     if (!qopts_check_all_used(opts, errp)) {
         return false;
     }

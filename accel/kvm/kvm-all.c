@@ -186,16 +186,29 @@ static bool kvm_create_chips(KVMState *s, MachineState *ms, GError **errp)
                            "KVM_GET_PIT2", errp);
 }
 
-static bool kvm_check_machine_opts(MachineState *ms, GError **errp)
+/* -machine kernel-irqchip= or -accel kvm,kernel-irqchip=: only "on". */
+static bool kvm_check_irqchip(const char *irqchip, GError **errp)
 {
-    const char *irqchip = machine_get_prop(ms, "kernel-irqchip");
-
     if (irqchip && strcmp(irqchip, "on") && strcmp(irqchip, "true")) {
         error_setg(errp, "kernel-irqchip=%s is not supported with kvm; "
                    "qlite always uses the in-kernel irqchip", irqchip);
         return false;
     }
     return true;
+}
+
+static bool kvm_check_machine_opts(MachineState *ms, GError **errp)
+{
+    return kvm_check_irqchip(machine_get_prop(ms, "kernel-irqchip"), errp);
+}
+
+static bool kvm_set_option(const char *key, const char *value, GError **errp)
+{
+    if (!strcmp(key, "kernel-irqchip")) {
+        return kvm_check_irqchip(value, errp);
+    }
+    error_setg(errp, "Property 'kvm-accel.%s' not found", key);
+    return false;
 }
 
 static bool kvm_create_vm(KVMState *s, MachineState *ms, GError **errp)
@@ -365,6 +378,7 @@ static const AccelOps kvm_ops = {
     .name = "kvm",
     .type_name = "kvm-accel",
     .available = kvm_available,
+    .set_option = kvm_set_option,
     .init_machine = kvm_init_machine,
     .start_vcpu = kvm_start_vcpu,
     .kick_vcpu = kvm_kick_vcpu,

@@ -7,7 +7,9 @@
  *
  * The big lock is not held while guest code runs; it is taken to
  * acknowledge an interrupt (the PIC is a device) and by the memory
- * interface around device accesses.
+ * interface around device accesses.  With a thread per vCPU, work that
+ * no vCPU may run during (freeing blocks, a new memory map) is left to
+ * the thread loop's exclusive section (tcg-all.c): the loop only leaves.
  */
 #include "qlite/apic.h"
 #include "qlite/tcg.h"
@@ -28,11 +30,51 @@ void tcg_exec_kick_all(void)
     }
 }
 
+void tcg_exec_request_protect(X86CPUState *env, uint64_t page)
+{
+    TcgCPU *tc = env->exec;
+
+    g_mutex_lock(&tc->protect_lock);
+    if (tc->protect_count < G_N_ELEMENTS(tc->protect_pages)) {
+        tc->protect_pages[tc->protect_count++] = page;
+    } else {
+        tc->protect_overflow = true;
+    }
+    g_atomic_int_set(&tc->protect_pending, 1);
+    g_mutex_unlock(&tc->protect_lock);
+    tcg_exec_kick(env);
+}
+
+/* This vCPU's thread: drop the write entries other vCPUs asked for. */
+static void exec_protect_pages(X86CPUState *env, TcgCPU *tc)
+{
+    uint64_t pages[G_N_ELEMENTS(tc->protect_pages)];
+    unsigned n;
+    bool all;
+
+    g_mutex_lock(&tc->protect_lock);
+    n = tc->protect_count;
+    memcpy(pages, tc->protect_pages, n * sizeof(pages[0]));
+    all = tc->protect_overflow;
+    tc->protect_count = 0;
+    tc->protect_overflow = false;
+    g_atomic_int_set(&tc->protect_pending, 0);
+    g_mutex_unlock(&tc->protect_lock);
+    if (all) {
+        x86_tlb_flush(env, true);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        tcg_tb_protect_own_tlb(env, pages[i]);
+    }
+}
+
 static inline bool exec_should_leave(CPUState *cpu)
 {
     return g_atomic_int_get(&x86_env(cpu)->exec_kicked) ||
            g_atomic_int_get(&cpu->exit_request) ||
-           cpu_should_stop(cpu) || cpu->halted;
+           cpu_should_stop(cpu) || cpu->halted ||
+           (tcg_threads_multi && tcg_tb_gc_wanted);
 }
 
 /*
@@ -41,9 +83,11 @@ static inline bool exec_should_leave(CPUState *cpu)
  */
 static void exec_translated(X86CPUState *env, TcgBlock *tb, int32_t budget)
 {
+    TcgJitFn *fn = __atomic_load_n(&tb->jit, __ATOMIC_ACQUIRE);
+
     tcg_cpu_block_entry(env);
     env->exec_budget = budget;
-    tb->jit(env);
+    fn(env);
 }
 
 void tcg_exec_block_translated(X86CPUState *env, TcgBlock *tb)
@@ -95,7 +139,10 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
         if (g_atomic_int_get(&tcg_mem_dirty_pending)) {
             tcg_mem_drop_written_code(env);
         }
-        if (tcg_tb_gc_wanted) {
+        if (g_atomic_int_get(&tc->protect_pending)) {
+            exec_protect_pages(env, tc);
+        }
+        if (tcg_tb_gc_wanted && !tcg_threads_multi) {
             tcg_tb_gc();
         }
         tcg_cpu_interrupts(cpu, env, tc);
@@ -147,9 +194,11 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
 
     uint32_t req;
 
-    g_atomic_int_set(&env->exec_kicked, 0);
-    g_atomic_int_set(&cpu->exit_request, 0);
+    /* The caller cleared the kick before it last looked for work. */
     apic_set_current_cpu(cpu);
+    if (g_atomic_int_get(&tc->protect_pending)) {
+        exec_protect_pages(env, tc);
+    }
     req = g_atomic_int_get(&cpu->interrupt_request);
     if (req & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
         tcg_cpu_init_sipi(cpu, env, tc, req);

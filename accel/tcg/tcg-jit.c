@@ -57,11 +57,17 @@ static size_t jit_buf_size;
 static int jit_state = -1;          /* -1 not yet decided, 0 off, 1 on */
 /* vCPUs: each link slot has one copy per vCPU (env->exec_link_off). */
 static unsigned jit_ncpus = 1;
+static size_t tcg_jit_buf_mib;      /* -accel tcg,tb-size= (0: default) */
 
 G_STATIC_ASSERT(sizeof(X86TLBEntry) == 64);
 G_STATIC_ASSERT(X86_TLB_SIZE <= 4096);
 
 /* ---- the code buffer ------------------------------------------------ */
+
+void tcg_jit_configure(size_t mib)
+{
+    tcg_jit_buf_mib = mib;
+}
 
 bool tcg_jit_enabled(void)
 {
@@ -82,6 +88,9 @@ bool tcg_jit_enabled(void)
                 warn_report("QLITE_JIT_BUFFER_MIB=%s: not a size from 1 "
                             "to 1024 (MiB); using 64", mib);
             }
+        }
+        if (tcg_jit_buf_mib) {
+            jit_buf_size = tcg_jit_buf_mib << 20;
         }
         if (jit_state) {
             jit_buf = mmap(NULL, jit_buf_size,
@@ -575,7 +584,7 @@ static unsigned jit_count_links(const TcgBlock *tb)
  * The block's code: link slots, the epilogue, the entry (prologue),
  * the body (where chained jumps enter) and the stubs.
  */
-static void jit_translate(JitCtx *c, TcgBlock *out)
+static void jit_translate(JitCtx *c)
 {
     const TcgBlock *tb = c->tb;
     JitAsm *a = &c->a;
@@ -602,7 +611,7 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     ja_pop(a, JA_RBX);
     ja_ret(a);
 
-    out->jit = (TcgJitFn *)(void *)a->p;
+    c->entry = a->p;
     ja_push(a, JA_RBX);
     ja_push(a, JA_R12);
     ja_push(a, JA_RBP);
@@ -611,7 +620,6 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     ja_mov_rr(a, 8, JA_RBX, JA_RDI);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
     ja_load(a, 4, JA_RBP, env_mem(ENV_OFF(hflags)));
-    out->jit_body = a->p;
     if (c->segmented) {
         jit_check_segs(c);
     }
@@ -651,25 +659,31 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     }
 }
 
-void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
+/*
+ * Translate @tb, tb_lock held.  Other vCPUs may be reading the block
+ * meanwhile: its code is published last (tb->jit, release), after
+ * everything that describes it.
+ */
+static void jit_compile_locked(X86CPUState *env, TcgBlock *tb)
 {
     JitCtx *c;
 
-    tb->jit_failed = true;
+    if (tb->jit || tb->jit_failed) {
+        return;                     /* another vCPU got here first */
+    }
     if (!tcg_jit_enabled() || !tb->cached || (env->hflags & HF_AC) ||
         (tb->mode != X86_MODE64 &&
          (!(env->hflags & HF_PE) || (env->hflags & HF_VM)))) {
         /* Real and virtual-8086 mode stay interpreted. */
+        tb->jit_failed = true;
         return;
     }
     if (jit_reset_wanted) {
-        tb->jit_failed = false;     /* try again once the buffer is reset */
-        return;
+        return;                     /* try again once the buffer is reset */
     }
     if (jit_buf_size - jit_used < JIT_BLOCK_ROOM) {
         /* Full: start over with an empty cache (tcg-tb.c flushes). */
         tcg_tb_request_flush();
-        tb->jit_failed = false;
         return;
     }
     c = g_new0(JitCtx, 1);
@@ -687,21 +701,29 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
     }
     c->tlb = ENV_OFF(tlb) + x86_mmu_index(env) * (int32_t)sizeof(env->tlb[0]);
     ja_init(&c->a, jit_buf + jit_used, JIT_BLOCK_ROOM);
-    jit_translate(c, tb);
+    jit_translate(c);
     if (!c->a.overflow && !c->failed) {
         jit_perf_map(tb, env->rip, c->a.start, c->a.p - c->a.start);
         jit_used += c->a.p - c->a.start;
         jit_used = (jit_used + 15) & ~(size_t)15;
         tb->jit_guard = (env->hflags & TCG_JIT_GUARD);
-        tb->jit_failed = false;
         tb->jit_seg_mask = c->seg_mask;
         memcpy(tb->jit_segs, c->segs, sizeof(tb->jit_segs));
+        tb->jit_body = c->body;
+        __atomic_store_n(&tb->jit, (TcgJitFn *)(void *)c->entry,
+                         __ATOMIC_RELEASE);
         tcg_stat_env(env, TCG_STAT_TRANSLATIONS);
     } else {
-        tb->jit = NULL;
-        tb->jit_body = NULL;
+        tb->jit_failed = true;
     }
     g_free(c);
+}
+
+void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
+{
+    tcg_tb_lock();
+    jit_compile_locked(env, tb);
+    tcg_tb_unlock();
 }
 
 /* Is env in the state @tb's code was made for (guard, segments)? */
@@ -725,7 +747,7 @@ static bool jit_state_matches(const X86CPUState *env, const TcgBlock *tb)
 
 bool tcg_jit_usable(X86CPUState *env, TcgBlock *tb)
 {
-    if (!tb->jit) {
+    if (!__atomic_load_n(&tb->jit, __ATOMIC_ACQUIRE)) {
         if (tb->jit_failed) {
             return false;
         }
@@ -745,11 +767,15 @@ bool tcg_jit_usable(X86CPUState *env, TcgBlock *tb)
      * until it is reset, checking its own segments; links to it are
      * made stale so that they are filled with the new code.
      */
-    tb->jit_seg_misses = 0;
-    tb->jit = NULL;
-    tb->jit_body = NULL;
-    tcg_tb_epoch++;
-    tcg_jit_compile(env, tb);
+    tcg_tb_lock();
+    if (tb->jit && !jit_state_matches(env, tb)) {
+        /* The old code stays in the buffer: another vCPU may run it. */
+        tb->jit_seg_misses = 0;
+        __atomic_store_n(&tb->jit, NULL, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&tcg_tb_epoch, 1, __ATOMIC_RELEASE);
+        jit_compile_locked(env, tb);
+    }
+    tcg_tb_unlock();
     return tb->jit && jit_state_matches(env, tb);
 }
 

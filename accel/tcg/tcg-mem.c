@@ -3,18 +3,19 @@
  * address_space_memory and ports through address_space_io (X86IO of
  * target/i386/cpu.h).
  *
- * RAM is reached without the big lock: the vCPU thread keeps its own
- * reference to a flattened view and looks pages up in it.  A memory map
- * change (a listener callback in the main thread) only raises a flag; the
- * vCPU thread swaps views, flushes its TLBs and drops decoded code at the
- * next block boundary, under the big lock.  Devices (MMIO and ports) are
- * always called with the big lock held.
+ * RAM is reached without the big lock: the vCPU threads keep their own
+ * reference to a flattened view and look pages up in it.  A memory map
+ * change (a listener callback in the main thread) only raises a flag and
+ * kicks the vCPUs; a vCPU thread swaps views, flushes the TLBs and drops
+ * decoded code between slices, under the big lock and while no vCPU runs
+ * (tcg-all.c's exclusive section).  Devices (MMIO and ports) are always
+ * called with the big lock held.
  */
 #include "qlite/main-loop.h"
 #include "qlite/memory.h"
 #include "qlite/tcg.h"
 
-static FlatView *mem_view;      /* the vCPU thread's reference */
+static FlatView *mem_view;      /* the vCPU threads' reference */
 static int mem_changed;         /* atomic: the map changed since */
 
 /*
@@ -36,10 +37,13 @@ static bool mem_dirty_overflow;
 int tcg_mem_dirty_pending;                   /* atomic */
 
 /*
- * The range mem_ram_ptr() found last (page walks and TLB fills hit the
- * same RAM range over and over); NULL whenever mem_view changes.
+ * The range mem_ram_ptr() found last in this thread (page walks and TLB
+ * fills hit the same RAM range over and over), while mem_view is the one
+ * of generation mem_gen it was found in.
  */
-static const FlatRange *mem_last;
+static unsigned mem_gen;
+static __thread const FlatRange *mem_last;
+static __thread unsigned mem_last_gen;
 
 static bool mem_range_has_page(const FlatRange *fr, uint64_t page)
 {
@@ -50,12 +54,13 @@ static bool mem_range_has_page(const FlatRange *fr, uint64_t page)
 static void *mem_ram_ptr(void *opaque, uint64_t paddr, bool is_write)
 {
     uint64_t page = paddr & X86_PAGE_MASK;
-    const FlatRange *fr = mem_last;
+    const FlatRange *fr = mem_last_gen == mem_gen ? mem_last : NULL;
     MemoryRegion *mr;
 
     if (!mem_range_has_page(fr, page)) {
         fr = mem_view ? flatview_lookup(mem_view, page) : NULL;
         mem_last = fr;
+        mem_last_gen = mem_gen;
     }
     if (!fr || fr->size < X86_PAGE_SIZE ||
         page - fr->start > fr->size - X86_PAGE_SIZE) {
@@ -222,7 +227,7 @@ void tcg_mem_drop_written_code(X86CPUState *env)
         }
         g_mutex_unlock(&mem_dirty_lock);
         if (all) {
-            tcg_tb_flush_all();
+            tcg_tb_request_flush();
         }
         for (unsigned i = 0; i < n; i++) {
             mem_drop_range(env, copy[i].addr, copy[i].len);
@@ -237,6 +242,11 @@ void tcg_mem_init(void)
     memory_add_ram_write_notifier(mem_ram_written);
 }
 
+bool tcg_mem_sync_pending(void)
+{
+    return g_atomic_int_get(&mem_changed);
+}
+
 void tcg_mem_sync(void)
 {
     FlatView *old = mem_view;
@@ -245,7 +255,7 @@ void tcg_mem_sync(void)
         return;
     }
     mem_view = address_space_get_flatview(&address_space_memory);
-    mem_last = NULL;
+    mem_gen++;
     flatview_unref(old);
     /* Host pointers and code behind old translations may be stale. */
     for (int i = 0; i < cpu_count(); i++) {

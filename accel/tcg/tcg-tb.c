@@ -11,7 +11,15 @@
  * are dropped here.
  *
  * Invalidated blocks may still be running: they go on a garbage list and
- * are freed by tcg_tb_gc() between blocks.
+ * are freed by tcg_tb_gc() when no vCPU runs (tcg-all.c: between blocks
+ * with one thread, exclusively with one per vCPU).
+ *
+ * Threads: lookups take no lock.  A block is published in its hash chain
+ * (release) only once complete, an unlinked block keeps its hash_next, so
+ * that a lookup walking past it goes on along the chain, and no block is
+ * freed while a vCPU may hold it (the garbage list waits for tcg_tb_gc()).
+ * Everything that changes the cache (insert, invalidate, flush) holds
+ * tb_lock; so does translation (tcg-jit.c), through tcg_tb_lock().
  */
 #include "qlite/tcg.h"
 
@@ -27,7 +35,11 @@ static void tb_register_code_cache(void);
 
 static TcgBlock *tb_hash[TB_HASH_SIZE];
 static TcgBlock **tb_pages[1u << TB_PAGE_L1_BITS];
-static TcgBlock *tb_garbage;
+static TcgBlock *tb_garbage;   /* by gc_next */
+static unsigned tb_garbage_count;
+static GMutex tb_lock;
+/* Invalidated blocks kept before tcg_tb_gc() is asked for. */
+#define TB_GARBAGE_MAX  512
 __thread TcgBlock *tcg_tb_running;
 __thread bool tcg_tb_running_stale;
 bool tcg_tb_gc_wanted;
@@ -35,6 +47,16 @@ uint32_t tcg_tb_epoch;
 static size_t tb_bytes;
 static unsigned tb_count;
 static bool tb_flush_pending;
+
+void tcg_tb_lock(void)
+{
+    g_mutex_lock(&tb_lock);
+}
+
+void tcg_tb_unlock(void)
+{
+    g_mutex_unlock(&tb_lock);
+}
 
 static unsigned tb_hash_of(uint64_t phys, int mode)
 {
@@ -68,10 +90,12 @@ static TcgBlock **tb_page_head(uint64_t page, bool alloc)
 
 TcgBlock *tcg_tb_lookup(uint64_t phys, int mode)
 {
-    TcgBlock *tb = tb_hash[tb_hash_of(phys, mode)];
+    TcgBlock *tb = __atomic_load_n(&tb_hash[tb_hash_of(phys, mode)],
+                                   __ATOMIC_ACQUIRE);
 
-    for (; tb; tb = tb->hash_next) {
-        if (tb->phys == phys && tb->mode == mode) {
+    for (; tb; tb = __atomic_load_n(&tb->hash_next, __ATOMIC_ACQUIRE)) {
+        if (tb->phys == phys && tb->mode == mode &&
+            __atomic_load_n(&tb->valid, __ATOMIC_ACQUIRE)) {
             return tb;
         }
     }
@@ -94,28 +118,53 @@ static void tb_protect_env(X86CPUState *env, uint64_t page)
     }
 }
 
-/* @page now holds code: no CPU may keep writing it through its TLB. */
+void tcg_tb_protect_own_tlb(X86CPUState *env, uint64_t page)
+{
+    tb_protect_env(env, page);
+}
+
+/*
+ * @page now holds code: no CPU may keep writing it through its TLB.  A
+ * TLB is changed only by its own vCPU's thread: with a thread per vCPU
+ * the others are asked to (tcg-exec.c) and do it before their next
+ * block.  Until then a store of theirs may miss the new block, as a
+ * store of another processor may on real hardware until the two
+ * synchronise (SDM vol 3A 8.1.3, cross-modifying code).
+ */
 static void tb_protect_page(X86CPUState *env, uint64_t page)
 {
     tb_protect_env(env, page);
     for (int i = 0; i < cpu_count(); i++) {
         CPUState *cs = cpu_get(i);
 
-        if (cs->arch && x86_env(cs) != env) {
+        if (!cs->arch || x86_env(cs) == env) {
+            continue;
+        }
+        if (tcg_threads_multi) {
+            tcg_exec_request_protect(x86_env(cs), page);
+        } else {
             tb_protect_env(x86_env(cs), page);
         }
     }
 }
 
-void tcg_tb_insert(X86CPUState *env, TcgBlock *tb)
+TcgBlock *tcg_tb_insert(X86CPUState *env, TcgBlock *tb)
 {
     unsigned h = tb_hash_of(tb->phys, tb->mode);
+    TcgBlock *old;
 
     tb_register_code_cache();
+    g_mutex_lock(&tb_lock);
+    old = tcg_tb_lookup(tb->phys, tb->mode);
+    if (old) {
+        /* Another vCPU decoded the same code meanwhile: use its block. */
+        g_mutex_unlock(&tb_lock);
+        g_free(tb);
+        return old;
+    }
     tb->cached = true;
     tb->valid = true;
     tb->hash_next = tb_hash[h];
-    tb_hash[h] = tb;
     for (int j = 0; j < 2; j++) {
         TcgBlock **head;
 
@@ -129,14 +178,17 @@ void tcg_tb_insert(X86CPUState *env, TcgBlock *tb)
             tb_protect_page(env, tb->page[j]);
         }
         tb->page_next[j] = *head;
-        *head = tb;
+        __atomic_store_n(head, tb, __ATOMIC_RELEASE);
     }
+    __atomic_store_n(&tb_hash[h], tb, __ATOMIC_RELEASE);
     tb_bytes += tb_alloc_size(tb);
     tb_count++;
     if (tb_bytes > TB_MAX_BYTES) {
         tb_flush_pending = true;
         tcg_tb_gc_wanted = true;
     }
+    g_mutex_unlock(&tb_lock);
+    return tb;
 }
 
 static void tb_unlink_hash(TcgBlock *tb)
@@ -145,7 +197,7 @@ static void tb_unlink_hash(TcgBlock *tb)
 
     for (; *p; p = &(*p)->hash_next) {
         if (*p == tb) {
-            *p = tb->hash_next;
+            __atomic_store_n(p, tb->hash_next, __ATOMIC_RELEASE);
             return;
         }
     }
@@ -161,7 +213,7 @@ static void tb_unlink_page(TcgBlock *tb, int j)
         int k = cur->page[0] == tb->page[j] ? 0 : 1;
 
         if (cur == tb) {
-            *p = tb->page_next[j];
+            __atomic_store_n(p, tb->page_next[j], __ATOMIC_RELEASE);
             return;
         }
         p = &cur->page_next[k];
@@ -176,16 +228,18 @@ static void tb_invalidate(TcgBlock *tb)
             tb_unlink_page(tb, j);
         }
     }
-    tb->valid = false;
-    tcg_tb_epoch++;
+    __atomic_store_n(&tb->valid, false, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&tcg_tb_epoch, 1, __ATOMIC_RELEASE);
     if (tb == tcg_tb_running) {
         tcg_tb_running_stale = true;
     }
     tb_bytes -= tb_alloc_size(tb);
     tb_count--;
-    tb->hash_next = tb_garbage;
+    tb->gc_next = tb_garbage;
     tb_garbage = tb;
-    tcg_tb_gc_wanted = true;
+    if (++tb_garbage_count >= TB_GARBAGE_MAX || !tcg_threads_multi) {
+        tcg_tb_gc_wanted = true;
+    }
 }
 
 /* The bytes [start, end) of physical page @j that @tb covers. */
@@ -232,18 +286,20 @@ void tcg_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len)
     if (len == 0) {
         return;
     }
+    g_mutex_lock(&tb_lock);
     for (uint64_t page = paddr & X86_PAGE_MASK; page < end;
          page += X86_PAGE_SIZE) {
         tb_invalidate_page_range(page, MAX(paddr, page),
                                  MIN(end, page + X86_PAGE_SIZE));
     }
+    g_mutex_unlock(&tb_lock);
 }
 
 static bool tb_page_has_code(X86CPUState *env, uint64_t paddr)
 {
     TcgBlock **head = tb_page_head(paddr & X86_PAGE_MASK, false);
 
-    return head && *head;
+    return head && __atomic_load_n(head, __ATOMIC_RELAXED);
 }
 
 /* The MMU's view of the cache: registered with the first block. */
@@ -262,8 +318,10 @@ unsigned tcg_tb_count(void)
     return tb_count;
 }
 
+/* No vCPU runs (one thread, or exclusive work: tcg-all.c). */
 void tcg_tb_flush_all(void)
 {
+    g_mutex_lock(&tb_lock);
     stats_inc(&tcg_vm_stats[TCG_VM_STAT_TB_FLUSHES]);
     for (unsigned h = 0; h < TB_HASH_SIZE; h++) {
         while (tb_hash[h]) {
@@ -271,7 +329,7 @@ void tcg_tb_flush_all(void)
 
             tb_hash[h] = tb->hash_next;
             tb->valid = false;
-            tb->hash_next = tb_garbage;
+            tb->gc_next = tb_garbage;
             tb_garbage = tb;
             tcg_tb_gc_wanted = true;
         }
@@ -289,25 +347,33 @@ void tcg_tb_flush_all(void)
     tb_flush_pending = false;
     tcg_jit_flush();
     tcg_tb_gc_wanted = true;        /* for the code buffer, if nothing else */
+    g_mutex_unlock(&tb_lock);
 }
 
 void tcg_tb_request_flush(void)
 {
     tb_flush_pending = true;
     tcg_tb_gc_wanted = true;
+    if (tcg_threads_multi) {
+        tcg_exec_kick_all();    /* translated code checks only the kick */
+    }
 }
 
+/* No vCPU runs, as for tcg_tb_flush_all(). */
 void tcg_tb_gc(void)
 {
     tcg_tb_gc_wanted = false;
     if (tb_flush_pending) {
         tcg_tb_flush_all();
     }
+    g_mutex_lock(&tb_lock);
     while (tb_garbage) {
         TcgBlock *tb = tb_garbage;
 
-        tb_garbage = tb->hash_next;
+        tb_garbage = tb->gc_next;
         g_free(tb);
     }
+    tb_garbage_count = 0;
+    g_mutex_unlock(&tb_lock);
     tcg_jit_gc();
 }

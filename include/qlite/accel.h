@@ -17,6 +17,8 @@ typedef struct AccelOps {
     const char *type_name;      /* "kvm-accel", for qom-list-types */
     /* Can it run on this host?  errp says why not. */
     bool (*available)(GError **errp);
+    /* -accel NAME,KEY=VALUE (before init_machine); NULL: it takes none. */
+    bool (*set_option)(const char *key, const char *value, GError **errp);
     bool (*init_machine)(MachineState *ms, GError **errp);
     /* Start a thread running @cpu; it waits while the VM is paused. */
     bool (*start_vcpu)(CPUState *cpu, GError **errp);

@@ -69,7 +69,8 @@ typedef struct TcgBlock TcgBlock;
 struct TcgBlock {
     uint64_t phys;              /* physical address of the first byte */
     uint64_t page[2];           /* physical pages; page[1] TCG_NO_PAGE */
-    TcgBlock *hash_next;        /* bucket chain, then the garbage list */
+    TcgBlock *hash_next;        /* bucket chain (kept when unlinked) */
+    TcgBlock *gc_next;          /* the garbage list, once invalidated */
     TcgBlock *page_next[2];     /* blocks of page[0] / page[1] */
     uint16_t size;              /* bytes of guest code */
     uint16_t n;                 /* decoded instructions */
@@ -100,8 +101,22 @@ struct TcgBlock {
 /* ---- the block cache (tcg-tb.c) ----------------------------------- */
 
 TcgBlock *tcg_tb_lookup(uint64_t phys, int mode);
-/* Add a block to the cache (its pages become code pages). */
-void tcg_tb_insert(X86CPUState *env, TcgBlock *tb);
+/*
+ * Add a block to the cache (its pages become code pages) and return it;
+ * or, when another vCPU added the same one meanwhile, free @tb and
+ * return that one.
+ */
+TcgBlock *tcg_tb_insert(X86CPUState *env, TcgBlock *tb);
+/* The cache's lock, for translation (tcg-jit.c); lookups need none. */
+void tcg_tb_lock(void);
+void tcg_tb_unlock(void);
+/* A TLB fill's part: drop @page's write entries from env's own TLB. */
+void tcg_tb_protect_own_tlb(X86CPUState *env, uint64_t page);
+/*
+ * One host thread per vCPU (-accel tcg,thread=multi), fixed before the
+ * vCPUs start; false: one thread runs them all in turn.
+ */
+extern bool tcg_threads_multi;
 /* Free what was invalidated; flush when the cache grew too big. */
 void tcg_tb_gc(void);
 /* Set when tcg_tb_gc() has something to do (the loop's cheap test). */
@@ -146,6 +161,8 @@ void tcg_tb_request_flush(void);
 
 /* Translation is on (QLITE_JIT=0 or a CPU trace turns it off). */
 bool tcg_jit_enabled(void);
+/* The code buffer's size in MiB (-accel tcg,tb-size=; 0: 64). */
+void tcg_jit_configure(size_t mib);
 /* Translate @tb for env's current state, setting tb->jit (or not). */
 void tcg_jit_compile(X86CPUState *env, TcgBlock *tb);
 /*
@@ -264,6 +281,15 @@ struct TcgCPU {
     X86CPUState *env;
     X86IO io;
     TcgJumpEntry jc[TCG_JC_SIZE];
+    /*
+     * Pages that other vCPUs' threads made code pages, whose write
+     * entries this vCPU drops from its TLB before its next block.
+     */
+    GMutex protect_lock;
+    int protect_pending;        /* atomic: protect_count or overflow */
+    unsigned protect_count;
+    bool protect_overflow;      /* too many: flush the whole TLB */
+    uint64_t protect_pages[16];
     bool wait_sipi;             /* an AP waiting for INIT-SIPI-SIPI */
     bool dead;                  /* triple-faulted: waits for the reset */
     uint64_t stats[TCG_STAT__MAX];
@@ -304,6 +330,11 @@ void tcg_exec_kick(X86CPUState *env);
 /* The same for every vCPU (the memory map or RAM under code changed). */
 void tcg_exec_kick_all(void);
 /*
+ * Another vCPU's thread made @page a code page: ask env's vCPU to drop
+ * its write entries for it before its next block (any thread).
+ */
+void tcg_exec_request_protect(X86CPUState *env, uint64_t page);
+/*
  * Run @cpu for at most @budget blocks, returning early when it halts,
  * is asked to stop or is kicked.  Called without the big lock.
  */
@@ -315,8 +346,12 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget);
 void tcg_mem_io_init(X86IO *io, TcgCPU *tc);
 /* Start following the memory map (big lock held, once). */
 void tcg_mem_init(void);
-/* Pick up a memory map change, if any (big lock held). */
+/*
+ * Pick up a memory map change, if any: big lock held, no vCPU running
+ * (one thread, or tcg-all.c's exclusive section).
+ */
 void tcg_mem_sync(void);
+bool tcg_mem_sync_pending(void);
 /*
  * vCPU thread, between blocks: drop the decoded code of RAM that devices
  * wrote since the last call (memory_add_ram_write_notifier()).

@@ -168,7 +168,7 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
     tb->jit_seg_misses = 0;
     tcg_stat_env(env, TCG_STAT_DECODES);
     if (b.cacheable) {
-        tcg_tb_insert(env, tb);
+        tb = tcg_tb_insert(env, tb);
     }
     return tb;
 }

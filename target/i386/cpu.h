@@ -327,6 +327,26 @@ typedef enum {
     FEAT_WORDS,
 } X86FeatureWord;
 
+/*
+ * A locked instruction's memory while its handler runs (exec-atomic.c):
+ * the region its first access names, and its bytes as read atomically
+ * (old) and as the handler left them (cur).
+ */
+typedef struct X86LockState {
+    bool active;                /* a locked instruction's handler runs */
+    bool region;                /* the region is set (first access seen) */
+    bool direct;                /* not one host atomic: plain access */
+    bool held;                  /* ... under the split-lock mutex */
+    bool written;
+    uint8_t size;               /* region bytes: 1, 2, 4, 8 or 16 */
+    uint8_t seg;
+    uint64_t ea;
+    uint64_t paddr;
+    void *host;
+    uint8_t old[16];
+    uint8_t cur[16];
+} X86LockState;
+
 typedef struct X86CPUState {
     /* --- general state, hot in the interpreter ------------------------ */
     uint64_t regs[16];
@@ -437,6 +457,7 @@ typedef struct X86CPUState {
     CPUState *cs;
     const X86IO *io;
     void *exec;                 /* execution side: block cache etc. */
+    X86LockState lock;          /* exec-atomic.c */
     /*
      * The execution loop's own words for this vCPU that translated code
      * reads and writes through env (accel/tcg): a kick (atomic, set from

@@ -61,6 +61,7 @@ static bool excp_has_error(int vector)
 
 static noreturn void excp_unwind(X86CPUState *env)
 {
+    x86_lock_abandon(env);      /* a locked instruction faulted */
     longjmp(env->jmp_env, 1);
 }
 

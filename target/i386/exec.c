@@ -27,7 +27,12 @@ static void exec_init_once(void)
 
 uint64_t x86_mem_read(X86CPUState *env, int seg, uint64_t ea, unsigned size)
 {
-    void *host = x86_fast_host(env, seg, ea, size, false);
+    void *host;
+
+    if (__builtin_expect(env->lock.active, 0)) {
+        return x86_lock_read(env, seg, ea, size);
+    }
+    host = x86_fast_host(env, seg, ea, size, false);
     uint8_t b;
     uint16_t w;
     uint32_t l;
@@ -52,11 +57,16 @@ uint64_t x86_mem_read(X86CPUState *env, int seg, uint64_t ea, unsigned size)
 void x86_mem_write(X86CPUState *env, int seg, uint64_t ea, unsigned size,
                    uint64_t v)
 {
-    void *host = x86_fast_host(env, seg, ea, size, true);
+    void *host;
     uint8_t b = v;
     uint16_t w = v;
     uint32_t l = v;
 
+    if (__builtin_expect(env->lock.active, 0)) {
+        x86_lock_write(env, seg, ea, size, v);
+        return;
+    }
+    host = x86_fast_host(env, seg, ea, size, true);
     if (host) {
         switch (size) {
         case 1: memcpy(host, &b, 1); return;
@@ -156,7 +166,12 @@ void x86_exec_generic(X86CPUState *env, const X86Insn *in)
 
 X86Handler *x86_exec_block_handler(const X86Insn *in, bool flags_dead)
 {
-    X86Handler *h = x86_exec_fast_handler(in, flags_dead);
+    X86Handler *h;
+
+    if (x86_insn_locked(in)) {
+        return x86_exec_locked;
+    }
+    h = x86_exec_fast_handler(in, flags_dead);
 
     return h ? h : exec_generic_handler(in);
 }

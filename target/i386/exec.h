@@ -33,6 +33,18 @@ X86Handler *x86_exec_block_handler(const X86Insn *in, bool flags_dead);
  * fallback for what they do not cover. */
 void x86_exec_generic(X86CPUState *env, const X86Insn *in);
 /*
+ * A LOCK-prefixed instruction or XCHG with memory (x86_insn_locked()),
+ * atomic against the other vCPUs (exec-atomic.c).
+ */
+bool x86_insn_locked(const X86Insn *in);
+void x86_exec_locked(X86CPUState *env, const X86Insn *in);
+/* A locked instruction faulted: give its region up. */
+void x86_lock_abandon(X86CPUState *env);
+/* x86_mem_read/write while a locked instruction runs. */
+uint64_t x86_lock_read(X86CPUState *env, int seg, uint64_t ea, unsigned size);
+void x86_lock_write(X86CPUState *env, int seg, uint64_t ea, unsigned size,
+                    uint64_t v);
+/*
  * Specialised handlers (exec-fast.c): one per operation, operand size
  * and operand kinds for the hot instructions, so that they do no
  * generic size or location switching.  NULL when @in has none.

@@ -651,6 +651,11 @@ static void mmu_note_store(X86CPUState *env, uint64_t paddr, unsigned len)
     }
 }
 
+void x86_mmu_note_store(X86CPUState *env, uint64_t paddr, unsigned len)
+{
+    mmu_note_store(env, paddr, len);
+}
+
 /* One access inside one page, slow path: MMIO, code pages, first touch. */
 static uint64_t mmu_ld_page(X86CPUState *env, uint64_t linear, unsigned size,
                             int idx)

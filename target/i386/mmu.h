@@ -64,5 +64,7 @@ uint64_t x86_seg_linear(X86CPUState *env, int seg, uint64_t ea,
                         unsigned size, bool write);
 /* Linear addresses are 32-bit outside long mode. */
 uint64_t x86_linear_mask(X86CPUState *env, uint64_t linear);
+/* RAM at physical @paddr was stored to behind the TLB: keep code honest. */
+void x86_mmu_note_store(X86CPUState *env, uint64_t paddr, unsigned len);
 
 #endif

@@ -778,7 +778,8 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     if (in->op == X86_OP_JMP) {
         return jit_jmp(c, in);
     }
-    if (!x86_exec_fast_handler(in, false)) {
+    if (x86_insn_locked(in) || !x86_exec_fast_handler(in, false)) {
+        /* Locked instructions: the atomic handler (exec-atomic.c). */
         return false;
     }
     for (int n = 0; n < 3; n++) {

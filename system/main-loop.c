@@ -40,6 +40,11 @@ GMutex *bql_mutex(void)
     return &bql;
 }
 
+void bql_cond_wait(GCond *cond)
+{
+    g_cond_wait(cond, &bql);
+}
+
 /*
  * Sleep without the big lock so vCPU threads can reach the devices.
  * GLib counts timeouts in milliseconds; a device timer due in 50 us (a

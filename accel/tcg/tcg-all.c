@@ -121,12 +121,12 @@ static bool tcg_can_run(CPUState *cpu)
 static void tcg_exclusive_start(void)
 {
     while (excl_pending) {
-        g_cond_wait(&excl_cond, bql_mutex());
+        bql_cond_wait(&excl_cond);
     }
     excl_pending = true;
     tcg_exec_kick_all();
     while (excl_running) {
-        g_cond_wait(&excl_cond, bql_mutex());
+        bql_cond_wait(&excl_cond);
     }
 }
 
@@ -140,7 +140,7 @@ static void tcg_exclusive_end(void)
 static void tcg_exec_enter(void)
 {
     while (excl_pending) {
-        g_cond_wait(&excl_cond, bql_mutex());
+        bql_cond_wait(&excl_cond);
     }
     excl_running++;
 }

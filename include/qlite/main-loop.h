@@ -14,6 +14,8 @@
 void bql_lock(void);
 void bql_unlock(void);
 bool bql_locked(void);      /* by this thread */
+/* Wait on @cond with the big lock held (given up while waiting). */
+void bql_cond_wait(GCond *cond);
 
 /* Set up the loop (default GMainContext, poll hook); call once. */
 void main_loop_init(void);

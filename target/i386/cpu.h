@@ -347,6 +347,10 @@ typedef struct X86LockState {
     uint8_t cur[16];
 } X86LockState;
 
+typedef struct X86CPUState X86CPUState;
+/* A locked instruction faulted: give its region up (exec-atomic.c). */
+void x86_lock_abandon(X86CPUState *env);
+
 typedef struct X86CPUState {
     /* --- general state, hot in the interpreter ------------------------ */
     uint64_t regs[16];

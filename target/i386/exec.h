@@ -38,8 +38,6 @@ void x86_exec_generic(X86CPUState *env, const X86Insn *in);
  */
 bool x86_insn_locked(const X86Insn *in);
 void x86_exec_locked(X86CPUState *env, const X86Insn *in);
-/* A locked instruction faulted: give its region up. */
-void x86_lock_abandon(X86CPUState *env);
 /* x86_mem_read/write while a locked instruction runs. */
 uint64_t x86_lock_read(X86CPUState *env, int seg, uint64_t ea, unsigned size);
 void x86_lock_write(X86CPUState *env, int seg, uint64_t ea, unsigned size,

@@ -251,6 +251,24 @@ static void ctl_nop(X86CPUState *env, const X86Insn *in)
 {
 }
 
+/*
+ * Memory order.  Guest loads and stores are host loads and stores, and
+ * the host is x86 too: its total store order (SDM vol 3A 8.2.2) is the
+ * order the guest expects, so plain accesses need no fences; locked
+ * instructions are host locked instructions (exec-atomic.c), full
+ * barriers both.  What TSO lets a processor do, a later load passing an
+ * earlier store, MFENCE forbids: it becomes a host fence.  LFENCE and
+ * SFENCE order nothing that TSO does not on write-back memory (non-
+ * temporal stores are plain stores here).  smp64's message-passing and
+ * store-buffering cases check both.
+ */
+static void ctl_fence(X86CPUState *env, const X86Insn *in)
+{
+    if ((in->reg & 7) == 6) {
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    }
+}
+
 static void ctl_bound(X86CPUState *env, const X86Insn *in)
 {
     unsigned sz = in->osize;
@@ -298,6 +316,6 @@ void x86_exec_ctl_init(void)
     x86_exec_register(X86_OP_XLAT, ctl_xlat);
     x86_exec_register(X86_OP_NOP, ctl_nop);
     x86_exec_register(X86_OP_PAUSE, ctl_nop);
-    x86_exec_register(X86_OP_FENCE, ctl_nop);
+    x86_exec_register(X86_OP_FENCE, ctl_fence);
     x86_exec_register(X86_OP_BOUND, ctl_bound);
 }

@@ -25,6 +25,11 @@
  *    ever the old or the new one; then with the SDM's protocol (store,
  *    flag, a serializing CPUID on the caller) the very next call must
  *    return the newer value (QEMU's exceptions: see smc_writer);
+ *  - memory order (SDM vol 3A 8.2.3), vCPUs 0 and 1 in lock step for
+ *    MO_ROUNDS rounds: message passing (data, then flag; whoever sees
+ *    the flag must see the data) and store buffering with MFENCE (x = 1;
+ *    MFENCE; read y against y = 1; MFENCE; read x: never both 0); the
+ *    same without MFENCE is allowed both 0s and only counted;
  *  - TLB shootdown: vCPU 0 points a 4 KiB PTE at another page, INVLPGs,
  *    and sends a fixed IPI (broadcast shorthand and per-destination in
  *    turn); the others INVLPG in the handler and acknowledge; after the
@@ -123,6 +128,14 @@ typedef struct Shared {
     volatile uint64_t seq_last;
     volatile uint32_t smc_started __attribute__((aligned(64)));
     volatile uint32_t smc_flag, smc_seen, smc_stores;
+    volatile uint32_t mo_start __attribute__((aligned(64)));
+    volatile uint32_t mo_done[2] __attribute__((aligned(64)));
+    volatile uint64_t mo_x __attribute__((aligned(64)));
+    volatile uint64_t mo_y __attribute__((aligned(64)));
+    volatile uint64_t mo_data __attribute__((aligned(64)));
+    volatile uint64_t mo_flag __attribute__((aligned(64)));
+    volatile uint64_t mo_r[2];
+    uint32_t mo_mp_bad, mo_sb_bad, mo_sb_nofence_both0;
     volatile uint32_t shoot_acks __attribute__((aligned(64)));
     volatile uint32_t shoot_go;
     volatile uint32_t shoot_round;
@@ -617,6 +630,92 @@ static void case_smc(unsigned me)
 
 /* ---- TLB shootdown ------------------------------------------------------ */
 
+/* ---- memory order ------------------------------------------------------- */
+
+#define MO_ROUNDS   2000
+
+/* vCPUs 0 and 1: round @r starts when vCPU 0 has reset the variables. */
+static void mo_start(unsigned me, uint32_t r)
+{
+    if (me == 0) {
+        sh.mo_x = 0;
+        sh.mo_y = 0;
+        compiler_barrier();
+        sh.mo_start = r;
+        /* Give vCPU 1 time to see it: start the two close together. */
+        for (unsigned k = 0; k < (r * 7) % 64; k++) {
+            cpu_relax();
+        }
+    } else {
+        while (sh.mo_start != r) {
+            cpu_relax();
+        }
+    }
+}
+
+/*
+ * ... and ends when both have stored their results.  The other may be a
+ * round ahead already (done at r + 1): wait for r or later.
+ */
+static void mo_end(unsigned me, uint32_t r)
+{
+    compiler_barrier();
+    sh.mo_done[me] = r;
+    while ((int32_t)(sh.mo_done[!me] - r) < 0) {
+        cpu_relax();
+    }
+}
+
+static void mo_store_buffer(unsigned me, bool fence)
+{
+    volatile uint64_t *mine = me ? &sh.mo_y : &sh.mo_x;
+    volatile uint64_t *other = me ? &sh.mo_x : &sh.mo_y;
+
+    *mine = 1;
+    if (fence) {
+        __asm__ volatile("mfence" ::: "memory");
+    }
+    sh.mo_r[me] = *other;
+}
+
+static void case_memory_order(unsigned me)
+{
+    uint32_t r = 0;
+
+    if (me > 1) {
+        return;
+    }
+    for (unsigned i = 0; i < MO_ROUNDS; i++) {
+        /* Message passing: the data is there once the flag is. */
+        mo_start(me, ++r);
+        if (me == 0) {
+            sh.mo_data = r;
+            compiler_barrier();
+            sh.mo_flag = r;
+        } else {
+            while (sh.mo_flag != r) {
+                cpu_relax();
+            }
+            compiler_barrier();
+            sh.mo_mp_bad += sh.mo_data != r;
+        }
+        mo_end(me, r);
+        /* Store buffering, with and without MFENCE. */
+        for (int fence = 1; fence >= 0; fence--) {
+            mo_start(me, ++r);
+            mo_store_buffer(me, fence);
+            mo_end(me, r);
+            if (me == 0 && sh.mo_r[0] == 0 && sh.mo_r[1] == 0) {
+                if (fence) {
+                    sh.mo_sb_bad++;
+                } else {
+                    sh.mo_sb_nofence_both0++;
+                }
+            }
+        }
+    }
+}
+
 static uint64_t shoot_pte(unsigned page)
 {
     return (uint64_t)(uintptr_t)shoot_pages[page] | PTE_P | PTE_W;
@@ -732,6 +831,7 @@ static const SmpCase smp_cases[] = {
     { "spinlock", case_spinlock },
     { "seqlock", case_seqlock },
     { "SMC", case_smc },
+    { "memory order", case_memory_order },
     { "TLB shootdown", case_shootdown },
 };
 #define N_CASES (sizeof(smp_cases) / sizeof(smp_cases[0]))
@@ -948,6 +1048,13 @@ static void report(void)
     CHECK_EQ(sh.lock_overlaps, 0, "XCHG spinlock: never two holders");
     report_seqlock();
     report_smc();
+    CHECK_EQ(sh.mo_mp_bad, 0,
+             "memory order: a reader that saw the flag saw the data");
+    CHECK_EQ(sh.mo_sb_bad, 0,
+             "memory order: MFENCE: never both loads before both stores");
+    guest_printf("memory order: without MFENCE both loads read 0 in %u "
+                 "of %u rounds (TSO allows it)\n", sh.mo_sb_nofence_both0,
+                 MO_ROUNDS);
     report_shootdown();
     guest_printf("smp: thousands of TSC ticks: AP start-up %llu,",
                  (unsigned long long)(start_ticks / 1000));

@@ -340,6 +340,24 @@ class BadInput(unittest.TestCase):
         self.expect_error(['-accel', 'warp'], '-accel warp: invalid '
                           'accelerator warp')
 
+    def test_accel_options_checked(self):
+        """-accel properties are checked, each by its accelerator."""
+        self.expect_error(['-accel', 'tcg,thread=many'],
+                          "-accel tcg,thread=many: Parameter 'thread' "
+                          "expects 'single' or 'multi'")
+        self.expect_error(['-accel', 'tcg,tb-size=0'],
+                          "-accel tcg,tb-size=0: Parameter 'tb-size' "
+                          "expects a size")
+        self.expect_error(['-accel', 'kvm,thread=multi'],
+                          r"-accel kvm,thread=multi: Property "
+                          r"'kvm-accel\.thread' not found")
+        self.expect_error(['-accel', 'tcg,kernel-irqchip=on'],
+                          r"-accel tcg,kernel-irqchip=on: Property "
+                          r"'tcg-accel\.kernel-irqchip' not found")
+        self.expect_error(['-accel', 'kvm,kernel-irqchip=split'],
+                          "-accel kvm,kernel-irqchip=split: "
+                          "kernel-irqchip=split is not supported with kvm")
+
     def test_missing_kernel(self):
         self.expect_error(['-kernel', '/nonexistent/vmlinuz',
                            '-display', 'none'],

@@ -268,8 +268,9 @@ class LibvirtStart(unittest.TestCase):
                 except OSError:
                     pass
             return out
-        # GLib names a thread from inside it, once it runs
-        wait_for(lambda: 'ALL CPUs/TCG' in names(), 'the TCG thread')
+        # GLib names a thread from inside it, once it runs; QEMU's MTTCG
+        # names each vCPU's thread so
+        wait_for(lambda: 'CPU 0/TCG' in names(), 'the TCG thread')
 
     def test_qmp_fds(self):
         """add-fd, query-fdsets, remove-fd; getfd, closefd: each fd sent

@@ -2,10 +2,10 @@
 # CPU emulator benchmark (issue 3 point 7): the same compute-bound
 # bare-metal guest under qlite and under qemu-system-x86_64 -accel tcg, in
 # one run, built as a 32-bit and as a 64-bit kernel (qlite translates
-# 64-bit code to host code and interprets the rest).  Prints guest
-# instructions per second for each and the time ratio qlite/QEMU.  Each
-# guest runs BENCH_REPS times (default 3), qlite and QEMU interleaved;
-# the figures are medians.  Not a test: it always exits 0 if both ran.
+# both to host code).  Prints guest instructions per second for each and
+# the time ratio qlite/QEMU.  Each guest runs BENCH_REPS times (default
+# 3), qlite and QEMU interleaved; the figures are medians.  Not a test: it
+# always exits 0 if both ran.
 #
 #   bench/cpu-bench.sh [path/to/qlite-system-x86_64]
 set -eu

@@ -11,7 +11,7 @@
 #include "qlite/object.h"
 #include "qlite/runstate.h"
 #include "qlite/sandbox.h"
-#include "qlite/x86.h"
+#include "qlite/x86-cpu.h"
 
 /* ---- CPU models ---- */
 

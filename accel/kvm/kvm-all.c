@@ -12,7 +12,7 @@
 #include "qlite/accel.h"
 #include "qlite/cpu.h"
 #include "qlite/error.h"
-#include "qlite/kvm.h"
+#include "qlite/irqchip.h"
 #include "qlite/machine.h"
 #include "qlite/object.h"
 
@@ -222,6 +222,45 @@ static bool kvm_create_vm(KVMState *s, MachineState *ms, GError **errp)
            kvm_create_chips(s, ms, errp);
 }
 
+/* ---- interrupt lines ---------------------------------------------------- */
+
+static void kvm_gsi_set(void *opaque, int gsi, int level)
+{
+    struct kvm_irq_level irq = { .irq = gsi, .level = level != 0 };
+    int ret = kvm_ioctl(kvm_state->vm_fd, KVM_IRQ_LINE, &irq);
+
+    if (ret < 0) {
+        error_report("kvm: KVM_IRQ_LINE %d failed: %s", gsi,
+                     g_strerror(-ret));
+    }
+}
+
+/* ISA IRQ n is GSI n: the in-kernel PIC and IOAPIC route it from there. */
+static IrqLine **kvm_isa_irqs(void)
+{
+    if (!kvm_gsi_lines) {
+        kvm_gsi_lines = irq_new_array(kvm_gsi_set, NULL, KVM_NUM_GSIS);
+    }
+    return kvm_gsi_lines;
+}
+
+static bool kvm_send_msi(uint64_t addr, uint32_t data)
+{
+    struct kvm_msi msi = {
+        .address_lo = (uint32_t)addr,
+        .address_hi = addr >> 32,
+        .data = data,
+    };
+
+    return kvm_ioctl(kvm_state->vm_fd, KVM_SIGNAL_MSI, &msi) >= 0;
+}
+
+/* PIC, IOAPIC, PIT and local APICs all live in the kernel. */
+static const AccelIrqchip kvm_irqchip = {
+    .isa_irqs = kvm_isa_irqs,
+    .send_msi = kvm_send_msi,
+};
+
 static bool kvm_init_machine(MachineState *ms, GError **errp)
 {
     KVMState *s = g_new0(KVMState, 1);
@@ -240,6 +279,7 @@ static bool kvm_init_machine(MachineState *ms, GError **errp)
     }
     kvm_cpu_signals_init();
     kvm_stats_vm_init();
+    irqchip_set_accel(&kvm_irqchip);
     return true;
 
 fail:
@@ -253,51 +293,6 @@ fail:
     g_free(s->cpuid);
     g_free(s);
     return false;
-}
-
-/* ---- interrupt lines ---------------------------------------------------- */
-
-bool kvm_irqchip_in_kernel(void)
-{
-    return kvm_state != NULL;
-}
-
-static void kvm_gsi_set(void *opaque, int gsi, int level)
-{
-    struct kvm_irq_level irq = { .irq = gsi, .level = level != 0 };
-    int ret = kvm_ioctl(kvm_state->vm_fd, KVM_IRQ_LINE, &irq);
-
-    if (ret < 0) {
-        error_report("kvm: KVM_IRQ_LINE %d failed: %s", gsi,
-                     g_strerror(-ret));
-    }
-}
-
-IrqLine **kvm_gsi_irqs(void)
-{
-    if (!kvm_state) {
-        return NULL;
-    }
-    if (!kvm_gsi_lines) {
-        kvm_gsi_lines = irq_new_array(kvm_gsi_set, NULL, KVM_NUM_GSIS);
-    }
-    return kvm_gsi_lines;
-}
-
-IrqLine **kvm_isa_irqs(void)
-{
-    return kvm_gsi_irqs();
-}
-
-bool kvm_send_msi(uint64_t addr, uint32_t data)
-{
-    struct kvm_msi msi = {
-        .address_lo = (uint32_t)addr,
-        .address_hi = addr >> 32,
-        .data = data,
-    };
-
-    return kvm_state && kvm_ioctl(kvm_state->vm_fd, KVM_SIGNAL_MSI, &msi) >= 0;
 }
 
 /* Put the in-kernel PIC, IOAPIC and PIT back in their power-on state. */

@@ -16,6 +16,8 @@
 #include "qlite/osdep.h"
 #include "qlite/stats.h"
 
+#define KVM_NUM_GSIS 24     /* IOAPIC pins; GSIs 0-15 are the ISA IRQs */
+
 typedef struct CPUState CPUState;
 typedef struct MachineState MachineState;
 

@@ -20,6 +20,14 @@
 /* MTRRs enabled, default type write-back, as firmware leaves them. */
 #define MTRR_DEF_TYPE_FW        0xc06
 #define PAT_POWER_ON            UINT64_C(0x0007040600070406)
+#define MSR_IA32_MISC_ENABLE    0x1a0
+/*
+ * IA32_MISC_ENABLE at power-on (SDM vol 4 table 2-2): fast strings on
+ * (bit 0), BTS and PEBS unavailable (bits 11, 12): KVM starts a vCPU with
+ * fast strings only and lets only the host set the two read-only bits.
+ */
+#define MISC_ENABLE_POWER_ON    (UINT64_C(1) | (UINT64_C(1) << 11) | \
+                                 (UINT64_C(1) << 12))
 
 /*
  * MSRs whose power-on value is 0 and that a guest's previous run may have
@@ -223,6 +231,7 @@ static void kvm_reset_msrs(KVMVcpu *v, bool direct_boot)
         kvm_set_msr(v, kvm_msrs_zero_on_reset[i], 0);
     }
     kvm_set_msr(v, MSR_PAT, PAT_POWER_ON);
+    kvm_set_msr(v, MSR_IA32_MISC_ENABLE, MISC_ENABLE_POWER_ON);
     /* Without firmware, the loader stands in for it: MTRRs on, WB. */
     kvm_set_msr(v, MSR_MTRR_DEF_TYPE, direct_boot ? MTRR_DEF_TYPE_FW : 0);
 }

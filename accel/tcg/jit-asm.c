@@ -3,7 +3,7 @@
  * Every instruction goes through ja_insn(): legacy 66h prefix, REX,
  * opcode, ModRM, SIB and displacement, in that order (SDM vol 2 2.1).
  */
-#include "jit-asm.h"
+#include "qlite/tcg-asm.h"
 
 void ja_init(JitAsm *a, void *buf, size_t size)
 {

@@ -10,9 +10,8 @@
 #include "qlite/error.h"
 #include "qlite/main-loop.h"
 #include "qlite/object.h"
-#include "qlite/x86.h"
-#include "tcg-internal.h"
-#include "tcg-trace.h"
+#include "qlite/x86-cpu.h"
+#include "qlite/tcg.h"
 
 /* Blocks per vCPU per turn: long enough to be cheap, short enough to be
  * fair between vCPUs (a kick ends a turn at once anyway). */

@@ -19,12 +19,25 @@
  * Code is specialised for the CPL (which TLB) with EFLAGS.AC alignment
  * checks off; tcg-exec.c runs the block in the interpreter when the
  * vCPU's state differs (tb->jit_guard).
+ *
+ * 32-bit and 16-bit protected-mode code (CS.D 1 or 0, not real or
+ * virtual-8086 mode) is translated too, for the segments the block's
+ * native accesses use as they were when it was translated (base, limit,
+ * attributes: tb->jit_segs), which the code compares at its entry
+ * (where links enter too) and tcg_jit_usable() in C: a block entered
+ * with other segments leaves at once and the loop interprets it.  So a
+ * base is a constant to add, a limit a constant to compare the offset
+ * with (a violation takes the slow path, whose accessor raises #GP or
+ * #SS as the interpreter does), and a segment the access may not use
+ * (not present, read-only, execute-only, expand-down) leaves the
+ * instruction to its handler.  Instructions that load a segment
+ * register end the block.  Effective addresses wrap at the address
+ * size, rip and the stack pointer at theirs (jit_rip_lea(), SS.B).
  */
 #include <sys/mman.h>
 
 #include "qlite/error.h"
-#include "jit-internal.h"
-#include "tcg-trace.h"
+#include "qlite/tcg-jit.h"
 
 /* The code buffer: 64 MiB, or QLITE_JIT_BUFFER_MIB (tests make it small). */
 #define JIT_BUF_DEFAULT (64u << 20)
@@ -143,10 +156,25 @@ JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from)
     return s;
 }
 
+void jit_wrap(JitCtx *c, unsigned size, JaReg r)
+{
+    if (size == 4) {
+        ja_mov_rr(&c->a, 4, r, r);
+    } else if (size == 2) {
+        ja_movx_rr(&c->a, false, 2, r, r);
+    }
+}
+
+void jit_rip_lea(JitCtx *c, JaReg r, uint32_t off)
+{
+    ja_lea(&c->a, r, ja_mem(JA_R12, off));
+    jit_wrap(c, c->ip_size, r);
+}
+
 /* env->rip = the block's rip + @off. */
 void jit_set_rip(JitCtx *c, uint32_t off)
 {
-    ja_lea(&c->a, JA_RAX, ja_mem(JA_R12, off));
+    jit_rip_lea(c, JA_RAX, off);
     ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RAX);
 }
 
@@ -228,7 +256,7 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
     }
     link = &c->links[c->nlinks++];
     link->epoch = tcg_tb_epoch - 1;         /* not linked yet */
-    ja_lea(a, JA_R12, ja_mem(JA_R12, rip_off));
+    jit_rip_lea(c, JA_R12, rip_off);
     ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
     ja_mov_imm(a, JA_RAX, (uintptr_t)link);
     ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
@@ -303,6 +331,18 @@ static bool jit_op_leaves(const TcgOp *op)
     return (op->insn.flags & X86_F_END) && op->insn.op != X86_OP_JCC;
 }
 
+/* Loads a segment register and goes on (the others end the block). */
+static bool jit_op_loads_seg(const TcgOp *op)
+{
+    switch (op->insn.op) {
+    case X86_OP_POP_SEG: case X86_OP_LES: case X86_OP_LDS: case X86_OP_LSS:
+    case X86_OP_LFS: case X86_OP_LGS:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /*
  * Anything else: call the handler as exec_block() does, keeping
  * env->rip current for it and leaving when it changed rip (a branch, a
@@ -330,8 +370,16 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
         }
         return;
     }
+    if (c->segmented && jit_op_loads_seg(op)) {
+        /* The code after it was made for the old segment. */
+        if (!sets_rip) {
+            jit_set_rip(c, c->next);
+        }
+        ja_jmp_to(&c->a, c->epilogue);
+        return;
+    }
     if (sets_rip) {
-        ja_lea(&c->a, JA_RAX, ja_mem(JA_R12, c->next));
+        jit_rip_lea(c, JA_RAX, c->next);
         ja_alu_rm(&c->a, JA_CMP, 8, JA_RAX, env_mem(ENV_OFF(rip)));
         s = jit_stub(c, STUB_EXIT, ja_jcc(&c->a, CC_NE));
         s->keep_rip = true;
@@ -354,9 +402,18 @@ void jit_call_env(JitCtx *c, const void *fn, bool with_arg, uint64_t arg)
     ja_call(&c->a, fn);
 }
 
-/* RDX = the access's effective address: RSI less the FS/GS base. */
+/* RDX = the access's effective address: RSI less the segment base. */
 static void jit_stub_ea(JitCtx *c, const JitStub *s)
 {
+    if (c->segmented) {
+        /* Linear addresses wrap at 4 GiB, and so does this. */
+        ja_mov_rr(&c->a, 4, JA_RDX, JA_RSI);
+        if ((uint32_t)c->segs[s->seg].base) {
+            ja_alu_ri(&c->a, JA_SUB, 4, JA_RDX,
+                      (int32_t)(uint32_t)c->segs[s->seg].base);
+        }
+        return;
+    }
     ja_mov_rr(&c->a, 8, JA_RDX, JA_RSI);
     if (s->seg == R_FS || s->seg == R_GS) {
         ja_alu_rm(&c->a, JA_SUB, 8, JA_RDX,
@@ -367,7 +424,15 @@ static void jit_stub_ea(JitCtx *c, const JitStub *s)
 static void jit_emit_stub(JitCtx *c, JitStub *s)
 {
     JitAsm *a = &c->a;
+    uint32_t base = c->segmented ? (uint32_t)c->segs[s->seg].base : 0;
 
+    if (s->from_limit) {
+        /* Past the limit, RSI still the offset: the accessor faults. */
+        ja_patch(a, s->from_limit, a->p);
+        if (s->kind != STUB_GENERIC && base) {
+            ja_alu_ri(a, JA_ADD, 4, JA_RSI, (int32_t)base);
+        }
+    }
     ja_patch(a, s->from, a->p);
     /* Exits made here belong to the stub's instruction. */
     c->off = s->rip_off;
@@ -411,6 +476,76 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
     }
 }
 
+
+/*
+ * The segments this block's native accesses may use: those of its
+ * memory operands and SS for its stack operations, among the
+ * instructions that have a fast handler (the only ones jit_native()
+ * takes); CS always (where links enter, it is not checked otherwise).
+ */
+static uint8_t jit_seg_scan(const TcgBlock *tb)
+{
+    uint8_t mask = 1u << R_CS;
+
+    for (unsigned i = 0; i < tb->n; i++) {
+        const X86Insn *in = &tb->ops[i].insn;
+
+        if (!x86_exec_fast_handler(in, false)) {
+            continue;
+        }
+        for (int n = 0; n < 3; n++) {
+            if (in->loc[n].kind == X86_LOC_MEM) {
+                mask |= 1u << in->seg;
+            }
+        }
+        if (in->op == X86_OP_PUSH || in->op == X86_OP_POP ||
+            in->op == X86_OP_CALL || in->op == X86_OP_RET) {
+            mask |= 1u << R_SS;
+        }
+    }
+    return mask;
+}
+
+G_STATIC_ASSERT(offsetof(SegmentCache, flags) ==
+                offsetof(SegmentCache, limit) + 4);
+
+/* Leave (rip is the block's start) unless env's segment @seg is c's. */
+static void jit_check_seg(JitCtx *c, unsigned seg)
+{
+    JitAsm *a = &c->a;
+    const TcgJitSeg *sc = &c->segs[seg];
+
+    ja_mov_imm(a, JA_RAX, sc->base);
+    ja_alu_rm(a, JA_CMP, 8, JA_RAX, env_mem(ENV_OFF(segs[seg].base)));
+    ja_jcc_to(a, CC_NE, c->epilogue);
+    ja_mov_imm(a, JA_RAX, (uint64_t)sc->flags << 32 | sc->limit);
+    ja_alu_rm(a, JA_CMP, 8, JA_RAX, env_mem(ENV_OFF(segs[seg].limit)));
+    ja_jcc_to(a, CC_NE, c->epilogue);
+}
+
+/*
+ * At the entry: the segments are those the code was made for, and the
+ * block lies within CS's limit from this rip (the loop's lookup checks
+ * that; a link does not).
+ */
+static void jit_check_segs(JitCtx *c)
+{
+    JitAsm *a = &c->a;
+    uint32_t limit = c->segs[R_CS].limit;
+
+    for (unsigned seg = 0; seg < 6; seg++) {
+        if (c->seg_mask & (1u << seg)) {
+            jit_check_seg(c, seg);
+        }
+    }
+    if (c->tb->size - 1u > limit) {
+        c->failed = true;
+        return;
+    }
+    ja_mov_imm(a, JA_RAX, limit - (c->tb->size - 1u));
+    ja_alu_rr(a, JA_CMP, 8, JA_R12, JA_RAX);
+    ja_jcc_to(a, CC_A, c->epilogue);
+}
 
 /* Exits with a static target: Jcc, JMP, CALL and the block's end. */
 static unsigned jit_count_links(const TcgBlock *tb)
@@ -465,6 +600,10 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
     ja_load(a, 4, JA_RBP, env_mem(ENV_OFF(hflags)));
     out->jit_body = a->p;
+    if (c->segmented) {
+        jit_check_segs(c);
+    }
+    /* Loops to the start skip the checks: nothing changed the segments. */
     c->body = a->p;
     ja_load(a, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
 
@@ -485,6 +624,7 @@ static void jit_translate(JitCtx *c, TcgBlock *out)
             c->nstubs = nstubs;
             c->cc_group = cc_group;
             c->hf_live = false;
+            c->limit_from = NULL;
             jit_generic(c, op);
         }
         off = c->next;
@@ -504,8 +644,10 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
     JitCtx *c;
 
     tb->jit_failed = true;
-    if (!tcg_jit_enabled() || tb->mode != X86_MODE64 || !tb->cached ||
-        (env->hflags & HF_AC)) {
+    if (!tcg_jit_enabled() || !tb->cached || (env->hflags & HF_AC) ||
+        (tb->mode != X86_MODE64 &&
+         (!(env->hflags & HF_PE) || (env->hflags & HF_VM)))) {
+        /* Real and virtual-8086 mode stay interpreted. */
         return;
     }
     if (jit_reset_wanted) {
@@ -520,6 +662,17 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
     }
     c = g_new0(JitCtx, 1);
     c->tb = tb;
+    c->ip_size = tb->mode == X86_MODE64 ? 8 : tb->mode == X86_MODE32 ? 4 : 2;
+    c->segmented = tb->mode != X86_MODE64;
+    if (c->segmented) {
+        c->seg_mask = jit_seg_scan(tb);
+        for (unsigned seg = 0; seg < 6; seg++) {
+            c->segs[seg] = (TcgJitSeg){
+                .base = env->segs[seg].base, .limit = env->segs[seg].limit,
+                .flags = env->segs[seg].flags,
+            };
+        }
+    }
     c->tlb = ENV_OFF(tlb) + x86_mmu_index(env) * (int32_t)sizeof(env->tlb[0]);
     ja_init(&c->a, jit_buf + jit_used, JIT_BLOCK_ROOM);
     jit_translate(c, tb);
@@ -529,12 +682,63 @@ void tcg_jit_compile(X86CPUState *env, TcgBlock *tb)
         jit_used = (jit_used + 15) & ~(size_t)15;
         tb->jit_guard = (env->hflags & TCG_JIT_GUARD);
         tb->jit_failed = false;
+        tb->jit_seg_mask = c->seg_mask;
+        memcpy(tb->jit_segs, c->segs, sizeof(tb->jit_segs));
         tcg_stat_env(env, TCG_STAT_TRANSLATIONS);
     } else {
         tb->jit = NULL;
         tb->jit_body = NULL;
     }
     g_free(c);
+}
+
+/* Is env in the state @tb's code was made for (guard, segments)? */
+static bool jit_state_matches(const X86CPUState *env, const TcgBlock *tb)
+{
+    if ((env->hflags & TCG_JIT_GUARD) != tb->jit_guard) {
+        return false;
+    }
+    for (unsigned seg = 0; seg < 6; seg++) {
+        const SegmentCache *sc = &env->segs[seg];
+        const TcgJitSeg *js = &tb->jit_segs[seg];
+
+        if ((tb->jit_seg_mask & (1u << seg)) &&
+            (sc->base != js->base || sc->limit != js->limit ||
+             sc->flags != js->flags)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool tcg_jit_usable(X86CPUState *env, TcgBlock *tb)
+{
+    if (!tb->jit) {
+        if (tb->jit_failed) {
+            return false;
+        }
+        tcg_jit_compile(env, tb);
+        return tb->jit && jit_state_matches(env, tb);
+    }
+    if (jit_state_matches(env, tb)) {
+        return true;
+    }
+    if (!tb->jit_seg_mask || (env->hflags & TCG_JIT_GUARD) != tb->jit_guard ||
+        ++tb->jit_seg_misses < TCG_JIT_SEG_MISSES) {
+        return false;
+    }
+    /*
+     * The segments changed for good (or this code runs with several):
+     * translate it again for them.  The old code stays in the buffer
+     * until it is reset, checking its own segments; links to it are
+     * made stale so that they are filled with the new code.
+     */
+    tb->jit_seg_misses = 0;
+    tb->jit = NULL;
+    tb->jit_body = NULL;
+    tcg_tb_epoch++;
+    tcg_jit_compile(env, tb);
+    return tb->jit && jit_state_matches(env, tb);
 }
 
 /*
@@ -547,8 +751,7 @@ void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb)
     TcgJitLink *link = tcg_jit_pending_link;
 
     tcg_jit_pending_link = NULL;
-    if (tb->jit_body &&
-        (env->hflags & TCG_JIT_GUARD) == tb->jit_guard) {
+    if (tb->jit_body && jit_state_matches(env, tb)) {
         link->code = tb->jit_body;
         link->pc = env->rip;
         link->gen = env->tlb_gen;

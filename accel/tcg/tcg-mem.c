@@ -12,8 +12,7 @@
  */
 #include "qlite/main-loop.h"
 #include "qlite/memory.h"
-#include "tcg-internal.h"
-#include "tcg-trace.h"
+#include "qlite/tcg.h"
 
 static FlatView *mem_view;      /* the vCPU thread's reference */
 static int mem_changed;         /* atomic: the map changed since */
@@ -193,13 +192,13 @@ static void mem_ram_written(uint64_t addr, uint64_t len)
     tcg_exec_kick();        /* translated code checks only the kick */
 }
 
-/* @len may exceed what x86_tb_invalidate_phys() takes at once. */
+/* @len may exceed what tcg_tb_invalidate_phys() takes at once. */
 static void mem_drop_range(X86CPUState *env, uint64_t addr, uint64_t len)
 {
     while (len) {
         unsigned n = MIN(len, UINT64_C(1) << 30);
 
-        x86_tb_invalidate_phys(env, addr, n);
+        tcg_tb_invalidate_phys(env, addr, n);
         addr += n;
         len -= n;
     }

@@ -4,7 +4,7 @@
  * says what each one counts).  All are cumulative counts.
  */
 #include "qlite/cpu.h"
-#include "tcg-internal.h"
+#include "qlite/tcg.h"
 
 uint64_t tcg_vm_stats[TCG_VM_STAT__MAX];
 

@@ -4,15 +4,18 @@
  * that a store to code drops exactly the blocks it overlaps.
  *
  * A page that holds blocks never has a writable TLB entry (the system
- * side asks x86_tb_page_has_code() before giving one), so every store to
- * it takes the slow path, which calls x86_tb_invalidate_phys().  When a
+ * side asks tb_page_has_code() through X86CodeCache before giving one),
+ * so every store to it takes the slow path, which calls
+ * tcg_tb_invalidate_phys() the same way.  When a
  * page first gets a block, the write entries already in the TLBs for it
  * are dropped here.
  *
  * Invalidated blocks may still be running: they go on a garbage list and
  * are freed by tcg_tb_gc() between blocks.
  */
-#include "tcg-internal.h"
+#include "qlite/tcg.h"
+
+static void tb_register_code_cache(void);
 
 #define TB_HASH_BITS    16
 #define TB_HASH_SIZE    (1u << TB_HASH_BITS)
@@ -108,6 +111,7 @@ void tcg_tb_insert(X86CPUState *env, TcgBlock *tb)
 {
     unsigned h = tb_hash_of(tb->phys, tb->mode);
 
+    tb_register_code_cache();
     tb->cached = true;
     tb->valid = true;
     tb->hash_next = tb_hash[h];
@@ -221,7 +225,7 @@ static void tb_invalidate_page_range(uint64_t page, uint64_t start,
     }
 }
 
-void x86_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len)
+void tcg_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len)
 {
     uint64_t end = paddr + len;
 
@@ -235,11 +239,22 @@ void x86_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len)
     }
 }
 
-bool x86_tb_page_has_code(X86CPUState *env, uint64_t paddr)
+static bool tb_page_has_code(X86CPUState *env, uint64_t paddr)
 {
     TcgBlock **head = tb_page_head(paddr & X86_PAGE_MASK, false);
 
     return head && *head;
+}
+
+/* The MMU's view of the cache: registered with the first block. */
+static void tb_register_code_cache(void)
+{
+    static const X86CodeCache cache = {
+        .page_has_code = tb_page_has_code,
+        .code_written = tcg_tb_invalidate_phys,
+    };
+
+    x86_set_code_cache(&cache);
 }
 
 unsigned tcg_tb_count(void)

@@ -19,7 +19,7 @@
 #include "qlite/i8259.h"
 #include "qlite/ide.h"
 #include "qlite/isa.h"
-#include "qlite/kvm.h"
+#include "qlite/irqchip.h"
 #include "qlite/linux-boot.h"
 #include "qlite/multiboot.h"
 #include "qlite/pc-firmware.h"
@@ -28,7 +28,7 @@
 #include "qlite/qdev.h"
 #include "qlite/qtest.h"
 #include "qlite/rtc.h"
-#include "qlite/x86.h"
+#include "qlite/x86-cpu.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -179,9 +179,9 @@ static bool pc_pic_init(PCMachineState *pcms, GError **errp)
 {
     DeviceState *pic;
 
-    if (kvm_irqchip_in_kernel()) {
-        /* KVM: PIC, IOAPIC and local APICs live in the kernel. */
-        isa_bus_set_irqs(pcms->isa_bus, kvm_isa_irqs());
+    if (irqchip_accel()) {
+        /* PIC, IOAPIC and local APICs are the accelerator's. */
+        isa_bus_set_irqs(pcms->isa_bus, irqchip_accel()->isa_irqs());
         return true;
     }
     pic = pc_new_isa_device(pcms, "i8259", errp);
@@ -205,7 +205,7 @@ static bool pc_ioapic_init(PCMachineState *pcms, GError **errp)
 {
     DeviceState *dev;
 
-    if (kvm_irqchip_in_kernel()) {
+    if (irqchip_accel()) {
         return true;
     }
     dev = qdev_new(TYPE_IOAPIC);
@@ -261,11 +261,11 @@ static bool pc_isa_device_at(PCMachineState *pcms, const char *type,
     return true;
 }
 
-/* -machine pit=off leaves it out; KVM's in-kernel PIT replaces it. */
+/* -machine pit=off leaves it out; an accelerator's irqchip has its own. */
 static bool pc_pit_init(PCMachineState *pcms, GError **errp)
 {
     if (g_strcmp0(machine_get_prop(&pcms->parent, "pit"), "off") == 0 ||
-        kvm_irqchip_in_kernel()) {
+        irqchip_accel()) {
         return true;
     }
     return pc_simple_isa_device(pcms, "isa-pit", errp);
@@ -358,12 +358,12 @@ static bool pc_fw_cfg_init(PCMachineState *pcms, GError **errp)
     return fw_cfg_add_file(pcms->fw_cfg, "etc/e820", e820, n * 20, errp);
 }
 
-/* The vCPUs' APICs, unless KVM keeps them in the kernel. */
+/* The vCPUs' APICs, unless the accelerator keeps them. */
 static bool pc_apics_init(PCMachineState *pcms, GError **errp)
 {
     MachineState *ms = &pcms->parent;
 
-    for (guint i = 0; i < ms->cpus->len && !kvm_irqchip_in_kernel(); i++) {
+    for (guint i = 0; i < ms->cpus->len && !irqchip_accel(); i++) {
         CPUState *cs = ms->cpus->pdata[i];
 
         if (!apic_create(cs, cs->index, errp)) {

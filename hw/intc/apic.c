@@ -18,7 +18,7 @@
 #include "qlite/error.h"
 #include "qlite/main-loop.h"
 #include "qlite/memory.h"
-#include "qlite/x86.h"
+#include "qlite/x86-cpu.h"
 
 #define APIC_MMIO_SIZE      0x100000    /* APIC page + MSI window */
 #define APIC_VERSION        0x14
@@ -473,25 +473,39 @@ static void apic_set_divide(APICState *s, uint32_t val)
  * Register access
  */
 
-static uint32_t apic_lvt_writable(int n)
+/*
+ * The bits of each LVT entry software may set (SDM vol 3 figure 10-8):
+ * every entry has a vector and a mask; the timer a mode, of which
+ * TSC-deadline (10b) only where CPUID offers it (else bit 18 is
+ * reserved), and no delivery mode; the error entry nothing else; LINT0/1
+ * a delivery mode, polarity and trigger mode; thermal and performance a
+ * delivery mode.  Delivery status and remote IRR are read-only.
+ */
+static uint32_t apic_lvt_writable(APICState *s, int n)
 {
-    /* Only the timer has a mode field; only LINTs have a trigger bit. */
-    uint32_t m = APIC_LVT_MASKED | 0xff | (7u << 8) | (1u << 13);
+    uint32_t m = APIC_LVT_MASKED | 0xff;
+    X86CPUState *env = x86_env(s->cpu);
 
-    if (n == APIC_LVT_TIMER) {
-        return APIC_LVT_MASKED | 0xff | (3u << APIC_LVT_TIMER_SHIFT);
+    switch (n) {
+    case APIC_LVT_TIMER:
+        return m | (x86_has_feature(env, FEAT_1_ECX, CPUID_EXT_TSC_DEADLINE)
+                    ? 3u : 1u) << APIC_LVT_TIMER_SHIFT;
+    case APIC_LVT_ERROR:
+        return m;
+    case APIC_LVT_LINT0:
+    case APIC_LVT_LINT1:
+        return m | (7u << APIC_LVT_DELIV_SHIFT) | (1u << 13) |
+               APIC_LVT_LEVEL_TRIGGER;
+    default:
+        return m | (7u << APIC_LVT_DELIV_SHIFT);
     }
-    if (n == APIC_LVT_LINT0 || n == APIC_LVT_LINT1) {
-        m |= APIC_LVT_LEVEL_TRIGGER;
-    }
-    return m;
 }
 
 static void apic_write_lvt(APICState *s, int n, uint32_t val)
 {
     unsigned old_mode = apic_timer_mode(s);
 
-    val &= apic_lvt_writable(n);
+    val &= apic_lvt_writable(s, n);
     if (!(s->svr & APIC_SV_ENABLE)) {
         val |= APIC_LVT_MASKED;     /* SDM 10.4.7.2 */
     }

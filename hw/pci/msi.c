@@ -5,19 +5,21 @@
  */
 #include "qlite/apic.h"
 #include "qlite/error.h"
-#include "qlite/kvm.h"
+#include "qlite/irqchip.h"
 #include "qlite/msix.h"
 
 /*
- * With KVM the local APICs live in the kernel; without it the emulated
- * ones take the message as the 0xfee00000 window would.
+ * To the accelerator's local APICs where it keeps them; otherwise the
+ * emulated ones take the message as the 0xfee00000 window would.
  */
 void pci_msi_send(uint64_t addr, uint32_t data)
 {
-    if (kvm_irqchip_in_kernel()) {
-        if (!kvm_send_msi(addr, data)) {
+    const AccelIrqchip *chip = irqchip_accel();
+
+    if (chip) {
+        if (!chip->send_msi(addr, data)) {
             qlite_log_guest_error("MSI to 0x%" PRIx64 " data 0x%x was "
-                                  "refused by KVM", addr, data);
+                                  "refused by the accelerator", addr, data);
         }
         return;
     }

@@ -11,7 +11,7 @@
 #include "target/i386/cpuid.h"
 #include "target/i386/mmu.h"
 #include "qlite/error.h"
-#include "qlite/x86.h"
+#include "qlite/x86-cpu.h"
 
 /*
  * What qlite's TCG implements.  A feature is added here once its

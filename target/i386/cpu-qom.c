@@ -10,7 +10,7 @@
 #include "qlite/machine.h"
 #include "qlite/object.h"
 #include "qlite/qdev.h"
-#include "qlite/x86.h"
+#include "qlite/x86-cpu.h"
 
 #define TYPE_X86_CPU "x86_64-cpu"
 

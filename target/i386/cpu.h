@@ -492,10 +492,19 @@ uint32_t x86_get_eflags(X86CPUState *env);
 void x86_set_eflags(X86CPUState *env, uint32_t val, uint32_t mask);
 /* Just CF (for ADC/SBB/RCL and friends). */
 unsigned x86_get_cf(X86CPUState *env);
-/* Code at @paddr changed: drop the decoded blocks overlapping it. */
-void x86_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len);
-/* Does the physical page hold decoded code?  (Store slow path asks.) */
-bool x86_tb_page_has_code(X86CPUState *env, uint64_t paddr);
+/*
+ * Code decoded from guest RAM, as the MMU must respect it: an accelerator
+ * that keeps such code (tcg's block cache) registers these when it first
+ * does; until then there is none.  A page with code never gets a writable
+ * TLB entry, so every store to it reaches code_written().
+ */
+typedef struct X86CodeCache {
+    /* Does the physical page of @paddr hold decoded code? */
+    bool (*page_has_code)(X86CPUState *env, uint64_t paddr);
+    /* Code at @paddr changed: drop what was decoded from it. */
+    void (*code_written)(X86CPUState *env, uint64_t paddr, unsigned len);
+} X86CodeCache;
+void x86_set_code_cache(const X86CodeCache *cache);
 /*
  * The local APIC behind CR8 and IA32_APIC_BASE (lapic.c); the values stay
  * in the CPU state when the board has no APIC.

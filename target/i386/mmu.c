@@ -30,6 +30,14 @@
 #define PG_NX       (UINT64_C(1) << 63)
 #define PG_PKEY_SHIFT   59              /* bits 62:59 of a 4-level leaf */
 
+/* The accelerator's decoded code (cpu.h), NULL while there is none. */
+static const X86CodeCache *code_cache;
+
+void x86_set_code_cache(const X86CodeCache *cache)
+{
+    code_cache = cache;
+}
+
 /*
  * Host memory access of 1, 2, 4 or 8 bytes with a constant size per case,
  * so that the compiler emits one move instead of a memcpy call.
@@ -598,7 +606,7 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
     }
     if (w.dirty && mmu_rights_ok(env, &w, X86_ACC_WRITE, idx)
         && env->io->ram_ptr(env->io->opaque, ppage, true) == host) {
-        if (x86_tb_page_has_code(env, ppage)) {
+        if (code_cache && code_cache->page_has_code(env, ppage)) {
             e->tag_write_code = page;
         } else {
             e->tag_write = page;
@@ -638,8 +646,8 @@ uint64_t x86_translate(X86CPUState *env, uint64_t linear, int access)
 /* A store landed on physical [paddr, paddr+len): keep decoded code honest. */
 static void mmu_note_store(X86CPUState *env, uint64_t paddr, unsigned len)
 {
-    if (x86_tb_page_has_code(env, paddr)) {
-        x86_tb_invalidate_phys(env, paddr, len);
+    if (code_cache && code_cache->page_has_code(env, paddr)) {
+        code_cache->code_written(env, paddr, len);
     }
 }
 

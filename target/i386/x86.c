@@ -7,7 +7,7 @@
 #include "qlite/accel.h"
 #include "qlite/boot-cpu.h"
 #include "qlite/machine.h"
-#include "qlite/x86.h"
+#include "qlite/x86-cpu.h"
 #include "target/i386/cpu.h"
 #include "target/i386/cpuid.h"
 

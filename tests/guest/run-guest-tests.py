@@ -8,15 +8,22 @@ kernels.  A kernel passes when the emulator exits with status 33 (the guest
 wrote 0x10 to isa-debug-exit, see lib/guest.h) and the serial output says
 "GUEST TEST PASSED" with no "FAIL" line.  A source may override this with
 a line "guest-expect: exit=N" and add emulator options with
-"guest-args: ..." (used by the triple-fault kernel).
+"guest-args: ..." (used by the triple-fault kernel).  A line
+"guest-smp: 2 4" runs the kernel once per CPU count, with "-smp N".
 
   run-guest-tests.py --emulator build/qlite-system-x86_64 --out DIR [NAME...]
 
 --qemu says the emulator is the real QEMU (a check that the tests
-themselves are right): the kernel gets "-append qemu", so that it can skip,
-with a reason, a case where QEMU is known to be wrong.  --accel kvm runs
-the kernels under KVM; the run is skipped (exit 77) without a usable
-/dev/kvm.
+themselves are right): the kernel gets "qemu" on its command line, so that
+it can skip, with a reason, a case where QEMU is known to be wrong.
+--accel kvm runs the kernels under KVM; the run is skipped (exit 77)
+without a usable /dev/kvm.  Under KVM the command line also has "kvm",
+and "pvm" where the host's /dev/kvm is PVM (kvm_pvm, which runs a guest
+kernel's ring-0 code in KVM's instruction emulator), so that a kernel can
+skip, with the reason, a case that KVM or PVM itself does not do.
+--repeat N runs each kernel N times in a row (a check for races in the SMP
+kernels); --smp N picks the CPU counts a "guest-smp" kernel runs with, in
+place of its own list.
 """
 import argparse
 import os
@@ -78,13 +85,39 @@ def expectations(name):
     return (int(m.group(1)) if m else 33), (a.group(1).split() if a else [])
 
 
-def run_kernel(opts, name, elf):
+def host_is_pvm():
+    """Is /dev/kvm served by PVM (the kvm_pvm module)?"""
+    return os.path.isdir('/sys/module/kvm_pvm')
+
+
+def guest_words(opts):
+    """The words the kernel finds on its command line (see above)."""
+    words = ['qemu'] if opts.qemu else []
+    if opts.accel == 'kvm':
+        words.append('kvm')
+        if host_is_pvm():
+            words.append('pvm')
+    return words
+
+
+def variants(opts, name):
+    """(label, extra emulator options) for each run of kernel @name."""
+    text = open(os.path.join(HERE, name + '.c')).read()
+    m = re.search(r'guest-smp: ([\d ]+?)\s*(\*/)?$', text, re.M)
+    if not m:
+        return [(name, [])]
+    counts = opts.smp or [int(n) for n in m.group(1).split()]
+    return [('%s -smp %d' % (name, n), ['-smp', str(n)]) for n in counts]
+
+
+def run_kernel(opts, name, elf, extra):
     status, args = expectations(name)
     timeout = opts.timeout
     cmd = [opts.emulator, '-accel', opts.accel, '-nographic', '-device',
-           'isa-debug-exit', '-m', '128M', '-kernel', elf] + args
-    if opts.qemu:
-        cmd += ['-append', 'qemu']
+           'isa-debug-exit', '-m', '128M', '-kernel', elf] + args + extra
+    words = guest_words(opts)
+    if words:
+        cmd += ['-append', ' '.join(words)]
     start = time.monotonic()
     try:
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL,
@@ -92,7 +125,7 @@ def run_kernel(opts, name, elf):
                            timeout=timeout)
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b'').decode(errors='replace')
-        return False, 'timed out after %ds\n%s' % (timeout, out)
+        return False, 'timed out after %ds\n%s' % (timeout, out), timeout
     out = r.stdout.decode(errors='replace').replace('\r', '')
     took = time.monotonic() - start
     ok = r.returncode == status and 'FAIL' not in out
@@ -101,7 +134,7 @@ def run_kernel(opts, name, elf):
     else:
         ok = ok and 'GUEST EXPECTS EXIT' in out
     why = 'exit status %d (want %d), %.1fs' % (r.returncode, status, took)
-    return ok, why + '\n' + out
+    return ok, why + '\n' + out, took
 
 
 def skip_reason(opts):
@@ -121,6 +154,10 @@ def main():
     ap.add_argument('--qemu', action='store_true',
                     help='the emulator is the real QEMU')
     ap.add_argument('--accel', default='tcg', choices=['tcg', 'kvm'])
+    ap.add_argument('--repeat', type=int, default=1,
+                    help='run each kernel this many times in a row')
+    ap.add_argument('--smp', type=int, action='append',
+                    help='CPU count for "guest-smp" kernels (repeatable)')
     ap.add_argument('-v', '--verbose', action='store_true')
     ap.add_argument('names', nargs='*')
     opts = ap.parse_args()
@@ -139,16 +176,34 @@ def main():
             print('FAIL %s: build: %s' % (name, e))
             failed.append(name)
             continue
-        ok, log = run_kernel(opts, name, elf)
-        print('%s %s: %s' % ('PASS' if ok else 'FAIL', name,
-                             log.splitlines()[0]))
-        if not ok or opts.verbose:
-            print(log)
-        if not ok:
-            failed.append(name)
+        for label, extra in variants(opts, name):
+            if not run_variant(opts, name, elf, label, extra):
+                failed.append(label)
     print('%d kernels, %d failed%s' % (len(names), len(failed),
           (': ' + ' '.join(failed)) if failed else ''))
     return 1 if failed else 0
+
+
+def run_variant(opts, name, elf, label, extra):
+    """Run one kernel --repeat times; print each failure; True if none."""
+    passes = 0
+    first = None
+    times = []
+    for i in range(opts.repeat):
+        ok, log, took = run_kernel(opts, name, elf, extra)
+        first = first or log.splitlines()[0]
+        times.append(took)
+        if ok:
+            passes += 1
+        if not ok or opts.verbose:
+            print('%s %s (run %d): %s' % ('PASS' if ok else 'FAIL', label,
+                                          i + 1, log))
+    summary = first if opts.repeat == 1 else (
+        '%d/%d runs passed, %.1f-%.1fs each, %.1fs in all' % (
+            passes, opts.repeat, min(times), max(times), sum(times)))
+    ok = passes == opts.repeat
+    print('%s %s: %s' % ('PASS' if ok else 'FAIL', label, summary))
+    return ok
 
 
 if __name__ == '__main__':

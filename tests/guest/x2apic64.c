@@ -41,7 +41,9 @@
 #define APIC_ICR            0x300
 #define APIC_ICR_HI         0x310
 #define APIC_LVT_TIMER      0x320
+#define APIC_LVT_PERF       0x340
 #define APIC_LVT_LINT0      0x350
+#define APIC_LVT_ERROR      0x370
 #define APIC_TIMER_INIT     0x380
 #define APIC_TIMER_CUR      0x390
 #define APIC_TIMER_DIV      0x3e0
@@ -166,6 +168,36 @@ static void test_xapic_timer(void)
     mmio_write(APIC_TIMER_INIT, 100000);
     CHECK(wait_irq(VEC_TIMER, n + 1), "xAPIC one-shot timer fires");
     CHECK_EQ(mmio_read(APIC_TIMER_CUR), 0, "one-shot count ends at 0");
+}
+
+/*
+ * Which LVT bits software may set (SDM figure 10-8): the error entry has
+ * no delivery mode, polarity or trigger; the timer no delivery mode, and
+ * mode 10b only with TSC-deadline (@deadline: CPUID.1:ECX[24]).  QEMU 7.2
+ * keeps whatever is written, so under it this is skipped with the reason.
+ */
+static void test_lvt_bits(bool deadline)
+{
+    uint32_t all = LVT_MASKED | 0xa000 | (7u << 8) | 0x33;
+
+    if (guest_cmdline_has("qemu")) {
+        guest_puts("SKIP LVT reserved bits: QEMU 7.2 stores every bit "
+                   "written to an LVT entry\n");
+        return;
+    }
+    mmio_write(APIC_LVT_ERROR, all);
+    CHECK_EQ(mmio_read(APIC_LVT_ERROR), LVT_MASKED | 0x33,
+             "LVT error keeps only mask and vector");
+    mmio_write(APIC_LVT_PERF, all);
+    CHECK_EQ(mmio_read(APIC_LVT_PERF), LVT_MASKED | (7u << 8) | 0x33,
+             "LVT perf: delivery mode, no polarity or trigger");
+    mmio_write(APIC_LVT_TIMER, all | LVT_TSC_DEADLINE);
+    CHECK_EQ(mmio_read(APIC_LVT_TIMER),
+             LVT_MASKED | (deadline ? LVT_TSC_DEADLINE : 0) | 0x33,
+             "LVT timer: mode 10b only with TSC-deadline, no delivery mode");
+    mmio_write(APIC_LVT_TIMER, LVT_MASKED);
+    mmio_write(APIC_LVT_ERROR, LVT_MASKED);
+    mmio_write(APIC_LVT_PERF, LVT_MASKED);
 }
 
 /*
@@ -410,6 +442,7 @@ void kernel_main(void)
     has_deadline = r[2] & (1u << 24);
     setup();
     test_xapic_timer();
+    test_lvt_bits(has_deadline);
     if (has_x2apic) {
         test_x2apic(r[1] >> 24);
     } else {

@@ -11,7 +11,7 @@
  * 77, which meson reports as a skip.
  */
 #include "qlite/osdep.h"
-#include "../../accel/tcg/jit-asm.h"
+#include "qlite/tcg-asm.h"
 
 #define ASM_MAX_CASES   400
 

@@ -118,8 +118,9 @@ void guest_check(bool ok, const char *what, uint64_t got, uint64_t want);
 #define CHECK(cond, what) guest_check((cond), (what), (cond), 1)
 /*
  * Is @word one of the multiboot command line's words?  The runner passes
- * "-append qemu" when the emulator is QEMU, so that a test can skip a case
- * where QEMU itself is known to be wrong (and say why).
+ * "qemu" when the emulator is QEMU, "kvm" under KVM and "pvm" where that
+ * KVM is PVM, so that a test can skip a case where QEMU, KVM or PVM itself
+ * is known to be wrong or lacking (and say why).
  */
 bool guest_cmdline_has(const char *word);
 /* Prints the summary line and exits pass or fail. */

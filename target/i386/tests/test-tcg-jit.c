@@ -13,6 +13,12 @@
  * block (hex and decoded), the state, the differences, and the shortest
  * prefix of the block that still differs.
  *
+ * Random blocks run in 64-bit mode, and in 32-bit and 16-bit protected
+ * mode (compatibility mode over the same page tables, or legacy
+ * protected mode without paging) through segments with bases that wrap
+ * at 4 GiB, limits some accesses pass, read-only and expand-down ones,
+ * 16-bit and 32-bit stacks.
+ *
  * The fixed cases cover what random blocks reach only by chance: a
  * cold TLB, a block that stores over its own code, accesses that cross
  * a page (or run past RAM), code that crosses a page, and blocks that
@@ -22,7 +28,7 @@
 #include "qlite/cpu.h"
 #include "x86-blockgen.h"
 #include "x86-fake-mem.h"
-#include "../../accel/tcg/tcg-internal.h"
+#include "qlite/tcg.h"
 
 #include <setjmp.h>
 
@@ -40,6 +46,19 @@ static uint8_t mem_interp[DIFF_MEM_SIZE];
 static CPUState test_cpu;
 static TcgCPU test_tc;
 static X86IO test_io;               /* diff_io, and ports that float */
+static unsigned case_bits = 64;     /* the code of the case: 64, 32, 16 */
+
+static int case_mode(void)
+{
+    return case_bits == 64 ? X86_MODE64 :
+           case_bits == 32 ? X86_MODE32 : X86_MODE16;
+}
+
+/* Where a case's code starts: CS.base is DIFF_MEM for 16-bit code. */
+static uint64_t code_rip(void)
+{
+    return case_bits == 16 ? CODE_OFF : DIFF_MEM + CODE_OFF;
+}
 
 /* ---- the state, and running a block each way ---------------------- */
 
@@ -98,11 +117,11 @@ static void state_prelude(BlockGen *g)
         g_free(p);
         return;
     }
-    g_assert(x86_decode(&in, p->code, p->len, X86_MODE64) == X86_DEC_OK);
+    g_assert(x86_decode(&in, p->code, p->len, case_mode()) == X86_DEC_OK);
     if (!setjmp(tmpl.jmp_env)) {
         x86_exec_insn(&tmpl, &in);
     }
-    tmpl.rip = DIFF_MEM + CODE_OFF;
+    tmpl.rip = code_rip();
     tmpl.exc_vector = -1;
     g_free(p);
 }
@@ -142,6 +161,107 @@ static void state_shuffle_pages(BlockGen *g)
 }
 
 /*
+ * Segment bases for 32-bit and 16-bit code, chosen before the block
+ * (its addresses are offsets into them): small ones for 32-bit code,
+ * -0x40 wrapping at 4 GiB, but now and then DIFF_MEM + 0x1000 for ES;
+ * about DIFF_MEM for 16-bit code, whose offsets are below 64 KiB.  (Low
+ * physical addresses hold the page tables: no access goes there.)
+ */
+static void pm_choose_bases(BlockGen *g)
+{
+    static const uint32_t small[] = { 0, 0x40, (uint32_t)-0x40, 0x1000 };
+
+    for (unsigned seg = 0; seg < 6; seg++) {
+        uint32_t b = small[blockgen_rnd(g, G_N_ELEMENTS(small))];
+
+        g->seg_base[seg] = case_bits == 16 ? (uint32_t)(DIFF_MEM + b) : b;
+    }
+    if (case_bits == 32 && blockgen_chance(g, 2)) {
+        /* For 16-bit addressing in 32-bit code (x86-blockgen.c). */
+        g->seg_base[R_ES] = DIFF_MEM + 0x1000;
+    }
+    g->seg_base[R_CS] = case_bits == 16 ? DIFF_MEM : 0;
+}
+
+/*
+ * A data segment as 32-bit or 16-bit code may find it: mostly 4 GiB
+ * (64 KiB) writable expand-up; now and then a limit that some accesses
+ * pass (#GP, #SS), read-only (stores fault), or expand-down.
+ */
+static SegmentCache pm_data_seg(BlockGen *g, unsigned seg, unsigned cpl)
+{
+    SegmentCache sc = {
+        .selector = 0x10 | cpl, .base = g->seg_base[seg],
+        .limit = UINT32_MAX,
+        .flags = DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_A_MASK |
+                 (cpl << DESC_DPL_SHIFT),
+    };
+    /* Offsets the accesses use start about here. */
+    uint32_t data = case_bits == 16 ? 0 : (uint32_t)(DIFF_MEM - sc.base);
+
+    if (case_bits == 16 && !blockgen_chance(g, 3)) {
+        sc.limit = 0xffff;
+    }
+    if (case_bits == 32 || seg != R_SS || blockgen_chance(g, 2)) {
+        sc.flags |= DESC_B_MASK;
+    }
+    if (blockgen_chance(g, 12)) {
+        sc.limit = data + 0x9000;
+    } else if (seg != R_SS && blockgen_chance(g, 16)) {
+        sc.flags &= ~DESC_W_MASK;
+    } else if (blockgen_chance(g, 20)) {
+        sc.flags |= DESC_E_MASK;            /* valid above the limit */
+        sc.limit = data + 0x1fff;
+    }
+    if (sc.limit > 0xfffff) {
+        sc.flags |= DESC_G_MASK;
+    }
+    return sc;
+}
+
+/*
+ * 32-bit or 16-bit protected mode over tmpl's 64-bit state: CS (D for
+ * 32-bit code), the data segments, and the stack pointer (SP for a
+ * 16-bit stack, its upper bits kept random); one case in three in
+ * legacy protected mode without paging.
+ */
+static void state_pm(X86CPUState *e, BlockGen *g)
+{
+    unsigned cpl = e->hflags & HF_CPL_MASK;
+    uint64_t sp = e->regs[R_ESP];
+
+    if (blockgen_chance(g, 3)) {
+        e->efer = 0;
+        e->cr[0] &= ~CR0_PG;
+        e->cr[4] = 0;
+    }
+    e->segs[R_CS] = (SegmentCache){
+        .selector = 0x8 | cpl, .base = g->seg_base[R_CS],
+        .limit = case_bits == 16 ? 0xffff : UINT32_MAX,
+        .flags = DESC_P_MASK | DESC_S_MASK | DESC_CS_MASK | DESC_R_MASK |
+                 DESC_A_MASK | (cpl << DESC_DPL_SHIFT) |
+                 (case_bits == 32 ? DESC_B_MASK | DESC_G_MASK : 0),
+    };
+    for (unsigned seg = 0; seg < 6; seg++) {
+        if (seg != R_CS) {
+            e->segs[seg] = pm_data_seg(g, seg, cpl);
+        }
+    }
+    sp -= e->segs[R_SS].base;
+    if (case_bits == 16 && blockgen_chance(g, 16)) {
+        sp = blockgen_rnd(g, 4);            /* a push wraps at 64 KiB */
+    }
+    if (e->segs[R_SS].flags & DESC_B_MASK) {
+        e->regs[R_ESP] = (blockgen_rnd64(g) << 32) | (uint32_t)sp;
+    } else {
+        e->regs[R_ESP] = (blockgen_rnd64(g) << 16) | (uint16_t)sp;
+    }
+    e->rip = code_rip();
+    x86_update_hflags(e);
+    x86_tlb_flush(e, true);
+}
+
+/*
  * The case's initial state in tmpl and mem0: random registers and
  * memory, the pointers, the stack, random flags and DF, the code; a TLB
  * with all, some or none of the data pages in it.
@@ -170,6 +290,9 @@ static void state_random(BlockGen *g)
                                               : blockgen_rnd(g, 0x100) * 8);
     tmpl.segs[R_FS].base = g->fs_base;
     tmpl.segs[R_GS].base = g->gs_base;
+    if (case_bits != 64) {
+        state_pm(&tmpl, g);
+    }
     tmpl.eflags = 2 | (g_rand_int(g->r) & CC_MASK) |
                   (blockgen_chance(g, 4) ? DF_MASK : 0);
     tmpl.cc_src = tmpl.eflags & CC_MASK;
@@ -219,11 +342,7 @@ static void run_translated(TcgBlock *tb, int32_t budget)
  */
 static bool run_once(bool jit, bool must, TcgBlock *tb)
 {
-    if (jit && !tb->jit && !tb->jit_failed) {
-        tcg_jit_compile(&env, tb);
-    }
-    if (!jit || !tb->jit ||
-        (env.hflags & TCG_JIT_GUARD) != tb->jit_guard) {
+    if (!jit || !tcg_jit_usable(&env, tb)) {
         if (jit && must) {
             return false;
         }
@@ -354,13 +473,13 @@ static void report_block(const uint8_t *code, unsigned len)
     for (unsigned i = 0; i < len; i++) {
         g_string_append_printf(h, "%02x", code[i]);
     }
-    g_printerr("  block (%u bytes at %#" PRIx64 "): %s\n", len,
-               DIFF_MEM + CODE_OFF, h->str);
+    g_printerr("  block (%u bytes at %#" PRIx64 ", %u-bit code): %s\n", len,
+               DIFF_MEM + CODE_OFF, case_bits, h->str);
     while (off < len) {
         X86Insn in;
         char text[96];
 
-        if (x86_decode(&in, code + off, len - off, X86_MODE64) !=
+        if (x86_decode(&in, code + off, len - off, case_mode()) !=
             X86_DEC_OK) {
             break;
         }
@@ -389,6 +508,17 @@ static void report_state(void)
                tmpl.cc_dst, tmpl.cc_src2, tmpl.hflags & HF_CPL_MASK,
                !!(tmpl.cr[0] & CR0_AM), tmpl.segs[R_FS].base,
                tmpl.segs[R_GS].base);
+    if (case_bits == 64) {
+        return;
+    }
+    g_printerr("  in: efer %#" PRIx64 " cr0 %#" PRIx64 "\n", tmpl.efer,
+               tmpl.cr[0]);
+    for (int seg = 0; seg < 6; seg++) {
+        g_printerr("  in: %s base %#" PRIx64 " limit %#x flags %#x\n",
+                   (const char *[]){ "es", "cs", "ss", "ds", "fs", "gs" }[seg],
+                   tmpl.segs[seg].base, tmpl.segs[seg].limit,
+                   tmpl.segs[seg].flags);
+    }
 }
 
 static bool run_compare(const char *name, const uint8_t *code, unsigned len,
@@ -400,7 +530,7 @@ static bool run_compare(const char *name, const uint8_t *code, unsigned len,
  */
 static void run_stepped(unsigned len, Outcome *o)
 {
-    uint64_t start = DIFF_MEM + CODE_OFF;
+    uint64_t start = code_rip();
 
     memcpy(&env, &tmpl, sizeof(env));
     memcpy(diff_emu_mem, mem0, DIFF_MEM_SIZE);
@@ -411,8 +541,11 @@ static void run_stepped(unsigned len, Outcome *o)
              env.rip >= start && env.rip < start + len; i++) {
             X86Insn in;
 
-            if (x86_decode(&in, diff_emu_mem + (env.rip - DIFF_MEM), 15,
-                           X86_MODE64) != X86_DEC_OK) {
+            uint64_t lin = env.segs[R_CS].base + env.rip - DIFF_MEM;
+
+            if (lin > DIFF_MEM_SIZE - 15 ||
+                x86_decode(&in, diff_emu_mem + lin, 15, case_mode()) !=
+                X86_DEC_OK) {
                 break;
             }
             x86_exec_insn(&env, &in);
@@ -436,13 +569,16 @@ static void report_shortest(const uint8_t *code, unsigned len, bool kick)
         Outcome a, b;
         g_autoptr(GString) d = g_string_new(NULL);
 
-        if (x86_decode(&in, code + off, len - off, X86_MODE64) !=
+        if (x86_decode(&in, code + off, len - off, case_mode()) !=
             X86_DEC_OK) {
             break;
         }
         off += in.len;
         memcpy(mem0, saved, DIFF_MEM_SIZE);
         memset(mem0 + CODE_OFF + off, 0x06, 16);
+        if (case_bits != 64) {
+            memcpy(mem0 + CODE_OFF + off, "\x0f\x0b", 2);     /* UD2 */
+        }
         run_block(false, kick, LOOP_MAX, &a);
         memcpy(mem_interp, diff_emu_mem, DIFF_MEM_SIZE);
         run_block(true, kick, LOOP_MAX, &b);
@@ -491,7 +627,7 @@ static bool run_compare(const char *name, const uint8_t *code, unsigned len,
         report_block(code, len);
         report_state();
         g_printerr("%s", d->str);
-        if (tmpl.rip == DIFF_MEM + CODE_OFF) {
+        if (tmpl.rip == code_rip()) {
             report_shortest(code, len, kick);
         }
         if (g_getenv("TEST_TCG_JIT_STOP")) {
@@ -516,6 +652,10 @@ static void random_one(GRand *r, unsigned index, RandomStats *st)
     bool kick;
 
     g->r = r;
+    g->bits = case_bits;
+    if (case_bits != 64) {
+        pm_choose_bases(g);
+    }
     blockgen_pointers(g);
     g->fs_base = seg_bases[blockgen_rnd(g, 4)];
     g->gs_base = seg_bases[blockgen_rnd(g, 4)];
@@ -533,23 +673,40 @@ static void random_one(GRand *r, unsigned index, RandomStats *st)
     g_free(g);
 }
 
-static void test_random_blocks(void)
+static void random_blocks(unsigned bits, unsigned count)
 {
     GRand *r = g_rand_new_with_seed(g_test_rand_int());
     RandomStats st = { 0 };
     gint64 t0 = g_get_monotonic_time();
 
-    for (unsigned i = 0; i < RANDOM_BLOCKS && st.bad < 20; i++) {
+    case_bits = bits;
+    for (unsigned i = 0; i < count && st.bad < 20; i++) {
         random_one(r, i, &st);
     }
-    printf("# %u random blocks, %u instructions decoded, %u ended by an "
-           "exception, %u cut short by the decoder, %u mismatches, %.1f s\n",
-           st.blocks, st.insns, st.faults, st.cut, st.bad,
+    case_bits = 64;
+    printf("# %u random %u-bit blocks, %u instructions decoded, %u ended by "
+           "an exception, %u cut short by the decoder, %u mismatches, "
+           "%.1f s\n", st.blocks, bits, st.insns, st.faults, st.cut, st.bad,
            (g_get_monotonic_time() - t0) / 1e6);
     g_rand_free(r);
     g_assert_cmpuint(st.bad, ==, 0);
     /* Most blocks must run to their end, or little is compared. */
     g_assert_cmpuint(st.faults, <, st.blocks / 4);
+}
+
+static void test_random_blocks(void)
+{
+    random_blocks(64, RANDOM_BLOCKS);
+}
+
+static void test_random_blocks32(void)
+{
+    random_blocks(32, RANDOM_BLOCKS / 2);
+}
+
+static void test_random_blocks16(void)
+{
+    random_blocks(16, RANDOM_BLOCKS / 2);
 }
 
 /* A fixed block: code from hex at CODE_OFF, registers from @regs. */
@@ -756,19 +913,18 @@ static void run_chained(bool jit, uint64_t lo, uint64_t hi, Outcome *o)
     } else {
         while (env.rip >= lo && env.rip < hi && o->runs < LOOP_MAX) {
             TcgBlock *tb;
+            bool usable;
 
             if (tcg_tb_gc_wanted) {
                 tcg_tb_gc();
             }
             tb = tcg_block_find(&env);
-            if (jit && !tb->jit && !tb->jit_failed) {
-                tcg_jit_compile(&env, tb);
-            }
+            usable = jit && tcg_jit_usable(&env, tb);
             if (tcg_jit_pending_link) {
                 tcg_jit_link_pending(&env, tb);
             }
             o->runs++;
-            if (jit && tb->jit) {
+            if (usable) {
                 run_translated(tb, TCG_JIT_CHAIN_BUDGET);
             } else {
                 o->untranslated |= jit;
@@ -840,6 +996,224 @@ static void test_chain(void)
     g_assert_cmpuint(a.regs[R_ECX], ==, 50);
 }
 
+/*
+ * tmpl as @bits-bit protected-mode code at CPL 0 (compatibility mode
+ * over the fixed page tables): CS as state_pm() makes it, the data
+ * segments flat (4 GiB, base 0), the TLB warm for every data page, so
+ * that only the segment checks can send an access to the slow path.
+ */
+static void fixed_pm(unsigned bits)
+{
+    SegmentCache flat = {
+        .selector = 0x10, .limit = UINT32_MAX,
+        .flags = DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_A_MASK |
+                 DESC_B_MASK | DESC_G_MASK,
+    };
+
+    case_bits = bits;
+    tmpl.segs[R_CS] = (SegmentCache){
+        .selector = 0x8, .base = bits == 16 ? DIFF_MEM : 0,
+        .limit = bits == 16 ? 0xffff : UINT32_MAX,
+        .flags = DESC_P_MASK | DESC_S_MASK | DESC_CS_MASK | DESC_R_MASK |
+                 DESC_A_MASK | (bits == 32 ? DESC_B_MASK | DESC_G_MASK : 0),
+    };
+    for (unsigned seg = 0; seg < 6; seg++) {
+        if (seg != R_CS) {
+            tmpl.segs[seg] = flat;
+        }
+    }
+    tmpl.rip = code_rip();
+    x86_update_hflags(&tmpl);
+    x86_tlb_flush(&tmpl, true);
+    for (unsigned p = 0; p < DIFF_MEM_SIZE / 0x1000; p++) {
+        x86_translate(&tmpl, DIFF_MEM + p * 0x1000, X86_ACC_WRITE);
+    }
+}
+
+/* Compare the fixed case in tmpl; its exception vector, or -1. */
+static int pm_case(const char *name, const uint8_t *code, unsigned len)
+{
+    Outcome a, b;
+
+    memcpy(mem0, diff_emu_mem, DIFF_MEM_SIZE);
+    g_assert_true(run_compare(name, code, len, true, &a, &b));
+    g_assert_false(b.untranslated);
+    return a.vector;
+}
+
+/*
+ * 32-bit code through segments: a base that wraps at 4 GiB, limits that
+ * the accesses pass (#GP for DS, #SS for the stack) although the TLB
+ * holds their pages, a read-only DS, and a 16-bit stack whose pointer
+ * wraps at 64 KiB.
+ */
+static void test_segments32(void)
+{
+    uint64_t regs[16] = { 0 };
+    uint8_t code[64];
+    /*
+     * mov eax, [ebx]; mov [esi], ecx; push eax; pop edx; add [ebx+4], al;
+     * jmp +0x7f (away: what follows would run on)
+     */
+    const char *hex = "8b03" "890e" "50" "5a" "004304" "eb7f";
+    unsigned len;
+    uint32_t v;
+
+    regs[R_EBX] = DIFF_MEM + 0x6000;
+    regs[R_ESI] = DIFF_MEM + 0x7000;
+    regs[R_ECX] = 0x11223344;
+    regs[R_ESP] = DIFF_MEM + 0xe800;
+    len = fixed_setup(hex, regs, 0, code);
+    fixed_pm(32);
+    g_assert_cmpint(pm_case("flat 32-bit", code, len), ==, -1);
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF + len + 0x7f);
+    memcpy(&v, mem0 + 0x6000, 4);
+    g_assert_cmphex(env.regs[R_EDX], ==, v);
+
+    /* DS base 0xfffff000: EBX + 0x1000 wraps round to the same bytes. */
+    len = fixed_setup(hex, regs, 0, code);
+    fixed_pm(32);
+    tmpl.segs[R_DS].base = 0xfffff000;
+    tmpl.regs[R_EBX] += 0x1000;
+    tmpl.regs[R_ESI] += 0x1000;
+    g_assert_cmpint(pm_case("DS base wrapping at 4 GiB", code, len), ==, -1);
+    g_assert_cmphex(env.regs[R_EDX], ==, v);
+
+    /* DS limit two bytes short of [ebx]'s dword: #GP(0). */
+    len = fixed_setup(hex, regs, 0, code);
+    fixed_pm(32);
+    tmpl.segs[R_DS].limit = DIFF_MEM + 0x6001;
+    g_assert_cmpint(pm_case("DS limit", code, len), ==, EXCP_GP);
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF);
+
+    /* The store's segment read-only: #GP(0) at the MOV. */
+    len = fixed_setup(hex, regs, 0, code);
+    fixed_pm(32);
+    tmpl.segs[R_DS].flags &= ~DESC_W_MASK;
+    g_assert_cmpint(pm_case("read-only DS", code, len), ==, EXCP_GP);
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF + 2);
+
+    /* SS limit below the push: #SS. */
+    len = fixed_setup(hex, regs, 0, code);
+    fixed_pm(32);
+    tmpl.segs[R_SS].limit = DIFF_MEM + 0xe000;
+    g_assert_cmpint(pm_case("SS limit", code, len), ==, EXCP_SS);
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF + 4);
+
+    /*
+     * A 16-bit stack at SP 0: the push goes to 0xfffc, the pop wraps SP
+     * back to 0, the upper half of ESP kept.  At SP 2 the push would
+     * cross 64 KiB: #SS.
+     */
+    for (uint32_t sp = 0; sp <= 2; sp += 2) {
+        len = fixed_setup(hex, regs, 0, code);
+        fixed_pm(32);
+        tmpl.segs[R_SS].base = DIFF_MEM;
+        tmpl.segs[R_SS].limit = 0xffff;
+        tmpl.segs[R_SS].flags &= ~(DESC_B_MASK | DESC_G_MASK);
+        x86_update_hflags(&tmpl);
+        tmpl.regs[R_ESP] = UINT64_C(0xabcd0000) | sp;
+        if (sp) {
+            g_assert_cmpint(pm_case("16-bit stack past 64 KiB", code, len),
+                            ==, EXCP_SS);
+            continue;
+        }
+        g_assert_cmpint(pm_case("16-bit stack wrapping", code, len), ==,
+                        -1);
+        g_assert_cmphex(env.regs[R_ESP], ==, UINT64_C(0xabcd0000));
+        g_assert_cmphex(env.regs[R_EDX], ==, v);
+    }
+    case_bits = 64;
+}
+
+/*
+ * 16-bit code: [bx+si+disp16] wraps at 64 KiB, operands are 16-bit, and
+ * CALL/RET keep IP to 16 bits.
+ */
+static void test_segments16(void)
+{
+    uint64_t regs[16] = { 0 };
+    uint8_t code[64];
+    /*
+     * +0 mov ax, [bx+si+0x20]  +3 call +a  +6 mov cx, ax
+     * +8 jmp +0x7f (away)  +a add ax, 1  +d ret
+     */
+    const char *h = "8b4020" "e80400" "89c1" "eb7f" "83c001" "c3";
+    g_autoptr(GString) d = g_string_new(NULL);
+    Outcome a, b;
+    unsigned len;
+    uint16_t w;
+
+    regs[R_EBX] = UINT64_C(0x55550000fff0);
+    regs[R_ESI] = 0x3010;                   /* 0xfff0 + 0x3010 + 0x20 */
+    regs[R_ESP] = UINT64_C(0x7777000e800);
+    len = fixed_setup(h, regs, 0, code);
+    fixed_pm(16);
+    tmpl.segs[R_DS].base = DIFF_MEM;
+    tmpl.segs[R_SS].base = DIFF_MEM;
+    tmpl.segs[R_SS].flags &= ~DESC_B_MASK;
+    x86_update_hflags(&tmpl);
+    /* Across the CALL and RET: the blocks as the loop runs them. */
+    memcpy(mem0, diff_emu_mem, DIFF_MEM_SIZE);
+    run_chained(false, code_rip(), code_rip() + len, &a);
+    memcpy(mem_interp, diff_emu_mem, DIFF_MEM_SIZE);
+    run_chained(true, code_rip(), code_rip() + len, &b);
+    outcome_diff(d, &a, &b);
+    if (d->len) {
+        g_printerr("MISMATCH 16-bit addressing and calls:\n%s", d->str);
+    }
+    g_assert_cmpuint(d->len, ==, 0);
+    g_assert_false(b.untranslated);
+    g_assert_cmpint(a.vector, ==, -1);
+    memcpy(&w, mem0 + 0x3020, 2);
+    g_assert_cmphex(env.regs[R_EAX] & 0xffff, ==, (uint16_t)(w + 1));
+    g_assert_cmphex(env.regs[R_ECX] & 0xffff, ==, (uint16_t)(w + 1));
+    g_assert_cmphex(env.rip, ==, CODE_OFF + 0xa + 0x7f);
+    g_assert_cmphex(env.regs[R_ESP], ==, UINT64_C(0x7777000e800));
+    case_bits = 64;
+}
+
+/*
+ * A translated block entered with other segments than it was made for
+ * leaves at once, changing nothing; the loop interprets it, and after
+ * TCG_JIT_SEG_MISSES such entries translates it again for them.
+ */
+static void test_segment_change(void)
+{
+    uint64_t regs[16] = { 0 };
+    uint8_t code[16];
+    TcgBlock *tb;
+    unsigned len;
+
+    regs[R_EBX] = DIFF_MEM + 0x6000;
+    /* mov eax, [ebx]; inc eax; jmp away */
+    len = fixed_setup("8b03" "40" "eb7f", regs, 0, code);
+    fixed_pm(32);
+    memcpy(&env, &tmpl, sizeof(env));
+    memcpy(diff_emu_mem, mem0, DIFF_MEM_SIZE);
+    tcg_tb_flush_all();
+    tcg_tb_gc();
+    tb = tcg_block_find(&env);
+    g_assert_cmpuint(tb->n, ==, 3);
+    g_assert_true(tcg_jit_usable(&env, tb));
+    g_assert_true(tb->jit_seg_mask & (1u << R_DS));
+
+    env.segs[R_DS].base = 0x40;
+    g_assert_false(tcg_jit_usable(&env, tb));
+    run_translated(tb, 0);                  /* as a link would enter it */
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF);
+    g_assert_cmphex(env.regs[R_EAX], ==, 0);
+    for (unsigned i = 2; i < TCG_JIT_SEG_MISSES; i++) {
+        g_assert_false(tcg_jit_usable(&env, tb));
+    }
+    g_assert_true(tcg_jit_usable(&env, tb));
+    g_assert_cmphex(tb->jit_segs[R_DS].base, ==, 0x40);
+    tcg_jit_pending_link = NULL;
+    tcg_tb_gc_wanted = false;
+    case_bits = 64;
+    (void)len;
+}
+
 /* Code that jumps into itself may run anything, IN and OUT too. */
 static uint32_t test_port_in(void *opaque, uint16_t port, unsigned size)
 {
@@ -876,9 +1250,14 @@ int main(int argc, char **argv)
     test_tc.cpu = &test_cpu;
     test_tc.env = &env;
     g_test_add_func("/tcg-jit/random", test_random_blocks);
+    g_test_add_func("/tcg-jit/random32", test_random_blocks32);
+    g_test_add_func("/tcg-jit/random16", test_random_blocks16);
     g_test_add_func("/tcg-jit/tlb-miss", test_tlb_miss);
     g_test_add_func("/tcg-jit/self-modifying", test_self_modifying);
     g_test_add_func("/tcg-jit/page-cross", test_page_cross);
     g_test_add_func("/tcg-jit/chain", test_chain);
+    g_test_add_func("/tcg-jit/segments32", test_segments32);
+    g_test_add_func("/tcg-jit/segments16", test_segments16);
+    g_test_add_func("/tcg-jit/segment-change", test_segment_change);
     return g_test_run();
 }

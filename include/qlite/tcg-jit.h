@@ -4,11 +4,11 @@
  * path stubs, handler calls) and its instruction translators
  * (jit-ops.c).  See tcg-jit.c for the register conventions.
  */
-#ifndef ACCEL_TCG_JIT_INTERNAL_H
-#define ACCEL_TCG_JIT_INTERNAL_H
+#ifndef QLITE_TCG_JIT_H
+#define QLITE_TCG_JIT_H
 
-#include "jit-asm.h"
-#include "tcg-internal.h"
+#include "qlite/tcg-asm.h"
+#include "qlite/tcg.h"
 
 #define JIT_MAX_STUBS   (4 * TCG_BLOCK_MAX_INSNS + 4)
 
@@ -16,7 +16,7 @@
 #define REG_OFF(g)      (ENV_OFF(regs) + 8 * (int32_t)(g))
 
 /* x86 condition codes used on the host side. */
-enum { CC_O = 0, CC_C = 2, CC_E = 4, CC_NE = 5, CC_S = 8 };
+enum { CC_O = 0, CC_C = 2, CC_E = 4, CC_NE = 5, CC_A = 7, CC_S = 8 };
 
 typedef enum {
     STUB_EXIT,          /* leave the block: rip (unless kept) */
@@ -29,6 +29,8 @@ typedef enum {
 typedef struct JitStub {
     JitStubKind kind;
     uint8_t *from;          /* displacement of the branch to the stub */
+    uint8_t *from_limit;    /* or NULL: the segment limit check's branch,
+                             * taken with RSI = the effective address */
     uint8_t *back;          /* where a slow path rejoins, or NULL: exit */
     uint32_t rip_off;       /* EXIT: new rip; others: the instruction's */
     uint32_t next_off;      /* the next instruction's offset */
@@ -56,6 +58,16 @@ typedef struct JitCtx {
     unsigned nlinks;
     unsigned max_links;
     bool failed;            /* something did not fit: no code */
+    /*
+     * Outside 64-bit mode: rip wraps at 4 GiB or 64 KiB (@ip_size 4 or
+     * 2; 8 in 64-bit mode), and memory goes through the segments of
+     * @seg_mask as they are in @segs (TcgBlock.jit_segs).
+     */
+    unsigned ip_size;
+    bool segmented;
+    uint8_t seg_mask;
+    TcgJitSeg segs[6];
+    uint8_t *limit_from;    /* a limit check for the next jit_tlb() */
     JitStub stubs[JIT_MAX_STUBS];
 } JitCtx;
 
@@ -73,6 +85,10 @@ static inline JaMem greg(unsigned g)
 
 /* A stub of @kind reached by the branch whose displacement is @from. */
 JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from);
+/* Truncate @r to @size bytes (4 or 2; 8 keeps it). */
+void jit_wrap(JitCtx *c, unsigned size, JaReg r);
+/* @r = the block's rip + @off, wrapped as rip wraps in this mode. */
+void jit_rip_lea(JitCtx *c, JaReg r, uint32_t off);
 /* env->rip = the block's rip + @off. */
 void jit_set_rip(JitCtx *c, uint32_t off);
 /* Leave the block with rip at @rip_off. */

@@ -3,15 +3,18 @@
  * per-vCPU execution state, and the memory/port interface it gives the
  * CPU core.
  *
+ * The x86 CPU's templates and its side of the loop (target/i386/tcg/)
+ * use them too.
+ *
  * Threads: one thread runs every vCPU round-robin (tcg-all.c), so the
  * block cache is shared and needs no lock of its own; it is only touched
  * by that thread (and by tests, which have no thread).
  */
-#ifndef ACCEL_TCG_INTERNAL_H
-#define ACCEL_TCG_INTERNAL_H
+#ifndef QLITE_TCG_H
+#define QLITE_TCG_H
 
 #include "qlite/stats.h"
-#include "target/i386/exec.h"
+#include "qlite/x86-cpu.h"
 
 /* Guest instructions per block at most: bounds the work between checks. */
 #define TCG_BLOCK_MAX_INSNS 64
@@ -54,6 +57,13 @@ typedef struct TcgJitLink {
     uint32_t gen;
 } TcgJitLink;
 
+/* A segment as translated code was made for it (TcgBlock.jit_segs). */
+typedef struct TcgJitSeg {
+    uint64_t base;
+    uint32_t limit;
+    uint32_t flags;
+} TcgJitSeg;
+
 typedef struct TcgBlock TcgBlock;
 struct TcgBlock {
     uint64_t phys;              /* physical address of the first byte */
@@ -85,6 +95,16 @@ struct TcgBlock {
     void *jit_body;             /* after the prologue: where links enter */
     uint32_t jit_guard;
     bool jit_failed;
+    /*
+     * Outside 64-bit mode the code is made for the segments it uses as
+     * they were (base, limit, attributes): jit_seg_mask has bit n for
+     * segment n, jit_segs their state.  The code checks them where it
+     * is entered; tcg_jit_usable() checks them in C, and after
+     * TCG_JIT_SEG_MISSES mismatches translates the block again.
+     */
+    uint8_t jit_seg_mask;
+    uint8_t jit_seg_misses;
+    TcgJitSeg jit_segs[6];
     TcgOp ops[];
 };
 
@@ -97,6 +117,8 @@ void tcg_tb_insert(X86CPUState *env, TcgBlock *tb);
 void tcg_tb_gc(void);
 /* Set when tcg_tb_gc() has something to do (the loop's cheap test). */
 extern bool tcg_tb_gc_wanted;
+/* Code at @paddr changed: drop the blocks overlapping it. */
+void tcg_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len);
 /* Drop every block (memory map change, reset, cache full). */
 void tcg_tb_flush_all(void);
 /*
@@ -121,15 +143,25 @@ void tcg_tb_request_flush(void);
 
 /*
  * What translated code is specialised for: the CPL and SMAP's AC (which
- * TLB), AC; and never for single steps (HF_STEP), which the interpreter
- * runs.
+ * TLB), AC; protected mode (real and virtual-8086 mode are interpreted:
+ * a 16-bit block of either must not run code made for the other); and
+ * never for single steps (HF_STEP), which the interpreter runs.
  */
-#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_SMAP_AC | HF_CS64 | HF_STEP)
+#define TCG_JIT_GUARD   (HF_CPL_MASK | HF_AC | HF_SMAP_AC | HF_CS64 | \
+                         HF_STEP | HF_PE | HF_VM)
+/* Segment mismatches at entry before a block is translated again. */
+#define TCG_JIT_SEG_MISSES  8
 
 /* Translation is on (QLITE_JIT=0 or a CPU trace turns it off). */
 bool tcg_jit_enabled(void);
 /* Translate @tb for env's current state, setting tb->jit (or not). */
 void tcg_jit_compile(X86CPUState *env, TcgBlock *tb);
+/*
+ * May @tb's translated code run in env's state (the guard and the
+ * segments it was made for)?  Translates it first when it has no code
+ * yet, or again after repeated segment mismatches.
+ */
+bool tcg_jit_usable(X86CPUState *env, TcgBlock *tb);
 /* Every block was dropped: reuse the code buffer at tcg_jit_gc(). */
 void tcg_jit_flush(void);
 /* Between blocks, when no translated code runs. */
@@ -146,7 +178,7 @@ void *tcg_jit_next_code(X86CPUState *env);
 extern int32_t tcg_jit_budget;
 #define TCG_JIT_CHAIN_BUDGET    256
 
-/* ---- building and finding blocks (tcg-block.c) -------------------- */
+/* ---- building and finding blocks (target/i386/tcg/block.c) -------- */
 
 /*
  * The block to run at env's CS:rip (decoding it on a miss).  Raises the
@@ -194,7 +226,7 @@ static inline uint64_t tcg_block_limit_room(const X86CPUState *env)
     return limit - env->rip + 1;
 }
 
-/* ---- per-vCPU execution (tcg-exec.c) ------------------------------ */
+/* ---- per-vCPU execution (tcg-exec.c; the CPU's side: tcg-cpu.h) --- */
 
 /* What the next block lookup may chain from (tcg_block_next()). */
 typedef struct TcgChain {
@@ -240,7 +272,7 @@ struct TcgCPU {
 /*
  * tcg_block_next()'s common case inline: the block that followed the
  * previous one before, under the same translations and mode (see
- * block_chain_ok() and block_chain_lookup() in tcg-block.c).
+ * block_chain_ok() and block_chain_lookup() in target/i386/tcg/block.c).
  */
 static inline TcgBlock *tcg_block_next_inline(X86CPUState *env, TcgCPU *tc)
 {
@@ -265,10 +297,9 @@ static inline TcgBlock *tcg_block_next_inline(X86CPUState *env, TcgCPU *tc)
 }
 
 /*
- * Run @tb once, in the interpreter or through its translation (tb->jit,
- * which must be set), as the loop would; for tests.
+ * Run @tb once through its translation (tb->jit, which must be set), as
+ * the loop would; for tests (tcg_exec_block_interp() is the other way).
  */
-void tcg_exec_block_interp(X86CPUState *env, TcgCPU *tc, TcgBlock *tb);
 void tcg_exec_block_translated(X86CPUState *env, TcgBlock *tb);
 
 /* Leave the execution loop at the next block boundary (any thread). */
@@ -279,8 +310,6 @@ extern int tcg_exec_kicked;     /* atomic: set by tcg_exec_kick() */
  * is asked to stop or is kicked.  Called without the big lock.
  */
 void tcg_exec_cpu(CPUState *cpu, unsigned budget);
-/* Can the vCPU run now (not halted, or halted with an event)? */
-bool tcg_exec_has_work(CPUState *cpu);
 
 /* ---- memory and ports for the system build (tcg-mem.c) ------------ */
 

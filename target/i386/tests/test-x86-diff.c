@@ -12,7 +12,7 @@
  */
 #include "qlite/osdep.h"
 #include "x86-fake-mem.h"
-#include "../../target/i386/exec.h"
+#include "../exec.h"
 
 #include <setjmp.h>
 #include <signal.h>

@@ -12,7 +12,7 @@
  */
 #include "x86-blockgen.h"
 #include "x86-fake-mem.h"
-#include "../../target/i386/decode.h"
+#include "../decode.h"
 
 static unsigned rnd(BlockGen *g, unsigned n)
 {
@@ -46,6 +46,25 @@ static uint64_t gen_value(BlockGen *g)
     default:
         return rnd64(g);
     }
+}
+
+/* Bits of the code: 64, 32 or 16. */
+static unsigned gen_bits(const BlockGen *g)
+{
+    return g->bits ? g->bits : 64;
+}
+
+/* The decoder mode of the code. */
+static int gen_mode(const BlockGen *g)
+{
+    return gen_bits(g) == 64 ? X86_MODE64 :
+           gen_bits(g) == 32 ? X86_MODE32 : X86_MODE16;
+}
+
+/* Bytes of a Jz/Iz immediate at the default operand size. */
+static unsigned gen_zsize(const BlockGen *g)
+{
+    return gen_bits(g) == 16 ? 2 : 4;
 }
 
 static uint32_t gen_imm(BlockGen *g)
@@ -133,6 +152,14 @@ static void ib_set_reg(Ib *ib, unsigned reg)
 /* The operand size of a "v" instruction: 66h for 2, REX.W for 8. */
 static unsigned ib_vsize(BlockGen *g, Ib *ib)
 {
+    if (gen_bits(g) != 64) {
+        bool other = chance(g, 4);
+
+        if (other) {
+            ib_pfx(ib, 0x66);
+        }
+        return (gen_bits(g) == 32) != other ? 4 : 2;
+    }
     switch (rnd(g, 8)) {
     case 0: case 1:
         ib_pfx(ib, 0x66);
@@ -158,8 +185,8 @@ static unsigned ib_reg(BlockGen *g, Ib *ib, unsigned size, unsigned bit,
                        bool dst)
 {
     for (;;) {
-        unsigned r = rnd(g, 16);
-        bool legacy = ib->legacy8 ||
+        unsigned r = rnd(g, gen_bits(g) == 64 ? 16 : 8);
+        bool legacy = ib->legacy8 || gen_bits(g) != 64 ||
                       (size == 1 && !ib->rex && chance(g, 3));
 
         if (legacy) {
@@ -277,7 +304,9 @@ static void ib_mem_a32(BlockGen *g, Ib *ib, unsigned form, uint32_t target)
     int32_t disp;
     unsigned mod;
 
-    ib_pfx(ib, 0x67);
+    if (gen_bits(g) == 64) {
+        ib_pfx(ib, 0x67);
+    }
     switch (form) {
     case M_A32_SIB:         /* base + w: base - k */
         mod = gen_disp(g, b & 7, &disp);
@@ -293,7 +322,11 @@ static void ib_mem_a32(BlockGen *g, Ib *ib, unsigned form, uint32_t target)
         ib->rex |= w >= 8 ? 0x42 : 0;
         break;
     case M_A32_RIP:
-        ib_mem_rip(ib, target);
+        if (gen_bits(g) == 64) {
+            ib_mem_rip(ib, target);
+        } else {
+            ib_mem_abs(ib, target);
+        }
         break;
     default:                /* [w + disp32]: the upper half ignored */
         ib->rm[ib->nrm++] = 0x80 | (w & 7);
@@ -304,6 +337,38 @@ static void ib_mem_a32(BlockGen *g, Ib *ib, unsigned form, uint32_t target)
         ib->rex |= w >= 8 ? 0x41 : 0;
         break;
     }
+}
+
+/*
+ * 16-bit addressing (in 16-bit code, or 32-bit code with 67h): ModRM
+ * r/m 0-3 are BX/BP + SI/DI, 6 with mod 0 is [disp16].  The pointer
+ * base is BX or BP and the index SI or DI (blockgen_pointers()), whose
+ * values are anything: disp16 makes the sum, mod 64 KiB, the target's
+ * offset in the segment (@seg, or SS for a BP base without override).
+ */
+static void ib_mem16(BlockGen *g, Ib *ib, int seg, uint64_t target,
+                     bool abs)
+{
+    unsigned b = g->ptr[0], x = g->ptr[1];
+    uint32_t off;
+    unsigned rm;
+
+    if (gen_bits(g) == 32) {
+        ib_pfx(ib, 0x67);
+    }
+    if (abs) {
+        off = target - g->seg_base[seg < 0 ? R_DS : seg];
+        ib->rm[ib->nrm++] = 0x06;
+        ib_disp(ib, off, 2);
+        return;
+    }
+    rm = (b == R_EBP ? 2 : 0) + (x == R_EDI);
+    if (seg < 0) {
+        seg = b == R_EBP ? R_SS : R_DS;
+    }
+    off = target - g->seg_base[seg] - g->ptr_val[0] - g->ptr_val[1];
+    ib->rm[ib->nrm++] = 0x80 | rm;
+    ib_disp(ib, off, 2);
 }
 
 /*
@@ -318,10 +383,36 @@ static void ib_mem(BlockGen *g, Ib *ib, bool write)
     uint64_t target = DIFF_MEM + data_off(g);
     unsigned s = rnd(g, 4);
     unsigned form = rnd(g, M_NB + 3);
+    int over = -1;
 
     ib->nrm = 0;
+    if (gen_bits(g) == 32 && g->seg_base[R_ES] == DIFF_MEM + 0x1000 &&
+        chance(g, 8)) {
+        /* 16-bit addressing in 32-bit code: through ES, near DIFF_MEM. */
+        ib_pfx(ib, 0x26);
+        ib_mem16(g, ib, R_ES, target, chance(g, 4));
+        return;
+    }
     if (chance(g, 10)) {
-        ib_pfx(ib, seg[rnd(g, G_N_ELEMENTS(seg))]);
+        over = rnd(g, G_N_ELEMENTS(seg));
+        ib_pfx(ib, seg[over]);
+    }
+    if (gen_bits(g) == 16 && !chance(g, 8)) {
+        if (!g->prelude && chance(g, write ? 30 : 100)) {
+            target = DIFF_MEM + (chance(g, 2) ? BLOCKGEN_CODE_OFF +
+                                 rnd(g, 0x100) : 0x800 + rnd(g, 0x400));
+        }
+        ib_mem16(g, ib, over, target, chance(g, 6));
+        return;
+    }
+    if (gen_bits(g) == 16) {
+        /* 32-bit addressing in 16-bit code: the segment's offset. */
+        ib_pfx(ib, 0x67);
+        ib_mem_abs(ib, target - g->seg_base[over < 0 ? R_DS : over]);
+        return;
+    }
+    if (gen_bits(g) == 32 && form == M_RIP) {
+        form = M_ABS;
     }
     if (!g->prelude && chance(g, write ? 30 : 100)) {
         /* The code page: over the block, or beside it. */
@@ -394,6 +485,9 @@ static void ib_emit(BlockGen *g, const Ib *ib)
     X86Insn in;
 
     g_assert(!(ib->legacy8 && ib->rex));
+    if (ib->rex && gen_bits(g) != 64) {
+        return;             /* a 64-bit-only form: not in this mode */
+    }
     memcpy(p, ib->pfx, ib->npfx);
     n += ib->npfx;
     if (ib->rex) {
@@ -415,7 +509,11 @@ static void ib_emit(BlockGen *g, const Ib *ib)
 
         memcpy(p + disp_at, &d, 4);
     }
-    if (x86_decode(&in, p, n, X86_MODE64) != X86_DEC_OK || in.len != n) {
+    if (gen_bits(g) != 64 &&
+        (x86_decode(&in, p, n, gen_mode(g)) != X86_DEC_OK || in.len != n)) {
+        return;             /* a fixed 64-bit encoding (t_string's) */
+    }
+    if (x86_decode(&in, p, n, gen_mode(g)) != X86_DEC_OK || in.len != n) {
         g_autoptr(GString) h = g_string_new(NULL);
 
         for (unsigned i = 0; i < n; i++) {
@@ -640,7 +738,12 @@ static bool t_mov(BlockGen *g)
         } else {
             ib_op(&ib, 0xa2 + !byte);
         }
-        if (chance(g, 4)) {
+        if (gen_bits(g) != 64) {
+            /* DS's offset, 16 or 32 bits as the address size. */
+            uint32_t off = DIFF_MEM + data_off(g) - g->seg_base[R_DS];
+
+            ib_imm(&ib, off, gen_zsize(g));
+        } else if (chance(g, 4)) {
             ib_pfx(&ib, 0x67);
             ib_imm(&ib, DIFF_MEM + data_off(g), 4);
         } else {
@@ -659,6 +762,9 @@ static bool t_movx(BlockGen *g)
     Ib ib;
 
     ib_init(&ib);
+    if (form == 4 && gen_bits(g) != 64) {
+        form = 0;           /* 63 is ARPL outside 64-bit mode */
+    }
     if (form == 4) {
         size = chance(g, 4) ? 4 : 8;
         ib.rex |= size == 8 ? 0x48 : 0;
@@ -756,8 +862,8 @@ static bool t_jcc(BlockGen *g)
     } else {
         ib_op2(&ib, 0x80 + rnd(g, 16));
         rel = chance(g, 4) ? (int32_t)rnd(g, 0x4000) + 0x1000
-                           : gen_target(g, 6);
-        ib_imm(&ib, rel, 4);
+                           : gen_target(g, 2 + gen_zsize(g));
+        ib_imm(&ib, rel, gen_zsize(g));
     }
     ib_emit(g, &ib);
     return false;
@@ -772,8 +878,12 @@ static void t_popf(BlockGen *g)
     if (chance(g, 3)) {
         f |= AC_MASK;       /* with CR0.AM at CPL 3: hflags change */
     }
-    snprintf(hex, sizeof(hex), "68%02x%02x%02x%02x", f & 0xff,
-             (f >> 8) & 0xff, (f >> 16) & 0xff, f >> 24);
+    if (gen_bits(g) == 16) {
+        snprintf(hex, sizeof(hex), "68%02x%02x", f & 0xff, (f >> 8) & 0xff);
+    } else {
+        snprintf(hex, sizeof(hex), "68%02x%02x%02x%02x", f & 0xff,
+                 (f >> 8) & 0xff, (f >> 16) & 0xff, f >> 24);
+    }
     gen_bytes(g, hex);
     gen_bytes(g, "9d");
     g->ended = true;
@@ -809,7 +919,7 @@ static bool t_stack(BlockGen *g)
             ib_imm(&ib, gen_imm(g), 1);
         } else {
             ib_op(&ib, 0x68);
-            ib_imm(&ib, gen_imm(g), 4);
+            ib_imm(&ib, gen_imm(g), gen_zsize(g));
         }
         break;
     case 8:                     /* PUSH [m] */
@@ -998,7 +1108,7 @@ static bool t_other(BlockGen *g)
         ib_op(&ib, chance(g, 2) ? 0x9e : 0x9f);
         break;
     case 16:                    /* MOVS/STOS/... after their setup */
-        return t_string(g);
+        return gen_bits(g) == 64 && t_string(g);
     case 17:                    /* ADC/SBB with memory operands */
         return t_alu(g, 2 + rnd(g, 2));
     default:                    /* INC/DEC of memory, SETcc of AH-BH */
@@ -1025,7 +1135,7 @@ static void t_ender(BlockGen *g)
         break;
     case 3:
         ib_op(&ib, 0xe8);
-        ib_imm(&ib, gen_target(g, 5), 4);
+        ib_imm(&ib, gen_target(g, 1 + gen_zsize(g)), gen_zsize(g));
         break;
     case 4:
         ib_op(&ib, 0xeb);
@@ -1033,8 +1143,8 @@ static void t_ender(BlockGen *g)
         break;
     case 5:
         ib_op(&ib, 0xe9);
-        ib_imm(&ib, chance(g, 2) ? gen_target(g, 5) : 0x1000 + rnd(g, 0x1000),
-               4);
+        ib_imm(&ib, chance(g, 2) ? gen_target(g, 1 + gen_zsize(g))
+                                 : 0x1000 + rnd(g, 0x1000), gen_zsize(g));
         break;
     case 6:
         ib_op(&ib, 0xff);
@@ -1146,15 +1256,33 @@ void blockgen_block(BlockGen *g)
     }
     /* PUSH ES: invalid in 64-bit mode, so the block ends before it. */
     memset(g->code + g->len, 0x06, 16);
+    if (gen_bits(g) != 64) {
+        /* Valid here: a JMP away (to +0x800) ends the block instead. */
+        unsigned z = gen_zsize(g);
+        int32_t rel = 0x800 - (int32_t)(g->len + 1 + z);
+
+        g->code[g->len] = 0xe9;
+        memcpy(g->code + g->len + 1, &rel, z);
+    }
 }
 
-/* Pointers: three of RAX RDX RBX RBP R8-R15 (not RCX RSI RDI). */
+/*
+ * Pointers: three of RAX RDX RBX RBP R8-R15 (not RCX RSI RDI).  Outside
+ * 64-bit mode: BX or BP, SI or DI (16-bit addressing takes them as
+ * base and index), and one of AX DX.
+ */
 void blockgen_pointers(BlockGen *g)
 {
     static const uint8_t pool[] = { 0, 2, 3, 5, 8, 9, 10, 11, 12, 13, 14,
                                     15 };
     unsigned n = 0;
 
+    if (gen_bits(g) != 64) {
+        g->ptr[0] = chance(g, 2) ? R_EBX : R_EBP;
+        g->ptr[1] = chance(g, 2) ? R_ESI : R_EDI;
+        g->ptr[2] = chance(g, 2) ? R_EAX : R_EDX;
+        n = 3;
+    }
     while (n < 3) {
         unsigned r = pool[rnd(g, G_N_ELEMENTS(pool))];
 

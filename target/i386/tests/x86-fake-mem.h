@@ -7,7 +7,7 @@
 #define TESTS_X86_FAKE_MEM_H
 
 #include "qlite/osdep.h"
-#include "../../target/i386/cpu.h"
+#include "../cpu.h"
 
 #define DIFF_MEM        UINT64_C(0x10000000)
 #define DIFF_MEM_SIZE   0x10000

@@ -1,5 +1,6 @@
 /*
- * Random straight-line x86-64 blocks over the fake memory of
+ * Random straight-line x86 blocks (64-bit, or 32-bit and 16-bit
+ * protected mode) over the fake memory of
  * x86-fake-mem.h, for comparing the block translator with the
  * interpreter (test-tcg-jit.c).
  *
@@ -37,12 +38,21 @@ typedef struct BlockGen {
     uint8_t ptr[3];             /* base, index, 32-bit wrapping index */
     uint64_t ptr_val[3];
     uint64_t fs_base, gs_base;
+    /*
+     * 64 (the default when 0), or 32/16: protected-mode code with CS.D 1
+     * or 0, whose segment bases (by R_ES..R_GS) are @seg_base.  Such
+     * blocks use EAX-EDI only, no REX, no RIP-relative forms; 16-bit
+     * code mostly 16-bit addressing (BX/BP + SI/DI + disp16, wrapping
+     * at 64 KiB), 32-bit code also 32-bit sums that wrap at 4 GiB.
+     */
+    unsigned bits;
+    uint64_t seg_base[6];
     uint16_t starts[256];       /* offsets of the instructions so far */
     bool ended;                 /* an instruction that ends the block */
     bool prelude;               /* building the state, not the block */
 } BlockGen;
 
-/* Choose the pointer registers and their values (g->r set). */
+/* Choose the pointer registers and their values (g->r, g->bits set). */
 void blockgen_pointers(BlockGen *g);
 /* A block of 1-20 templates into g->code, invalid opcodes after it. */
 void blockgen_block(BlockGen *g);

@@ -1,11 +1,23 @@
 /*
- * The x86 CPUs as the board sees them: creating them for -smp/-cpu, the
+ * The x86 CPU: the one door into target/i386 for the rest of qlite.
+ *
+ * The board sees the CPUs: creating them for -smp/-cpu, the
  * interrupt-acknowledge hook of the interrupt controller, and the reset.
+ * The accelerator that runs the CPU core itself (accel/tcg) sees the
+ * core: the architectural state (X86CPUState), the decoder and the
+ * instruction handlers, the MMU and its soft TLB, the CPU trace, the
+ * code-cache hook (X86CodeCache) and the CPU's side of the loop.  Nothing outside target/i386 includes a
+ * target/i386 header except through this one (scripts/check-includes.py).
  */
-#ifndef QLITE_X86_H
-#define QLITE_X86_H
+#ifndef QLITE_X86_CPU_H
+#define QLITE_X86_CPU_H
 
 #include "qlite/osdep.h"
+#include "target/i386/exec.h"       /* state, decoder, handlers */
+#include "target/i386/mmu.h"        /* page walk, soft TLB */
+#include "target/i386/cpuid.h"      /* feature bits */
+#include "target/i386/tcg/trace.h"  /* QLITE_TRACE_CPU */
+#include "target/i386/tcg/tcg-cpu.h" /* the CPU's side of tcg's loop */
 
 typedef struct MachineState MachineState;
 typedef struct CPUState CPUState;

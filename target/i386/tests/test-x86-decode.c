@@ -4,7 +4,7 @@
  * taken from the SDM.
  */
 #include "qlite/osdep.h"
-#include "../../target/i386/decode.h"
+#include "../decode.h"
 
 typedef struct DecodeCase {
     const char *bytes;      /* hex */

@@ -3,9 +3,9 @@
  * 32-bit, PAE and 4-level tables built by hand, then translations, A/D
  * bits, #PF error codes and CR2 checked against the SDM (vol 3A ch. 4).
  */
-#include "../../target/i386/cpu.h"
-#include "../../target/i386/cpuid.h"
-#include "../../target/i386/mmu.h"
+#include "../cpu.h"
+#include "../cpuid.h"
+#include "../mmu.h"
 
 #define RAM_SIZE    (8 * MiB)
 #define PTE_NX_BIT  (UINT64_C(1) << 63)

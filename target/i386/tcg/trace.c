@@ -1,8 +1,9 @@
 /*
- * The CPU trace (see tcg-trace.h).  One line per event, "key=value"
+ * The CPU trace (see trace.h).  One line per event, "key=value"
  * fields, so that a script can line it up with another emulator's log.
  */
-#include "tcg-trace.h"
+
+#include "trace.h"
 
 #define TRACE_INSN  (1u << 0)
 #define TRACE_EXC   (1u << 1)

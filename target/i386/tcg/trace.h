@@ -11,10 +11,10 @@
  * The instruction lines are what scripts/cpu-trace-diff.py compares with
  * QEMU's "-singlestep -d cpu,nochain" log to find the first divergence.
  */
-#ifndef ACCEL_TCG_TRACE_H
-#define ACCEL_TCG_TRACE_H
+#ifndef TARGET_I386_TCG_TRACE_H
+#define TARGET_I386_TCG_TRACE_H
 
-#include "target/i386/exec.h"
+#include "../exec.h"
 
 extern bool tcg_trace_on;
 

@@ -18,7 +18,7 @@
  */
 #include "qlite/osdep.h"
 #include "x86-fake-mem.h"
-#include "../../target/i386/sse.h"
+#include "../sse.h"
 
 #include <setjmp.h>
 #include <signal.h>

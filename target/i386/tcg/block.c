@@ -8,8 +8,7 @@
  * first instruction of a block may fault at fetch (#PF, the CS limit,
  * #UD, or #GP for more than 15 bytes).
  */
-#include "tcg-internal.h"
-#include "tcg-trace.h"
+#include "qlite/tcg.h"
 
 #define BLOCK_PHYS_LIMIT    (UINT64_C(1) << 40)
 
@@ -169,6 +168,8 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
     tb->jit = NULL;
     tb->jit_guard = 0;
     tb->jit_failed = false;
+    tb->jit_seg_mask = 0;
+    tb->jit_seg_misses = 0;
     tcg_stat_env(env, TCG_STAT_DECODES);
     if (b.cacheable) {
         tcg_tb_insert(env, tb);
@@ -187,7 +188,7 @@ TcgBlock *tcg_block_find(X86CPUState *env)
         x86_translate(env, block_next_page(env, pc), X86_ACC_EXEC) !=
         tb->page[1]) {
         /* The second page is mapped elsewhere now: decode afresh. */
-        x86_tb_invalidate_phys(env, phys, 1);
+        tcg_tb_invalidate_phys(env, phys, 1);
         tb = NULL;
     }
     if (tb && tb->size > tcg_block_limit_room(env)) {

@@ -9,8 +9,8 @@
  * REX quirks in both encodings (AL CL DL BL, and R8B-R15B); the
  * assembler adds a bare REX for SPL-DIL when asked for them anyway.
  */
-#ifndef ACCEL_TCG_JIT_ASM_H
-#define ACCEL_TCG_JIT_ASM_H
+#ifndef QLITE_TCG_ASM_H
+#define QLITE_TCG_ASM_H
 
 #include "qlite/osdep.h"
 

@@ -10,7 +10,7 @@
  *    instructions run one by one through x86_exec_insn().
  */
 #include "qlite/osdep.h"
-#include "../../target/i386/exec.h"
+#include "../exec.h"
 
 #define CC_CASES    200000
 #define SEQ_CASES   20000

@@ -6,7 +6,7 @@
  * (target/i386/exec-fast.c) record them.  An instruction none of them
  * takes is left to its handler (jit_generic() in tcg-jit.c).
  */
-#include "jit-internal.h"
+#include "qlite/tcg-jit.h"
 
 /* Store a guest register from a host one (size 4 zero-extends). */
 static void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r)
@@ -45,9 +45,7 @@ static bool jit_ea(JitCtx *c, const X86Insn *in, JaReg r)
     } else {
         ja_mov_imm(&c->a, r, (uint64_t)(int64_t)in->disp);
     }
-    if (in->asize == 4) {
-        ja_mov_rr(&c->a, 4, r, r);
-    }
+    jit_wrap(c, in->asize, r);
     return true;
 }
 
@@ -58,16 +56,69 @@ static bool jit_seg_has_base(unsigned seg)
 }
 
 /*
- * The linear address of @in's memory operand into RSI: the effective
- * address plus the FS or GS base (uses RDX).  The stubs of its accesses
- * take the base off again for the accessors, which want seg:ea.
+ * Outside 64-bit mode: may @size bytes through segment @seg be accessed
+ * natively, as the segment was when the block was translated?  It must
+ * be one the entry checks (c->seg_mask), present, allow the access
+ * (SDM vol 3A 5.7: data read/write, code readable) and be expand-up
+ * (expand-down ones go to the handler), with a limit the access fits.
  */
-static bool jit_mem_addr(JitCtx *c, const X86Insn *in)
+static bool jit_seg_usable(JitCtx *c, unsigned seg, unsigned size,
+                           bool write)
 {
+    const TcgJitSeg *sc = &c->segs[seg];
+    uint32_t f = sc->flags;
+
+    if (!(c->seg_mask & (1u << seg)) || !(f & DESC_P_MASK) ||
+        sc->limit < size - 1) {
+        return false;
+    }
+    if (f & DESC_CS_MASK) {
+        return !write && (f & DESC_R_MASK);
+    }
+    return (!write || (f & DESC_W_MASK)) && !(f & DESC_E_MASK);
+}
+
+/*
+ * RSI = the offset of @size bytes through segment @seg: check it against
+ * the limit (a branch for the next jit_tlb() to give its stub, which
+ * makes the accessor raise the fault), then add the base, wrapping at
+ * 4 GiB.  A flat segment needs no check: an access past 4 GiB misses
+ * the TLB, whose tags are below it.
+ */
+static void jit_seg_offset(JitCtx *c, unsigned seg, unsigned size)
+{
+    const TcgJitSeg *sc = &c->segs[seg];
+    uint32_t base = (uint32_t)sc->base;
+
+    if ((base || sc->limit != UINT32_MAX) &&
+        (size > 1 || sc->limit != UINT32_MAX)) {
+        ja_alu_ri(&c->a, JA_CMP, 4, JA_RSI,
+                  (int32_t)(sc->limit - (size - 1)));
+        c->limit_from = ja_jcc(&c->a, CC_A);
+    }
+    if (base) {
+        ja_alu_ri(&c->a, JA_ADD, 4, JA_RSI, (int32_t)base);
+    }
+}
+
+/*
+ * The linear address of @in's memory operand into RSI for @size bytes
+ * (@write: stored): the effective address plus the segment base (uses
+ * RDX).  The stubs of its accesses take the base off again for the
+ * accessors, which want seg:ea.  False: the handler must do it.
+ */
+static bool jit_mem_addr(JitCtx *c, const X86Insn *in, unsigned size,
+                         bool write)
+{
+    if (c->segmented && !jit_seg_usable(c, in->seg, size, write)) {
+        return false;
+    }
     if (!jit_ea(c, in, JA_RSI)) {
         return false;
     }
-    if (jit_seg_has_base(in->seg)) {
+    if (c->segmented) {
+        jit_seg_offset(c, in->seg, size);
+    } else if (jit_seg_has_base(in->seg)) {
         ja_alu_rm(&c->a, JA_ADD, 8, JA_RSI,
                   env_mem(ENV_OFF(segs[in->seg].base)));
     }
@@ -105,6 +156,8 @@ static JitStub *jit_tlb(JitCtx *c, unsigned size, bool write,
     s = jit_stub(c, kind, ja_jcc(&c->a, CC_NE));
     ja_alu_rm(&c->a, JA_ADD, 8, JA_RSI, entry_addend);
     s->size = size;
+    s->from_limit = c->limit_from;
+    c->limit_from = NULL;
     return s;
 }
 
@@ -164,7 +217,7 @@ static bool jit_mov(JitCtx *c, const X86Insn *in)
         } else if (s->kind == X86_LOC_IMM) {
             ja_mov_imm(&c->a, JA_RAX, in->imm & x86_size_mask(size));
         } else {
-            if (!jit_mem_addr(c, in)) {
+            if (!jit_mem_addr(c, in, size, false)) {
                 return false;
             }
             jit_load(c, size, in->seg);
@@ -172,7 +225,7 @@ static bool jit_mov(JitCtx *c, const X86Insn *in)
         jit_greg_store(c, size, d->reg, JA_RAX);
         return true;
     }
-    if (!jit_mem_addr(c, in)) {
+    if (!jit_mem_addr(c, in, size, true)) {
         return false;
     }
     if (s->kind == X86_LOC_REG) {
@@ -191,7 +244,7 @@ static bool jit_movx(JitCtx *c, const X86Insn *in)
     if (s->kind == X86_LOC_REG) {
         ja_load(&c->a, s->size, JA_RAX, greg(s->reg));
     } else {
-        if (!jit_mem_addr(c, in)) {
+        if (!jit_mem_addr(c, in, s->size, false)) {
             return false;
         }
         jit_load(c, s->size, in->seg);
@@ -273,7 +326,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
     }
     if (d->kind == X86_LOC_REG) {
         if (s->kind == X86_LOC_MEM) {
-            if (!jit_mem_addr(c, in)) {
+            if (!jit_mem_addr(c, in, size, false)) {
                 return false;
             }
             jit_load(c, size, in->seg);
@@ -290,7 +343,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
         return true;
     }
     /* Memory destination. */
-    if (!jit_mem_addr(c, in)) {
+    if (!jit_mem_addr(c, in, size, !ro)) {
         return false;
     }
     if (ro) {
@@ -420,7 +473,7 @@ static bool jit_imul(JitCtx *c, const TcgOp *op)
         return false;
     }
     if (s->kind == X86_LOC_MEM) {
-        if (!jit_mem_addr(c, in)) {
+        if (!jit_mem_addr(c, in, size, false)) {
             return false;
         }
         jit_load(c, size, in->seg);
@@ -550,12 +603,20 @@ static bool jit_cond_move(JitCtx *c, const X86Insn *in, bool live)
     return true;
 }
 
-/* A relative target as an offset from the block start, if it fits. */
+/*
+ * A relative target as an offset from the block start, if it fits.
+ * Outside 64-bit mode the offset is taken mod 4 GiB, as the target
+ * wraps (jit_rip_lea()), when it wraps at the operand size as rip does
+ * (not so a 16-bit branch in 32-bit code: its handler does it).
+ */
 static bool jit_rel_target(JitCtx *c, const X86Insn *in, uint32_t *target)
 {
     int64_t t = (int64_t)c->next + (int64_t)in->imm;
 
     *target = (uint32_t)t;
+    if (c->segmented) {
+        return in->osize == c->ip_size;
+    }
     return in->osize == 8 && t == (int32_t)t;
 }
 
@@ -641,6 +702,71 @@ static bool jit_stack(JitCtx *c, const X86Insn *in)
     }
 }
 
+/*
+ * The stack outside 64-bit mode: through SS as the block was made for
+ * it, a 32-bit (SS.B) or 16-bit stack pointer, 32- or 16-bit operands
+ * (x86_push(), x86_pop()).  RSI = the slot, R8 = the new stack pointer,
+ * RCX = the value.  A TLB miss or a limit violation runs the whole
+ * instruction generically (which raises #SS).
+ */
+static bool jit_stack_seg(JitCtx *c, const X86Insn *in)
+{
+    bool push = in->op == X86_OP_PUSH || in->op == X86_OP_CALL;
+    unsigned os = in->osize;
+    unsigned w = (c->segs[R_SS].flags & DESC_B_MASK) ? 4 : 2;
+    uint32_t target = 0;
+    JitStub *s;
+
+    if ((os != 2 && os != 4) || !jit_seg_usable(c, R_SS, os, push) ||
+        (in->op == X86_OP_CALL && !jit_rel_target(c, in, &target))) {
+        return false;
+    }
+    if (in->op == X86_OP_PUSH) {
+        ja_load(&c->a, os, JA_RCX, greg(in->loc[0].reg));
+    } else if (in->op == X86_OP_CALL) {
+        jit_rip_lea(c, JA_RCX, c->next);
+    }
+    ja_load(&c->a, 8, JA_RSI, greg(R_ESP));
+    if (push) {
+        ja_lea(&c->a, JA_RSI, ja_mem(JA_RSI, -(int32_t)os));
+        jit_wrap(c, w, JA_RSI);
+        ja_mov_rr(&c->a, 8, JA_R8, JA_RSI);
+    } else {
+        jit_wrap(c, w, JA_RSI);
+        ja_lea(&c->a, JA_R8, ja_mem(JA_RSI, os));
+        jit_wrap(c, w, JA_R8);
+    }
+    jit_seg_offset(c, R_SS, os);
+    s = jit_tlb(c, os, push, STUB_GENERIC);
+    s->insn = in;
+    if (push) {
+        ja_store(&c->a, os, ja_mem(JA_RSI, 0), JA_RCX);
+    } else {
+        ja_load(&c->a, os, JA_RCX, ja_mem(JA_RSI, 0));
+    }
+    /* A 16-bit stack keeps the upper half of ESP; POP ESP's value wins. */
+    if (w == 4) {
+        jit_greg_store(c, 4, R_ESP, JA_R8);
+    } else {
+        ja_store(&c->a, 2, greg(R_ESP), JA_R8);
+    }
+    switch (in->op) {
+    case X86_OP_POP:
+        jit_greg_store(c, os, in->loc[0].reg, JA_RCX);
+        /* fall through */
+    case X86_OP_PUSH:
+        s->back = c->a.p;
+        return true;
+    case X86_OP_CALL:
+        jit_exit_chain(c, target);
+        return true;
+    default:
+        ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
+        jit_exit_lookup(c);
+        return true;
+    }
+}
+
 /* The native translation of @op, or false (nothing emitted) for none. */
 bool jit_native(JitCtx *c, const TcgOp *op, bool live)
 {
@@ -684,7 +810,7 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     case X86_OP_JCC:
         return jit_jcc(c, in, live);
     case X86_OP_PUSH: case X86_OP_POP: case X86_OP_CALL: case X86_OP_RET:
-        return jit_stack(c, in);
+        return c->segmented ? jit_stack_seg(c, in) : jit_stack(c, in);
     default:
         return false;
     }

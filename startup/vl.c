@@ -17,7 +17,7 @@
 #include "qlite/qdev.h"
 #include "qlite/qtest.h"
 #include "qlite/runstate.h"
-#include "qlite/x86.h"
+#include "qlite/x86-cpu.h"
 #include "vl.h"
 
 #include <fcntl.h>

@@ -74,8 +74,10 @@ goals | while read -r key rest; do
     fi
     result=""
     if [ "$goal" != - ]; then
+        # Judged on the ratio as printed (two decimals).
         result=$(awk -v r="$ratio" -v g="$goal" \
-                 'BEGIN { print (r <= g) ? "met" : "missed" }')
+                 'BEGIN { print (sprintf("%.2f", r) + 0 <= g + 0) ? \
+                          "met" : "missed" }')
     fi
     printf '%-44s %7.2fs %7.2fs %7.2f %6s  %s\n' "$what" "$tl" "$tq" \
         "$ratio" "$goal" "$result"

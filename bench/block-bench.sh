@@ -28,6 +28,8 @@
 #   BENCH_CACHE=M   cache mode for the read row (default writeback)
 #   BENCH_WRITE_CACHES="none writeback"   cache modes of the write rows
 #   BENCH_ROWS="read write convert convert-half check"   rows (default all)
+#   BENCH_SUMMARY=FILE   append "key qlite_s qemu_s qlite/qemu" per row
+#                        (bench/run-all.sh reads it)
 set -euo pipefail
 QLITE=$(realpath "${1:-${QLITE_IMG:-build/qlite-img}}")
 WORK=${2:-}
@@ -58,6 +60,12 @@ median() {  # the median of the arguments
               print (NR % 2) ? v[m] : (v[m] + v[m + 1]) / 2 }'
 }
 
+record() {  # key qemu_seconds qlite_seconds
+    [ -n "${BENCH_SUMMARY:-}" ] || return 0
+    printf '%s %.3f %.3f %.3f\n' "$1" "$3" "$2" "$(echo "$3 / $2" | bc -l)" \
+        >> "$BENCH_SUMMARY"
+}
+
 min2() {
     echo "if ($1 < $2) $1 else $2" | bc -l
 }
@@ -67,8 +75,12 @@ row() {     # name qemu_seconds qlite_seconds
         "$3" "$(echo "$2 / $3" | bc -l)" "$(echo "$3 / $2" | bc -l)"
 }
 
-fresh() {   # a new, empty 1 GiB qcow2 at $1
-    rm -f "$1"
+# A new, empty 1 GiB qcow2 at $1.  The used one is only moved aside:
+# deleting a file of scattered O_DIRECT writes on a file system mounted
+# with "discard" takes minutes of device time, which would slow the runs
+# that follow; everything under $WORK goes at the end.
+fresh() {
+    [ -e "$1" ] && mv "$1" "$WORK/trash/$((TRASHED++))"
     qemu-img create -q -f qcow2 "$1" 1G
 }
 
@@ -100,8 +112,15 @@ bench_rows() {
     row "$name (qemu threads)" "$mt" "$ml"
     row "$name (qemu io_uring)" "$mu" "$ml"
     BEST_RATIOS+=("$(echo "$(min2 "$mt" "$mu") / $ml" | bc -l)")
+    if [ "$w" = 1 ]; then
+        record "write-$cache" "$(min2 "$mt" "$mu")" "$ml"
+    else
+        record read "$(min2 "$mt" "$mu")" "$ml"
+    fi
 }
 
+mkdir -p "$WORK/trash"
+TRASHED=0
 echo "load before: $(uptime | sed 's/.*load average: //')"
 echo "preparing 1 GiB of random data in $WORK ..."
 head -c 1G /dev/urandom > "$WORK/rand.raw"
@@ -140,7 +159,7 @@ convert_l() {
     tl+=("$(secs "$QLITE" convert -f raw -O qcow2 "$SRC" "$WORK/cl.qcow2")")
 }
 
-# convert_rows name source
+# convert_rows name source key
 # The tool that runs second writes while the first one's gigabyte is
 # still dirty in the page cache: take turns going first.
 convert_rows() {
@@ -163,6 +182,7 @@ convert_rows() {
     mq=$(median "${tq[@]}")
     ml=$(median "${tl[@]}")
     row "$1" "$mq" "$ml"
+    record "$3" "$mq" "$ml"
     BEST_RATIOS+=("$(echo "$mq / $ml" | bc -l)")
 }
 
@@ -176,16 +196,19 @@ check_rows() {
     mq=$(median "${tq[@]}")
     ml=$(median "${tl[@]}")
     row "check fully allocated 1 GiB qcow2" "$mq" "$ml"
+    record check "$mq" "$ml"
     BEST_RATIOS+=("$(echo "$mq / $ml" | bc -l)")
 }
 
 want convert && convert_rows "convert 1 GiB random raw -> qcow2" \
-    "$WORK/rand.raw"
+    "$WORK/rand.raw" convert
 want convert-half && convert_rows "convert 1 GiB half-zero raw -> qcow2" \
-    "$WORK/half.raw"
+    "$WORK/half.raw" convert-half
 want check && check_rows
 
 echo "load after: $(uptime | sed 's/.*load average: //')"
+echo "removing $WORK/trash (may take minutes with online discard) ..."
+rm -rf "$WORK/trash"
 worst=$(printf '%s\n' "${BEST_RATIOS[@]}" | sort -g | head -1)
 printf 'lowest ratio (bench rows against the faster qemu-img): %.2fx\n' \
     "$worst"

@@ -1,76 +1,69 @@
 #!/usr/bin/env python3
-"""Boot benchmark (issue 4): time from start to the test guest's ready
-marker and peak RSS, for qlite and for qemu-system-x86_64 -accel tcg on
-the same kernel and initramfs, in one run.  Prints the time ratio.
+"""Boot benchmark (issues 4 and 15): time from start to the test guest's
+ready marker, and peak RSS, for qlite and qemu-system-x86_64 -accel tcg
+on the same kernel and initramfs, at each -smp given.  The two run
+interleaved (qlite, QEMU, qlite, QEMU, ...); the table gives medians and
+the time ratio qlite/QEMU (at most 0.8 is issue 15's goal).
 
-  bench/boot-bench.py [--qlite build/qlite-system-x86_64] [--runs N]
+  bench/boot-bench.py [--smp 1,2,4] [--runs N] [--accel-opts thread=multi]
+                      [--qlite PATH] [--qemu PATH]
 
-Needs the test guest (scripts/build-test-guest.sh -> build/guest/).
+--accel-opts is appended to "-accel tcg," for both emulators.  Needs the
+test guest (scripts/build-test-guest.sh -> build/guest/, run first).
 """
 import argparse
-import os
-import resource
-import statistics
-import subprocess
-import time
+import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GUEST = os.path.join(ROOT, 'build', 'guest')
-MARKER = b'QLITE-GUEST-READY'
+import guestbench as gb
 
 
-def boot(binary, timeout):
-    """Seconds to the ready marker and the process's peak RSS in KiB."""
-    args = [binary, '-accel', 'tcg', '-m', '512M', '-nographic',
-            '-kernel', os.path.join(GUEST, 'vmlinuz'),
-            '-initrd', os.path.join(GUEST, 'initramfs.gz'),
-            '-append', 'console=ttyS0 qlite.scenario=poweroff']
-    start = time.monotonic()
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
-    seen = b''
-    ready = None
-    while True:
-        data = proc.stdout.read1(4096)
-        if not data:
-            break
-        seen = (seen + data)[-4096:]
-        if ready is None and MARKER in seen:
-            ready = time.monotonic() - start
-        if time.monotonic() - start > timeout:
-            proc.kill()
-            break
-    _, status, usage = os.wait4(proc.pid, 0)
-    if ready is None:
-        raise RuntimeError('%s: no ready marker (status %d)' %
-                           (binary, status))
-    return ready, usage.ru_maxrss
+def bench_smp(opts, smp):
+    """Median seconds and peak RSS per emulator; None if one failed."""
+    rss = {'qlite': 0, 'qemu': 0}
+    binary = {'qlite': opts.qlite, 'qemu': opts.qemu}
+
+    def measure(name):
+        seen, kib = gb.run_guest(binary[name], smp, 'poweroff', [gb.READY],
+                                 opts.accel_opts, timeout=opts.timeout)
+        rss[name] = max(rss[name], kib)
+        return seen[gb.READY]
+
+    try:
+        times = gb.interleave(opts.runs, measure)
+    except gb.RunError as e:
+        print('smp %d: %s' % (smp, e))
+        return None
+    return {n: (gb.median(times[n]), rss[n]) for n in times}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--qlite', default=os.path.join(
-        ROOT, 'build', 'qlite-system-x86_64'))
+    ap.add_argument('--qlite', default=gb.QLITE)
     ap.add_argument('--qemu', default='qemu-system-x86_64')
-    ap.add_argument('--runs', type=int, default=1)
+    ap.add_argument('--smp', default='1,2,4')
+    ap.add_argument('--runs', type=int, default=3)
+    ap.add_argument('--accel-opts', default='')
     ap.add_argument('--timeout', type=float, default=900)
     opts = ap.parse_args()
-    subprocess.run([os.path.join(ROOT, 'scripts', 'build-test-guest.sh')],
-                   check=True)
-    results = {}
-    for name, binary in (('qemu', opts.qemu), ('qlite', opts.qlite)):
-        runs = [boot(binary, opts.timeout) for _ in range(opts.runs)]
-        secs = statistics.median(r[0] for r in runs)
-        rss = max(r[1] for r in runs)
-        results[name] = (secs, rss)
-        print('%-6s to ready marker: %7.2f s   peak RSS %7.1f MiB' %
-              (name, secs, rss / 1024))
-    ratio = results['qlite'][0] / results['qemu'][0]
-    print('time ratio qlite/qemu: %.2f (median of %d run%s)' %
-          (ratio, opts.runs, '' if opts.runs == 1 else 's'))
-    print('load average: %s' % open('/proc/loadavg').read().split()[0])
+    gb.build_guest()
+    print('boot to the ready marker, -accel %s, median of %d run%s, '
+          'load %s' % (gb.accel_arg(opts.accel_opts), opts.runs,
+                       '' if opts.runs == 1 else 's', gb.load()))
+    print('%-5s %9s %9s %11s %10s %10s' % ('smp', 'qlite', 'QEMU',
+          'qlite/QEMU', 'qlite RSS', 'QEMU RSS'))
+    failed = False
+    for smp in [int(s) for s in opts.smp.split(',')]:
+        r = bench_smp(opts, smp)
+        if r is None:
+            failed = True
+            continue
+        (tl, rl), (tq, rq) = r['qlite'], r['qemu']
+        print('%-5d %8.2fs %8.2fs %11.2f %7.0f MiB %6.0f MiB' %
+              (smp, tl, tq, tl / tq, rl / 1024, rq / 1024))
+        gb.record('boot-smp%d' % smp, tl, tq)
+    print('load after: %s' % gb.load())
+    return 1 if failed else 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,10 +1,11 @@
-#!/bin/sh
+#!/bin/bash
 # CPU emulator benchmark (issue 3 point 7): the same compute-bound
 # bare-metal guest under qlite and under qemu-system-x86_64 -accel tcg, in
 # one run, built as a 32-bit and as a 64-bit kernel (qlite translates
-# both to host code).  Prints guest
-# instructions per second for each and the time ratio qlite/QEMU.  Not a
-# test: it always exits 0 if both ran.
+# both to host code).  Prints guest instructions per second for each and
+# the time ratio qlite/QEMU.  Each guest runs BENCH_REPS times (default
+# 3), qlite and QEMU interleaved; the figures are medians.  Not a test: it
+# always exits 0 if both ran.
 #
 #   bench/cpu-bench.sh [path/to/qlite-system-x86_64]
 set -eu
@@ -12,6 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 qlite=${1:-$root/build/qlite-system-x86_64}
 qemu=${QEMU:-qemu-system-x86_64}
+reps=${BENCH_REPS:-3}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -64,15 +66,30 @@ run() {     # run EMULATOR ELF
     echo "$end - $start" | bc -l
 }
 
-printf 'guest instructions: %d per run\n' "$total"
+median() {  # the median of the arguments
+    printf '%s\n' "$@" | sort -g |
+        awk '{ v[NR] = $1 } END { m = int((NR + 1) / 2);
+              print (NR % 2) ? v[m] : (v[m] + v[m + 1]) / 2 }'
+}
+
+printf 'guest instructions: %d per run, median of %d runs\n' "$total" "$reps"
 for bits in 32 64; do
-    t_qemu=$(run "$qemu" "$out/bench$bits.elf")
-    t_qlite=$(run "$qlite" "$out/bench$bits.elf")
+    tl=() tq=()
+    for ((i = 0; i < reps; i++)); do
+        tl+=("$(run "$qlite" "$out/bench$bits.elf")")
+        tq+=("$(run "$qemu" "$out/bench$bits.elf")")
+    done
+    t_qlite=$(median "${tl[@]}")
+    t_qemu=$(median "${tq[@]}")
+    ratio=$(echo "$t_qlite / $t_qemu" | bc -l)
     printf '%s-bit guest\n' "$bits"
     printf '  qemu  (tcg): %8.3f s  %12.0f guest insn/s\n' "$t_qemu" \
         "$(echo "$total / $t_qemu" | bc -l)"
     printf '  qlite (tcg): %8.3f s  %12.0f guest insn/s\n' "$t_qlite" \
         "$(echo "$total / $t_qlite" | bc -l)"
-    printf '  time ratio qlite/qemu: %.2f\n' \
-        "$(echo "$t_qlite / $t_qemu" | bc -l)"
+    printf '  time ratio qlite/qemu: %.2f\n' "$ratio"
+    if [ -n "${BENCH_SUMMARY:-}" ]; then
+        printf 'cpu-%s %.3f %.3f %.3f\n' "$bits" "$t_qlite" "$t_qemu" \
+            "$ratio" >> "$BENCH_SUMMARY"
+    fi
 done

@@ -653,6 +653,32 @@ static bool jit_jmp(JitCtx *c, const X86Insn *in)
  * The stack, 64-bit operands: RSI = the slot, R8 = the new RSP, RCX =
  * the value.  A TLB miss runs the whole instruction generically.
  */
+/*
+ * The end of PUSH, POP, CALL and RET once the stack access is emitted
+ * (the value in RCX, the stub @s): POP's register (operand size @os),
+ * then go on, or leave: CALL and RET leave the block, a miss leaves from
+ * the stub.
+ */
+static bool jit_stack_finish(JitCtx *c, const X86Insn *in, JitStub *s,
+                             uint32_t target, unsigned os)
+{
+    switch (in->op) {
+    case X86_OP_POP:
+        jit_greg_store(c, os, in->loc[0].reg, JA_RCX);
+        /* fall through */
+    case X86_OP_PUSH:
+        s->back = c->a.p;
+        return true;
+    case X86_OP_CALL:
+        jit_exit_chain(c, target);
+        return true;
+    default:
+        ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
+        jit_exit_lookup(c);
+        return true;
+    }
+}
+
 static bool jit_stack(JitCtx *c, const X86Insn *in)
 {
     bool push = in->op == X86_OP_PUSH || in->op == X86_OP_CALL;
@@ -684,22 +710,7 @@ static bool jit_stack(JitCtx *c, const X86Insn *in)
     }
     /* POP RSP: the popped value wins over the increment. */
     ja_store(&c->a, 8, greg(R_ESP), JA_R8);
-    switch (in->op) {
-    case X86_OP_POP:
-        ja_store(&c->a, 8, greg(in->loc[0].reg), JA_RCX);
-        /* fall through */
-    case X86_OP_PUSH:
-        s->back = c->a.p;
-        return true;
-    case X86_OP_CALL:
-        /* CALL and RET leave the block; a miss leaves from the stub. */
-        jit_exit_chain(c, target);
-        return true;
-    default:
-        ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
-        jit_exit_lookup(c);
-        return true;
-    }
+    return jit_stack_finish(c, in, s, target, 8);
 }
 
 /*
@@ -750,21 +761,7 @@ static bool jit_stack_seg(JitCtx *c, const X86Insn *in)
     } else {
         ja_store(&c->a, 2, greg(R_ESP), JA_R8);
     }
-    switch (in->op) {
-    case X86_OP_POP:
-        jit_greg_store(c, os, in->loc[0].reg, JA_RCX);
-        /* fall through */
-    case X86_OP_PUSH:
-        s->back = c->a.p;
-        return true;
-    case X86_OP_CALL:
-        jit_exit_chain(c, target);
-        return true;
-    default:
-        ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
-        jit_exit_lookup(c);
-        return true;
-    }
+    return jit_stack_finish(c, in, s, target, os);
 }
 
 /* The native translation of @op, or false (nothing emitted) for none. */

@@ -75,6 +75,7 @@ static bool tcg_init_machine(MachineState *ms, GError **errp)
 {
     tcg_mem_init();
     tcg_trace_init();
+    tcg_cpu_trace_init();
     tcg_stats_init();
     if (tcg_threads_multi && tcg_trace_on) {
         /* One trace, in the order the instructions ran. */

@@ -732,6 +732,9 @@ static bool jit_state_matches(const X86CPUState *env, const TcgBlock *tb)
     if ((env->hflags & TCG_JIT_GUARD) != tb->jit_guard) {
         return false;
     }
+    if (!tb->jit_seg_mask) {
+        return true;                /* 64-bit code: no segments to check */
+    }
     for (unsigned seg = 0; seg < 6; seg++) {
         const SegmentCache *sc = &env->segs[seg];
         const TcgJitSeg *js = &tb->jit_segs[seg];

@@ -10,21 +10,20 @@
 #include "qlite/runstate.h"
 #include "qlite/tcg.h"
 
-static int exec_trace = -1;     /* QLITE_TCG_TRACE=1: log every block */
+bool tcg_cpu_block_trace;
 
+void tcg_cpu_trace_init(void)
+{
+    tcg_cpu_block_trace = g_getenv("QLITE_TCG_TRACE") != NULL;
+}
 
 /* Trace point: one line per block run (debugging guests and the core). */
-void tcg_cpu_trace_block(X86CPUState *env, const TcgBlock *tb)
+void tcg_cpu_trace_block_line(X86CPUState *env, const TcgBlock *tb)
 {
-    if (exec_trace < 0) {
-        exec_trace = g_getenv("QLITE_TCG_TRACE") != NULL;
-    }
-    if (exec_trace) {
-        fprintf(stderr, "tcg: cpu %d %04x:%016" PRIx64 " phys %" PRIx64
-                " n %u rax %" PRIx64 " rsp %" PRIx64 "\n", env->cs->index,
-                env->segs[R_CS].selector, env->rip, tb->phys, tb->n,
-                env->regs[R_EAX], env->regs[R_ESP]);
-    }
+    fprintf(stderr, "tcg: cpu %d %04x:%016" PRIx64 " phys %" PRIx64
+            " n %u rax %" PRIx64 " rsp %" PRIx64 "\n", env->cs->index,
+            env->segs[R_CS].selector, env->rip, tb->phys, tb->n,
+            env->regs[R_EAX], env->regs[R_ESP]);
 }
 
 /*
@@ -84,7 +83,7 @@ void tcg_exec_block_interp(X86CPUState *env, TcgCPU *tc, TcgBlock *tb)
  * it matters: an interrupt shadow ends there (SDM vol 3A 6.8.3), or a
  * single-step or breakpoint trap is due (debug.c).  Either raise unwinds.
  */
-static void cpu_step(X86CPUState *env, TcgCPU *tc)
+void tcg_cpu_step(X86CPUState *env, TcgCPU *tc)
 {
     X86DebugStep st;
     TcgBlock *tb;
@@ -152,13 +151,9 @@ static void exec_hard_interrupt(CPUState *cpu, X86CPUState *env)
 }
 
 /* Take what interrupt_request asks for; delivery may raise (unwinds). */
-void tcg_cpu_interrupts(CPUState *cpu, X86CPUState *env, TcgCPU *tc)
+void tcg_cpu_take_interrupts(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
+                             uint32_t req)
 {
-    uint32_t req = g_atomic_int_get(&cpu->interrupt_request);
-
-    if (!req) {
-        return;
-    }
     if (req & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
         tcg_cpu_init_sipi(cpu, env, tc, req);
         return;
@@ -231,19 +226,4 @@ void tcg_cpu_deliver_exception(CPUState *cpu, X86CPUState *env, TcgCPU *tc)
     }
     env->exc_vector = -1;
     env->exc_prev = -1;
-}
-
-/* ---- before each block ----------------------------------------------- */
-
-bool tcg_cpu_step_if_needed(X86CPUState *env, TcgCPU *tc)
-{
-    if (env->hflags & HF_STEP) {
-        cpu_step(env, tc);
-        return true;
-    }
-    if (env->eflags & RF_MASK) {
-        /* No breakpoint to skip: RF ends with the next instruction. */
-        env->eflags &= ~RF_MASK;
-    }
-    return false;
 }

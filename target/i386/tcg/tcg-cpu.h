@@ -22,19 +22,50 @@ static inline void tcg_cpu_block_entry(X86CPUState *env)
 void tcg_cpu_init_sipi(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
                        uint32_t req);
 /* Between blocks: take what interrupt_request asks; delivery may raise. */
-void tcg_cpu_interrupts(CPUState *cpu, X86CPUState *env, TcgCPU *tc);
+void tcg_cpu_take_interrupts(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
+                             uint32_t req);
+static inline void tcg_cpu_interrupts(CPUState *cpu, X86CPUState *env,
+                                      TcgCPU *tc)
+{
+    uint32_t req = __atomic_load_n(&cpu->interrupt_request, __ATOMIC_SEQ_CST);
+
+    if (req) {
+        tcg_cpu_take_interrupts(cpu, env, tc, req);
+    }
+}
 /* Can the vCPU run now (not halted, or halted with an event)? */
 bool tcg_exec_has_work(CPUState *cpu);
+/* One instruction alone, bracketed by the debug checks (debug.c). */
+void tcg_cpu_step(X86CPUState *env, TcgCPU *tc);
 /*
  * Before a block: run one instruction alone when the boundary after it
  * matters (single step, interrupt shadow, breakpoints); true if it did.
  */
-bool tcg_cpu_step_if_needed(X86CPUState *env, TcgCPU *tc);
+static inline bool tcg_cpu_step_if_needed(X86CPUState *env, TcgCPU *tc)
+{
+    if (env->hflags & HF_STEP) {
+        tcg_cpu_step(env, tc);
+        return true;
+    }
+    if (env->eflags & RF_MASK) {
+        /* No breakpoint to skip: RF ends with the next instruction. */
+        env->eflags &= ~RF_MASK;
+    }
+    return false;
+}
 /* Run @tb in the interpreter, as the loop would. */
 void tcg_exec_block_interp(X86CPUState *env, TcgCPU *tc, TcgBlock *tb);
 /* After the longjmp: deliver the exception in env->exc_* (or shut down). */
 void tcg_cpu_deliver_exception(CPUState *cpu, X86CPUState *env, TcgCPU *tc);
 /* QLITE_TCG_TRACE=1: one line per block run. */
-void tcg_cpu_trace_block(X86CPUState *env, const TcgBlock *tb);
+extern bool tcg_cpu_block_trace;
+void tcg_cpu_trace_init(void);
+void tcg_cpu_trace_block_line(X86CPUState *env, const TcgBlock *tb);
+static inline void tcg_cpu_trace_block(X86CPUState *env, const TcgBlock *tb)
+{
+    if (__builtin_expect(tcg_cpu_block_trace, 0)) {
+        tcg_cpu_trace_block_line(env, tb);
+    }
+}
 
 #endif

@@ -21,6 +21,19 @@ void ja_byte(JitAsm *a, uint8_t b)
     *a->p++ = b;
 }
 
+void *ja_reserve(JitAsm *a, size_t n)
+{
+    void *p = a->p;
+
+    if ((size_t)(a->end - a->p) < n) {
+        a->overflow = true;
+        return NULL;
+    }
+    memset(a->p, 0, n);
+    a->p += n;
+    return p;
+}
+
 void ja_u32(JitAsm *a, uint32_t v)
 {
     for (int i = 0; i < 4; i++) {

@@ -156,6 +156,10 @@ static void tcg_exec_leave(void)
 /* Between slices, big lock held: a new memory map, freeing blocks. */
 static void tcg_housekeeping(void)
 {
+    while (excl_pending) {
+        /* Another thread does it: then there may be nothing left. */
+        bql_cond_wait(&excl_cond);
+    }
     if (!tcg_mem_sync_pending() && !tcg_tb_gc_wanted) {
         return;
     }

@@ -593,12 +593,8 @@ static void jit_translate(JitCtx *c)
 
     /* One slot per exit with a static target: Jcc, JMP, CALL, the end. */
     c->max_links = jit_count_links(tb);
-    c->links = (TcgJitLink *)a->p;
-    for (unsigned k = 0; k < c->max_links * jit_ncpus * sizeof(TcgJitLink);
-         k++) {
-        ja_byte(a, 0);
-    }
-    if (a->overflow) {
+    c->links = ja_reserve(a, c->max_links * jit_ncpus * sizeof(TcgJitLink));
+    if (!c->links) {
         return;
     }
 

@@ -166,6 +166,22 @@ static void mem_port_out(void *opaque, uint16_t port, uint32_t val,
     mem_unlock(taken);
 }
 
+/*
+ * PAUSE: the vCPU spins waiting for another.  With a thread each, give
+ * the host CPU up for a moment (there may be more vCPUs than host CPUs);
+ * with one thread for all, end this vCPU's turn so the others run.
+ */
+static void mem_pause(void *opaque)
+{
+    TcgCPU *tc = opaque;
+
+    if (tcg_threads_multi) {
+        sched_yield();
+    } else {
+        tcg_exec_kick(tc->env);
+    }
+}
+
 void tcg_mem_io_init(X86IO *io, TcgCPU *tc)
 {
     io->opaque = tc;
@@ -174,6 +190,7 @@ void tcg_mem_io_init(X86IO *io, TcgCPU *tc)
     io->phys_write = mem_phys_write;
     io->port_in = mem_port_in;
     io->port_out = mem_port_out;
+    io->pause = mem_pause;
 }
 
 /* Main thread, big lock held: a commit changed the memory map. */

@@ -53,6 +53,8 @@ typedef struct JitAsm {
 
 void ja_init(JitAsm *a, void *buf, size_t size);
 void ja_byte(JitAsm *a, uint8_t b);
+/* @n zero bytes of data in the code (link slots); NULL on overflow. */
+void *ja_reserve(JitAsm *a, size_t n);
 void ja_u32(JitAsm *a, uint32_t v);
 
 /* Loads zero-extend to 64 bits; ja_load_sx sign-extends. */

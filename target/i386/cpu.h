@@ -316,6 +316,8 @@ typedef struct X86IO {
     uint32_t (*port_in)(void *opaque, uint16_t port, unsigned size);
     void (*port_out)(void *opaque, uint16_t port, uint32_t val,
                      unsigned size);
+    /* PAUSE, a spin-wait hint: let other vCPUs run (NULL: nothing). */
+    void (*pause)(void *opaque);
 } X86IO;
 
 /* CPUID feature words, filled by the model (system side). */

@@ -251,6 +251,14 @@ static void ctl_nop(X86CPUState *env, const X86Insn *in)
 {
 }
 
+/* NOP; PAUSE also lets the other vCPUs run (spin loops use it). */
+static void ctl_nop_pause(X86CPUState *env, const X86Insn *in)
+{
+    if (x86_insn_is_pause(in) && env->io->pause) {
+        env->io->pause(env->io->opaque);
+    }
+}
+
 /*
  * Memory order.  Guest loads and stores are host loads and stores, and
  * the host is x86 too: its total store order (SDM vol 3A 8.2.2) is the
@@ -314,7 +322,7 @@ void x86_exec_ctl_init(void)
     x86_exec_register(X86_OP_AAD, ctl_aad);
     x86_exec_register(X86_OP_SALC, ctl_salc);
     x86_exec_register(X86_OP_XLAT, ctl_xlat);
-    x86_exec_register(X86_OP_NOP, ctl_nop);
+    x86_exec_register(X86_OP_NOP, ctl_nop_pause);
     x86_exec_register(X86_OP_PAUSE, ctl_nop);
     x86_exec_register(X86_OP_FENCE, ctl_fence);
     x86_exec_register(X86_OP_BOUND, ctl_bound);

@@ -37,6 +37,12 @@ void x86_exec_generic(X86CPUState *env, const X86Insn *in);
  * atomic against the other vCPUs (exec-atomic.c).
  */
 bool x86_insn_locked(const X86Insn *in);
+/* PAUSE (F3 90): a NOP that tells the X86IO the CPU spins. */
+static inline bool x86_insn_is_pause(const X86Insn *in)
+{
+    return in->op == X86_OP_NOP && in->opcode == 0x90 &&
+           (in->prefix & X86_PFX_REPZ);
+}
 void x86_exec_locked(X86CPUState *env, const X86Insn *in);
 /* x86_mem_read/write while a locked instruction runs. */
 uint64_t x86_lock_read(X86CPUState *env, int seg, uint64_t ea, unsigned size);

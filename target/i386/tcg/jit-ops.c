@@ -769,7 +769,8 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
 {
     const X86Insn *in = &op->insn;
 
-    if (in->op == X86_OP_NOP && !(in->flags & (X86_F_END | X86_F_REP))) {
+    if (in->op == X86_OP_NOP && !(in->flags & (X86_F_END | X86_F_REP)) &&
+        !x86_insn_is_pause(in)) {
         return true;
     }
     if (in->op == X86_OP_JMP) {

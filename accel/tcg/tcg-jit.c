@@ -345,24 +345,6 @@ void jit_check_stale(JitCtx *c, bool keep_rip)
 
 /* ---- instructions ---------------------------------------------------- */
 
-/* Does @op always leave the block (so nothing follows it)? */
-static bool jit_op_leaves(const TcgOp *op)
-{
-    return (op->insn.flags & X86_F_END) && op->insn.op != X86_OP_JCC;
-}
-
-/* Loads a segment register and goes on (the others end the block). */
-static bool jit_op_loads_seg(const TcgOp *op)
-{
-    switch (op->insn.op) {
-    case X86_OP_POP_SEG: case X86_OP_LES: case X86_OP_LDS: case X86_OP_LSS:
-    case X86_OP_LFS: case X86_OP_LGS:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /*
  * Anything else: call the handler as exec_block() does, keeping
  * env->rip current for it and leaving when it changed rip (a branch, a
@@ -381,7 +363,7 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
     if (op->pure) {
         return;
     }
-    if (jit_op_leaves(op)) {
+    if (jit_x86_op_leaves(op)) {
         /* A branch, a mode change: it set rip, the block is done. */
         if (op->insn.op == X86_OP_JMP_IND || op->insn.op == X86_OP_CALL_IND) {
             jit_exit_lookup(c);
@@ -390,7 +372,7 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
         }
         return;
     }
-    if (c->segmented && jit_op_loads_seg(op)) {
+    if (c->segmented && jit_x86_op_loads_seg(op)) {
         /* The code after it was made for the old segment. */
         if (!sets_rip) {
             jit_set_rip(c, c->next);
@@ -497,35 +479,6 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
 }
 
 
-/*
- * The segments this block's native accesses may use: those of its
- * memory operands and SS for its stack operations, among the
- * instructions that have a fast handler (the only ones jit_native()
- * takes); CS always (where links enter, it is not checked otherwise).
- */
-static uint8_t jit_seg_scan(const TcgBlock *tb)
-{
-    uint8_t mask = 1u << R_CS;
-
-    for (unsigned i = 0; i < tb->n; i++) {
-        const X86Insn *in = &tb->ops[i].insn;
-
-        if (!x86_exec_fast_handler(in, false)) {
-            continue;
-        }
-        for (int n = 0; n < 3; n++) {
-            if (in->loc[n].kind == X86_LOC_MEM) {
-                mask |= 1u << in->seg;
-            }
-        }
-        if (in->op == X86_OP_PUSH || in->op == X86_OP_POP ||
-            in->op == X86_OP_CALL || in->op == X86_OP_RET) {
-            mask |= 1u << R_SS;
-        }
-    }
-    return mask;
-}
-
 G_STATIC_ASSERT(offsetof(SegmentCache, flags) ==
                 offsetof(SegmentCache, limit) + 4);
 
@@ -567,19 +520,6 @@ static void jit_check_segs(JitCtx *c)
     ja_jcc_to(a, CC_A, c->epilogue);
 }
 
-/* Exits with a static target: Jcc, JMP, CALL and the block's end. */
-static unsigned jit_count_links(const TcgBlock *tb)
-{
-    unsigned n = 1;
-
-    for (unsigned i = 0; i < tb->n; i++) {
-        unsigned op = tb->ops[i].insn.op;
-
-        n += op == X86_OP_JCC || op == X86_OP_JMP || op == X86_OP_CALL;
-    }
-    return n;
-}
-
 /*
  * The block's code: link slots, the epilogue, the entry (prologue),
  * the body (where chained jumps enter) and the stubs.
@@ -592,7 +532,7 @@ static void jit_translate(JitCtx *c)
     bool left = false;
 
     /* One slot per exit with a static target: Jcc, JMP, CALL, the end. */
-    c->max_links = jit_count_links(tb);
+    c->max_links = jit_x86_count_links(tb);
     c->links = ja_reserve(a, c->max_links * jit_ncpus * sizeof(TcgJitLink));
     if (!c->links) {
         return;
@@ -644,7 +584,7 @@ static void jit_translate(JitCtx *c)
             jit_generic(c, op);
         }
         off = c->next;
-        left = jit_op_leaves(op);
+        left = jit_x86_op_leaves(op);
     }
     if (!left) {
         c->i = tb->n - 1;
@@ -687,7 +627,7 @@ static void jit_compile_locked(X86CPUState *env, TcgBlock *tb)
     c->ip_size = tb->mode == X86_MODE64 ? 8 : tb->mode == X86_MODE32 ? 4 : 2;
     c->segmented = tb->mode != X86_MODE64;
     if (c->segmented) {
-        c->seg_mask = jit_seg_scan(tb);
+        c->seg_mask = jit_x86_seg_scan(tb);
         for (unsigned seg = 0; seg < 6; seg++) {
             c->segs[seg] = (TcgJitSeg){
                 .base = env->segs[seg].base, .limit = env->segs[seg].limit,

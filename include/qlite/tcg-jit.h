@@ -114,4 +114,13 @@ void jit_check_stale(JitCtx *c, bool keep_rip);
  */
 bool jit_native(JitCtx *c, const TcgOp *op, bool live);
 
+/* Does @op always leave the block (so nothing follows it)? */
+bool jit_x86_op_leaves(const TcgOp *op);
+/* Loads a segment register and goes on (the others end the block). */
+bool jit_x86_op_loads_seg(const TcgOp *op);
+/* The segments @tb's translated accesses may use (R_* bits), CS always. */
+uint8_t jit_x86_seg_scan(const TcgBlock *tb);
+/* Exits with a static target, each with a link slot. */
+unsigned jit_x86_count_links(const TcgBlock *tb);
+
 #endif

@@ -814,3 +814,65 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
         return false;
     }
 }
+
+/* ---- what the translator core asks of x86 blocks (tcg-jit.c) ----- */
+
+/* Does @op always leave the block (so nothing follows it)? */
+bool jit_x86_op_leaves(const TcgOp *op)
+{
+    return (op->insn.flags & X86_F_END) && op->insn.op != X86_OP_JCC;
+}
+
+/* Loads a segment register and goes on (the others end the block). */
+bool jit_x86_op_loads_seg(const TcgOp *op)
+{
+    switch (op->insn.op) {
+    case X86_OP_POP_SEG: case X86_OP_LES: case X86_OP_LDS: case X86_OP_LSS:
+    case X86_OP_LFS: case X86_OP_LGS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * The segments this block's native accesses may use: those of its
+ * memory operands and SS for its stack operations, among the
+ * instructions that have a fast handler (the only ones jit_native()
+ * takes); CS always (where links enter, it is not checked otherwise).
+ */
+uint8_t jit_x86_seg_scan(const TcgBlock *tb)
+{
+    uint8_t mask = 1u << R_CS;
+
+    for (unsigned i = 0; i < tb->n; i++) {
+        const X86Insn *in = &tb->ops[i].insn;
+
+        if (!x86_exec_fast_handler(in, false)) {
+            continue;
+        }
+        for (int n = 0; n < 3; n++) {
+            if (in->loc[n].kind == X86_LOC_MEM) {
+                mask |= 1u << in->seg;
+            }
+        }
+        if (in->op == X86_OP_PUSH || in->op == X86_OP_POP ||
+            in->op == X86_OP_CALL || in->op == X86_OP_RET) {
+            mask |= 1u << R_SS;
+        }
+    }
+    return mask;
+}
+
+/* Exits with a static target: Jcc, JMP, CALL and the block's end. */
+unsigned jit_x86_count_links(const TcgBlock *tb)
+{
+    unsigned n = 1;
+
+    for (unsigned i = 0; i < tb->n; i++) {
+        unsigned op = tb->ops[i].insn.op;
+
+        n += op == X86_OP_JCC || op == X86_OP_JMP || op == X86_OP_CALL;
+    }
+    return n;
+}

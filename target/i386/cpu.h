@@ -335,7 +335,6 @@ typedef enum {
  * (old) and as the handler left them (cur).
  */
 typedef struct X86LockState {
-    bool active;                /* a locked instruction's handler runs */
     bool region;                /* the region is set (first access seen) */
     bool direct;                /* not one host atomic: plain access */
     bool held;                  /* ... under the split-lock mutex */
@@ -364,6 +363,11 @@ typedef struct X86CPUState {
     uint64_t cc_src;
     uint64_t cc_src2;
     uint32_t hflags;            /* HF_*, mode bits */
+    /*
+     * A locked instruction's handler runs (exec-atomic.c); every
+     * x86_mem_read/write asks, so it sits with the hot fields.
+     */
+    bool lock_active;
 
     SegmentCache segs[X86_NB_SEGS];     /* ES..GS, LDTR, TR */
     DescTableReg gdt;

@@ -43,7 +43,7 @@ void x86_lock_abandon(X86CPUState *env)
         env->lock.held = false;
         g_mutex_unlock(&lock_split_mutex);
     }
-    env->lock.active = false;
+    env->lock_active = false;
 }
 
 /* Which instructions go through x86_exec_locked() (decoded, once). */
@@ -65,43 +65,61 @@ static unsigned lock_size(const X86Insn *in)
     return in->loc[0].size;
 }
 
+/* An atomic load and compare-and-swap of one integer type in host RAM. */
+#define LOCK_ACCESS(T)                                                      \
+    static void lock_load_##T(const void *host, uint8_t *out)               \
+    {                                                                       \
+        T v = __atomic_load_n((const T *)host, __ATOMIC_SEQ_CST);           \
+        memcpy(out, &v, sizeof(v));                                         \
+    }                                                                       \
+    static bool lock_cas_##T(void *host, const uint8_t *old,                \
+                             const uint8_t *new)                            \
+    {                                                                       \
+        T o, n;                                                             \
+        memcpy(&o, old, sizeof(o));                                         \
+        memcpy(&n, new, sizeof(n));                                         \
+        return __atomic_compare_exchange_n((T *)host, &o, n, false,         \
+                                           __ATOMIC_SEQ_CST,                \
+                                           __ATOMIC_SEQ_CST);               \
+    }
+LOCK_ACCESS(uint8_t)
+LOCK_ACCESS(uint16_t)
+LOCK_ACCESS(uint32_t)
+LOCK_ACCESS(uint64_t)
+
+/*
+ * 16 bytes: CMPXCHG16B (the handler checked the alignment).  Store @new
+ * at @host if it holds @old; either way @old gets what it held.
+ */
+static bool lock_cas16(void *host, uint8_t *old, const uint8_t *new)
+{
+    uint64_t lo, hi, nlo, nhi;
+    bool ok;
+
+    memcpy(&lo, old, 8);
+    memcpy(&hi, old + 8, 8);
+    memcpy(&nlo, new, 8);
+    memcpy(&nhi, new + 8, 8);
+    __asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
+                     : "=q"(ok), "+m"(*(__int128 *)host), "+a"(lo), "+d"(hi)
+                     : "b"(nlo), "c"(nhi) : "cc", "memory");
+    memcpy(old, &lo, 8);
+    memcpy(old + 8, &hi, 8);
+    return ok;
+}
+
 static void lock_load(const void *host, unsigned size, uint8_t *out)
 {
     switch (size) {
-    case 1: {
-        uint8_t v = __atomic_load_n((const uint8_t *)host, __ATOMIC_SEQ_CST);
-        memcpy(out, &v, 1);
+    case 1: lock_load_uint8_t(host, out); break;
+    case 2: lock_load_uint16_t(host, out); break;
+    case 4: lock_load_uint32_t(host, out); break;
+    case 8: lock_load_uint64_t(host, out); break;
+    default:
+        /* Compare with zeroes, "store" what is there: an atomic read. */
+        memset(out, 0, 16);
+        lock_cas16((void *)host, out, out);
         break;
-    }
-    case 2: {
-        uint16_t v = __atomic_load_n((const uint16_t *)host,
-                                     __ATOMIC_SEQ_CST);
-        memcpy(out, &v, 2);
-        break;
-    }
-    case 4: {
-        uint32_t v = __atomic_load_n((const uint32_t *)host,
-                                     __ATOMIC_SEQ_CST);
-        memcpy(out, &v, 4);
-        break;
-    }
-    case 8: {
-        uint64_t v = __atomic_load_n((const uint64_t *)host,
-                                     __ATOMIC_SEQ_CST);
-        memcpy(out, &v, 8);
-        break;
-    }
-    default: {
-        /* 16 bytes: CMPXCHG16B with its own value reads atomically. */
-        uint64_t lo = 0, hi = 0;
-
-        __asm__ volatile("lock cmpxchg16b %2"
-                         : "+a"(lo), "+d"(hi), "+m"(*(__int128 *)host)
-                         : "b"(lo), "c"(hi) : "cc", "memory");
-        memcpy(out, &lo, 8);
-        memcpy(out + 8, &hi, 8);
-        break;
-    }
     }
 }
 
@@ -109,53 +127,16 @@ static void lock_load(const void *host, unsigned size, uint8_t *out)
 static bool lock_cas(void *host, unsigned size, const uint8_t *old,
                      const uint8_t *new)
 {
-    switch (size) {
-    case 1: {
-        uint8_t o, n;
-        memcpy(&o, old, 1);
-        memcpy(&n, new, 1);
-        return __atomic_compare_exchange_n((uint8_t *)host, &o, n, false,
-                                           __ATOMIC_SEQ_CST,
-                                           __ATOMIC_SEQ_CST);
-    }
-    case 2: {
-        uint16_t o, n;
-        memcpy(&o, old, 2);
-        memcpy(&n, new, 2);
-        return __atomic_compare_exchange_n((uint16_t *)host, &o, n, false,
-                                           __ATOMIC_SEQ_CST,
-                                           __ATOMIC_SEQ_CST);
-    }
-    case 4: {
-        uint32_t o, n;
-        memcpy(&o, old, 4);
-        memcpy(&n, new, 4);
-        return __atomic_compare_exchange_n((uint32_t *)host, &o, n, false,
-                                           __ATOMIC_SEQ_CST,
-                                           __ATOMIC_SEQ_CST);
-    }
-    case 8: {
-        uint64_t o, n;
-        memcpy(&o, old, 8);
-        memcpy(&n, new, 8);
-        return __atomic_compare_exchange_n((uint64_t *)host, &o, n, false,
-                                           __ATOMIC_SEQ_CST,
-                                           __ATOMIC_SEQ_CST);
-    }
-    default: {
-        uint64_t lo, hi, nlo, nhi;
-        bool ok;
+    uint8_t o16[16];
 
-        memcpy(&lo, old, 8);
-        memcpy(&hi, old + 8, 8);
-        memcpy(&nlo, new, 8);
-        memcpy(&nhi, new + 8, 8);
-        __asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
-                         : "=q"(ok), "+m"(*(__int128 *)host),
-                           "+a"(lo), "+d"(hi)
-                         : "b"(nlo), "c"(nhi) : "cc", "memory");
-        return ok;
-    }
+    switch (size) {
+    case 1: return lock_cas_uint8_t(host, old, new);
+    case 2: return lock_cas_uint16_t(host, old, new);
+    case 4: return lock_cas_uint32_t(host, old, new);
+    case 8: return lock_cas_uint64_t(host, old, new);
+    default:
+        memcpy(o16, old, 16);
+        return lock_cas16(host, o16, new);
     }
 }
 
@@ -209,9 +190,9 @@ uint64_t x86_lock_read(X86CPUState *env, int seg, uint64_t ea, unsigned size)
         lock_region(env, seg, ea);
     }
     if (!lock_covers(l, seg, ea, size)) {
-        l->active = false;
+        env->lock_active = false;
         v = x86_mem_read(env, seg, ea, size);
-        l->active = true;
+        env->lock_active = true;
         return v;
     }
     memcpy(&v, l->cur + (ea - l->ea), size);
@@ -227,9 +208,9 @@ void x86_lock_write(X86CPUState *env, int seg, uint64_t ea, unsigned size,
         lock_region(env, seg, ea);
     }
     if (!lock_covers(l, seg, ea, size)) {
-        l->active = false;
+        env->lock_active = false;
         x86_mem_write(env, seg, ea, size, v);
-        l->active = true;
+        env->lock_active = true;
         return;
     }
     memcpy(l->cur + (ea - l->ea), &v, size);
@@ -258,9 +239,10 @@ void x86_exec_locked(X86CPUState *env, const X86Insn *in)
     undo.cc_src = env->cc_src;
     undo.cc_src2 = env->cc_src2;
     for (;;) {
-        *l = (X86LockState){ .active = true, .size = lock_size(in) };
+        *l = (X86LockState){ .size = lock_size(in) };
+        env->lock_active = true;
         x86_exec_generic(env, in);
-        l->active = false;
+        env->lock_active = false;
         if (l->held) {
             x86_lock_abandon(env);
         }

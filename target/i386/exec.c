@@ -29,7 +29,7 @@ uint64_t x86_mem_read(X86CPUState *env, int seg, uint64_t ea, unsigned size)
 {
     void *host;
 
-    if (__builtin_expect(env->lock.active, 0)) {
+    if (__builtin_expect(env->lock_active, 0)) {
         return x86_lock_read(env, seg, ea, size);
     }
     host = x86_fast_host(env, seg, ea, size, false);
@@ -62,7 +62,7 @@ void x86_mem_write(X86CPUState *env, int seg, uint64_t ea, unsigned size,
     uint16_t w = v;
     uint32_t l = v;
 
-    if (__builtin_expect(env->lock.active, 0)) {
+    if (__builtin_expect(env->lock_active, 0)) {
         x86_lock_write(env, seg, ea, size, v);
         return;
     }

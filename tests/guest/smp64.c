@@ -632,7 +632,7 @@ static void case_smc(unsigned me)
 
 /* ---- memory order ------------------------------------------------------- */
 
-#define MO_ROUNDS   2000
+#define MO_ROUNDS   500
 
 /* vCPUs 0 and 1: round @r starts when vCPU 0 has reset the variables. */
 static void mo_start(unsigned me, uint32_t r)

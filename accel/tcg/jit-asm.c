@@ -431,3 +431,23 @@ void ja_ret(JitAsm *a)
 {
     ja_byte(a, 0xc3);
 }
+
+/* ---- SSE: a mandatory prefix, then REX, 0F and the opcode ---------- */
+
+void ja_sse_rm(JitAsm *a, uint8_t pfx, uint8_t opc, bool w, unsigned reg,
+               JaMem m)
+{
+    if (pfx) {
+        ja_byte(a, pfx);
+    }
+    ja_insn(a, w ? 8 : 4, 0x0f00 | opc, reg, rm_mem(m), 0);
+}
+
+void ja_sse_rr(JitAsm *a, uint8_t pfx, uint8_t opc, bool w, unsigned reg,
+               unsigned rm)
+{
+    if (pfx) {
+        ja_byte(a, pfx);
+    }
+    ja_insn(a, w ? 8 : 4, 0x0f00 | opc, reg, rm_reg(rm), 0);
+}

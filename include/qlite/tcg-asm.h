@@ -1,8 +1,8 @@
 /*
  * A small x86-64 assembler for the block translator (tcg-jit.c): the
- * handful of integer instructions it emits, with operand sizes 1, 2, 4
- * and 8 (66h prefix, REX.W) and [base + index*scale + disp] memory
- * operands.  Encodings from the SDM vol 2 (chapter 2, instruction
+ * handful of integer instructions it emits (and SSE ones by opcode),
+ * with operand sizes 1, 2, 4 and 8 (66h prefix, REX.W) and
+ * [base + index*scale + disp] memory operands.  Encodings from the SDM vol 2 (chapter 2, instruction
  * format; appendix A, opcode map).
  *
  * Byte operations use only host registers that have a byte form without
@@ -101,5 +101,15 @@ void ja_call(JitAsm *a, const void *fn);
 void ja_push(JitAsm *a, JaReg r);
 void ja_pop(JitAsm *a, JaReg r);
 void ja_ret(JitAsm *a);
+
+/*
+ * SSE instructions: mandatory prefix @pfx (0, 0x66, 0xf3 or 0xf2), then
+ * 0F @opc; @w sets REX.W (MOVQ to and from general registers).  @reg and
+ * @rm are XMM or general register numbers as the opcode says.
+ */
+void ja_sse_rm(JitAsm *a, uint8_t pfx, uint8_t opc, bool w, unsigned reg,
+               JaMem m);
+void ja_sse_rr(JitAsm *a, uint8_t pfx, uint8_t opc, bool w, unsigned reg,
+               unsigned rm);
 
 #endif

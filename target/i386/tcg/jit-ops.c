@@ -6,10 +6,10 @@
  * (target/i386/exec-fast.c) record them.  An instruction none of them
  * takes is left to its handler (jit_generic() in tcg-jit.c).
  */
-#include "qlite/tcg-jit.h"
+#include "jit-ops.h"
 
 /* Store a guest register from a host one (size 4 zero-extends). */
-static void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r)
+void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r)
 {
     if (size == 4) {
         ja_mov_rr(&c->a, 4, r, r);
@@ -107,7 +107,7 @@ static void jit_seg_offset(JitCtx *c, unsigned seg, unsigned size)
  * RDX).  The stubs of its accesses take the base off again for the
  * accessors, which want seg:ea.  False: the handler must do it.
  */
-static bool jit_mem_addr(JitCtx *c, const X86Insn *in, unsigned size,
+bool jit_mem_addr(JitCtx *c, const X86Insn *in, unsigned size,
                          bool write)
 {
     if (c->segmented && !jit_seg_usable(c, in->seg, size, write)) {
@@ -132,7 +132,7 @@ static bool jit_mem_addr(JitCtx *c, const X86Insn *in, unsigned size,
  * RDX and the flags.  A hit needs the whole access in the entry's page
  * (the tag of the last byte's page must match) and the rights for it.
  */
-static JitStub *jit_tlb(JitCtx *c, unsigned size, bool write,
+JitStub *jit_tlb(JitCtx *c, unsigned size, bool write,
                         JitStubKind kind)
 {
     int32_t tag = c->tlb + (write ? offsetof(X86TLBEntry, tag_write)
@@ -162,7 +162,7 @@ static JitStub *jit_tlb(JitCtx *c, unsigned size, bool write,
 }
 
 /* Load @size bytes of guest memory at RSI (segment @seg) into RAX. */
-static void jit_load(JitCtx *c, unsigned size, unsigned seg)
+void jit_load(JitCtx *c, unsigned size, unsigned seg)
 {
     JitStub *s = jit_tlb(c, size, false, STUB_LOAD);
 
@@ -172,7 +172,7 @@ static void jit_load(JitCtx *c, unsigned size, unsigned seg)
 }
 
 /* Store the low @size bytes of RCX at guest RSI (segment @seg). */
-static void jit_store(JitCtx *c, unsigned size, unsigned seg)
+void jit_store(JitCtx *c, unsigned size, unsigned seg)
 {
     JitStub *s = jit_tlb(c, size, true, STUB_STORE);
 
@@ -776,8 +776,14 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     if (in->op == X86_OP_JMP) {
         return jit_jmp(c, in);
     }
-    if (x86_insn_locked(in) || !x86_exec_fast_handler(in, false)) {
+    if (x86_insn_locked(in)) {
         /* Locked instructions: the atomic handler (exec-atomic.c). */
+        return false;
+    }
+    if (jit_sse_takes(in)) {
+        return jit_sse(c, in);
+    }
+    if (!x86_exec_fast_handler(in, false)) {
         return false;
     }
     for (int n = 0; n < 3; n++) {

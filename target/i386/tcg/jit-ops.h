@@ -1,0 +1,36 @@
+/*
+ * Between the x86 instruction translators: the integer ones
+ * (jit-ops.c) lend the memory operand, soft TLB and register pieces to
+ * the SSE ones (jit-sse.c).
+ */
+#ifndef TARGET_I386_TCG_JIT_OPS_H
+#define TARGET_I386_TCG_JIT_OPS_H
+
+#include "qlite/tcg-jit.h"
+
+/* Store a guest register from a host one (size 4 zero-extends). */
+void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r);
+/*
+ * The linear address of @in's memory operand into RSI for @size bytes
+ * (@write: stored); false: the handler must do it.  Uses RDX.
+ */
+bool jit_mem_addr(JitCtx *c, const X86Insn *in, unsigned size, bool write);
+/*
+ * The soft TLB's fast path for @size bytes at linear RSI: RSI becomes
+ * the host address, or a stub of @kind (returned) takes the miss.
+ * Clobbers RAX, RDX and the flags.
+ */
+JitStub *jit_tlb(JitCtx *c, unsigned size, bool write, JitStubKind kind);
+/* Load @size bytes of guest memory at RSI (segment @seg) into RAX. */
+void jit_load(JitCtx *c, unsigned size, unsigned seg);
+/* Store the low @size bytes of RCX at guest RSI (segment @seg). */
+void jit_store(JitCtx *c, unsigned size, unsigned seg);
+
+/* ---- jit-sse.c ---------------------------------------------------- */
+
+/* Is @in an SSE instruction jit_sse() translates? */
+bool jit_sse_takes(const X86Insn *in);
+/* Translate it; false: leave it to its handler. */
+bool jit_sse(JitCtx *c, const X86Insn *in);
+
+#endif

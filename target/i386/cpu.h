@@ -288,6 +288,7 @@ typedef struct X86TLBEntry {
  * tests give a flat buffer.
  */
 #define X86_LARGE_PAGES     16
+#define X86_CODE_REGION_WORDS 4     /* tlb_code_regions: 256 bits */
 
 typedef struct X86LargePage {
     uint64_t linear;            /* the page's first byte */
@@ -452,10 +453,17 @@ typedef struct X86CPUState {
     /* --- soft TLB (system side) ---------------------------------------- */
     X86TLBEntry tlb[X86_MMU_NB][X86_TLB_SIZE];
     /*
-     * Bumped by every flush (all or one page): the execution side may
-     * reuse a linear->physical code translation while it is unchanged.
+     * Bumped by every flush of all pages, and by a flush of one page
+     * that may hold code the execution side looked up since the last
+     * bump (x86_tlb_note_code(): a 2 MiB region filter, or any page
+     * when code came from a 1 GiB page): the execution side may reuse a
+     * linear->physical code translation while it is unchanged.
      */
     uint32_t tlb_gen;
+    uint64_t tlb_code_regions[X86_CODE_REGION_WORDS];
+    bool tlb_code_huge;
+    /* Linear bounds of the large-page TLB entries since the last flush. */
+    uint64_t tlb_large_lo[X86_MMU_NB], tlb_large_hi[X86_MMU_NB];
     /*
      * Recent walks that ended in a large page (2M/4M/1G): a TLB miss
      * elsewhere in the page reuses the walk, as a real TLB keeps one
@@ -626,6 +634,12 @@ uint64_t x86_translate(X86CPUState *env, uint64_t linear, int access);
 /* Drop all TLB entries (@global: global pages too), or one page. */
 void x86_tlb_flush(X86CPUState *env, bool global);
 void x86_tlb_flush_page(X86CPUState *env, uint64_t linear);
+/*
+ * The execution side keeps a translation of code at linear [first,
+ * last] (at most two pages) until tlb_gen changes: a one-page flush
+ * there must change it.
+ */
+void x86_tlb_note_code(X86CPUState *env, uint64_t first, uint64_t last);
 
 /* ------------------------------------------------------------------------
  * System side: segments, control transfers, system instructions

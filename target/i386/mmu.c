@@ -443,6 +443,8 @@ static void mmu_tlb_new_gen(X86CPUState *env)
     static int counter;
 
     env->tlb_gen = (uint32_t)g_atomic_int_add(&counter, 1) + 1;
+    memset(env->tlb_code_regions, 0, sizeof(env->tlb_code_regions));
+    env->tlb_code_huge = false;
 }
 
 void x86_tlb_flush(X86CPUState *env, bool global)
@@ -458,6 +460,8 @@ void x86_tlb_flush(X86CPUState *env, bool global)
         for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
             mmu_tlb_invalidate(&env->tlb[idx][i]);
         }
+        env->tlb_large_lo[idx] = UINT64_MAX;
+        env->tlb_large_hi[idx] = 0;
     }
 }
 
@@ -465,6 +469,37 @@ static inline X86TLBEntry *mmu_tlb_entry(X86CPUState *env, int idx,
                                          uint64_t linear)
 {
     return &env->tlb[idx][(linear >> X86_PAGE_BITS) & (X86_TLB_SIZE - 1)];
+}
+
+/* The filter bit of @linear's 2 MiB region. */
+static unsigned mmu_code_region_bit(uint64_t linear)
+{
+    return (linear >> 21) & (64 * X86_CODE_REGION_WORDS - 1);
+}
+
+static bool mmu_code_region_noted(const X86CPUState *env, uint64_t linear)
+{
+    unsigned bit = mmu_code_region_bit(linear);
+
+    return env->tlb_code_huge ||
+           (env->tlb_code_regions[bit / 64] >> (bit % 64)) & 1;
+}
+
+void x86_tlb_note_code(X86CPUState *env, uint64_t first, uint64_t last)
+{
+    const X86TLBEntry *e = mmu_tlb_entry(env, x86_mmu_index(env), first);
+    uint64_t ends[2] = { first, last };
+
+    for (int i = 0; i < 2; i++) {
+        unsigned bit = mmu_code_region_bit(ends[i]);
+
+        env->tlb_code_regions[bit / 64] |= UINT64_C(1) << (bit % 64);
+    }
+    /* A 1 GiB page (or no entry to tell): any one-page flush may hit it. */
+    if (e->tag_code != (first & X86_PAGE_MASK) ||
+        ~e->page_mask >= (UINT64_C(2) << 20)) {
+        env->tlb_code_huge = true;
+    }
 }
 
 static bool mmu_tlb_matches(const X86TLBEntry *e, uint64_t linear)
@@ -489,16 +524,32 @@ void x86_tlb_flush_page(X86CPUState *env, uint64_t linear)
      * sit in many slots, so INVLPG looks at every slot (SDM 4.10.4.1).
      */
     stats_inc(&env->stat_tlb_flush_pages);
-    mmu_tlb_new_gen(env);
+    if (mmu_code_region_noted(env, linear)) {
+        mmu_tlb_new_gen(env);
+    }
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
         X86TLBEntry *own = mmu_tlb_entry(env, idx, linear);
 
+        /* The walks recorded for large pages go with them. */
+        for (unsigned i = 0; i < X86_LARGE_PAGES; i++) {
+            X86LargePage *lp = &env->large[idx][i];
+
+            if (lp->size && (linear & ~(lp->size - 1)) == lp->linear) {
+                lp->size = 0;
+            }
+        }
+        /* Only @linear's own slot can hold a 4K page with it. */
+        if (mmu_tlb_matches(own, linear)) {
+            mmu_tlb_invalidate(own);
+        }
+        if (linear < env->tlb_large_lo[idx] ||
+            linear > env->tlb_large_hi[idx]) {
+            continue;       /* no large page around @linear */
+        }
         for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
             X86TLBEntry *e = &env->tlb[idx][i];
 
-            /* Only @linear's own slot can hold a 4K page with it. */
-            if ((e == own || e->page_mask != X86_PAGE_MASK) &&
-                mmu_tlb_matches(e, linear)) {
+            if (e->page_mask != X86_PAGE_MASK && mmu_tlb_matches(e, linear)) {
                 mmu_tlb_invalidate(e);
             }
         }
@@ -586,6 +637,13 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
     host = env->io->ram_ptr(env->io->opaque, ppage, false);
     mmu_tlb_invalidate(e);
     e->page_mask = ~(uint64_t)(w.page_size - 1);
+    if (w.page_size > X86_PAGE_SIZE) {
+        uint64_t base = linear & e->page_mask;
+
+        env->tlb_large_lo[idx] = MIN(env->tlb_large_lo[idx], base);
+        env->tlb_large_hi[idx] = MAX(env->tlb_large_hi[idx],
+                                     base + w.page_size - 1);
+    }
     e->paddr = ppage;
     if (!host) {
         return paddr;

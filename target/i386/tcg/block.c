@@ -215,6 +215,7 @@ TcgBlock *tcg_block_next(X86CPUState *env, TcgCPU *tc)
     uint32_t epoch = __atomic_load_n(&tcg_tb_epoch, __ATOMIC_ACQUIRE);
     TcgBlock *tb = tcg_block_find(env);
 
+    x86_tlb_note_code(env, pc, pc + MAX(tb->size, 1) - 1);
     if (tb->cached && tb->page[1] == TCG_NO_PAGE) {
         *tcg_jc_entry(tc, pc) = (TcgJumpEntry){
             .pc = pc, .tb = tb, .epoch = epoch,

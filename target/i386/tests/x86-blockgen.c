@@ -1237,12 +1237,17 @@ static unsigned ib_xmm(BlockGen *g, Ib *ib, unsigned bit)
 /*
  * An SSE instruction's ModRM: an XMM register in ModRM.reg; r/m memory
  * (written when @write) one time in @mem_odds, 16-byte aligned when
- * @align but one time in 16 (#GP), or else an XMM register.
+ * @align but one time in 16 (#GP), or else an XMM register.  Now and
+ * then a REX.W, which these forms ignore.
  */
 static void ib_xmm_rm(BlockGen *g, Ib *ib, unsigned mem_odds, bool align,
                       bool write)
 {
     unsigned m;
+
+    if (gen_bits(g) == 64 && chance(g, 10)) {
+        ib->rex |= 0x48;
+    }
 
     if (chance(g, mem_odds)) {
         ib->align = align && !chance(g, 16);
@@ -1353,6 +1358,9 @@ static void t_sse_shift_imm(BlockGen *g)
 
     ib_init(&ib);
     ib_sse_op(&ib, 0x66, 0x71 + grp);
+    if (gen_bits(g) == 64 && chance(g, 8)) {
+        ib.rex |= 0x44;         /* REX.R: ignored by ModRM.reg here */
+    }
     ib_modrm_rr(&ib, regs[grp][rnd(g, 4)], ib_xmm(g, &ib, 1));
     ib_imm(&ib, chance(g, 3) ? rnd(g, 256) :
                 counts[rnd(g, G_N_ELEMENTS(counts))], 1);

@@ -2,14 +2,17 @@
  * The block translator (accel/tcg/tcg-jit.c) against the interpreter
  * (exec_block() in tcg-exec.c): both run the same decoded block from the
  * same state, and must leave the same registers, rip, flags (as
- * x86_cc_compute() and x86_get_eflags() see them), exception and
- * memory.
+ * x86_cc_compute() and x86_get_eflags() see them), XMM and MMX
+ * registers, MXCSR, exception and memory.
  *
  * Random blocks come from x86-blockgen.c, over the fake memory of
  * x86-fake-mem.c seen through the real page walk and soft TLB (cold,
  * warm or half warm; data pages shuffled so that page-crossing accesses
  * need both translations); CPL 0 or 3, with or without CR0.AM; lazy
- * flags as a random flag setter leaves them.  A mismatch prints the
+ * flags as a random flag setter leaves them; random XMM registers with
+ * edge patterns, and one case in 16 with SSE off (CR0.TS, CR0.EM or no
+ * CR4.OSFXSR) so that the translated SSE's fault paths are compared
+ * too.  -m thorough runs ten times the blocks.  A mismatch prints the
  * block (hex and decoded), the state, the differences, and the shortest
  * prefix of the block that still differs.
  *

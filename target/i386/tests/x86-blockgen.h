@@ -10,7 +10,10 @@
  * MOVZX/MOVSX/MOVSXD, LEA, CMOVcc, SETcc, Jcc, PUSH/POP, and what the
  * translator leaves to handlers (BSWAP, IMUL, XCHG, BT*, XADD, CMPXCHG,
  * MUL/DIV, REP string instructions, POPF...).  Flag setters are often
- * followed by flag consumers.
+ * followed by flag consumers.  Memory operands use 64- and 32-bit
+ * (67h) addressing, RIP-relative and absolute forms, segment overrides,
+ * page-crossing and past-RAM addresses, now and then the code page (a
+ * block may store over itself) or an unmapped page.
  *
  * SSE (a few templates a block, now and then most): the XMM forms that
  * jit-sse.c translates, on XMM0-15 (XMM0-7 outside 64-bit code):
@@ -24,10 +27,7 @@
  * and 66 0F D6.  Their m128 operands are 16-byte aligned where the
  * instruction needs it but one time in 16 (#GP).  Mixed in, what the
  * translator leaves to handlers: MOVSS/MOVSD, PS/PD arithmetic, SSSE3
- * (PSHUFB, PALIGNR...), PEXTRW, MOVHLPS/MOVLHPS and MMX forms.  Memory operands use 64- and 32-bit
- * (67h) addressing, RIP-relative and absolute forms, segment overrides,
- * page-crossing and past-RAM addresses, now and then the code page (a
- * block may store over itself) or an unmapped page.
+ * (PSHUFB, PALIGNR...), PEXTRW, MOVHLPS/MOVLHPS and MMX forms.
  *
  * Three registers per block are pointers that no template writes: a
  * base into the data pages, a small index, and an index whose low half

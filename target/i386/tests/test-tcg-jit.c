@@ -2,14 +2,17 @@
  * The block translator (accel/tcg/tcg-jit.c) against the interpreter
  * (exec_block() in tcg-exec.c): both run the same decoded block from the
  * same state, and must leave the same registers, rip, flags (as
- * x86_cc_compute() and x86_get_eflags() see them), exception and
- * memory.
+ * x86_cc_compute() and x86_get_eflags() see them), XMM and MMX
+ * registers, MXCSR, exception and memory.
  *
  * Random blocks come from x86-blockgen.c, over the fake memory of
  * x86-fake-mem.c seen through the real page walk and soft TLB (cold,
  * warm or half warm; data pages shuffled so that page-crossing accesses
  * need both translations); CPL 0 or 3, with or without CR0.AM; lazy
- * flags as a random flag setter leaves them.  A mismatch prints the
+ * flags as a random flag setter leaves them; random XMM registers with
+ * edge patterns, and one case in 16 with SSE off (CR0.TS, CR0.EM or no
+ * CR4.OSFXSR) so that the translated SSE's fault paths are compared
+ * too.  -m thorough runs ten times the blocks.  A mismatch prints the
  * block (hex and decoded), the state, the differences, and the shortest
  * prefix of the block that still differs.
  *
@@ -29,6 +32,8 @@
 #include "x86-blockgen.h"
 #include "x86-fake-mem.h"
 #include "qlite/tcg.h"
+#include "../cpuid.h"
+#include "../tcg/jit-ops.h"
 
 #include <setjmp.h>
 
@@ -71,6 +76,9 @@ typedef struct Outcome {
     uint32_t eflags;            /* x86_get_eflags() */
     uint32_t hflags;
     uint64_t cr2;
+    X86XMMReg xmm[16];
+    uint32_t mxcsr;
+    uint64_t mm[8];             /* the MMX registers (x87 mantissas) */
     unsigned n;                 /* instructions in the decoded block */
     unsigned runs;              /* calls of the block (it loops) */
     bool untranslated;          /* tcg_jit_compile() gave no code */
@@ -85,8 +93,12 @@ static void state_reset(X86CPUState *e, unsigned cpl, bool am)
     e->a20_mask = UINT64_MAX;
     e->cr[0] = CR0_PE | CR0_PG | (am ? CR0_AM : 0);
     e->cr[3] = DIFF_PT;
-    e->cr[4] = CR4_PAE;
+    e->cr[4] = CR4_PAE | CR4_OSFXSR;
     e->efer = EFER_LMA | EFER_LME;
+    /* The SSE handlers check these; SSSE3 for PSHUFB and friends. */
+    e->features[FEAT_1_EDX] = CPUID_SSE | CPUID_SSE2;
+    e->features[FEAT_1_ECX] = CPUID_EXT_SSE3 | CPUID_EXT_SSSE3;
+    e->mxcsr = MXCSR_DEFAULT;
     e->segs[R_CS].flags = DESC_L_MASK | DESC_P_MASK | DESC_S_MASK |
                           DESC_CS_MASK | (cpl << DESC_DPL_SHIFT);
     e->segs[R_CS].selector = cpl;
@@ -233,7 +245,7 @@ static void state_pm(X86CPUState *e, BlockGen *g)
     if (blockgen_chance(g, 3)) {
         e->efer = 0;
         e->cr[0] &= ~CR0_PG;
-        e->cr[4] = 0;
+        e->cr[4] &= ~CR4_PAE;
     }
     e->segs[R_CS] = (SegmentCache){
         .selector = 0x8 | cpl, .base = g->seg_base[R_CS],
@@ -262,13 +274,81 @@ static void state_pm(X86CPUState *e, BlockGen *g)
 }
 
 /*
+ * Random XMM registers, often with the patterns SSE2 operations have
+ * edges at: zeros, all ones, 0x80 bytes, bytes and words at the
+ * saturation limits, a copy of another register (for PCMPEQ*); MXCSR
+ * now and then with another rounding mode, FTZ and DAZ.
+ */
+static void state_xmm(BlockGen *g, X86CPUState *e)
+{
+    static const uint16_t words[] = {
+        0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0x8080, 0xffff, 0xff7f,
+    };
+
+    for (unsigned i = 0; i < 16; i++) {
+        X86XMMReg *x = &e->xmm[i];
+
+        switch (blockgen_rnd(g, 8)) {
+        case 0: case 1: case 2:
+            memset(x, (const uint8_t[]){ 0, 0xff, 0x80 }[blockgen_rnd(g, 3)],
+                   sizeof(*x));
+            break;
+        case 3:
+            for (unsigned w = 0; w < 8; w++) {
+                x->w[w] = words[blockgen_rnd(g, G_N_ELEMENTS(words))];
+            }
+            break;
+        case 4:
+            x->q[0] = blockgen_value(g);
+            x->q[1] = blockgen_value(g);
+            break;
+        case 5:
+            *x = e->xmm[blockgen_rnd(g, i + 1)];
+            x->b[blockgen_rnd(g, 16)] ^= blockgen_chance(g, 2) ? 0x80 : 0;
+            break;
+        default:
+            x->q[0] = blockgen_rnd64(g);
+            x->q[1] = blockgen_rnd64(g);
+            break;
+        }
+    }
+    if (blockgen_chance(g, 4)) {
+        e->mxcsr = MXCSR_DEFAULT | blockgen_rnd(g, 4) << 13 |
+                   (blockgen_chance(g, 2) ? 0x8040 : 0);
+    }
+}
+
+/*
+ * One case in 16 with SSE off, so that the fault paths are compared:
+ * CR0.TS (#NM), CR0.EM or CR4.OSFXSR clear (#UD), one or more of them;
+ * hflags as the control registers say.  True when off.
+ */
+static bool state_simd_off(BlockGen *g, X86CPUState *e)
+{
+    unsigned off;
+
+    if (!blockgen_chance(g, 16)) {
+        return false;
+    }
+    off = 1 + blockgen_rnd(g, 7);
+    e->cr[0] |= (off & 1 ? CR0_TS : 0) | (off & 2 ? CR0_EM : 0);
+    if (off & 4) {
+        e->cr[4] &= ~CR4_OSFXSR;
+    }
+    x86_update_hflags(e);
+    return true;
+}
+
+/*
  * The case's initial state in tmpl and mem0: random registers and
  * memory, the pointers, the stack, random flags and DF, the code; a TLB
- * with all, some or none of the data pages in it.
+ * with all, some or none of the data pages in it.  True when SSE is
+ * off (state_simd_off()).
  */
-static void state_random(BlockGen *g)
+static bool state_random(BlockGen *g)
 {
     uint64_t x = blockgen_rnd64(g) | 1;
+    bool simd_off;
 
     state_reset(&tmpl, blockgen_chance(g, 2) ? 3 : 0, blockgen_chance(g, 2));
     for (unsigned i = 0; i < DIFF_MEM_SIZE; i += 8) {
@@ -296,6 +376,8 @@ static void state_random(BlockGen *g)
     tmpl.eflags = 2 | (g_rand_int(g->r) & CC_MASK) |
                   (blockgen_chance(g, 4) ? DF_MASK : 0);
     tmpl.cc_src = tmpl.eflags & CC_MASK;
+    state_xmm(g, &tmpl);
+    simd_off = state_simd_off(g, &tmpl);
     state_shuffle_pages(g);
     state_prelude(g);
     memcpy(diff_emu_mem + CODE_OFF, g->code, g->len + 16);
@@ -310,6 +392,7 @@ static void state_random(BlockGen *g)
             }
         }
     }
+    return simd_off;
 }
 
 static void outcome_take(Outcome *o)
@@ -322,6 +405,11 @@ static void outcome_take(Outcome *o)
     o->eflags = x86_get_eflags(&env);
     o->hflags = env.hflags;
     o->cr2 = env.cr[2];
+    memcpy(o->xmm, env.xmm, sizeof(o->xmm));
+    o->mxcsr = env.mxcsr;
+    for (int i = 0; i < 8; i++) {
+        o->mm[i] = env.fpregs[i].raw.mant;
+    }
 }
 
 /*
@@ -450,6 +538,21 @@ static void outcome_diff(GString *d, const Outcome *a, const Outcome *b)
     diff_u64(d, "eflags", a->eflags, b->eflags);
     diff_u64(d, "hflags", a->hflags, b->hflags);
     diff_u64(d, "cr2", a->cr2, b->cr2);
+    for (int i = 0; i < 16; i++) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "xmm%d.lo", i);
+        diff_u64(d, name, a->xmm[i].q[0], b->xmm[i].q[0]);
+        snprintf(name, sizeof(name), "xmm%d.hi", i);
+        diff_u64(d, name, a->xmm[i].q[1], b->xmm[i].q[1]);
+    }
+    diff_u64(d, "mxcsr", a->mxcsr, b->mxcsr);
+    for (int i = 0; i < 8; i++) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "mm%d", i);
+        diff_u64(d, name, a->mm[i], b->mm[i]);
+    }
     for (unsigned i = 0; i < DIFF_MEM_SIZE; i++) {
         if (mem_interp[i] != diff_emu_mem[i]) {
             first = MIN(first, i);
@@ -508,6 +611,15 @@ static void report_state(void)
                tmpl.cc_dst, tmpl.cc_src2, tmpl.hflags & HF_CPL_MASK,
                !!(tmpl.cr[0] & CR0_AM), tmpl.segs[R_FS].base,
                tmpl.segs[R_GS].base);
+    for (int i = 0; i < 16; i += 2) {
+        g_printerr("  in: xmm%-2d %016" PRIx64 "%016" PRIx64 "  xmm%-2d %016"
+                   PRIx64 "%016" PRIx64 "\n", i, tmpl.xmm[i].q[1],
+                   tmpl.xmm[i].q[0], i + 1, tmpl.xmm[i + 1].q[1],
+                   tmpl.xmm[i + 1].q[0]);
+    }
+    g_printerr("  in: mxcsr %#x cr0.ts %d cr0.em %d cr4.osfxsr %d\n",
+               tmpl.mxcsr, !!(tmpl.cr[0] & CR0_TS), !!(tmpl.cr[0] & CR0_EM),
+               !!(tmpl.cr[4] & CR4_OSFXSR));
     if (case_bits == 64) {
         return;
     }
@@ -641,7 +753,25 @@ static bool run_compare(const char *name, const uint8_t *code, unsigned len,
 
 typedef struct RandomStats {
     unsigned blocks, bad, insns, faults, cut;
+    unsigned sse;               /* generated instructions jit-sse.c takes */
+    unsigned off, off_faults;   /* cases with SSE off; their #UD and #NM */
 } RandomStats;
+
+/* The instructions of @g's block that jit-sse.c translates. */
+static unsigned count_sse(const BlockGen *g)
+{
+    unsigned n = 0;
+    X86Insn in;
+
+    for (unsigned off = 0; off < g->len; off += in.len) {
+        if (x86_decode(&in, g->code + off, g->len - off, case_mode()) !=
+            X86_DEC_OK) {
+            break;
+        }
+        n += jit_sse_takes(&in);
+    }
+    return n;
+}
 
 static void random_one(GRand *r, unsigned index, RandomStats *st)
 {
@@ -649,7 +779,7 @@ static void random_one(GRand *r, unsigned index, RandomStats *st)
     static const uint64_t seg_bases[] = { 0, 0x40, (uint64_t)-0x40, 0x1000 };
     Outcome a, b;
     char name[32];
-    bool kick;
+    bool kick, off;
 
     g->r = r;
     g->bits = case_bits;
@@ -660,7 +790,7 @@ static void random_one(GRand *r, unsigned index, RandomStats *st)
     g->fs_base = seg_bases[blockgen_rnd(g, 4)];
     g->gs_base = seg_bases[blockgen_rnd(g, 4)];
     blockgen_block(g);
-    state_random(g);
+    off = state_random(g);
     kick = blockgen_chance(g, 2);
     snprintf(name, sizeof(name), "random block %u", index);
     st->blocks++;
@@ -668,7 +798,10 @@ static void random_one(GRand *r, unsigned index, RandomStats *st)
         st->bad++;
     }
     st->insns += a.n;
-    st->faults += a.vector >= 0;
+    st->sse += count_sse(g);
+    st->off += off;
+    st->off_faults += off && (a.vector == EXCP_UD || a.vector == EXCP_NM);
+    st->faults += !off && a.vector >= 0;
     st->cut += a.n < g->ninsn && !g->ended;
     g_free(g);
 }
@@ -679,6 +812,9 @@ static void random_blocks(unsigned bits, unsigned count)
     RandomStats st = { 0 };
     gint64 t0 = g_get_monotonic_time();
 
+    if (g_test_thorough()) {
+        count *= 10;            /* -m thorough (meson test --test-args) */
+    }
     case_bits = bits;
     for (unsigned i = 0; i < count && st.bad < 20; i++) {
         random_one(r, i, &st);
@@ -688,10 +824,15 @@ static void random_blocks(unsigned bits, unsigned count)
            "an exception, %u cut short by the decoder, %u mismatches, "
            "%.1f s\n", st.blocks, bits, st.insns, st.faults, st.cut, st.bad,
            (g_get_monotonic_time() - t0) / 1e6);
+    printf("#   %u translatable SSE instructions generated; %u blocks with "
+           "SSE off, %u of them ended by #UD or #NM\n", st.sse, st.off,
+           st.off_faults);
     g_rand_free(r);
     g_assert_cmpuint(st.bad, ==, 0);
     /* Most blocks must run to their end, or little is compared. */
-    g_assert_cmpuint(st.faults, <, st.blocks / 4);
+    g_assert_cmpuint(st.faults, <, (st.blocks - st.off) / 4);
+    /* SSE off must fault in many blocks (over half reach an SSE one). */
+    g_assert_cmpuint(st.off_faults, >, st.off / 4);
 }
 
 static void test_random_blocks(void)
@@ -1214,6 +1355,79 @@ static void test_segment_change(void)
     (void)len;
 }
 
+/* The fixed SSE case in tmpl, the TLB warm: its vector, or -1. */
+static int sse_case(const char *name, const uint8_t *code, unsigned len)
+{
+    Outcome a, b;
+
+    x86_update_hflags(&tmpl);
+    for (unsigned p = 0; p < DIFF_MEM_SIZE / 0x1000; p++) {
+        x86_translate(&tmpl, DIFF_MEM + p * 0x1000, X86_ACC_WRITE);
+    }
+    g_assert_true(run_compare(name, code, len, true, &a, &b));
+    g_assert_false(b.untranslated);
+    return a.vector;
+}
+
+/*
+ * Translated SSE2 with known results: an aligned load, PCMPEQB and
+ * PMOVMSKB, MOVQ to a register; the same faulting on a misaligned
+ * operand (#GP), CR0.TS (#NM), CR0.EM or no CR4.OSFXSR (#UD) before
+ * anything changes; a MOVDQU store over the block's next instruction.
+ */
+static void test_sse(void)
+{
+    uint64_t regs[16] = { 0 };
+    uint8_t code[64];
+    /*
+     * +0 movdqa xmm0, [rbx]  +4 pcmpeqb xmm0, xmm1  +8 pmovmskb eax, xmm0
+     * +c movq rcx, xmm0
+     */
+    const char *hex = "660f6f03" "660f74c1" "660fd7c0" "66480f7ec1";
+    /* +0 movdqu [rip], xmm2 (over +8)  +8 mov eax, 0x11 */
+    const char *smc = "f30f7f1500000000" "b811000000";
+    static const struct {
+        const char *name;
+        uint32_t cr0, cr4_clear, rbx_off;
+        int vector;
+    } faults[] = {
+        { "SSE: misaligned MOVDQA", 0, 0, 1, EXCP_GP },
+        { "SSE: CR0.TS", CR0_TS, 0, 0, EXCP_NM },
+        { "SSE: CR0.EM", CR0_EM, 0, 0, EXCP_UD },
+        { "SSE: no CR4.OSFXSR", 0, CR4_OSFXSR, 0, EXCP_UD },
+    };
+    unsigned len;
+
+    regs[R_EBX] = DIFF_MEM + 0x6000;
+    regs[R_ESP] = DIFF_MEM + 0xe800;
+    len = fixed_setup(hex, regs, 3, code);
+    memcpy(&tmpl.xmm[1], mem0 + 0x6000, 16);
+    tmpl.xmm[1].b[3] ^= 1;
+    g_assert_cmpint(sse_case("SSE: compare and mask", code, len), ==, -1);
+    g_assert_cmphex(env.regs[R_EAX], ==, 0xfff7);
+    g_assert_cmphex(env.regs[R_ECX], ==, UINT64_C(0xffffffff00ffffff));
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(faults); i++) {
+        len = fixed_setup(hex, regs, 3, code);
+        tmpl.regs[R_EBX] += faults[i].rbx_off;
+        tmpl.cr[0] |= faults[i].cr0;
+        tmpl.cr[4] &= ~faults[i].cr4_clear;
+        tmpl.xmm[0].q[0] = 0x1234;
+        g_assert_cmpint(sse_case(faults[i].name, code, len), ==,
+                        faults[i].vector);
+        g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF);
+        g_assert_cmphex(env.xmm[0].q[0], ==, 0x1234);
+    }
+
+    len = fixed_setup(smc, regs, 0, code);
+    memcpy(tmpl.xmm[2].b, "\xb8\x22\0\0\0\x90\x90\x90\x90\x90\x90\x90"
+           "\x90\x90\x90\x90", 16);
+    g_assert_cmpint(sse_case("SSE: store over the next instruction", code,
+                             len), ==, -1);
+    g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF + 8 + 16);
+    g_assert_cmphex(env.regs[R_EAX], ==, 0x22);
+}
+
 /* Code that jumps into itself may run anything, IN and OUT too. */
 static uint32_t test_port_in(void *opaque, uint16_t port, unsigned size)
 {
@@ -1259,5 +1473,6 @@ int main(int argc, char **argv)
     g_test_add_func("/tcg-jit/segments32", test_segments32);
     g_test_add_func("/tcg-jit/segments16", test_segments16);
     g_test_add_func("/tcg-jit/segment-change", test_segment_change);
+    g_test_add_func("/tcg-jit/sse", test_sse);
     return g_test_run();
 }

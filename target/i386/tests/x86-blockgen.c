@@ -97,6 +97,7 @@ typedef struct Ib {
     uint64_t rip_target;
     uint8_t imm[8];
     unsigned nimm;
+    bool align;                 /* ib_mem(): a 16-byte aligned address */
 } Ib;
 
 static void ib_init(Ib *ib)
@@ -231,16 +232,27 @@ static uint32_t data_off(BlockGen *g)
     }
 }
 
-/* mod 0 (none; not for RBP/R13 bases), 1 (disp8), 2 (disp32). */
-static unsigned gen_disp(BlockGen *g, unsigned base_low, int32_t *disp)
+/*
+ * mod 0 (none; not for RBP/R13 bases), 1 (disp8), 2 (disp32).  With
+ * ib->align, a displacement that rounds @sum (the registers' part of
+ * the address, known as the block is made) down to 16 bytes.
+ */
+static unsigned gen_disp(BlockGen *g, const Ib *ib, unsigned base_low,
+                         uint64_t sum, int32_t *disp)
 {
     unsigned mod = rnd(g, 3);
 
-    if (mod == 0 && base_low == 5) {
+    if (mod == 0 && (base_low == 5 || ib->align)) {
         mod = 1;
     }
     *disp = mod == 0 ? 0 : mod == 1 ? (int8_t)rnd(g, 256)
                                     : (int32_t)rnd(g, 0x2000) - 0x1000;
+    if (ib->align) {
+        *disp -= (sum + *disp) & 15;
+        if (mod == 1 && *disp < INT8_MIN) {
+            *disp += 16;
+        }
+    }
     return mod;
 }
 
@@ -254,10 +266,11 @@ enum {
     M_A32_SIB, M_A32_INDEX, M_A32_RIP, M_A32_BASE, M_NB
 };
 
+/* [base + disp]: the pointer base @b, whose value is g->ptr_val[0]. */
 static void ib_mem_base(BlockGen *g, Ib *ib, unsigned b)
 {
     int32_t disp;
-    unsigned mod = gen_disp(g, b & 7, &disp);
+    unsigned mod = gen_disp(g, ib, b & 7, g->ptr_val[0], &disp);
 
     ib->rm[ib->nrm++] = mod << 6 | (b & 7);
     if ((b & 7) == 4) {
@@ -269,10 +282,12 @@ static void ib_mem_base(BlockGen *g, Ib *ib, unsigned b)
     }
 }
 
+/* [base + index * 2^s + disp] with the pointer base and index. */
 static void ib_mem_sib(BlockGen *g, Ib *ib, unsigned b, unsigned x, unsigned s)
 {
     int32_t disp;
-    unsigned mod = gen_disp(g, b & 7, &disp);
+    unsigned mod = gen_disp(g, ib, b & 7,
+                            g->ptr_val[0] + (g->ptr_val[1] << s), &disp);
 
     ib->rm[ib->nrm++] = mod << 6 | 4;
     ib->rm[ib->nrm++] = s << 6 | (x & 7) << 3 | (b & 7);
@@ -309,7 +324,7 @@ static void ib_mem_a32(BlockGen *g, Ib *ib, unsigned form, uint32_t target)
     }
     switch (form) {
     case M_A32_SIB:         /* base + w: base - k */
-        mod = gen_disp(g, b & 7, &disp);
+        mod = gen_disp(g, ib, b & 7, g->ptr_val[0] - k, &disp);
         ib->rm[ib->nrm++] = mod << 6 | 4;
         ib->rm[ib->nrm++] = (w & 7) << 3 | (b & 7);
         ib_put_disp(ib, mod, disp);
@@ -375,17 +390,22 @@ static void ib_mem16(BlockGen *g, Ib *ib, int seg, uint64_t target,
  * A memory operand (ModRM.reg left 0) inside the fake memory, written
  * when @write.  Now and then a segment override (FS and GS have bases),
  * an access to the code page (which may hit the block itself) or one
- * that faults.
+ * that faults.  With ib->align the address is a multiple of 16 (every
+ * segment base is), but for RSP-based forms, which are not made then.
  */
 static void ib_mem(BlockGen *g, Ib *ib, bool write)
 {
     static const uint8_t seg[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
-    uint64_t target = DIFF_MEM + data_off(g);
+    uint64_t mask = ib->align ? ~UINT64_C(15) : UINT64_MAX;
+    uint64_t target = (DIFF_MEM + data_off(g)) & mask;
     unsigned s = rnd(g, 4);
     unsigned form = rnd(g, M_NB + 3);
     int over = -1;
 
     ib->nrm = 0;
+    if (ib->align && form == M_RSP) {
+        form = M_BASE;
+    }
     if (gen_bits(g) == 32 && g->seg_base[R_ES] == DIFF_MEM + 0x1000 &&
         chance(g, 8)) {
         /* 16-bit addressing in 32-bit code: through ES, near DIFF_MEM. */
@@ -399,8 +419,9 @@ static void ib_mem(BlockGen *g, Ib *ib, bool write)
     }
     if (gen_bits(g) == 16 && !chance(g, 8)) {
         if (!g->prelude && chance(g, write ? 30 : 100)) {
-            target = DIFF_MEM + (chance(g, 2) ? BLOCKGEN_CODE_OFF +
-                                 rnd(g, 0x100) : 0x800 + rnd(g, 0x400));
+            target = DIFF_MEM + ((chance(g, 2) ? BLOCKGEN_CODE_OFF +
+                                  rnd(g, 0x100) : 0x800 + rnd(g, 0x400)) &
+                                 mask);
         }
         ib_mem16(g, ib, over, target, chance(g, 6));
         return;
@@ -419,7 +440,7 @@ static void ib_mem(BlockGen *g, Ib *ib, bool write)
         uint32_t off = chance(g, 2) ? BLOCKGEN_CODE_OFF + rnd(g, 0x100)
                                     : 0x800 + rnd(g, 0x400);
 
-        ib_mem_abs(ib, DIFF_MEM + off);
+        ib_mem_abs(ib, DIFF_MEM + (off & mask));
         return;
     }
     if (!g->prelude && chance(g, 300)) {
@@ -1197,9 +1218,330 @@ static void t_consumer(BlockGen *g)
     }
 }
 
+/* ---- SSE templates ---------------------------------------------------- */
+
+/*
+ * An XMM register in the field REX bit @bit extends (4: ModRM.reg, 1:
+ * ModRM.rm): XMM0-15 in 64-bit code, XMM0-7 elsewhere.
+ */
+static unsigned ib_xmm(BlockGen *g, Ib *ib, unsigned bit)
+{
+    unsigned x = rnd(g, gen_bits(g) == 64 ? 16 : 8);
+
+    if (x >= 8) {
+        ib->rex |= 0x40 | bit;
+    }
+    return x & 7;
+}
+
+/*
+ * An SSE instruction's ModRM: an XMM register in ModRM.reg; r/m memory
+ * (written when @write) one time in @mem_odds, 16-byte aligned when
+ * @align but one time in 16 (#GP), or else an XMM register.  Now and
+ * then a REX.W, which these forms ignore.
+ */
+static void ib_xmm_rm(BlockGen *g, Ib *ib, unsigned mem_odds, bool align,
+                      bool write)
+{
+    unsigned m;
+
+    if (gen_bits(g) == 64 && chance(g, 10)) {
+        ib->rex |= 0x48;
+    }
+
+    if (chance(g, mem_odds)) {
+        ib->align = align && !chance(g, 16);
+        ib_mem(g, ib, write);
+        ib_set_reg(ib, ib_xmm(g, ib, 4));
+    } else {
+        m = ib_xmm(g, ib, 1);
+        ib_modrm_rr(ib, ib_xmm(g, ib, 4), m);
+    }
+}
+
+/* A mandatory prefix (none when 0) and the 0F opcode @op. */
+static void ib_sse_op(Ib *ib, uint8_t pfx, uint8_t op)
+{
+    if (pfx) {
+        ib_pfx(ib, pfx);
+    }
+    ib_op2(ib, op);
+}
+
+/* A shuffle control: the identity, reversal, or anything. */
+static uint8_t gen_shuffle_imm(BlockGen *g)
+{
+    static const uint8_t edge[] = { 0x00, 0xff, 0xe4, 0x1b, 0x4e, 0xb1 };
+
+    return chance(g, 3) ? edge[rnd(g, G_N_ELEMENTS(edge))] : rnd(g, 256);
+}
+
+/* MOVUPS MOVUPD MOVDQU, MOVAPS MOVAPD MOVDQA: load, store, copy. */
+static void t_sse_move(BlockGen *g)
+{
+    static const struct {
+        uint8_t pfx, load, store;
+        bool align;
+    } f[] = {
+        { 0, 0x10, 0x11, false }, { 0x66, 0x10, 0x11, false },
+        { 0xf3, 0x6f, 0x7f, false }, { 0, 0x28, 0x29, true },
+        { 0x66, 0x28, 0x29, true }, { 0x66, 0x6f, 0x7f, true },
+    };
+    unsigned k = rnd(g, G_N_ELEMENTS(f));
+    bool store = chance(g, 2);
+    Ib ib;
+
+    ib_init(&ib);
+    ib_sse_op(&ib, f[k].pfx, store ? f[k].store : f[k].load);
+    ib_xmm_rm(g, &ib, 2, f[k].align, store);
+    ib_emit(g, &ib);
+}
+
+/*
+ * xmm, xmm/m128 (aligned) operations the translator takes: the 66 0F
+ * integer ones (unpacks, packs, compares, shifts by xmm, add, subtract,
+ * min, max, average, multiplies, PSADBW, logic), and the PS/PD logic
+ * and unpacks.
+ */
+static void t_sse_binop(BlockGen *g)
+{
+    static const uint8_t ranges[][2] = {
+        { 0x60, 0x6d }, { 0x74, 0x76 }, { 0xd1, 0xd5 }, { 0xd8, 0xe5 },
+        { 0xe8, 0xef }, { 0xf1, 0xf6 }, { 0xf8, 0xfe },
+    };
+    static const uint8_t fp[] = { 0x14, 0x15, 0x54, 0x55, 0x56, 0x57 };
+    unsigned i = 0, k;
+    Ib ib;
+
+    ib_init(&ib);
+    if (chance(g, 4)) {
+        ib_sse_op(&ib, chance(g, 2) ? 0x66 : 0, fp[rnd(g, G_N_ELEMENTS(fp))]);
+    } else {
+        /* Uniform over the opcodes, not the ranges. */
+        for (k = rnd(g, 57); k > ranges[i][1] - ranges[i][0]; i++) {
+            k -= ranges[i][1] - ranges[i][0] + 1;
+        }
+        ib_sse_op(&ib, 0x66, ranges[i][0] + k);
+    }
+    ib_xmm_rm(g, &ib, 3, true, false);
+    ib_emit(g, &ib);
+}
+
+/* SHUFPS SHUFPD (xmm, xmm/m128, imm8); PSHUFD PSHUFHW PSHUFLW. */
+static void t_sse_shuffle(BlockGen *g)
+{
+    static const uint8_t pfx[] = { 0, 0x66, 0x66, 0xf3, 0xf2 };
+    unsigned k = rnd(g, G_N_ELEMENTS(pfx));
+    Ib ib;
+
+    ib_init(&ib);
+    ib_sse_op(&ib, pfx[k], k < 2 ? 0xc6 : 0x70);
+    ib_xmm_rm(g, &ib, 3, true, false);
+    ib_imm(&ib, gen_shuffle_imm(g), 1);
+    ib_emit(g, &ib);
+}
+
+/*
+ * Groups 12-14 (66 0F 71-73 /r ib): PSRLW/D/Q, PSRAW/D, PSLLW/D/Q and
+ * PSRLDQ/PSLLDQ of an XMM register, by counts at the element's edges.
+ */
+static void t_sse_shift_imm(BlockGen *g)
+{
+    static const uint8_t regs[3][4] = {
+        { 2, 4, 6, 6 }, { 2, 4, 6, 6 }, { 2, 3, 6, 7 },
+    };
+    static const uint8_t counts[] = {
+        0, 1, 7, 8, 15, 16, 17, 31, 32, 63, 64, 128, 255,
+    };
+    unsigned grp = rnd(g, 3);
+    Ib ib;
+
+    ib_init(&ib);
+    ib_sse_op(&ib, 0x66, 0x71 + grp);
+    if (gen_bits(g) == 64 && chance(g, 8)) {
+        ib.rex |= 0x44;         /* REX.R: ignored by ModRM.reg here */
+    }
+    ib_modrm_rr(&ib, regs[grp][rnd(g, 4)], ib_xmm(g, &ib, 1));
+    ib_imm(&ib, chance(g, 3) ? rnd(g, 256) :
+                counts[rnd(g, G_N_ELEMENTS(counts))], 1);
+    ib_emit(g, &ib);
+}
+
+/* PMOVMSKB r32, xmm (REX.W now and then: still 32 bits, zero-extended). */
+static void t_sse_pmovmskb(BlockGen *g)
+{
+    unsigned x;
+    Ib ib;
+
+    ib_init(&ib);
+    ib_sse_op(&ib, 0x66, 0xd7);
+    if (gen_bits(g) == 64 && chance(g, 4)) {
+        ib.rex |= 0x48;
+    }
+    x = ib_xmm(g, &ib, 1);
+    ib_modrm_rr(&ib, ib_reg(g, &ib, 4, 4, true), x);
+    ib_emit(g, &ib);
+}
+
+/*
+ * MOVD/MOVQ 66 0F 6E (xmm = r/m32/64, zero-extended) and 66 0F 7E
+ * (r/m32/64 = the low part of xmm), with a general register (never a
+ * pointer when written) or memory.
+ */
+static void t_sse_movd(BlockGen *g)
+{
+    bool store = chance(g, 2);
+    unsigned size = 4;
+    Ib ib;
+
+    ib_init(&ib);
+    ib_sse_op(&ib, 0x66, store ? 0x7e : 0x6e);
+    if (gen_bits(g) == 64 && chance(g, 2)) {
+        ib.rex |= 0x48;
+        size = 8;
+    }
+    if (chance(g, 3)) {
+        ib_mem(g, &ib, store);
+        ib_set_reg(&ib, ib_xmm(g, &ib, 4));
+    } else {
+        unsigned r = ib_reg(g, &ib, size, 1, store);
+
+        ib_modrm_rr(&ib, ib_xmm(g, &ib, 4), r);
+    }
+    ib_emit(g, &ib);
+}
+
+/* MOVQ F3 0F 7E (xmm = xmm/m64, upper half zeroed), 66 0F D6 (store). */
+static void t_sse_movq(BlockGen *g)
+{
+    bool store = chance(g, 2);
+    Ib ib;
+
+    ib_init(&ib);
+    ib_sse_op(&ib, store ? 0x66 : 0xf3, store ? 0xd6 : 0x7e);
+    ib_xmm_rm(g, &ib, 2, false, store);
+    ib_emit(g, &ib);
+}
+
+/*
+ * The MMX forms of the same opcodes (MMX registers through Pq, Qq and
+ * Nq), which the translator leaves to their handlers: a binop, a shift
+ * by an immediate, PMOVMSKB, MOVD to and from a general register.
+ */
+static void t_mmx(BlockGen *g)
+{
+    static const uint8_t binops[] = { 0x60, 0x74, 0xd1, 0xdb, 0xef, 0xfc };
+    unsigned k = rnd(g, 4);
+    Ib ib;
+
+    ib_init(&ib);
+    switch (k) {
+    case 0:
+        ib_op2(&ib, binops[rnd(g, G_N_ELEMENTS(binops))]);
+        if (chance(g, 3)) {
+            ib_mem(g, &ib, false);
+            ib_set_reg(&ib, rnd(g, 8));
+        } else {
+            ib_modrm_rr(&ib, rnd(g, 8), rnd(g, 8));
+        }
+        break;
+    case 1:
+        ib_op2(&ib, 0x71 + rnd(g, 3));
+        ib_modrm_rr(&ib, 2, rnd(g, 8));
+        ib_imm(&ib, rnd(g, 70), 1);
+        break;
+    case 2:
+        ib_op2(&ib, 0xd7);
+        ib_modrm_rr(&ib, ib_reg(g, &ib, 4, 4, true), rnd(g, 8));
+        break;
+    default:
+        k = chance(g, 2);           /* 7E: MOVD r/m32, mm */
+        ib_op2(&ib, k ? 0x7e : 0x6e);
+        ib_modrm_rr(&ib, rnd(g, 8), ib_reg(g, &ib, 4, 1, k));
+        break;
+    }
+    ib_emit(g, &ib);
+}
+
+/*
+ * SSE instructions the translator leaves to their handlers, between
+ * translated ones: MOVSS/MOVSD, PS/PD arithmetic (MXCSR's), SSSE3
+ * (PSHUFB, PALIGNR...), PEXTRW, MOVHLPS/MOVLHPS, MMX forms.
+ */
+static void t_sse_other(BlockGen *g)
+{
+    static const uint8_t fp[] = { 0x58, 0x59, 0x5c, 0x5d, 0x5e, 0x5f };
+    static const uint8_t ssse3[] = { 0x00, 0x01, 0x04, 0x08, 0x0b, 0x1c };
+    Ib ib;
+
+    ib_init(&ib);
+    switch (rnd(g, 7)) {
+    case 0:                     /* MOVSS, MOVSD: 4 or 8 bytes */
+        ib_sse_op(&ib, chance(g, 2) ? 0xf3 : 0xf2, 0x10 + rnd(g, 2));
+        ib_xmm_rm(g, &ib, 2, false, ib.opc[1] == 0x11);
+        break;
+    case 1:                     /* ADDPS ... MAXPD */
+        ib_sse_op(&ib, chance(g, 2) ? 0x66 : 0, fp[rnd(g, 6)]);
+        ib_xmm_rm(g, &ib, 3, true, false);
+        break;
+    case 2:                     /* PSHUFB PHADDW PMADDUBSW PSIGNB ... */
+        ib_sse_op(&ib, 0x66, 0x38);
+        ib_op(&ib, ssse3[rnd(g, G_N_ELEMENTS(ssse3))]);
+        ib_xmm_rm(g, &ib, 3, true, false);
+        break;
+    case 3:                     /* PALIGNR */
+        ib_sse_op(&ib, 0x66, 0x3a);
+        ib_op(&ib, 0x0f);
+        ib_xmm_rm(g, &ib, 3, true, false);
+        ib_imm(&ib, rnd(g, 40), 1);
+        break;
+    case 4:                     /* PEXTRW r32, xmm, imm8 */
+        ib_sse_op(&ib, 0x66, 0xc5);
+        ib_modrm_rr(&ib, ib_reg(g, &ib, 4, 4, true), ib_xmm(g, &ib, 1));
+        ib_imm(&ib, rnd(g, 256), 1);
+        break;
+    case 5:                     /* MOVHLPS, MOVLHPS */
+        ib_sse_op(&ib, 0, chance(g, 2) ? 0x12 : 0x16);
+        ib_modrm_rr(&ib, ib_xmm(g, &ib, 4), ib_xmm(g, &ib, 1));
+        break;
+    default:
+        t_mmx(g);
+        return;
+    }
+    ib_emit(g, &ib);
+}
+
+/* One SSE template, mostly of what the translator takes. */
+static void t_sse(BlockGen *g)
+{
+    unsigned k = rnd(g, 100);
+
+    if (k < 20) {
+        t_sse_move(g);
+    } else if (k < 48) {
+        t_sse_binop(g);
+    } else if (k < 56) {
+        t_sse_shuffle(g);
+    } else if (k < 66) {
+        t_sse_shift_imm(g);
+    } else if (k < 72) {
+        t_sse_pmovmskb(g);
+    } else if (k < 82) {
+        t_sse_movd(g);
+    } else if (k < 88) {
+        t_sse_movq(g);
+    } else {
+        t_sse_other(g);
+    }
+}
+
 /* One template; true when it set the arithmetic flags. */
 static bool gen_one(BlockGen *g)
 {
+    if (rnd(g, 100) < g->sse_share) {
+        t_sse(g);
+        return false;
+    }
     for (;;) {
         unsigned k = rnd(g, 100);
 
@@ -1245,6 +1587,8 @@ void blockgen_block(BlockGen *g)
     g->len = 0;
     g->ninsn = 0;
     g->ended = false;
+    /* Mostly a few SSE instructions a block; now and then mostly SSE. */
+    g->sse_share = chance(g, 5) ? 60 : 12;
     for (unsigned i = 0; i < n && !g->ended && g->len < BLOCKGEN_CODE_MAX - 128;
          i++) {
         if (gen_one(g) && !g->ended && chance(g, 2)) {

@@ -15,6 +15,20 @@
  * page-crossing and past-RAM addresses, now and then the code page (a
  * block may store over itself) or an unmapped page.
  *
+ * SSE (a few templates a block, now and then most): the XMM forms that
+ * jit-sse.c translates, on XMM0-15 (XMM0-7 outside 64-bit code):
+ * MOVUPS/UPD/DQU and MOVAPS/APD/DQA loads, stores and copies; the 66 0F
+ * integer operations (PUNPCK*, PACK*, PCMPEQ/GT*, PSRL/PSRA/PSLL by
+ * xmm, PADD/PSUB* with saturation, PMIN/PMAX, PAVG, PMUL*, PMADDWD,
+ * PSADBW, PAND/PANDN/POR/PXOR), the PS/PD logic and unpacks; SHUFPS/PD
+ * and PSHUFD/HW/LW with shuffle immediates; the 66 0F 71-73 shifts by
+ * element-edge counts (PSRLDQ/PSLLDQ too); PMOVMSKB; MOVD/MOVQ 66 0F
+ * 6E/7E with general registers (32 and 64-bit) or memory; MOVQ F3 0F 7E
+ * and 66 0F D6.  Their m128 operands are 16-byte aligned where the
+ * instruction needs it but one time in 16 (#GP).  Mixed in, what the
+ * translator leaves to handlers: MOVSS/MOVSD, PS/PD arithmetic, SSSE3
+ * (PSHUFB, PALIGNR...), PEXTRW, MOVHLPS/MOVLHPS and MMX forms.
+ *
  * Three registers per block are pointers that no template writes: a
  * base into the data pages, a small index, and an index whose low half
  * is a small negative number (32-bit address forms wrap with it).  RSP
@@ -48,6 +62,7 @@ typedef struct BlockGen {
     unsigned bits;
     uint64_t seg_base[6];
     uint16_t starts[256];       /* offsets of the instructions so far */
+    unsigned sse_share;         /* percent of templates that are SSE */
     bool ended;                 /* an instruction that ends the block */
     bool prelude;               /* building the state, not the block */
 } BlockGen;

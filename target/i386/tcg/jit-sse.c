@@ -128,7 +128,7 @@ static uint8_t sse_prefix(const X86Insn *in)
  * Go to @in's handler unless SSE may run: CR0.EM clear, CR4.OSFXSR set
  * and CR0.TS clear, in the hflags of the running chain (EBP).
  */
-static void sse_check_enabled(JitCtx *c, const X86Insn *in)
+static JitStub *sse_check_enabled(JitCtx *c, const X86Insn *in)
 {
     JitAsm *a = &c->a;
     JitStub *s;
@@ -138,6 +138,7 @@ static void sse_check_enabled(JitCtx *c, const X86Insn *in)
     ja_alu_ri(a, JA_CMP, 4, JA_RAX, HF_OSFXSR);
     s = jit_stub(c, STUB_GENERIC, ja_jcc(a, CC_NE));
     s->insn = in;
+    return s;
 }
 
 /*
@@ -340,15 +341,8 @@ static bool sse_movq(JitCtx *c, const X86Insn *in)
     return true;
 }
 
-bool jit_sse(JitCtx *c, const X86Insn *in)
+static bool sse_translate(JitCtx *c, const X86Insn *in, SseKind kind)
 {
-    SseKind kind = sse_kind(in);
-
-    if (kind == SSE_MOVD &&
-        in->loc[in->opnd[0] == X86_OPND_Ey ? 0 : 1].size < 4) {
-        return false;
-    }
-    sse_check_enabled(c, in);
     switch (kind) {
     case SSE_MOVE:
         return sse_move(c, in);
@@ -365,4 +359,16 @@ bool jit_sse(JitCtx *c, const X86Insn *in)
     default:
         return false;
     }
+}
+
+bool jit_sse(JitCtx *c, const X86Insn *in)
+{
+    JitStub *disabled = sse_check_enabled(c, in);
+
+    if (!sse_translate(c, in, sse_kind(in))) {
+        return false;
+    }
+    /* The handler raises #UD or #NM there; were it not to, go on. */
+    disabled->back = c->a.p;
+    return true;
 }

@@ -278,8 +278,12 @@ typedef struct X86TLBEntry {
      * path (which drops the code they hit) without walking the tables.
      */
     uint64_t tag_write_code;
-    /* To 64 bytes: translated code finds an entry with a shift and AND. */
-    uint64_t pad;
+    /*
+     * A global page (PTE.G with CR4.PGE): kept by flushes that spare
+     * them (MOV to CR3, INVPCID types 1 and 3).  Also pads the entry to
+     * 64 bytes: translated code finds an entry with a shift and AND.
+     */
+    uint64_t global;
 } X86TLBEntry;
 
 /*

@@ -431,6 +431,7 @@ static void mmu_tlb_invalidate(X86TLBEntry *e)
     e->tag_read = e->tag_write = e->tag_code = X86_TLB_INVALID;
     e->tag_write_code = X86_TLB_INVALID;
     e->page_mask = X86_PAGE_MASK;
+    e->global = false;
 }
 
 /*
@@ -450,18 +451,24 @@ static void mmu_tlb_new_gen(X86CPUState *env)
 void x86_tlb_flush(X86CPUState *env, bool global)
 {
     /*
-     * Global pages are not told apart yet: every flush drops everything,
-     * which is always correct, only slower.
+     * The code translations the execution side keeps are dropped either
+     * way (tlb_gen): they do not tell global pages apart.
      */
-    (void)global;
     stats_inc(&env->stat_tlb_flushes);
     mmu_tlb_new_gen(env);
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
         for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
-            mmu_tlb_invalidate(&env->tlb[idx][i]);
+            X86TLBEntry *e = &env->tlb[idx][i];
+
+            if (global || !e->global) {
+                mmu_tlb_invalidate(e);
+            }
         }
-        env->tlb_large_lo[idx] = UINT64_MAX;
-        env->tlb_large_hi[idx] = 0;
+        if (global) {
+            /* Else large global entries may remain around their bounds. */
+            env->tlb_large_lo[idx] = UINT64_MAX;
+            env->tlb_large_hi[idx] = 0;
+        }
     }
 }
 
@@ -637,6 +644,7 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
     host = env->io->ram_ptr(env->io->opaque, ppage, false);
     mmu_tlb_invalidate(e);
     e->page_mask = ~(uint64_t)(w.page_size - 1);
+    e->global = w.global;
     if (w.page_size > X86_PAGE_SIZE) {
         uint64_t base = linear & e->page_mask;
 

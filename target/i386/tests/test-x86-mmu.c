@@ -258,6 +258,58 @@ static void test_translate_and_tlb(void)
 }
 
 /*
+ * MOV to CR3 keeps global pages' entries (PTE.G with CR4.PGE): a PTE
+ * change under one is not seen until a flush that includes them; other
+ * pages see theirs at once.  INVLPG drops a global entry too.
+ */
+static void test_global_pages(void)
+{
+    Fixture f;
+
+    fixture_init(&f);
+    setup_legacy(&f);
+    f.env->cr[4] |= CR4_PGE;
+    f.env->hflags = HF_PE | HF_PG | HF_CS32 | HF_SS32;
+    put32(&f, 0x2000 + 4 * 4, 0x303000 | 0x103);    /* 0x404000 global */
+    put32(&f, 0x2000 + 5 * 4, 0x304000 | 0x003);    /* 0x405000 not */
+    f.ram[0x303010] = 0x11;
+    f.ram[0x304010] = 0x22;
+    f.ram[0x305010] = 0x33;
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x404010, 1, X86_MMU_KERNEL), ==,
+                     0x11);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x405010, 1, X86_MMU_KERNEL), ==,
+                     0x22);
+    put32(&f, 0x2000 + 4 * 4, 0x305000 | 0x103);
+    put32(&f, 0x2000 + 5 * 4, 0x305000 | 0x003);
+    x86_tlb_flush(f.env, false);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x404010, 1, X86_MMU_KERNEL), ==,
+                     0x11);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x405010, 1, X86_MMU_KERNEL), ==,
+                     0x33);
+    x86_tlb_flush(f.env, true);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x404010, 1, X86_MMU_KERNEL), ==,
+                     0x33);
+    /* INVLPG of a global page. */
+    put32(&f, 0x2000 + 4 * 4, 0x303000 | 0x103);
+    x86_tlb_flush(f.env, false);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x404010, 1, X86_MMU_KERNEL), ==,
+                     0x33);
+    x86_tlb_flush_page(f.env, 0x404000);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x404010, 1, X86_MMU_KERNEL), ==,
+                     0x11);
+    /* Without CR4.PGE the G bit means nothing. */
+    f.env->cr[4] &= ~CR4_PGE;
+    x86_tlb_flush(f.env, true);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x404010, 1, X86_MMU_KERNEL), ==,
+                     0x11);
+    put32(&f, 0x2000 + 4 * 4, 0x305000 | 0x103);
+    x86_tlb_flush(f.env, false);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x404010, 1, X86_MMU_KERNEL), ==,
+                     0x33);
+    fixture_free(&f);
+}
+
+/*
  * A TLB miss elsewhere in a large page reuses the walk (as one TLB entry
  * would cover the whole page), except for a first write, which walks to
  * set D; any flush ends it.
@@ -385,6 +437,7 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/mmu/long", test_long);
     g_test_add_func("/x86/mmu/translate-tlb", test_translate_and_tlb);
     g_test_add_func("/x86/mmu/large-page-reuse", test_large_page_reuse);
+    g_test_add_func("/x86/mmu/global-pages", test_global_pages);
     g_test_add_func("/x86/mmu/smap", test_smap);
     g_test_add_func("/x86/mmu/protection-keys", test_protection_keys);
     return g_test_run();

@@ -253,7 +253,7 @@ typedef union X86XMMReg {
  * never gets a valid tag for that kind of access, so it takes the slow
  * path.
  */
-#define X86_TLB_BITS        8
+#define X86_TLB_BITS        12
 #define X86_TLB_SIZE        (1u << X86_TLB_BITS)
 #define X86_TLB_INVALID     UINT64_C(-1)
 #define X86_PAGE_BITS       12
@@ -466,8 +466,12 @@ typedef struct X86CPUState {
     uint32_t tlb_gen;
     uint64_t tlb_code_regions[X86_CODE_REGION_WORDS];
     bool tlb_code_huge;
-    /* Linear bounds of the large-page TLB entries since the last flush. */
+    /*
+     * Linear bounds and the largest size of the large-page TLB entries
+     * since the last flush of everything (INVLPG looks for them there).
+     */
     uint64_t tlb_large_lo[X86_MMU_NB], tlb_large_hi[X86_MMU_NB];
+    uint64_t tlb_large_max[X86_MMU_NB];
     /*
      * Recent walks that ended in a large page (2M/4M/1G): a TLB miss
      * elsewhere in the page reuses the walk, as a real TLB keeps one

@@ -468,6 +468,7 @@ void x86_tlb_flush(X86CPUState *env, bool global)
             /* Else large global entries may remain around their bounds. */
             env->tlb_large_lo[idx] = UINT64_MAX;
             env->tlb_large_hi[idx] = 0;
+            env->tlb_large_max[idx] = 0;
         }
     }
 }
@@ -553,8 +554,16 @@ void x86_tlb_flush_page(X86CPUState *env, uint64_t linear)
             linear > env->tlb_large_hi[idx]) {
             continue;       /* no large page around @linear */
         }
-        for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
-            X86TLBEntry *e = &env->tlb[idx][i];
+        /*
+         * A large page's slices sit in the slots of the pages it spans:
+         * those of the largest page size seen, aligned, hold them all.
+         */
+        uint64_t span = env->tlb_large_max[idx] >> X86_PAGE_BITS;
+        unsigned first = (linear >> X86_PAGE_BITS) & ~(span - 1);
+
+        span = MIN(span, X86_TLB_SIZE);
+        for (unsigned i = 0; i < span; i++) {
+            X86TLBEntry *e = &env->tlb[idx][(first + i) & (X86_TLB_SIZE - 1)];
 
             if (e->page_mask != X86_PAGE_MASK && mmu_tlb_matches(e, linear)) {
                 mmu_tlb_invalidate(e);
@@ -649,6 +658,7 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
         uint64_t base = linear & e->page_mask;
 
         env->tlb_large_lo[idx] = MIN(env->tlb_large_lo[idx], base);
+        env->tlb_large_max[idx] = MAX(env->tlb_large_max[idx], w.page_size);
         env->tlb_large_hi[idx] = MAX(env->tlb_large_hi[idx],
                                      base + w.page_size - 1);
     }

@@ -423,7 +423,77 @@ static bool jit_unop(JitCtx *c, const TcgOp *op, bool live)
 }
 
 /* SHL SHR SAR (ROL ROR with dead flags) of a register by a constant. */
-static bool jit_shift(JitCtx *c, const TcgOp *op)
+static bool jit_flags_redo(JitCtx *c);
+
+/*
+ * RDX = the guest's arithmetic flags as EFLAGS bits, from the host flags
+ * when the last record is one whose flags the host computes alike (AF of
+ * a logic operation aside: the guest's is 0), else from the record.
+ * Clobbers RAX RCX and the caller-saved registers.
+ */
+static void jit_flags_to_rdx(JitCtx *c, bool live)
+{
+    JitAsm *a = &c->a;
+    bool exact = c->cc_group == CC_OP_ADDB || c->cc_group == CC_OP_SUBB ||
+                 c->cc_group == CC_OP_LOGICB;
+
+    if (exact && (live || jit_flags_redo(c))) {
+        ja_byte(a, 0x9c);                       /* PUSHFQ */
+        ja_pop(a, JA_RDX);
+        ja_alu_ri(a, JA_AND, 4, JA_RDX,
+                  c->cc_group == CC_OP_LOGICB ? CC_MASK & ~AF_MASK : CC_MASK);
+        return;
+    }
+    jit_call_env(c, x86_cc_compute, false, 0);
+    ja_mov_rr(a, 4, JA_RDX, JA_RAX);
+}
+
+/*
+ * ROL/ROR by a count with the flags wanted: CF and OF from the result
+ * (as exec-fast.c's fast_shift(), OF too for counts above 1), the other
+ * flags kept, all recorded as CC_OP_EFLAGS.
+ */
+static bool jit_rotate(JitCtx *c, const TcgOp *op, bool live, unsigned cnt)
+{
+    const X86Insn *in = &op->insn;
+    JitAsm *a = &c->a;
+    unsigned size = in->loc[0].size, reg = in->loc[0].reg, bits = size * 8;
+    bool rol = in->op == X86_OP_ROL;
+
+    if (cnt == 0) {
+        /* Flags (host ones too) unchanged; a 32-bit register is written. */
+        ja_load(a, size, JA_RAX, greg(reg));
+        jit_greg_store(c, size, reg, JA_RAX);
+        c->hf_live = live;
+        return true;
+    }
+    jit_flags_to_rdx(c, live);
+    ja_alu_ri(a, JA_AND, 4, JA_RDX, CC_MASK & ~(CF_MASK | OF_MASK));
+    ja_load(a, size, JA_RAX, greg(reg));
+    ja_shift_ri(a, rol ? JA_ROL : JA_ROR, size, JA_RAX, cnt);
+    /* RCX = CF, RSI = OF, from the zero-extended result in RAX. */
+    ja_mov_rr(a, 8, JA_RCX, JA_RAX);
+    ja_mov_rr(a, 8, JA_RSI, JA_RAX);
+    if (rol) {
+        ja_alu_ri(a, JA_AND, 4, JA_RCX, 1);
+        ja_shift_ri(a, JA_SHR, 8, JA_RSI, bits - 1);
+    } else {
+        ja_shift_ri(a, JA_SHR, 8, JA_RCX, bits - 1);
+        ja_shift_ri(a, JA_SHR, 8, JA_RSI, bits - 2);
+        ja_alu_ri(a, JA_AND, 4, JA_RSI, 1);
+    }
+    ja_alu_rr(a, JA_XOR, 4, JA_RSI, JA_RCX);
+    ja_shift_ri(a, JA_SHL, 4, JA_RSI, 11);      /* OF is bit 11 */
+    ja_alu_rr(a, JA_OR, 4, JA_RDX, JA_RCX);
+    ja_alu_rr(a, JA_OR, 4, JA_RDX, JA_RSI);
+    ja_store_imm(a, 4, env_mem(ENV_OFF(cc_op)), CC_OP_EFLAGS);
+    ja_store(a, 8, env_mem(ENV_OFF(cc_src)), JA_RDX);
+    c->cc_group = -1;
+    jit_greg_store(c, size, reg, JA_RAX);
+    return true;
+}
+
+static bool jit_shift(JitCtx *c, const TcgOp *op, bool live)
 {
     const X86Insn *in = &op->insn;
     unsigned size = in->loc[0].size, reg = in->loc[0].reg;
@@ -435,7 +505,7 @@ static bool jit_shift(JitCtx *c, const TcgOp *op)
               in->op == X86_OP_ROR ? JA_ROR : JA_SHL;
 
     if ((hop == JA_ROL || hop == JA_ROR) && !op->flags_dead) {
-        return false;       /* CF and OF eagerly: the handler */
+        return jit_rotate(c, op, live, cnt);
     }
 
     ja_load(&c->a, size, JA_RAX, greg(reg));
@@ -807,7 +877,7 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
         return jit_unop(c, op, live);
     case X86_OP_SHL: case X86_OP_SAL: case X86_OP_SHR: case X86_OP_SAR:
     case X86_OP_ROL: case X86_OP_ROR:
-        return jit_shift(c, op);
+        return jit_shift(c, op, live);
     case X86_OP_IMUL2: case X86_OP_IMUL3:
         return jit_imul(c, op);
     case X86_OP_CMOV: case X86_OP_SETCC:

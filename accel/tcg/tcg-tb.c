@@ -103,24 +103,9 @@ TcgBlock *tcg_tb_lookup(uint64_t phys, int mode)
 }
 
 /* Drop the write entries of @page from one CPU's TLB. */
-static void tb_protect_env(X86CPUState *env, uint64_t page)
-{
-    for (int idx = 0; idx < X86_MMU_NB; idx++) {
-        for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
-            X86TLBEntry *e = &env->tlb[idx][i];
-
-            if (e->tag_write != X86_TLB_INVALID && e->paddr == page) {
-                /* Still writable, through the slow path. */
-                e->tag_write_code = e->tag_write;
-                e->tag_write = X86_TLB_INVALID;
-            }
-        }
-    }
-}
-
 void tcg_tb_protect_own_tlb(X86CPUState *env, uint64_t page)
 {
-    tb_protect_env(env, page);
+    x86_tlb_protect_phys(env, page);
 }
 
 /*
@@ -133,7 +118,7 @@ void tcg_tb_protect_own_tlb(X86CPUState *env, uint64_t page)
  */
 static void tb_protect_page(X86CPUState *env, uint64_t page)
 {
-    tb_protect_env(env, page);
+    x86_tlb_protect_phys(env, page);
     for (int i = 0; i < cpu_count(); i++) {
         CPUState *cs = cpu_get(i);
 
@@ -143,7 +128,7 @@ static void tb_protect_page(X86CPUState *env, uint64_t page)
         if (tcg_threads_multi) {
             tcg_exec_request_protect(x86_env(cs), page);
         } else {
-            tb_protect_env(x86_env(cs), page);
+            x86_tlb_protect_phys(x86_env(cs), page);
         }
     }
 }

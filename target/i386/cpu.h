@@ -472,6 +472,9 @@ typedef struct X86CPUState {
      */
     uint64_t tlb_large_lo[X86_MMU_NB], tlb_large_hi[X86_MMU_NB];
     uint64_t tlb_large_max[X86_MMU_NB];
+    /* Slots filled since the last flush (mmu.c: mmu_tlb_used()). */
+    uint16_t tlb_used[X86_MMU_NB][X86_TLB_SIZE];
+    uint32_t tlb_nused[X86_MMU_NB];
     /*
      * Recent walks that ended in a large page (2M/4M/1G): a TLB miss
      * elsewhere in the page reuses the walk, as a real TLB keeps one
@@ -642,6 +645,8 @@ uint64_t x86_translate(X86CPUState *env, uint64_t linear, int access);
 /* Drop all TLB entries (@global: global pages too), or one page. */
 void x86_tlb_flush(X86CPUState *env, bool global);
 void x86_tlb_flush_page(X86CPUState *env, uint64_t linear);
+/* Physical @page holds code now: writes through the TLB take the slow path. */
+void x86_tlb_protect_phys(X86CPUState *env, uint64_t page);
 /*
  * The execution side keeps a translation of code at linear [first,
  * last] (at most two pages) until tlb_gen changes: a one-page flush

@@ -448,6 +448,41 @@ static void mmu_tlb_new_gen(X86CPUState *env)
     env->tlb_code_huge = false;
 }
 
+/* Could the entry be valid?  (All tags invalid: it is empty.) */
+static bool mmu_tlb_in_use(const X86TLBEntry *e)
+{
+    return (e->tag_read & e->tag_write & e->tag_code & e->tag_write_code)
+           != X86_TLB_INVALID;
+}
+
+/*
+ * The slots of TLB @idx that were filled since its last flush, so that
+ * a flush (a MOV to CR3 on every context switch) visits those instead
+ * of all X86_TLB_SIZE; past X86_TLB_SIZE of them (a slot refilled after
+ * INVLPG counts again), all slots.
+ */
+static unsigned mmu_tlb_used_count(const X86CPUState *env, int idx)
+{
+    return MIN(env->tlb_nused[idx], X86_TLB_SIZE);
+}
+
+static X86TLBEntry *mmu_tlb_used(X86CPUState *env, int idx, unsigned k)
+{
+    bool all = env->tlb_nused[idx] > X86_TLB_SIZE;
+
+    return &env->tlb[idx][all ? k : env->tlb_used[idx][k]];
+}
+
+static void mmu_tlb_note_fill(X86CPUState *env, int idx, X86TLBEntry *e)
+{
+    if (env->tlb_nused[idx] < X86_TLB_SIZE) {
+        env->tlb_used[idx][env->tlb_nused[idx]] = e - env->tlb[idx];
+    }
+    if (env->tlb_nused[idx] <= X86_TLB_SIZE) {
+        env->tlb_nused[idx]++;
+    }
+}
+
 void x86_tlb_flush(X86CPUState *env, bool global)
 {
     /*
@@ -457,18 +492,45 @@ void x86_tlb_flush(X86CPUState *env, bool global)
     stats_inc(&env->stat_tlb_flushes);
     mmu_tlb_new_gen(env);
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
-        for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
-            X86TLBEntry *e = &env->tlb[idx][i];
+        unsigned kept = 0;
 
-            if (global || !e->global) {
-                mmu_tlb_invalidate(e);
-            }
-        }
         if (global) {
-            /* Else large global entries may remain around their bounds. */
+            /* Every slot: this is also how a new TLB starts empty. */
+            for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
+                mmu_tlb_invalidate(&env->tlb[idx][i]);
+            }
+            env->tlb_nused[idx] = 0;
             env->tlb_large_lo[idx] = UINT64_MAX;
             env->tlb_large_hi[idx] = 0;
             env->tlb_large_max[idx] = 0;
+            continue;
+        }
+        /* Global pages stay, listed again (@kept <= k: in place). */
+        for (unsigned k = 0, n = mmu_tlb_used_count(env, idx); k < n; k++) {
+            X86TLBEntry *e = mmu_tlb_used(env, idx, k);
+
+            if (e->global && mmu_tlb_in_use(e)) {
+                env->tlb_used[idx][kept++] = e - env->tlb[idx];
+            } else {
+                mmu_tlb_invalidate(e);
+            }
+        }
+        /* Large global entries may remain around their bounds. */
+        env->tlb_nused[idx] = kept;
+    }
+}
+
+void x86_tlb_protect_phys(X86CPUState *env, uint64_t page)
+{
+    for (int idx = 0; idx < X86_MMU_NB; idx++) {
+        for (unsigned k = 0, n = mmu_tlb_used_count(env, idx); k < n; k++) {
+            X86TLBEntry *e = mmu_tlb_used(env, idx, k);
+
+            if (e->tag_write != X86_TLB_INVALID && e->paddr == page) {
+                /* Still writable, through the slow path. */
+                e->tag_write_code = e->tag_write;
+                e->tag_write = X86_TLB_INVALID;
+            }
         }
     }
 }
@@ -651,6 +713,9 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
     paddr = w.paddr & env->a20_mask;
     ppage = paddr & X86_PAGE_MASK;
     host = env->io->ram_ptr(env->io->opaque, ppage, false);
+    if (!mmu_tlb_in_use(e)) {
+        mmu_tlb_note_fill(env, idx, e);
+    }
     mmu_tlb_invalidate(e);
     e->page_mask = ~(uint64_t)(w.page_size - 1);
     e->global = w.global;

@@ -12,14 +12,6 @@ void ja_init(JitAsm *a, void *buf, size_t size)
     a->overflow = false;
 }
 
-void ja_byte(JitAsm *a, uint8_t b)
-{
-    if (a->p >= a->end) {
-        a->overflow = true;
-        return;
-    }
-    *a->p++ = b;
-}
 
 void *ja_reserve(JitAsm *a, size_t n)
 {
@@ -36,8 +28,13 @@ void *ja_reserve(JitAsm *a, size_t n)
 
 void ja_u32(JitAsm *a, uint32_t v)
 {
+    if (a->end - a->p < 4) {
+        a->overflow = true;
+        a->p = a->end;
+        return;
+    }
     for (int i = 0; i < 4; i++) {
-        ja_byte(a, v >> (i * 8));
+        *a->p++ = v >> (i * 8);
     }
 }
 
@@ -312,6 +309,12 @@ void ja_shift_ri(JitAsm *a, int op, unsigned size, JaReg r, uint8_t count)
                 byte_regs(size, 2));
         ja_byte(a, count);
     }
+}
+
+void ja_shift_cl(JitAsm *a, int op, unsigned size, JaReg r)
+{
+    ja_insn(a, size, size == 1 ? 0xd2 : 0xd3, op, rm_reg(r),
+            byte_regs(size, 2));
 }
 
 void ja_unary(JitAsm *a, int op, unsigned size, JaReg r)

@@ -52,7 +52,17 @@ typedef struct JitAsm {
 } JitAsm;
 
 void ja_init(JitAsm *a, void *buf, size_t size);
-void ja_byte(JitAsm *a, uint8_t b);
+
+/* Inline: every byte of translated code goes through here. */
+static inline void ja_byte(JitAsm *a, uint8_t b)
+{
+    if (a->p >= a->end) {
+        a->overflow = true;
+        return;
+    }
+    *a->p++ = b;
+}
+
 /* @n zero bytes of data in the code (link slots); NULL on overflow. */
 void *ja_reserve(JitAsm *a, size_t n);
 void ja_u32(JitAsm *a, uint32_t v);
@@ -78,6 +88,8 @@ void ja_alu_ri(JitAsm *a, int op, unsigned size, JaReg d, int32_t imm);
 void ja_test_rr(JitAsm *a, unsigned size, JaReg d, JaReg s);
 void ja_test_ri(JitAsm *a, unsigned size, JaReg d, int32_t imm);
 void ja_shift_ri(JitAsm *a, int op, unsigned size, JaReg r, uint8_t count);
+/* The same by CL. */
+void ja_shift_cl(JitAsm *a, int op, unsigned size, JaReg r);
 void ja_unary(JitAsm *a, int op, unsigned size, JaReg r);
 void ja_incdec(JitAsm *a, int op, unsigned size, JaReg r);
 void ja_cmov(JitAsm *a, int cc, unsigned size, JaReg d, JaReg s);

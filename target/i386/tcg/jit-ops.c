@@ -532,6 +532,48 @@ static bool jit_shift(JitCtx *c, const TcgOp *op, bool live)
  * overflow.  The host's SF ZF PF after IMUL are undefined, so the
  * flags are not left live for the next instruction.
  */
+/* SHL/SHR/SAR of a register by CL? */
+static bool jit_is_shift_cl(const X86Insn *in)
+{
+    return (in->op == X86_OP_SHL || in->op == X86_OP_SAL ||
+            in->op == X86_OP_SHR || in->op == X86_OP_SAR) &&
+           in->loc[0].kind == X86_LOC_REG && in->loc[1].kind == X86_LOC_REG;
+}
+
+/*
+ * The same by CL, the lazy flags recorded as jit_shift() records them;
+ * a count of 0 (flags unchanged) is left to the handler.
+ */
+static bool jit_shift_cl(JitCtx *c, const TcgOp *op)
+{
+    const X86Insn *in = &op->insn;
+    JitAsm *a = &c->a;
+    unsigned size = in->loc[0].size, reg = in->loc[0].reg;
+    int hop = in->op == X86_OP_SHR ? JA_SHR :
+              in->op == X86_OP_SAR ? JA_SAR : JA_SHL;
+    JitStub *s;
+
+    ja_load(a, 1, JA_RCX, greg(R_ECX));
+    ja_alu_ri(a, JA_AND, 4, JA_RCX, size == 8 ? 0x3f : 0x1f);
+    s = jit_stub(c, STUB_GENERIC, ja_jcc(a, CC_E));
+    s->insn = in;
+    ja_load(a, size, JA_RAX, greg(reg));
+    if (op->flags_dead) {
+        ja_shift_cl(a, hop, size, JA_RAX);
+    } else {
+        /* The flags want the value shifted one bit less. */
+        ja_alu_ri(a, JA_SUB, 4, JA_RCX, 1);
+        ja_shift_cl(a, hop, size, JA_RAX);
+        ja_mov_rr(a, 8, JA_RDX, JA_RAX);
+        ja_shift_ri(a, hop, size, JA_RAX, 1);
+        jit_cc(c, hop == JA_SHL ? CC_OP_SHLB : CC_OP_SARB, size,
+               JA_RAX, JA_RDX);
+    }
+    jit_greg_store(c, size, reg, JA_RAX);
+    s->back = a->p;
+    return true;
+}
+
 static bool jit_imul(JitCtx *c, const TcgOp *op)
 {
     const X86Insn *in = &op->insn;
@@ -852,6 +894,9 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     }
     if (jit_sse_takes(in)) {
         return jit_sse(c, in);
+    }
+    if (jit_is_shift_cl(in)) {
+        return jit_shift_cl(c, op);
     }
     if (!x86_exec_fast_handler(in, false)) {
         return false;

@@ -368,14 +368,17 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
     return true;
 }
 
+static bool jit_flags_redo(JitCtx *c);
+
 /*
  * Make the host CF the guest's (it is already when the host flags are
- * live; otherwise it is worked out from the lazy flags, which clobbers
- * the caller-saved registers) and put it in EDX as 0 or 1.
+ * live; otherwise it is redone from the block's own record or worked out
+ * from the lazy flags, which clobbers the caller-saved registers) and put
+ * it in EDX as 0 or 1.
  */
 static void jit_carry_in(JitCtx *c, bool live)
 {
-    if (!live) {
+    if (!live && !jit_flags_redo(c)) {
         jit_call_env(c, x86_get_cf, false, 0);
         ja_bt_ri(&c->a, 4, JA_RAX, 0);
     }
@@ -423,8 +426,6 @@ static bool jit_unop(JitCtx *c, const TcgOp *op, bool live)
 }
 
 /* SHL SHR SAR (ROL ROR with dead flags) of a register by a constant. */
-static bool jit_flags_redo(JitCtx *c);
-
 /*
  * RDX = the guest's arithmetic flags as EFLAGS bits, from the host flags
  * when the last record is one whose flags the host computes alike (AF of

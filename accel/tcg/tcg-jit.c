@@ -304,23 +304,91 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
     ja_jmp_to(a, c->epilogue);
 }
 
+G_STATIC_ASSERT(sizeof(TcgJumpEntry) == 32);
+
+/*
+ * The jump cache's hit, as tcg_block_next_inline() and tcg_jit_usable()
+ * make it, inline for 64-bit code: the entry for env->rip (R12) holds a
+ * block of this pc, TLB generation, hflags and epoch, translated for
+ * this guard; then jump into it unless kicked or out of budget (@out).
+ * Anything else branches to one of the returned @slow (up to 7).
+ */
+static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
+{
+    JitAsm *a = &c->a;
+    int32_t jc = offsetof(TcgCPU, jc);
+    unsigned n = 0;
+
+    ja_mov_rr(a, 8, JA_RAX, JA_R12);
+    ja_shift_ri(a, JA_SHR, 8, JA_RAX, TCG_JC_BITS);
+    ja_alu_rr(a, JA_XOR, 8, JA_RAX, JA_R12);
+    ja_alu_ri(a, JA_AND, 4, JA_RAX, TCG_JC_SIZE - 1);
+    ja_shift_ri(a, JA_SHL, 4, JA_RAX, 5);
+    ja_alu_rm(a, JA_ADD, 8, JA_RAX, env_mem(ENV_OFF(exec)));
+    ja_alu_rm(a, JA_CMP, 8, JA_R12,
+              ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, pc)));
+    slow[n++] = ja_jcc(a, CC_NE);
+    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
+    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+              ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, gen)));
+    slow[n++] = ja_jcc(a, CC_NE);
+    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(hflags)));
+    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+              ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, hflags)));
+    slow[n++] = ja_jcc(a, CC_NE);
+    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
+    ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
+    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+              ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, epoch)));
+    slow[n++] = ja_jcc(a, CC_NE);
+    ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, tb)));
+    ja_test_rr(a, 8, JA_RAX, JA_RAX);
+    slow[n++] = ja_jcc(a, CC_E);
+    ja_load(a, 8, JA_RCX, ja_mem(JA_RAX, offsetof(TcgBlock, jit)));
+    ja_test_rr(a, 8, JA_RCX, JA_RCX);
+    slow[n++] = ja_jcc(a, CC_E);
+    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(hflags)));
+    ja_alu_ri(a, JA_AND, 4, JA_RCX, TCG_JIT_GUARD);
+    ja_alu_rm(a, JA_CMP, 4, JA_RCX, ja_mem(JA_RAX, offsetof(TcgBlock, jit_guard)));
+    slow[n++] = ja_jcc(a, CC_NE);
+    jit_check_leave(c, out);
+    ja_store_imm(a, 1, env_mem(ENV_OFF(int_shadow)), 0);
+    ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgBlock, jit_body)));
+    ja_jmp_reg(a, JA_RAX);
+    return n;
+}
+
 /*
  * Go on at env->rip, which the instruction computed (RET, an indirect
- * JMP or CALL): tcg_jit_next_code() finds the block as the loop would
- * and returns its code, or NULL to leave.  The chain registers restart
- * with that block.
+ * JMP or CALL): in 64-bit code through the jump cache's hit inline,
+ * else tcg_jit_next_code() finds the block as the loop would and
+ * returns its code, or NULL to leave.  The chain registers restart with
+ * that block.
  */
 void jit_exit_lookup(JitCtx *c)
 {
     JitAsm *a = &c->a;
-    uint8_t *out;
+    uint8_t *slow[7], *out[2] = { NULL, NULL }, *leave;
+    unsigned nslow = 0;
 
+    ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
+    if (!c->segmented) {
+        nslow = jit_jc_hit(c, slow, out);
+    }
+    for (unsigned k = 0; k < nslow; k++) {
+        ja_patch(a, slow[k], a->p);
+    }
     jit_call_env(c, tcg_jit_next_code, false, 0);
     ja_test_rr(a, 8, JA_RAX, JA_RAX);
-    out = ja_jcc(a, CC_E);
+    leave = ja_jcc(a, CC_E);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
     ja_jmp_reg(a, JA_RAX);
-    ja_patch(a, out, c->epilogue);
+    ja_patch(a, leave, c->epilogue);
+    for (int k = 0; k < 2; k++) {
+        if (out[k]) {
+            ja_patch(a, out[k], c->epilogue);
+        }
+    }
 }
 
 /* A conditional exit to rip_off (host condition @cc), chained. */

@@ -90,6 +90,7 @@ static void state_reset(X86CPUState *e, unsigned cpl, bool am)
     memset(e, 0, sizeof(*e));
     e->io = &test_io;
     e->cs = &test_cpu;
+    e->exec = &test_tc;         /* as tcg-all.c links a vCPU's env */
     e->a20_mask = UINT64_MAX;
     e->cr[0] = CR0_PE | CR0_PG | (am ? CR0_AM : 0);
     e->cr[3] = DIFF_PT;

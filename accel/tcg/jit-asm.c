@@ -288,6 +288,20 @@ void ja_alu_ri(JitAsm *a, int op, unsigned size, JaReg d, int32_t imm)
     }
 }
 
+void ja_alu_mi(JitAsm *a, int op, unsigned size, JaMem m, int32_t imm)
+{
+    if (size == 1) {
+        ja_insn(a, 1, 0x80, op, rm_mem(m), 0);
+        ja_byte(a, imm);
+    } else if (fits8(imm)) {
+        ja_insn(a, size, 0x83, op, rm_mem(m), 0);
+        ja_byte(a, imm);
+    } else {
+        ja_insn(a, size, 0x81, op, rm_mem(m), 0);
+        ja_imm(a, size, imm);
+    }
+}
+
 void ja_test_rr(JitAsm *a, unsigned size, JaReg d, JaReg s)
 {
     ja_insn(a, size, size == 1 ? 0x84 : 0x85, s, rm_reg(d), byte_regs(size, 3));

@@ -203,17 +203,14 @@ void jit_exit(JitCtx *c, uint32_t rip_off)
     ja_jmp_to(&c->a, c->epilogue);
 }
 
-/* Leave when kicked or out of budget; clobbers RCX and RDX. */
+/* Leave when kicked or out of budget (two memory operations, no register). */
 static void jit_check_leave(JitCtx *c, uint8_t **out)
 {
     JitAsm *a = &c->a;
 
-    ja_load(a, 4, JA_RDX, env_mem(ENV_OFF(exec_kicked)));
-    ja_test_rr(a, 4, JA_RDX, JA_RDX);
+    ja_alu_mi(a, JA_CMP, 4, env_mem(ENV_OFF(exec_kicked)), 0);
     out[0] = ja_jcc(a, CC_NE);
-    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(exec_budget)));
-    ja_alu_ri(a, JA_SUB, 4, JA_RCX, 1);
-    ja_store(a, 4, env_mem(ENV_OFF(exec_budget)), JA_RCX);
+    ja_alu_mi(a, JA_SUB, 4, env_mem(ENV_OFF(exec_budget)), 1);
     out[1] = ja_jcc(a, CC_S);
 }
 

@@ -85,6 +85,7 @@ void ja_alu_rr(JitAsm *a, int op, unsigned size, JaReg d, JaReg s);
 void ja_alu_rm(JitAsm *a, int op, unsigned size, JaReg d, JaMem m);
 void ja_alu_mr(JitAsm *a, int op, unsigned size, JaMem m, JaReg s);
 void ja_alu_ri(JitAsm *a, int op, unsigned size, JaReg d, int32_t imm);
+void ja_alu_mi(JitAsm *a, int op, unsigned size, JaMem m, int32_t imm);
 void ja_test_rr(JitAsm *a, unsigned size, JaReg d, JaReg s);
 void ja_test_ri(JitAsm *a, unsigned size, JaReg d, int32_t imm);
 void ja_shift_ri(JitAsm *a, int op, unsigned size, JaReg r, uint8_t count);

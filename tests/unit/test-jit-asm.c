@@ -235,6 +235,32 @@ static void asm_emit_alu(void)
     EXPECT("test r9,0x10", ja_test_ri(&A, 8, JA_R9, 0x10));
 }
 
+/* Immediate operations on memory, and SSE by opcode (jit-sse.c). */
+static void asm_emit_mem_imm_sse(void)
+{
+    EXPECT("cmp DWORD PTR [rbx+0x40],0x0",
+           ja_alu_mi(&A, JA_CMP, 4, ja_mem(JA_RBX, 0x40), 0));
+    EXPECT("sub DWORD PTR [rbx+0x1234],0x1",
+           ja_alu_mi(&A, JA_SUB, 4, ja_mem(JA_RBX, 0x1234), 1));
+    EXPECT("add QWORD PTR [r13+0x0],0x12345",
+           ja_alu_mi(&A, JA_ADD, 8, ja_mem(JA_R13, 0), 0x12345));
+    EXPECT("and BYTE PTR [rsp+0x8],0x7f",
+           ja_alu_mi(&A, JA_AND, 1, ja_mem(JA_RSP, 8), 0x7f));
+    EXPECT("movdqu xmm0,XMMWORD PTR [rbx+0x300]",
+           ja_sse_rm(&A, 0xf3, 0x6f, false, 0, ja_mem(JA_RBX, 0x300)));
+    EXPECT("movdqu XMMWORD PTR [rsi],xmm1",
+           ja_sse_rm(&A, 0xf3, 0x7f, false, 1, ja_mem(JA_RSI, 0)));
+    EXPECT("movdqu xmm9,XMMWORD PTR [r12+rax*2+0x10]",
+           ja_sse_rm(&A, 0xf3, 0x6f, false, 9,
+                     mem_sib(JA_R12, JA_RAX, 1, 0x10)));
+    EXPECT("pcmpeqb xmm0,xmm1", ja_sse_rr(&A, 0x66, 0x74, false, 0, 1));
+    EXPECT("pmovmskb eax,xmm0", ja_sse_rr(&A, 0x66, 0xd7, false, JA_RAX, 0));
+    EXPECT("xorps xmm0,xmm1", ja_sse_rr(&A, 0, 0x57, false, 0, 1));
+    EXPECT("movq xmm0,rax", ja_sse_rr(&A, 0x66, 0x6e, true, 0, JA_RAX));
+    EXPECT("pshuflw xmm0,xmm1,0x1b",
+           (ja_sse_rr(&A, 0xf2, 0x70, false, 0, 1), ja_byte(&A, 0x1b)));
+}
+
 static void asm_emit_unary(void)
 {
     EXPECT("shr eax,0x6", ja_shift_ri(&A, JA_SHR, 4, JA_RAX, 6));
@@ -244,6 +270,10 @@ static void asm_emit_unary(void)
     EXPECT("ror r15,1", ja_shift_ri(&A, JA_ROR, 8, JA_R15, 1));
     EXPECT("shl sil,1", ja_shift_ri(&A, JA_SHL, 1, JA_RSI, 1));
     EXPECT("sar rdx,0x3f", ja_shift_ri(&A, JA_SAR, 8, JA_RDX, 63));
+    EXPECT("shl rax,cl", ja_shift_cl(&A, JA_SHL, 8, JA_RAX));
+    EXPECT("shr r9d,cl", ja_shift_cl(&A, JA_SHR, 4, JA_R9));
+    EXPECT("sar dil,cl", ja_shift_cl(&A, JA_SAR, 1, JA_RDI));
+    EXPECT("shr ax,cl", ja_shift_cl(&A, JA_SHR, 2, JA_RAX));
 
     EXPECT("not rax", ja_unary(&A, JA_NOT, 8, JA_RAX));
     EXPECT("neg cl", ja_unary(&A, JA_NEG, 1, JA_RCX));
@@ -387,6 +417,7 @@ static void test_jit_asm_objdump(void)
     asm_emit_moves();
     asm_emit_alu();
     asm_emit_unary();
+    asm_emit_mem_imm_sse();
     asm_emit_branches();
     g_assert_false(A.overflow);
     dis = asm_disassemble(asm_buf, A.p - A.start);

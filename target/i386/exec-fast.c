@@ -746,6 +746,16 @@ static bool fast_no_mem(const X86Insn *in)
 }
 
 /* Writes CF PF AF ZF SF OF from its own operands only, cannot fault. */
+/* A shift or rotate of a register by a constant count not masked to 0. */
+static bool fast_shift_by_const(const X86Insn *in)
+{
+    unsigned cnt = in->loc[1].kind == X86_LOC_ONE ? 1 :
+                   in->loc[1].kind == X86_LOC_IMM ? in->imm : 0;
+
+    return in->loc[0].kind == X86_LOC_REG &&
+           (cnt & (in->loc[0].size == 8 ? 0x3f : 0x1f)) != 0;
+}
+
 static bool fast_sets_all_flags(const X86Insn *in)
 {
     switch (in->op) {
@@ -753,15 +763,29 @@ static bool fast_sets_all_flags(const X86Insn *in)
     case X86_OP_XOR: case X86_OP_CMP: case X86_OP_TEST: case X86_OP_NEG:
     case X86_OP_IMUL2: case X86_OP_IMUL3:
         return fast_no_mem(in);
+    case X86_OP_SHL: case X86_OP_SAL: case X86_OP_SHR: case X86_OP_SAR:
+        /* The lazy record (CC_OP_SHL/SAR) gives all six flags. */
+        return fast_shift_by_const(in);
     default:
         return false;
     }
 }
 
-/* Neither reads nor writes the flags, cannot fault nor branch. */
+/*
+ * Does not read the flags, cannot fault nor branch: the flags before it
+ * are dead if they are after it.  ROL/ROR (CF and OF) and INC/DEC (all
+ * but CF) write some flags and pass the others on: when they want their
+ * flags, so do the instructions before them (the scan is the same).
+ */
 static bool fast_flags_transparent(const X86Insn *in)
 {
     switch (in->op) {
+    case X86_OP_ROL: case X86_OP_ROR:
+        return in->loc[0].kind == X86_LOC_REG &&
+               (in->loc[1].kind == X86_LOC_ONE ||
+                in->loc[1].kind == X86_LOC_IMM);
+    case X86_OP_INC: case X86_OP_DEC:
+        return in->loc[0].kind == X86_LOC_REG;
     case X86_OP_LEA: case X86_OP_NOP:
         return !(in->flags & (X86_F_END | X86_F_REP));
     case X86_OP_MOV: case X86_OP_MOVZX: case X86_OP_MOVSX:

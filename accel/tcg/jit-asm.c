@@ -274,32 +274,30 @@ void ja_alu_mr(JitAsm *a, int op, unsigned size, JaMem m, JaReg s)
             byte_regs(size, 1));
 }
 
-void ja_alu_ri(JitAsm *a, int op, unsigned size, JaReg d, int32_t imm)
+/* Opcodes 80/83/81: an ALU operation with an immediate on @rm. */
+static void ja_alu_imm(JitAsm *a, int op, unsigned size, JaRM rm,
+                       int32_t imm, unsigned byte)
 {
     if (size == 1) {
-        ja_insn(a, 1, 0x80, op, rm_reg(d), byte_regs(size, 2));
+        ja_insn(a, 1, 0x80, op, rm, byte);
         ja_byte(a, imm);
     } else if (fits8(imm)) {
-        ja_insn(a, size, 0x83, op, rm_reg(d), 0);
+        ja_insn(a, size, 0x83, op, rm, 0);
         ja_byte(a, imm);
     } else {
-        ja_insn(a, size, 0x81, op, rm_reg(d), 0);
+        ja_insn(a, size, 0x81, op, rm, 0);
         ja_imm(a, size, imm);
     }
 }
 
+void ja_alu_ri(JitAsm *a, int op, unsigned size, JaReg d, int32_t imm)
+{
+    ja_alu_imm(a, op, size, rm_reg(d), imm, byte_regs(size, 2));
+}
+
 void ja_alu_mi(JitAsm *a, int op, unsigned size, JaMem m, int32_t imm)
 {
-    if (size == 1) {
-        ja_insn(a, 1, 0x80, op, rm_mem(m), 0);
-        ja_byte(a, imm);
-    } else if (fits8(imm)) {
-        ja_insn(a, size, 0x83, op, rm_mem(m), 0);
-        ja_byte(a, imm);
-    } else {
-        ja_insn(a, size, 0x81, op, rm_mem(m), 0);
-        ja_imm(a, size, imm);
-    }
+    ja_alu_imm(a, op, size, rm_mem(m), imm, 0);
 }
 
 void ja_test_rr(JitAsm *a, unsigned size, JaReg d, JaReg s)

@@ -140,6 +140,24 @@ static void state_prelude(BlockGen *g)
 }
 
 /*
+ * The page tables (DIFF_PT, outside DIFF_MEM) are RAM too: code without
+ * paging reaches them at their physical address and may write them, so
+ * each run starts from the case's copy (taken with mem0), as it does
+ * from mem0.
+ */
+static uint8_t pt0[3 * 4096];
+
+static void pt_save(void)
+{
+    memcpy(pt0, diff_io.ram_ptr(NULL, DIFF_PT, false), sizeof(pt0));
+}
+
+static void pt_restore(void)
+{
+    memcpy(diff_io.ram_ptr(NULL, DIFF_PT, true), pt0, sizeof(pt0));
+}
+
+/*
  * Random cases map the 17 linear pages from DIFF_MEM (RAM and the page
  * after it) with 4 KiB pages through a page table in RAM page 1, which
  * no template reaches, the data pages shuffled: linear neighbours are
@@ -383,6 +401,7 @@ static bool state_random(BlockGen *g)
     state_prelude(g);
     memcpy(diff_emu_mem + CODE_OFF, g->code, g->len + 16);
     memcpy(mem0, diff_emu_mem, DIFF_MEM_SIZE);
+    pt_save();
     x86_tlb_flush(&tmpl, true);
     if (!blockgen_chance(g, 3)) {
         bool all = blockgen_chance(g, 2);
@@ -472,6 +491,7 @@ static void run_block(bool jit, bool kick, unsigned max_runs, Outcome *o)
 
     memcpy(&env, &tmpl, sizeof(env));
     memcpy(diff_emu_mem, mem0, DIFF_MEM_SIZE);
+    pt_restore();
     tcg_tb_flush_all();
     tcg_tb_gc();
     g_atomic_int_set(&env.exec_kicked, kick);
@@ -647,6 +667,7 @@ static void run_stepped(unsigned len, Outcome *o)
 
     memcpy(&env, &tmpl, sizeof(env));
     memcpy(diff_emu_mem, mem0, DIFF_MEM_SIZE);
+    pt_restore();
     tcg_tb_flush_all();
     tcg_tb_gc();
     if (!setjmp(env.jmp_env)) {
@@ -870,6 +891,7 @@ static unsigned fixed_setup(const char *hex, const uint64_t regs[16],
     memcpy(diff_emu_mem + CODE_OFF, code, len);
     memset(diff_emu_mem + CODE_OFF + len, 0x06, 16);
     memcpy(mem0, diff_emu_mem, DIFF_MEM_SIZE);
+    pt_save();
     return len;
 }
 
@@ -917,6 +939,7 @@ static void test_tlb_miss(void)
     memcpy(&tmpl, &env, sizeof(env));
     tmpl.rip = DIFF_MEM + CODE_OFF;
     memcpy(mem0, diff_emu_mem, DIFF_MEM_SIZE);
+    pt_save();
     g_assert_true(run_compare("warm TLB", code, len, true, &a, &b));
     g_assert_cmpint(a.vector, ==, -1);
 }
@@ -1025,6 +1048,7 @@ static void test_page_cross(void)
     memcpy(diff_emu_mem + 0xffc, "\x48\xb8\x11\x22\x33\x44\x55\x66\x77\x88",
            10);
     memcpy(mem0, diff_emu_mem, DIFF_MEM_SIZE);
+    pt_save();
     tmpl.rip = DIFF_MEM + 0xffc;
     g_assert_true(run_compare("code crossing a page", diff_emu_mem + 0xffc,
                               10, false, &a, &b));
@@ -1178,6 +1202,7 @@ static int pm_case(const char *name, const uint8_t *code, unsigned len)
     Outcome a, b;
 
     memcpy(mem0, diff_emu_mem, DIFF_MEM_SIZE);
+    pt_save();
     g_assert_true(run_compare(name, code, len, true, &a, &b));
     g_assert_false(b.untranslated);
     return a.vector;
@@ -1297,6 +1322,7 @@ static void test_segments16(void)
     x86_update_hflags(&tmpl);
     /* Across the CALL and RET: the blocks as the loop runs them. */
     memcpy(mem0, diff_emu_mem, DIFF_MEM_SIZE);
+    pt_save();
     run_chained(false, code_rip(), code_rip() + len, &a);
     memcpy(mem_interp, diff_emu_mem, DIFF_MEM_SIZE);
     run_chained(true, code_rip(), code_rip() + len, &b);

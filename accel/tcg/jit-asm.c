@@ -12,7 +12,6 @@ void ja_init(JitAsm *a, void *buf, size_t size)
     a->overflow = false;
 }
 
-
 void *ja_reserve(JitAsm *a, size_t n)
 {
     void *p = a->p;
@@ -449,20 +448,23 @@ void ja_ret(JitAsm *a)
 
 /* ---- SSE: a mandatory prefix, then REX, 0F and the opcode ---------- */
 
-void ja_sse_rm(JitAsm *a, uint8_t pfx, uint8_t opc, bool w, unsigned reg,
-               JaMem m)
+static void ja_sse(JitAsm *a, uint8_t pfx, uint8_t opc, bool w,
+                   unsigned reg, JaRM rm)
 {
     if (pfx) {
         ja_byte(a, pfx);
     }
-    ja_insn(a, w ? 8 : 4, 0x0f00 | opc, reg, rm_mem(m), 0);
+    ja_insn(a, w ? 8 : 4, 0x0f00 | opc, reg, rm, 0);
+}
+
+void ja_sse_rm(JitAsm *a, uint8_t pfx, uint8_t opc, bool w, unsigned reg,
+               JaMem m)
+{
+    ja_sse(a, pfx, opc, w, reg, rm_mem(m));
 }
 
 void ja_sse_rr(JitAsm *a, uint8_t pfx, uint8_t opc, bool w, unsigned reg,
                unsigned rm)
 {
-    if (pfx) {
-        ja_byte(a, pfx);
-    }
-    ja_insn(a, w ? 8 : 4, 0x0f00 | opc, reg, rm_reg(rm), 0);
+    ja_sse(a, pfx, opc, w, reg, rm_reg(rm));
 }

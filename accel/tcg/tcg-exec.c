@@ -65,7 +65,7 @@ static void exec_protect_pages(X86CPUState *env, TcgCPU *tc)
         return;
     }
     for (unsigned i = 0; i < n; i++) {
-        tcg_tb_protect_own_tlb(env, pages[i]);
+        x86_tlb_protect_phys(env, pages[i]);
     }
 }
 

@@ -329,8 +329,8 @@ static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
     ja_alu_rm(a, JA_CMP, 4, JA_RCX,
               ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, gen)));
     slow[n++] = ja_jcc(a, CC_NE);
-    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(hflags)));
-    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+    ja_load(a, 4, JA_RSI, env_mem(ENV_OFF(hflags)));
+    ja_alu_rm(a, JA_CMP, 4, JA_RSI,
               ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, hflags)));
     slow[n++] = ja_jcc(a, CC_NE);
     ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
@@ -344,9 +344,9 @@ static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
     ja_load(a, 8, JA_RCX, ja_mem(JA_RAX, offsetof(TcgBlock, jit)));
     ja_test_rr(a, 8, JA_RCX, JA_RCX);
     slow[n++] = ja_jcc(a, CC_E);
-    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(hflags)));
-    ja_alu_ri(a, JA_AND, 4, JA_RCX, TCG_JIT_GUARD);
-    ja_alu_rm(a, JA_CMP, 4, JA_RCX, ja_mem(JA_RAX, offsetof(TcgBlock, jit_guard)));
+    ja_alu_ri(a, JA_AND, 4, JA_RSI, TCG_JIT_GUARD);      /* hflags, above */
+    ja_alu_rm(a, JA_CMP, 4, JA_RSI,
+              ja_mem(JA_RAX, offsetof(TcgBlock, jit_guard)));
     slow[n++] = ja_jcc(a, CC_NE);
     jit_check_leave(c, out);
     ja_store_imm(a, 1, env_mem(ENV_OFF(int_shadow)), 0);

@@ -102,12 +102,6 @@ TcgBlock *tcg_tb_lookup(uint64_t phys, int mode)
     return NULL;
 }
 
-/* Drop the write entries of @page from one CPU's TLB. */
-void tcg_tb_protect_own_tlb(X86CPUState *env, uint64_t page)
-{
-    x86_tlb_protect_phys(env, page);
-}
-
 /*
  * @page now holds code: no CPU may keep writing it through its TLB.  A
  * TLB is changed only by its own vCPU's thread: with a thread per vCPU

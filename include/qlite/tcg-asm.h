@@ -2,8 +2,8 @@
  * A small x86-64 assembler for the block translator (tcg-jit.c): the
  * handful of integer instructions it emits (and SSE ones by opcode),
  * with operand sizes 1, 2, 4 and 8 (66h prefix, REX.W) and
- * [base + index*scale + disp] memory operands.  Encodings from the SDM vol 2 (chapter 2, instruction
- * format; appendix A, opcode map).
+ * [base + index*scale + disp] memory operands.  Encodings from the SDM
+ * vol 2 (chapter 2, instruction format; appendix A, opcode map).
  *
  * Byte operations use only host registers that have a byte form without
  * REX quirks in both encodings (AL CL DL BL, and R8B-R15B); the

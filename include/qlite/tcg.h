@@ -110,8 +110,6 @@ TcgBlock *tcg_tb_insert(X86CPUState *env, TcgBlock *tb);
 /* The cache's lock, for translation (tcg-jit.c); lookups need none. */
 void tcg_tb_lock(void);
 void tcg_tb_unlock(void);
-/* A TLB fill's part: drop @page's write entries from env's own TLB. */
-void tcg_tb_protect_own_tlb(X86CPUState *env, uint64_t page);
 /*
  * One host thread per vCPU (-accel tcg,thread=multi), fixed before the
  * vCPUs start; false: one thread runs them all in turn.

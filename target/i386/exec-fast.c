@@ -745,7 +745,6 @@ static bool fast_no_mem(const X86Insn *in)
     return true;
 }
 
-/* Writes CF PF AF ZF SF OF from its own operands only, cannot fault. */
 /* A shift or rotate of a register by a constant count not masked to 0. */
 static bool fast_shift_by_const(const X86Insn *in)
 {
@@ -756,6 +755,7 @@ static bool fast_shift_by_const(const X86Insn *in)
            (cnt & (in->loc[0].size == 8 ? 0x3f : 0x1f)) != 0;
 }
 
+/* Writes CF PF AF ZF SF OF from its own operands only, cannot fault. */
 static bool fast_sets_all_flags(const X86Insn *in)
 {
     switch (in->op) {

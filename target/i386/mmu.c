@@ -591,7 +591,7 @@ void x86_tlb_flush_page(X86CPUState *env, uint64_t linear)
 {
     /*
      * A slot caches one 4K slice of a page; the slices of a large page
-     * sit in many slots, so INVLPG looks at every slot (SDM 4.10.4.1).
+     * sit in many slots, all of which INVLPG drops (SDM 4.10.4.1).
      */
     stats_inc(&env->stat_tlb_flush_pages);
     if (mmu_code_region_noted(env, linear)) {

@@ -107,8 +107,7 @@ static void jit_seg_offset(JitCtx *c, unsigned seg, unsigned size)
  * RDX).  The stubs of its accesses take the base off again for the
  * accessors, which want seg:ea.  False: the handler must do it.
  */
-bool jit_mem_addr(JitCtx *c, const X86Insn *in, unsigned size,
-                         bool write)
+bool jit_mem_addr(JitCtx *c, const X86Insn *in, unsigned size, bool write)
 {
     if (c->segmented && !jit_seg_usable(c, in->seg, size, write)) {
         return false;
@@ -132,8 +131,7 @@ bool jit_mem_addr(JitCtx *c, const X86Insn *in, unsigned size,
  * RDX and the flags.  A hit needs the whole access in the entry's page
  * (the tag of the last byte's page must match) and the rights for it.
  */
-JitStub *jit_tlb(JitCtx *c, unsigned size, bool write,
-                        JitStubKind kind)
+JitStub *jit_tlb(JitCtx *c, unsigned size, bool write, JitStubKind kind)
 {
     int32_t tag = c->tlb + (write ? offsetof(X86TLBEntry, tag_write)
                                   : offsetof(X86TLBEntry, tag_read));
@@ -425,7 +423,6 @@ static bool jit_unop(JitCtx *c, const TcgOp *op, bool live)
     return true;
 }
 
-/* SHL SHR SAR (ROL ROR with dead flags) of a register by a constant. */
 /*
  * RDX = the guest's arithmetic flags as EFLAGS bits, from the host flags
  * when the last record is one whose flags the host computes alike (AF of
@@ -494,6 +491,7 @@ static bool jit_rotate(JitCtx *c, const TcgOp *op, bool live, unsigned cnt)
     return true;
 }
 
+/* SHL SHR SAR ROL ROR of a register by a constant. */
 static bool jit_shift(JitCtx *c, const TcgOp *op, bool live)
 {
     const X86Insn *in = &op->insn;
@@ -528,11 +526,6 @@ static bool jit_shift(JitCtx *c, const TcgOp *op, bool live)
     return true;
 }
 
-/*
- * IMUL Gv,Ev and IMUL Gv,Ev,imm: the truncated product, CF = OF =
- * overflow.  The host's SF ZF PF after IMUL are undefined, so the
- * flags are not left live for the next instruction.
- */
 /* SHL/SHR/SAR of a register by CL? */
 static bool jit_is_shift_cl(const X86Insn *in)
 {
@@ -575,6 +568,11 @@ static bool jit_shift_cl(JitCtx *c, const TcgOp *op)
     return true;
 }
 
+/*
+ * IMUL Gv,Ev and IMUL Gv,Ev,imm: the truncated product, CF = OF =
+ * overflow.  The host's SF ZF PF after IMUL are undefined, so the
+ * flags are not left live for the next instruction.
+ */
 static bool jit_imul(JitCtx *c, const TcgOp *op)
 {
     const X86Insn *in = &op->insn;
@@ -960,8 +958,9 @@ bool jit_x86_op_loads_seg(const TcgOp *op)
 /*
  * The segments this block's native accesses may use: those of its
  * memory operands and SS for its stack operations, among the
- * instructions that have a fast handler (the only ones jit_native()
- * takes); CS always (where links enter, it is not checked otherwise).
+ * instructions jit_native() may take (those with a fast handler, and
+ * the SSE ones); CS always (where links enter, it is not checked
+ * otherwise).
  */
 uint8_t jit_x86_seg_scan(const TcgBlock *tb)
 {
@@ -970,7 +969,7 @@ uint8_t jit_x86_seg_scan(const TcgBlock *tb)
     for (unsigned i = 0; i < tb->n; i++) {
         const X86Insn *in = &tb->ops[i].insn;
 
-        if (!x86_exec_fast_handler(in, false)) {
+        if (!x86_exec_fast_handler(in, false) && !jit_sse_takes(in)) {
             continue;
         }
         for (int n = 0; n < 3; n++) {

@@ -22,7 +22,6 @@
 enum {
     SSE_MOVDQU_LOAD = 0x6f,     /* F3 0F 6F */
     SSE_MOVDQU_STORE = 0x7f,    /* F3 0F 7F */
-    SSE_MOVD_TO_XMM = 0x6e,     /* 66 0F 6E */
     SSE_PMOVMSKB = 0xd7,        /* 66 0F D7 */
 };
 
@@ -154,7 +153,6 @@ static bool sse_mem(JitCtx *c, const X86Insn *in, unsigned size, bool write,
     if (!jit_mem_addr(c, in, size, write)) {
         return false;
     }
-    stubs[0] = NULL;
     if (aligned) {
         ja_test_ri(&c->a, 4, JA_RSI, 15);
         s = jit_stub(c, STUB_GENERIC, ja_jcc(&c->a, CC_NE));

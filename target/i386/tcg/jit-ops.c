@@ -8,14 +8,14 @@
  */
 #include "jit-ops.h"
 
-/* Store a guest register from a host one (size 4 zero-extends). */
+/*
+ * Store a guest register from a host one.  A 4-byte value must be
+ * zero-extended in @r (as every 32-bit host operation leaves it): it is
+ * stored as the 8 bytes a 32-bit register write leaves.
+ */
 void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r)
 {
-    if (size == 4) {
-        ja_mov_rr(&c->a, 4, r, r);
-        size = 8;
-    }
-    ja_store(&c->a, size, greg(g), r);
+    ja_store(&c->a, size == 4 ? 8 : size, greg(g), r);
 }
 
 /* The effective address of @in's memory operand into @r (uses RDX). */
@@ -249,6 +249,9 @@ static bool jit_movx(JitCtx *c, const X86Insn *in)
     }
     if (in->op != X86_OP_MOVZX) {
         ja_movx_rr(&c->a, true, s->size, JA_RAX, JA_RAX);
+        if (d->size == 4) {
+            jit_wrap(c, 4, JA_RAX);     /* sign-extended to 64 bits */
+        }
     }
     jit_greg_store(c, d->size, d->reg, JA_RAX);
     return true;
@@ -258,6 +261,9 @@ static bool jit_lea(JitCtx *c, const X86Insn *in)
 {
     if (!jit_ea(c, in, JA_RAX)) {
         return false;
+    }
+    if (in->loc[0].size == 4 && in->asize == 8) {
+        jit_wrap(c, 4, JA_RAX);
     }
     jit_greg_store(c, in->loc[0].size, in->loc[0].reg, JA_RAX);
     return true;

@@ -8,7 +8,7 @@
 
 #include "qlite/tcg-jit.h"
 
-/* Store a guest register from a host one (size 4 zero-extends). */
+/* Store a guest register from a host one (4 bytes: zero-extended in @r). */
 void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r);
 /*
  * The linear address of @in's memory operand into RSI for @size bytes

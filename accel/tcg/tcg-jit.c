@@ -247,10 +247,28 @@ static void jit_exit_loop(JitCtx *c)
 }
 
 /*
+ * Does the exit to @rip_off stay in the page the block starts in (64-bit
+ * code, where rip does not wrap)?  Then the TLB generation need not be
+ * the one the link was filled under: the block was entered under the
+ * mapping of its page (looked up, or linked under a current one), and
+ * while no flush came since (R13), that page still holds the target,
+ * at the same physical address as when the link was filled.  So links
+ * within a page survive the TLB flushes of context switches.
+ */
+static bool jit_same_page(const JitCtx *c, uint32_t rip_off)
+{
+    int64_t in_page = (int64_t)(c->tb->phys & ~X86_PAGE_MASK) +
+                      (int32_t)rip_off;
+
+    return !c->segmented && in_page >= 0 && in_page < X86_PAGE_SIZE;
+}
+
+/*
  * Go on at the block's rip + @rip_off, through a link slot
  * (TcgJitLink): while the slot's epoch is current (no block was
- * invalidated since it was filled, so its target still exists), it was
- * filled for this rip under this TLB generation, no kick is pending and
+ * freed since it was filled, so its target still exists) and its target
+ * valid, it was filled for this rip under this TLB generation (or, in
+ * the block's page, none came since the block began), no kick is pending and
  * the budget lasts, jump straight into the target's code.  Otherwise
  * leave, asking the loop to fill the slot with the block it runs next.
  */
@@ -258,7 +276,7 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
 {
     JitAsm *a = &c->a;
     TcgJitLink *link;
-    uint8_t *miss[3], *out[2];
+    uint8_t *miss[4], *out[2];
 
     if (rip_off == 0) {
         jit_exit_loop(c);
@@ -284,14 +302,22 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
     miss[0] = ja_jcc(a, CC_NE);
     ja_alu_rm(a, JA_CMP, 8, JA_R12, ja_mem(JA_RAX, offsetof(TcgJitLink, pc)));
     miss[1] = ja_jcc(a, CC_NE);
-    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
-    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
-              ja_mem(JA_RAX, offsetof(TcgJitLink, gen)));
+    if (jit_same_page(c, rip_off)) {
+        /* The mapping this block was entered under holds the target. */
+        ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+    } else {
+        ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
+        ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+                  ja_mem(JA_RAX, offsetof(TcgJitLink, gen)));
+    }
     miss[2] = ja_jcc(a, CC_NE);
+    ja_load(a, 8, JA_RDX, ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
+    ja_alu_mi(a, JA_CMP, 1, ja_mem(JA_RDX, offsetof(TcgBlock, valid)), 0);
+    miss[3] = ja_jcc(a, CC_E);
     jit_check_leave(c, out);
     ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgJitLink, code)));
     ja_jmp_reg(a, JA_RAX);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         ja_patch(a, miss[k], a->p);
     }
     ja_store(a, 8, env_mem(ENV_OFF(exec_pending_link)), JA_RAX);
@@ -306,9 +332,10 @@ G_STATIC_ASSERT(sizeof(TcgJumpEntry) == 32);
 /*
  * The jump cache's hit, as tcg_block_next_inline() and tcg_jit_usable()
  * make it, inline for 64-bit code: the entry for env->rip (R12) holds a
- * block of this pc, TLB generation, hflags and epoch, translated for
- * this guard; then jump into it unless kicked or out of budget (@out).
- * Anything else branches to one of the returned @slow (up to 7).
+ * block of this pc, TLB generation, hflags and epoch, still valid and
+ * translated for this guard; then jump into it unless kicked or out of
+ * budget (@out).
+ * Anything else branches to one of the returned @slow (up to 8).
  */
 static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
 {
@@ -341,6 +368,8 @@ static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
     ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, tb)));
     ja_test_rr(a, 8, JA_RAX, JA_RAX);
     slow[n++] = ja_jcc(a, CC_E);
+    ja_alu_mi(a, JA_CMP, 1, ja_mem(JA_RAX, offsetof(TcgBlock, valid)), 0);
+    slow[n++] = ja_jcc(a, CC_E);
     ja_load(a, 8, JA_RCX, ja_mem(JA_RAX, offsetof(TcgBlock, jit)));
     ja_test_rr(a, 8, JA_RCX, JA_RCX);
     slow[n++] = ja_jcc(a, CC_E);
@@ -365,7 +394,7 @@ static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
 void jit_exit_lookup(JitCtx *c)
 {
     JitAsm *a = &c->a;
-    uint8_t *slow[7], *out[2] = { NULL, NULL }, *leave;
+    uint8_t *slow[8], *out[2] = { NULL, NULL }, *leave;
     unsigned nslow = 0;
 
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
@@ -795,6 +824,7 @@ void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb)
     env->exec_pending_link = NULL;
     if (tb->jit_body && jit_state_matches(env, tb)) {
         link->code = tb->jit_body;
+        link->tb = tb;
         link->pc = env->rip;
         link->gen = env->tlb_gen;
         link->epoch = tcg_tb_epoch;

@@ -208,7 +208,6 @@ static void tb_invalidate(TcgBlock *tb)
         }
     }
     __atomic_store_n(&tb->valid, false, __ATOMIC_RELEASE);
-    __atomic_add_fetch(&tcg_tb_epoch, 1, __ATOMIC_RELEASE);
     if (tb == tcg_tb_running) {
         tcg_tb_running_stale = true;
     }
@@ -216,7 +215,7 @@ static void tb_invalidate(TcgBlock *tb)
     tb_count--;
     tb->gc_next = tb_garbage;
     tb_garbage = tb;
-    if (++tb_garbage_count >= TB_GARBAGE_MAX || !tcg_threads_multi) {
+    if (++tb_garbage_count >= TB_GARBAGE_MAX) {
         tcg_tb_gc_wanted = true;
     }
 }
@@ -346,6 +345,10 @@ void tcg_tb_gc(void)
         tcg_tb_flush_all();
     }
     g_mutex_lock(&tb_lock);
+    if (tb_garbage) {
+        /* Links and jump-cache entries may still name them. */
+        __atomic_add_fetch(&tcg_tb_epoch, 1, __ATOMIC_RELEASE);
+    }
     while (tb_garbage) {
         TcgBlock *tb = tb_garbage;
 

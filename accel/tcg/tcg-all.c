@@ -23,9 +23,12 @@
 #include "qlite/x86-cpu.h"
 #include "qlite/tcg.h"
 
-/* Blocks per vCPU per turn: long enough to be cheap, short enough to be
- * fair between vCPUs (a kick ends a turn at once anyway). */
-#define TCG_SLICE_BLOCKS    4096
+/*
+ * Blocks per vCPU per turn (tcg_exec_cpu() counts them): long enough to
+ * be cheap, short enough to be fair between vCPUs (a kick ends a turn at
+ * once anyway).
+ */
+#define TCG_SLICE_BLOCKS    (4096 * TCG_LOOP_BLOCK_COST)
 
 bool tcg_threads_multi = true;
 static size_t tcg_tb_size_mib;  /* tb-size=, 0: the default */

@@ -124,8 +124,14 @@ void *tcg_jit_next_code(X86CPUState *env)
  * Run blocks in one setjmp frame.  Returns true when an exception ended
  * the frame and the slice should go on in a new one.
  */
+/* Take @n from the turn's @budget (to 0 at least). */
+static inline void exec_spend(unsigned *budget, unsigned n)
+{
+    *budget -= MIN(*budget, n);
+}
+
 static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
-                       unsigned *budget)
+                       unsigned *budget, unsigned *loops)
 {
     if (setjmp(env->jmp_env)) {
         tcg_tb_set_running(NULL);
@@ -149,8 +155,9 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
         if (cpu->halted) {
             break;
         }
+        (*loops)++;
         if (tcg_cpu_step_if_needed(env, tc)) {
-            (*budget)--;
+            exec_spend(budget, TCG_LOOP_BLOCK_COST);
             continue;
         }
         tb = tcg_block_next_inline(env, tc);
@@ -160,16 +167,20 @@ static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
             tcg_jit_link_pending(env, tb);
         }
         if (usable) {
-            exec_translated(env, tb, TCG_JIT_CHAIN_BUDGET);
-            stats_inc(&tc->stats[TCG_STAT_BLOCKS_TRANSLATED]);
+            int32_t chain = MIN(TCG_JIT_CHAIN_BUDGET, *budget);
+            unsigned chained;
+
+            exec_translated(env, tb, chain);
             /* Each chained jump took one from the budget. */
-            stats_add(&tc->stats[TCG_STAT_BLOCKS_CHAINED],
-                      TCG_JIT_CHAIN_BUDGET - MAX(env->exec_budget, 0));
+            chained = chain - MAX(env->exec_budget, 0);
+            stats_inc(&tc->stats[TCG_STAT_BLOCKS_TRANSLATED]);
+            stats_add(&tc->stats[TCG_STAT_BLOCKS_CHAINED], chained);
+            exec_spend(budget, chained);
         } else {
             tcg_exec_block_interp(env, tc, tb);
         }
         tcg_block_release(tb);
-        (*budget)--;
+        exec_spend(budget, TCG_LOOP_BLOCK_COST);
     }
     return false;
 }
@@ -190,7 +201,7 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
 {
     X86CPUState *env = x86_env(cpu);
     TcgCPU *tc = cpu->accel;
-    unsigned slice = budget;
+    unsigned loops = 0;
 
     uint32_t req;
 
@@ -207,10 +218,9 @@ void tcg_exec_cpu(CPUState *cpu, unsigned budget)
         /* Wake up; tcg_cpu_interrupts() takes the interrupt. */
         cpu->halted = false;
     }
-    while (exec_frame(cpu, env, tc, &budget)) {
+    while (exec_frame(cpu, env, tc, &budget, &loops)) {
         /* a new frame after each delivered exception */
     }
-    /* Every block the loop ran took one from the budget: no count each. */
-    stats_add(&tc->stats[TCG_STAT_BLOCKS_LOOP], slice - budget);
+    stats_add(&tc->stats[TCG_STAT_BLOCKS_LOOP], loops);
     stats_inc(&tc->stats[exec_exit_reason(cpu, budget)]);
 }

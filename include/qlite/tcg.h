@@ -191,8 +191,19 @@ void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb);
  * block at env->rip, or NULL when the loop should run (tcg-exec.c).
  */
 void *tcg_jit_next_code(X86CPUState *env);
-/* Chained jumps (env->exec_budget) before translated code returns. */
-#define TCG_JIT_CHAIN_BUDGET    256
+/*
+ * Chained jumps (env->exec_budget) before translated code returns: long
+ * enough that the loop's round trip is rare (with 256, a busy guest
+ * returned to it about 700,000 times a second), as a kick ends the
+ * chain at once anyway.
+ */
+#define TCG_JIT_CHAIN_BUDGET    4096
+/*
+ * tcg_exec_cpu()'s budget is in chained blocks; a block run through the
+ * loop takes TCG_LOOP_BLOCK_COST of it, so that a turn ends after as
+ * many of those as before chains were long (thread=single's fairness).
+ */
+#define TCG_LOOP_BLOCK_COST     256
 
 /* ---- building and finding blocks (target/i386/tcg/block.c) -------- */
 
@@ -343,8 +354,9 @@ void tcg_exec_kick_all(void);
  */
 void tcg_exec_request_protect(X86CPUState *env, uint64_t page);
 /*
- * Run @cpu for at most @budget blocks, returning early when it halts,
- * is asked to stop or is kicked.  Called without the big lock.
+ * Run @cpu for at most @budget blocks (a block through the loop counting
+ * TCG_LOOP_BLOCK_COST), returning early when it halts, is asked to stop
+ * or is kicked.  Called without the big lock.
  */
 void tcg_exec_cpu(CPUState *cpu, unsigned budget);
 

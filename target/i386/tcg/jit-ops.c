@@ -767,10 +767,6 @@ static bool jit_jmp(JitCtx *c, const X86Insn *in)
 }
 
 /*
- * The stack, 64-bit operands: RSI = the slot, R8 = the new RSP, RCX =
- * the value.  A TLB miss runs the whole instruction generically.
- */
-/*
  * The end of PUSH, POP, CALL and RET once the stack access is emitted
  * (the value in RCX, the stub @s): POP's register (operand size @os),
  * then go on, or leave: CALL and RET leave the block, a miss leaves from
@@ -789,6 +785,10 @@ static bool jit_stack_finish(JitCtx *c, const X86Insn *in, JitStub *s,
     case X86_OP_CALL:
         jit_exit_chain(c, target);
         return true;
+    case X86_OP_CALL_IND:
+        ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_R9);
+        jit_exit_lookup(c);
+        return true;
     default:
         ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
         jit_exit_lookup(c);
@@ -796,20 +796,63 @@ static bool jit_stack_finish(JitCtx *c, const X86Insn *in, JitStub *s,
     }
 }
 
+/*
+ * The target of an indirect JMP or CALL (64-bit code: operand size 8,
+ * rip = the target as it is) from its register or memory operand into
+ * @r.  False: the handler must do it.
+ */
+static bool jit_branch_target(JitCtx *c, const X86Insn *in, JaReg r)
+{
+    const X86OpndLoc *t = &in->loc[0];
+
+    if (c->segmented || in->osize != 8) {
+        return false;
+    }
+    if (t->kind == X86_LOC_REG) {
+        ja_load(&c->a, 8, r, greg(t->reg));
+        return true;
+    }
+    if (t->kind != X86_LOC_MEM || !jit_mem_addr(c, in, 8, false)) {
+        return false;
+    }
+    jit_load(c, 8, in->seg);
+    ja_mov_rr(&c->a, 8, r, JA_RAX);
+    return true;
+}
+
+/* JMP through a register or memory: on at the target, looked up. */
+static bool jit_jmp_ind(JitCtx *c, const X86Insn *in)
+{
+    if (!jit_branch_target(c, in, JA_RCX)) {
+        return false;
+    }
+    ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
+    jit_exit_lookup(c);
+    return true;
+}
+
+/*
+ * The stack, 64-bit operands: RSI = the slot, R8 = the new RSP, RCX =
+ * the value (R9 = an indirect CALL's target).  A TLB miss runs the whole
+ * instruction generically.
+ */
 static bool jit_stack(JitCtx *c, const X86Insn *in)
 {
-    bool push = in->op == X86_OP_PUSH || in->op == X86_OP_CALL;
+    bool push = in->op == X86_OP_PUSH || in->op == X86_OP_CALL ||
+                in->op == X86_OP_CALL_IND;
     uint32_t target = 0;
     JitStub *s;
 
     if (in->osize != 8 ||
-        (in->op == X86_OP_CALL && !jit_rel_target(c, in, &target))) {
+        (in->op == X86_OP_CALL && !jit_rel_target(c, in, &target)) ||
+        (in->op == X86_OP_CALL_IND &&
+         !jit_branch_target(c, in, JA_R9))) {
         return false;
     }
     if (in->op == X86_OP_PUSH) {
         ja_load(&c->a, 8, JA_RCX, greg(in->loc[0].reg));
-    } else if (in->op == X86_OP_CALL) {
-        ja_lea(&c->a, JA_RCX, ja_mem(JA_R12, c->next));
+    } else if (in->op != X86_OP_POP && in->op != X86_OP_RET) {
+        ja_lea(&c->a, JA_RCX, ja_mem(JA_R12, c->next));  /* CALL */
     }
     ja_load(&c->a, 8, JA_RSI, greg(R_ESP));
     if (push) {
@@ -892,6 +935,12 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     }
     if (in->op == X86_OP_JMP) {
         return jit_jmp(c, in);
+    }
+    if (in->op == X86_OP_JMP_IND) {
+        return jit_jmp_ind(c, in);
+    }
+    if (in->op == X86_OP_CALL_IND) {
+        return jit_stack(c, in);
     }
     if (x86_insn_locked(in)) {
         /* Locked instructions: the atomic handler (exec-atomic.c). */

@@ -560,7 +560,10 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
         return;
     case STUB_GENERIC:
         jit_set_rip(c, s->rip_off);
-        jit_call_env(c, x86_exec_generic, true, (uintptr_t)s->insn);
+        /* XCHG with memory is translated: its slow path is atomic too. */
+        jit_call_env(c, x86_insn_locked(s->insn) ? (void *)x86_exec_locked
+                                                 : (void *)x86_exec_generic,
+                     true, (uintptr_t)s->insn);
         if (!s->back) {
             /* CALL, RET: the handler set rip. */
             jit_exit_lookup(c);

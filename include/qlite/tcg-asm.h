@@ -73,6 +73,8 @@ void ja_load_sx(JitAsm *a, unsigned size, JaReg r, JaMem m);
 void ja_store(JitAsm *a, unsigned size, JaMem m, JaReg r);
 /* Size 8 stores the 32-bit immediate sign-extended. */
 void ja_store_imm(JitAsm *a, unsigned size, JaMem m, int32_t imm);
+/* XCHG of memory with a register (locked, as XCHG with memory is). */
+void ja_xchg_mr(JitAsm *a, unsigned size, JaMem m, JaReg r);
 /* A register copy; size 4 zero-extends, 1 and 2 keep the upper bits. */
 void ja_mov_rr(JitAsm *a, unsigned size, JaReg d, JaReg s);
 /* Load a constant into a register without touching the flags. */

@@ -102,6 +102,14 @@ static void asm_emit_stores(void)
 {
     EXPECT("mov BYTE PTR [rbx+0x8],cl",
            ja_store(&A, 1, ja_mem(JA_RBX, 8), JA_RCX));
+    EXPECT("xchg BYTE PTR [rsi],sil",
+           ja_xchg_mr(&A, 1, ja_mem(JA_RSI, 0), JA_RSI));
+    EXPECT("xchg WORD PTR [rsi],cx",
+           ja_xchg_mr(&A, 2, ja_mem(JA_RSI, 0), JA_RCX));
+    EXPECT("xchg DWORD PTR [rsi],ecx",
+           ja_xchg_mr(&A, 4, ja_mem(JA_RSI, 0), JA_RCX));
+    EXPECT("xchg QWORD PTR [r13+0x0],r9",
+           ja_xchg_mr(&A, 8, ja_mem(JA_R13, 0), JA_R9));
     EXPECT("mov BYTE PTR [rax],sil",
            ja_store(&A, 1, ja_mem(JA_RAX, 0), JA_RSI));
     EXPECT("mov BYTE PTR [rdi],r8b",

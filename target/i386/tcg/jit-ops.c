@@ -924,6 +924,46 @@ static bool jit_stack_seg(JitCtx *c, const X86Insn *in)
     return jit_stack_finish(c, in, s, target, os);
 }
 
+/*
+ * XCHG of a register with a register or with memory.  With memory it is
+ * locked (SDM vol 2B: with or without the prefix), and so is the host's
+ * XCHG with memory; a TLB miss, MMIO or a code page runs the atomic
+ * handler (the stub).
+ */
+static bool jit_xchg(JitCtx *c, const X86Insn *in)
+{
+    const X86OpndLoc *m = &in->loc[0], *r = &in->loc[1];
+    unsigned size = r->size;
+    JitStub *s;
+
+    if (m->kind == X86_LOC_REG && r->kind == X86_LOC_MEM) {
+        const X86OpndLoc *t = m;
+
+        m = r;
+        r = t;
+    }
+    if (r->kind != X86_LOC_REG) {
+        return false;
+    }
+    if (m->kind == X86_LOC_REG) {
+        ja_load(&c->a, size, JA_RAX, greg(m->reg));
+        ja_load(&c->a, size, JA_RCX, greg(r->reg));
+        jit_greg_store(c, size, m->reg, JA_RCX);
+        jit_greg_store(c, size, r->reg, JA_RAX);
+        return true;
+    }
+    if (m->kind != X86_LOC_MEM || !jit_mem_addr(c, in, size, true)) {
+        return false;
+    }
+    s = jit_tlb(c, size, true, STUB_GENERIC);
+    s->insn = in;
+    ja_load(&c->a, size, JA_RCX, greg(r->reg));
+    ja_xchg_mr(&c->a, size, ja_mem(JA_RSI, 0), JA_RCX);
+    jit_greg_store(c, size, r->reg, JA_RCX);
+    s->back = c->a.p;
+    return true;
+}
+
 /* The native translation of @op, or false (nothing emitted) for none. */
 bool jit_native(JitCtx *c, const TcgOp *op, bool live)
 {
@@ -941,6 +981,9 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     }
     if (in->op == X86_OP_CALL_IND) {
         return jit_stack(c, in);
+    }
+    if (in->op == X86_OP_XCHG) {
+        return jit_xchg(c, in);
     }
     if (x86_insn_locked(in)) {
         /* Locked instructions: the atomic handler (exec-atomic.c). */

@@ -204,6 +204,13 @@ void ja_xchg_mr(JitAsm *a, unsigned size, JaMem m, JaReg r)
     ja_insn(a, size, size == 1 ? 0x86 : 0x87, r, rm_mem(m), byte_regs(size, 1));
 }
 
+void ja_lock_cmpxchg_mr(JitAsm *a, unsigned size, JaMem m, JaReg r)
+{
+    ja_byte(a, 0xf0);
+    ja_insn(a, size, size == 1 ? 0x0fb0 : 0x0fb1, r, rm_mem(m),
+            byte_regs(size, 1));
+}
+
 void ja_store_imm(JitAsm *a, unsigned size, JaMem m, int32_t imm)
 {
     ja_insn(a, size, size == 1 ? 0xc6 : 0xc7, 0, rm_mem(m), 0);

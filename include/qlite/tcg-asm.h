@@ -75,6 +75,8 @@ void ja_store(JitAsm *a, unsigned size, JaMem m, JaReg r);
 void ja_store_imm(JitAsm *a, unsigned size, JaMem m, int32_t imm);
 /* XCHG of memory with a register (locked, as XCHG with memory is). */
 void ja_xchg_mr(JitAsm *a, unsigned size, JaMem m, JaReg r);
+/* LOCK CMPXCHG of memory with a register (the accumulator: RAX). */
+void ja_lock_cmpxchg_mr(JitAsm *a, unsigned size, JaMem m, JaReg r);
 /* A register copy; size 4 zero-extends, 1 and 2 keep the upper bits. */
 void ja_mov_rr(JitAsm *a, unsigned size, JaReg d, JaReg s);
 /* Load a constant into a register without touching the flags. */

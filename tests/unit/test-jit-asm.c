@@ -110,6 +110,14 @@ static void asm_emit_stores(void)
            ja_xchg_mr(&A, 4, ja_mem(JA_RSI, 0), JA_RCX));
     EXPECT("xchg QWORD PTR [r13+0x0],r9",
            ja_xchg_mr(&A, 8, ja_mem(JA_R13, 0), JA_R9));
+    EXPECT("lock cmpxchg BYTE PTR [rsi],dil",
+           ja_lock_cmpxchg_mr(&A, 1, ja_mem(JA_RSI, 0), JA_RDI));
+    EXPECT("lock cmpxchg WORD PTR [rsi],cx",
+           ja_lock_cmpxchg_mr(&A, 2, ja_mem(JA_RSI, 0), JA_RCX));
+    EXPECT("lock cmpxchg DWORD PTR [rsi],ecx",
+           ja_lock_cmpxchg_mr(&A, 4, ja_mem(JA_RSI, 0), JA_RCX));
+    EXPECT("lock cmpxchg QWORD PTR [rsi],r10",
+           ja_lock_cmpxchg_mr(&A, 8, ja_mem(JA_RSI, 0), JA_R10));
     EXPECT("mov BYTE PTR [rax],sil",
            ja_store(&A, 1, ja_mem(JA_RAX, 0), JA_RSI));
     EXPECT("mov BYTE PTR [rdi],r8b",

@@ -925,16 +925,81 @@ static bool jit_stack_seg(JitCtx *c, const X86Insn *in)
 }
 
 /*
+ * The start of a locked access to @size bytes of @in's memory operand:
+ * RSI = the host address, or one of two stubs (returned, for the caller
+ * to give a @back) runs the atomic handler: a TLB miss (MMIO, a code
+ * page) or an address not naturally aligned, which might split a cache
+ * line (a host bus lock: slow, or fatal with split lock detection).
+ */
+static bool jit_lock_start(JitCtx *c, const X86Insn *in, unsigned size,
+                           JitStub **stubs)
+{
+    if (!jit_mem_addr(c, in, size, true)) {
+        return false;
+    }
+    stubs[0] = jit_tlb(c, size, true, STUB_GENERIC);
+    stubs[0]->insn = in;
+    stubs[1] = NULL;
+    if (size > 1) {
+        ja_test_ri(&c->a, 4, JA_RSI, size - 1);
+        stubs[1] = jit_stub(c, STUB_GENERIC, ja_jcc(&c->a, CC_NE));
+        stubs[1]->insn = in;
+    }
+    return true;
+}
+
+static void jit_lock_end(JitCtx *c, JitStub **stubs)
+{
+    for (int k = 0; k < 2; k++) {
+        if (stubs[k]) {
+            stubs[k]->back = c->a.p;
+        }
+    }
+}
+
+/*
+ * CMPXCHG with memory (locked or not): the host's LOCK CMPXCHG on RAX =
+ * the accumulator, which is written back when unequal; the flags are
+ * CMP's of the accumulator with the old value.
+ */
+static bool jit_cmpxchg(JitCtx *c, const TcgOp *op)
+{
+    const X86Insn *in = &op->insn;
+    unsigned size = in->loc[0].size;
+    JitStub *stubs[2];
+    uint8_t *equal;
+
+    if (in->loc[0].kind != X86_LOC_MEM || in->loc[1].kind != X86_LOC_REG ||
+        !jit_lock_start(c, in, size, stubs)) {
+        return false;
+    }
+    ja_load(&c->a, size, JA_RAX, greg(R_EAX));
+    ja_load(&c->a, size, JA_RCX, greg(in->loc[1].reg));
+    ja_mov_rr(&c->a, 8, JA_RDX, JA_RAX);
+    ja_lock_cmpxchg_mr(&c->a, size, ja_mem(JA_RSI, 0), JA_RCX);
+    equal = ja_jcc(&c->a, CC_E);
+    jit_greg_store(c, size, R_EAX, JA_RAX);
+    ja_patch(&c->a, equal, c->a.p);
+    if (!op->flags_dead) {
+        ja_alu_rr(&c->a, JA_SUB, size, JA_RDX, JA_RAX);
+        /* The handler records the same; the host flags are not live
+         * after its path rejoins here. */
+        jit_cc(c, CC_OP_SUBB, size, JA_RDX, JA_RAX);
+    }
+    jit_lock_end(c, stubs);
+    return true;
+}
+
+/*
  * XCHG of a register with a register or with memory.  With memory it is
  * locked (SDM vol 2B: with or without the prefix), and so is the host's
- * XCHG with memory; a TLB miss, MMIO or a code page runs the atomic
- * handler (the stub).
+ * XCHG with memory (jit_lock_start()).
  */
 static bool jit_xchg(JitCtx *c, const X86Insn *in)
 {
     const X86OpndLoc *m = &in->loc[0], *r = &in->loc[1];
     unsigned size = r->size;
-    JitStub *s;
+    JitStub *stubs[2];
 
     if (m->kind == X86_LOC_REG && r->kind == X86_LOC_MEM) {
         const X86OpndLoc *t = m;
@@ -952,15 +1017,13 @@ static bool jit_xchg(JitCtx *c, const X86Insn *in)
         jit_greg_store(c, size, r->reg, JA_RAX);
         return true;
     }
-    if (m->kind != X86_LOC_MEM || !jit_mem_addr(c, in, size, true)) {
+    if (m->kind != X86_LOC_MEM || !jit_lock_start(c, in, size, stubs)) {
         return false;
     }
-    s = jit_tlb(c, size, true, STUB_GENERIC);
-    s->insn = in;
     ja_load(&c->a, size, JA_RCX, greg(r->reg));
     ja_xchg_mr(&c->a, size, ja_mem(JA_RSI, 0), JA_RCX);
     jit_greg_store(c, size, r->reg, JA_RCX);
-    s->back = c->a.p;
+    jit_lock_end(c, stubs);
     return true;
 }
 
@@ -984,6 +1047,9 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     }
     if (in->op == X86_OP_XCHG) {
         return jit_xchg(c, in);
+    }
+    if (in->op == X86_OP_CMPXCHG) {
+        return jit_cmpxchg(c, op);
     }
     if (x86_insn_locked(in)) {
         /* Locked instructions: the atomic handler (exec-atomic.c). */

@@ -1383,7 +1383,8 @@ static void test_segment_change(void)
 }
 
 /* The fixed SSE case in tmpl, the TLB warm: its vector, or -1. */
-static int sse_case(const char *name, const uint8_t *code, unsigned len)
+static int translated_case(const char *name, const uint8_t *code,
+                           unsigned len)
 {
     Outcome a, b;
 
@@ -1430,7 +1431,8 @@ static void test_sse(void)
     len = fixed_setup(hex, regs, 3, code);
     memcpy(&tmpl.xmm[1], mem0 + 0x6000, 16);
     tmpl.xmm[1].b[3] ^= 1;
-    g_assert_cmpint(sse_case("SSE: compare and mask", code, len), ==, -1);
+    g_assert_cmpint(translated_case("SSE: compare and mask", code, len), ==,
+                    -1);
     g_assert_cmphex(env.regs[R_EAX], ==, 0xfff7);
     g_assert_cmphex(env.regs[R_ECX], ==, UINT64_C(0xffffffff00ffffff));
 
@@ -1440,7 +1442,7 @@ static void test_sse(void)
         tmpl.cr[0] |= faults[i].cr0;
         tmpl.cr[4] &= ~faults[i].cr4_clear;
         tmpl.xmm[0].q[0] = 0x1234;
-        g_assert_cmpint(sse_case(faults[i].name, code, len), ==,
+        g_assert_cmpint(translated_case(faults[i].name, code, len), ==,
                         faults[i].vector);
         g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF);
         g_assert_cmphex(env.xmm[0].q[0], ==, 0x1234);
@@ -1449,10 +1451,59 @@ static void test_sse(void)
     len = fixed_setup(smc, regs, 0, code);
     memcpy(tmpl.xmm[2].b, "\xb8\x22\0\0\0\x90\x90\x90\x90\x90\x90\x90"
            "\x90\x90\x90\x90", 16);
-    g_assert_cmpint(sse_case("SSE: store over the next instruction", code,
-                             len), ==, -1);
+    g_assert_cmpint(translated_case("SSE: store over the next instruction",
+                                    code, len), ==, -1);
     g_assert_cmphex(env.rip, ==, DIFF_MEM + CODE_OFF + 8 + 16);
     g_assert_cmphex(env.regs[R_EAX], ==, 0x22);
+}
+
+/*
+ * Translated atomics with known results: LOCK CMPXCHG that succeeds (a
+ * 32-bit one leaves RAX's upper half alone) and fails (then EAX is
+ * loaded, zero-extended), XCHG with memory, and a misaligned CMPXCHG
+ * (the atomic handler's path).
+ */
+static void test_atomics(void)
+{
+    uint64_t regs[16] = { 0 };
+    uint8_t code[64];
+    /* +0 lock cmpxchg [rbx], ecx */
+    const char *ok = "f00fb10b";
+    /* +0 lock cmpxchg [rbx], edx  +4 xchg [rbx+8], rsi */
+    const char *fail_xchg = "f00fb113" "48877308";
+    /* +0 lock cmpxchg [rbx+1], ecx */
+    const char *misaligned = "f00fb14b01";
+    uint32_t m32;
+    uint64_t m64;
+    unsigned len;
+
+    regs[R_EBX] = DIFF_MEM + 0x6000;
+    regs[R_ESP] = DIFF_MEM + 0xe800;
+    regs[R_ECX] = UINT64_C(0x1111111122222222);
+    regs[R_EDX] = UINT64_C(0x3333333344444444);
+    regs[R_ESI] = UINT64_C(0x5555555566666666);
+
+    len = fixed_setup(ok, regs, 3, code);
+    memcpy(&m32, mem0 + 0x6000, 4);
+    tmpl.regs[R_EAX] = UINT64_C(0xdeadbeef00000000) | m32;
+    g_assert_cmpint(translated_case("CMPXCHG: equal", code, len), ==, -1);
+    g_assert_cmphex(env.regs[R_EAX], ==,
+                    UINT64_C(0xdeadbeef00000000) | m32);
+    g_assert_cmphex(x86_cc_compute(&env) & ZF_MASK, ==, ZF_MASK);
+
+    len = fixed_setup(fail_xchg, regs, 3, code);
+    memcpy(&m32, mem0 + 0x6000, 4);
+    memcpy(&m64, mem0 + 0x6008, 8);
+    tmpl.regs[R_EAX] = UINT64_C(0xdeadbeef00000000) | (uint32_t)~m32;
+    g_assert_cmpint(translated_case("CMPXCHG: unequal, XCHG", code, len),
+                    ==, -1);
+    g_assert_cmphex(env.regs[R_EAX], ==, m32);
+    g_assert_cmphex(x86_cc_compute(&env) & ZF_MASK, ==, 0);
+    g_assert_cmphex(env.regs[R_ESI], ==, m64);
+
+    len = fixed_setup(misaligned, regs, 3, code);
+    g_assert_cmpint(translated_case("CMPXCHG: misaligned", code, len), ==,
+                    -1);
 }
 
 /* Code that jumps into itself may run anything, IN and OUT too. */
@@ -1497,6 +1548,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcg-jit/self-modifying", test_self_modifying);
     g_test_add_func("/tcg-jit/page-cross", test_page_cross);
     g_test_add_func("/tcg-jit/chain", test_chain);
+    g_test_add_func("/tcg-jit/atomics", test_atomics);
     g_test_add_func("/tcg-jit/segments32", test_segments32);
     g_test_add_func("/tcg-jit/segments16", test_segments16);
     g_test_add_func("/tcg-jit/segment-change", test_segment_change);

@@ -375,6 +375,41 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
 static bool jit_flags_redo(JitCtx *c);
 
 /*
+ * The host CF = the guest's, from env's lazy flags whatever recorded
+ * them (the block's start): inline when the record is a SUB (CMP) of 1,
+ * 4 or 8 bytes, as the first operand (dst + src) compared with the
+ * second, else through x86_get_cf().  CMP of a byte then a block that
+ * begins with INC is the -Os loop (inc; cmp byte [..]; jne): 50 million
+ * calls to x86_get_cf() in the parallel workload, 80% of them.
+ */
+static void jit_carry_from_env(JitCtx *c)
+{
+    static const unsigned sizes[] = { 1, 4, 8 };
+    JitAsm *a = &c->a;
+    uint8_t *done[G_N_ELEMENTS(sizes)];
+
+    ja_load(a, 4, JA_RAX, env_mem(ENV_OFF(cc_op)));
+    for (unsigned k = 0; k < G_N_ELEMENTS(sizes); k++) {
+        uint8_t *other;
+
+        ja_alu_ri(a, JA_CMP, 4, JA_RAX,
+                  CC_OP_SUBB + __builtin_ctz(sizes[k]));
+        other = ja_jcc(a, CC_NE);
+        ja_load(a, 8, JA_RCX, env_mem(ENV_OFF(cc_src)));
+        ja_load(a, 8, JA_RDX, env_mem(ENV_OFF(cc_dst)));
+        ja_alu_rr(a, JA_ADD, sizes[k], JA_RDX, JA_RCX);
+        ja_alu_rr(a, JA_CMP, sizes[k], JA_RDX, JA_RCX);
+        done[k] = ja_jmp(a);
+        ja_patch(a, other, a->p);
+    }
+    jit_call_env(c, x86_get_cf, false, 0);
+    ja_bt_ri(a, 4, JA_RAX, 0);
+    for (unsigned k = 0; k < G_N_ELEMENTS(sizes); k++) {
+        ja_patch(a, done[k], a->p);
+    }
+}
+
+/*
  * Make the host CF the guest's (it is already when the host flags are
  * live; otherwise it is redone from the block's own record or worked out
  * from the lazy flags, which clobbers the caller-saved registers) and put
@@ -383,8 +418,7 @@ static bool jit_flags_redo(JitCtx *c);
 static void jit_carry_in(JitCtx *c, bool live)
 {
     if (!live && !jit_flags_redo(c)) {
-        jit_call_env(c, x86_get_cf, false, 0);
-        ja_bt_ri(&c->a, 4, JA_RAX, 0);
+        jit_carry_from_env(c);
     }
     ja_setcc(&c->a, CC_C, JA_RDX);
     ja_movx_rr(&c->a, false, 1, JA_RDX, JA_RDX);

@@ -120,16 +120,17 @@ void *tcg_jit_next_code(X86CPUState *env)
 
 /* ---- the loop --------------------------------------------------------- */
 
-/*
- * Run blocks in one setjmp frame.  Returns true when an exception ended
- * the frame and the slice should go on in a new one.
- */
 /* Take @n from the turn's @budget (to 0 at least). */
 static inline void exec_spend(unsigned *budget, unsigned n)
 {
     *budget -= MIN(*budget, n);
 }
 
+/*
+ * Run blocks in one setjmp frame, counting the loop's in @loops.
+ * Returns true when an exception ended the frame and the slice should
+ * go on in a new one.
+ */
 static bool exec_frame(CPUState *cpu, X86CPUState *env, TcgCPU *tc,
                        unsigned *budget, unsigned *loops)
 {

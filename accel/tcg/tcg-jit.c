@@ -560,7 +560,7 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
         return;
     case STUB_GENERIC:
         jit_set_rip(c, s->rip_off);
-        /* XCHG with memory is translated: its slow path is atomic too. */
+        /* XCHG and CMPXCHG are translated: their slow path is atomic. */
         jit_call_env(c, x86_insn_locked(s->insn) ? (void *)x86_exec_locked
                                                  : (void *)x86_exec_generic,
                      true, (uintptr_t)s->insn);

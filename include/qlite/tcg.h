@@ -144,7 +144,7 @@ static inline void tcg_tb_set_running(TcgBlock *tb)
  * translated again), so that nothing refers to a block that no longer
  * is; an invalidated block only turns TcgBlock.valid false, which links
  * and jump-cache entries check (6500 epoch bumps in a Linux boot, each
- * of which made every link and entry stale, became about 13).
+ * of which made every link and entry stale, became 69).
  */
 extern uint32_t tcg_tb_epoch;
 /* Blocks in the cache (for tests and statistics). */

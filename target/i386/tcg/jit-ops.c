@@ -159,6 +159,32 @@ JitStub *jit_tlb(JitCtx *c, unsigned size, bool write, JitStubKind kind)
     return s;
 }
 
+bool jit_mem_whole(JitCtx *c, const X86Insn *in, unsigned size, bool write,
+                   unsigned align, JitStub **stubs)
+{
+    stubs[0] = NULL;
+    if (!jit_mem_addr(c, in, size, write)) {
+        return false;
+    }
+    if (align > 1) {
+        ja_test_ri(&c->a, 4, JA_RSI, align - 1);
+        stubs[0] = jit_stub(c, STUB_GENERIC, ja_jcc(&c->a, CC_NE));
+        stubs[0]->insn = in;
+    }
+    stubs[1] = jit_tlb(c, size, write, STUB_GENERIC);
+    stubs[1]->insn = in;
+    return true;
+}
+
+void jit_whole_rejoin(JitCtx *c, JitStub **stubs)
+{
+    for (int k = 0; k < 2; k++) {
+        if (stubs[k]) {
+            stubs[k]->back = c->a.p;
+        }
+    }
+}
+
 /* Load @size bytes of guest memory at RSI (segment @seg) into RAX. */
 void jit_load(JitCtx *c, unsigned size, unsigned seg)
 {
@@ -373,12 +399,12 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
 }
 
 static bool jit_flags_redo(JitCtx *c);
+static void jit_flags_of_record(JitCtx *c, int group, unsigned size);
 
 /*
  * The host CF = the guest's, from env's lazy flags whatever recorded
  * them (the block's start): inline when the record is a SUB (CMP) of 1,
- * 4 or 8 bytes, as the first operand (dst + src) compared with the
- * second, else through x86_get_cf().  CMP of a byte then a block that
+ * 4 or 8 bytes (jit_flags_of_record()), else through x86_get_cf().  CMP of a byte then a block that
  * begins with INC is the -Os loop (inc; cmp byte [..]; jne): 50 million
  * calls to x86_get_cf() in the parallel workload, 80% of them.
  */
@@ -395,10 +421,7 @@ static void jit_carry_from_env(JitCtx *c)
         ja_alu_ri(a, JA_CMP, 4, JA_RAX,
                   CC_OP_SUBB + __builtin_ctz(sizes[k]));
         other = ja_jcc(a, CC_NE);
-        ja_load(a, 8, JA_RCX, env_mem(ENV_OFF(cc_src)));
-        ja_load(a, 8, JA_RDX, env_mem(ENV_OFF(cc_dst)));
-        ja_alu_rr(a, JA_ADD, sizes[k], JA_RDX, JA_RCX);
-        ja_alu_rr(a, JA_CMP, sizes[k], JA_RDX, JA_RCX);
+        jit_flags_of_record(c, CC_OP_SUBB, sizes[k]);
         done[k] = ja_jmp(a);
         ja_patch(a, other, a->p);
     }
@@ -684,28 +707,37 @@ static bool jit_adc(JitCtx *c, const TcgOp *op, bool live)
  * with a = result + b; for ADD: a + b with a = result - b; logic: TEST
  * of the result).  False when the record is of another kind.
  */
-static bool jit_flags_redo(JitCtx *c)
+/*
+ * The host flags of env's lazy record of @group (ADD, SUB or LOGIC) and
+ * @size, redone from its operands (clobbers RAX RCX): the operation
+ * again, or for SUB the first operand compared with the second.
+ */
+static void jit_flags_of_record(JitCtx *c, int group, unsigned size)
 {
     JitAsm *a = &c->a;
-    unsigned size = c->cc_size;
 
-    if (c->cc_group != CC_OP_ADDB && c->cc_group != CC_OP_SUBB &&
-        c->cc_group != CC_OP_LOGICB) {
-        return false;
-    }
     ja_load(a, 8, JA_RAX, env_mem(ENV_OFF(cc_dst)));
-    if (c->cc_group == CC_OP_LOGICB) {
+    if (group == CC_OP_LOGICB) {
         ja_test_rr(a, size, JA_RAX, JA_RAX);
-        return true;
+        return;
     }
     ja_load(a, 8, JA_RCX, env_mem(ENV_OFF(cc_src)));
-    if (c->cc_group == CC_OP_SUBB) {
+    if (group == CC_OP_SUBB) {
         ja_alu_rr(a, JA_ADD, size, JA_RAX, JA_RCX);
         ja_alu_rr(a, JA_CMP, size, JA_RAX, JA_RCX);
     } else {
         ja_alu_rr(a, JA_SUB, size, JA_RAX, JA_RCX);
         ja_alu_rr(a, JA_ADD, size, JA_RAX, JA_RCX);
     }
+}
+
+static bool jit_flags_redo(JitCtx *c)
+{
+    if (c->cc_group != CC_OP_ADDB && c->cc_group != CC_OP_SUBB &&
+        c->cc_group != CC_OP_LOGICB) {
+        return false;
+    }
+    jit_flags_of_record(c, c->cc_group, c->cc_size);
     return true;
 }
 
@@ -959,42 +991,10 @@ static bool jit_stack_seg(JitCtx *c, const X86Insn *in)
 }
 
 /*
- * The start of a locked access to @size bytes of @in's memory operand:
- * RSI = the host address, or one of two stubs (returned, for the caller
- * to give a @back) runs the atomic handler: a TLB miss (MMIO, a code
- * page) or an address not naturally aligned, which might split a cache
- * line (a host bus lock: slow, or fatal with split lock detection).
- */
-static bool jit_lock_start(JitCtx *c, const X86Insn *in, unsigned size,
-                           JitStub **stubs)
-{
-    if (!jit_mem_addr(c, in, size, true)) {
-        return false;
-    }
-    stubs[0] = jit_tlb(c, size, true, STUB_GENERIC);
-    stubs[0]->insn = in;
-    stubs[1] = NULL;
-    if (size > 1) {
-        ja_test_ri(&c->a, 4, JA_RSI, size - 1);
-        stubs[1] = jit_stub(c, STUB_GENERIC, ja_jcc(&c->a, CC_NE));
-        stubs[1]->insn = in;
-    }
-    return true;
-}
-
-static void jit_lock_end(JitCtx *c, JitStub **stubs)
-{
-    for (int k = 0; k < 2; k++) {
-        if (stubs[k]) {
-            stubs[k]->back = c->a.p;
-        }
-    }
-}
-
-/*
  * CMPXCHG with memory (locked or not): the host's LOCK CMPXCHG on RAX =
  * the accumulator, which is written back when unequal; the flags are
- * CMP's of the accumulator with the old value.
+ * CMP's of the accumulator with the old value.  The handler's paths as
+ * XCHG's (below).
  */
 static bool jit_cmpxchg(JitCtx *c, const TcgOp *op)
 {
@@ -1004,7 +1004,7 @@ static bool jit_cmpxchg(JitCtx *c, const TcgOp *op)
     uint8_t *equal;
 
     if (in->loc[0].kind != X86_LOC_MEM || in->loc[1].kind != X86_LOC_REG ||
-        !jit_lock_start(c, in, size, stubs)) {
+        !jit_mem_whole(c, in, size, true, size, stubs)) {
         return false;
     }
     ja_load(&c->a, size, JA_RAX, greg(R_EAX));
@@ -1020,14 +1020,17 @@ static bool jit_cmpxchg(JitCtx *c, const TcgOp *op)
          * after its path rejoins here. */
         jit_cc(c, CC_OP_SUBB, size, JA_RDX, JA_RAX);
     }
-    jit_lock_end(c, stubs);
+    jit_whole_rejoin(c, stubs);
     return true;
 }
 
 /*
  * XCHG of a register with a register or with memory.  With memory it is
  * locked (SDM vol 2B: with or without the prefix), and so is the host's
- * XCHG with memory (jit_lock_start()).
+ * XCHG with memory.  Its handler (exec-atomic.c) takes a TLB miss (MMIO,
+ * a code page) and an address not naturally aligned, which might split
+ * a cache line under a host bus lock (slow, or fatal with split lock
+ * detection); so for CMPXCHG.
  */
 static bool jit_xchg(JitCtx *c, const X86Insn *in)
 {
@@ -1051,14 +1054,30 @@ static bool jit_xchg(JitCtx *c, const X86Insn *in)
         jit_greg_store(c, size, r->reg, JA_RAX);
         return true;
     }
-    if (m->kind != X86_LOC_MEM || !jit_lock_start(c, in, size, stubs)) {
+    if (m->kind != X86_LOC_MEM ||
+        !jit_mem_whole(c, in, size, true, size, stubs)) {
         return false;
     }
     ja_load(&c->a, size, JA_RCX, greg(r->reg));
     ja_xchg_mr(&c->a, size, ja_mem(JA_RSI, 0), JA_RCX);
     jit_greg_store(c, size, r->reg, JA_RCX);
-    jit_lock_end(c, stubs);
+    jit_whole_rejoin(c, stubs);
     return true;
+}
+
+/*
+ * Instructions jit_native() may take: those it takes whatever their
+ * handler, those with a fast handler, and the SSE ones.
+ */
+static bool jit_takes_any(const X86Insn *in)
+{
+    switch (in->op) {
+    case X86_OP_JMP: case X86_OP_JMP_IND: case X86_OP_CALL_IND:
+    case X86_OP_XCHG: case X86_OP_CMPXCHG:
+        return true;
+    default:
+        return x86_exec_fast_handler(in, false) || jit_sse_takes(in);
+    }
 }
 
 /* The native translation of @op, or false (nothing emitted) for none. */
@@ -1070,20 +1089,20 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
         !x86_insn_is_pause(in)) {
         return true;
     }
-    if (in->op == X86_OP_JMP) {
+    /* Taken whatever their handler (jit_takes_any()). */
+    switch (in->op) {
+    case X86_OP_JMP:
         return jit_jmp(c, in);
-    }
-    if (in->op == X86_OP_JMP_IND) {
+    case X86_OP_JMP_IND:
         return jit_jmp_ind(c, in);
-    }
-    if (in->op == X86_OP_CALL_IND) {
+    case X86_OP_CALL_IND:
         return jit_stack(c, in);
-    }
-    if (in->op == X86_OP_XCHG) {
+    case X86_OP_XCHG:
         return jit_xchg(c, in);
-    }
-    if (in->op == X86_OP_CMPXCHG) {
+    case X86_OP_CMPXCHG:
         return jit_cmpxchg(c, op);
+    default:
+        break;
     }
     if (x86_insn_locked(in)) {
         /* Locked instructions: the atomic handler (exec-atomic.c). */
@@ -1156,9 +1175,8 @@ bool jit_x86_op_loads_seg(const TcgOp *op)
 /*
  * The segments this block's native accesses may use: those of its
  * memory operands and SS for its stack operations, among the
- * instructions jit_native() may take (those with a fast handler, and
- * the SSE ones); CS always (where links enter, it is not checked
- * otherwise).
+ * instructions jit_native() may take (jit_takes_any()); CS always (where
+ * links enter, it is not checked otherwise).
  */
 uint8_t jit_x86_seg_scan(const TcgBlock *tb)
 {
@@ -1167,7 +1185,7 @@ uint8_t jit_x86_seg_scan(const TcgBlock *tb)
     for (unsigned i = 0; i < tb->n; i++) {
         const X86Insn *in = &tb->ops[i].insn;
 
-        if (!x86_exec_fast_handler(in, false) && !jit_sse_takes(in)) {
+        if (!jit_takes_any(in)) {
             continue;
         }
         for (int n = 0; n < 3; n++) {

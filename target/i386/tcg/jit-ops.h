@@ -21,6 +21,16 @@ bool jit_mem_addr(JitCtx *c, const X86Insn *in, unsigned size, bool write);
  * Clobbers RAX, RDX and the flags.
  */
 JitStub *jit_tlb(JitCtx *c, unsigned size, bool write, JitStubKind kind);
+/*
+ * RSI = the host address of @in's @size-byte memory operand, for an
+ * instruction whose whole work the handler does instead (the returned
+ * stubs) on a TLB miss and, with @align above 1, on an address not
+ * aligned to @align.  False: the handler must do it.
+ */
+bool jit_mem_whole(JitCtx *c, const X86Insn *in, unsigned size, bool write,
+                   unsigned align, JitStub **stubs);
+/* jit_mem_whole()'s stubs go on here, after the instruction. */
+void jit_whole_rejoin(JitCtx *c, JitStub **stubs);
 /* Load @size bytes of guest memory at RSI (segment @seg) into RAX. */
 void jit_load(JitCtx *c, unsigned size, unsigned seg);
 /* Store the low @size bytes of RCX at guest RSI (segment @seg). */

@@ -140,41 +140,6 @@ static JitStub *sse_check_enabled(JitCtx *c, const X86Insn *in)
     return s;
 }
 
-/*
- * RSI = the host address of @in's @size-byte memory operand, @aligned:
- * 16-byte alignment required; the returned stubs (up to two) run the
- * handler on a miss or a misaligned address.  False: not translatable.
- */
-static bool sse_mem(JitCtx *c, const X86Insn *in, unsigned size, bool write,
-                    bool aligned, JitStub **stubs)
-{
-    JitStub *s;
-
-    if (!jit_mem_addr(c, in, size, write)) {
-        return false;
-    }
-    if (aligned) {
-        ja_test_ri(&c->a, 4, JA_RSI, 15);
-        s = jit_stub(c, STUB_GENERIC, ja_jcc(&c->a, CC_NE));
-        s->insn = in;
-        stubs[0] = s;
-    }
-    s = jit_tlb(c, size, write, STUB_GENERIC);
-    s->insn = in;
-    stubs[1] = s;
-    return true;
-}
-
-/* The handler's stubs rejoin after the instruction. */
-static void sse_rejoin(JitCtx *c, JitStub **stubs)
-{
-    for (int k = 0; k < 2; k++) {
-        if (stubs[k]) {
-            stubs[k]->back = c->a.p;
-        }
-    }
-}
-
 static void movdqu_load(JitCtx *c, unsigned x, JaMem m)
 {
     ja_sse_rm(&c->a, 0xf3, SSE_MOVDQU_LOAD, false, x, m);
@@ -204,7 +169,8 @@ static bool sse_move(JitCtx *c, const X86Insn *in)
         movdqu_store(c, env_mem(XMM_OFF(d)), 0);
         return true;
     }
-    if (!sse_mem(c, in, 16, store, sse_aligned_move(in), stubs)) {
+    if (!jit_mem_whole(c, in, 16, store, sse_aligned_move(in) ? 16 : 0,
+                       stubs)) {
         return false;
     }
     if (store) {
@@ -214,7 +180,7 @@ static bool sse_move(JitCtx *c, const X86Insn *in)
         movdqu_load(c, 0, ja_mem(JA_RSI, 0));
         movdqu_store(c, env_mem(XMM_OFF(in->reg)), 0);
     }
-    sse_rejoin(c, stubs);
+    jit_whole_rejoin(c, stubs);
     return true;
 }
 
@@ -225,7 +191,7 @@ static bool sse_source(JitCtx *c, const X86Insn *in, JitStub **stubs)
         movdqu_load(c, 1, env_mem(XMM_OFF(in->rm)));
         return true;
     }
-    if (!sse_mem(c, in, 16, false, true, stubs)) {
+    if (!jit_mem_whole(c, in, 16, false, 16, stubs)) {
         return false;
     }
     movdqu_load(c, 1, ja_mem(JA_RSI, 0));
@@ -248,7 +214,7 @@ static bool sse_arith(JitCtx *c, const X86Insn *in, SseKind kind)
         ja_byte(&c->a, in->imm);
     }
     movdqu_store(c, env_mem(XMM_OFF(in->reg)), 0);
-    sse_rejoin(c, stubs);
+    jit_whole_rejoin(c, stubs);
     return true;
 }
 

@@ -339,6 +339,26 @@ static void jit_alu_apply(JitCtx *c, int hop, unsigned ccop, unsigned size,
     }
 }
 
+/*
+ * Would the flags an instruction records never be read, because the next
+ * one is INC or DEC of a register?  Translated, that takes CF from the
+ * host flags (jit_binop() leaves them live for its register and compare
+ * forms) and records the flags itself; it cannot fault in between.  The
+ * -O2 loop ending "sub; dec; jnz" recorded twice per iteration.
+ */
+static bool jit_next_records_cf(const JitCtx *c)
+{
+    const X86Insn *next;
+
+    if (c->i + 1 >= c->tb->n) {
+        return false;
+    }
+    next = &c->tb->ops[c->i + 1].insn;
+    return (next->op == X86_OP_INC || next->op == X86_OP_DEC) &&
+           next->loc[0].kind == X86_LOC_REG && !x86_insn_locked(next) &&
+           x86_exec_fast_handler(next, false);
+}
+
 static bool jit_binop(JitCtx *c, const TcgOp *op)
 {
     const X86Insn *in = &op->insn;
@@ -365,7 +385,8 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
             ja_load(&c->a, size, JA_RCX, greg(s->reg));
         }
         ja_load(&c->a, size, JA_RAX, greg(d->reg));
-        jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm, op->flags_dead);
+        jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm,
+                      op->flags_dead || jit_next_records_cf(c));
         if (!ro) {
             jit_greg_store(c, size, d->reg, JA_RAX);
         }
@@ -381,7 +402,8 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
         if (!imm_src) {
             ja_load(&c->a, size, JA_RCX, greg(s->reg));
         }
-        jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm, op->flags_dead);
+        jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm,
+                      op->flags_dead || jit_next_records_cf(c));
         c->hf_live = true;
         return true;
     }

@@ -347,6 +347,44 @@ const FlatRange *flatview_lookup(FlatView *view, uint64_t addr)
     return NULL;
 }
 
+bool flatview_same_backing(FlatView *a, FlatView *b, uint64_t addr,
+                           uint64_t size)
+{
+    uint64_t last = addr + (size - 1);
+
+    for (;;) {
+        const FlatRange *ra = flatview_lookup(a, addr);
+        const FlatRange *rb = flatview_lookup(b, addr);
+        uint64_t piece = last;      /* the last byte alike so far */
+
+        if (!ra != !rb) {
+            return false;
+        }
+        if (ra) {
+            if (ra->mr != rb->mr || ra->offset + (addr - ra->start) !=
+                                    rb->offset + (addr - rb->start)) {
+                return false;
+            }
+            piece = MIN(piece, MIN(fr_last(ra), fr_last(rb)));
+        } else {
+            /* A hole in both, up to where either maps something. */
+            unsigned i = flatview_find_index(a, addr);
+            unsigned j = flatview_find_index(b, addr);
+
+            if (i < a->nr) {
+                piece = MIN(piece, a->ranges[i].start - 1);
+            }
+            if (j < b->nr) {
+                piece = MIN(piece, b->ranges[j].start - 1);
+            }
+        }
+        if (piece >= last) {
+            return true;
+        }
+        addr = piece + 1;
+    }
+}
+
 /* The view being built: a growable array of FlatRange, kept sorted. */
 typedef struct FlatBuilder {
     GArray *ranges;

@@ -264,6 +264,12 @@ bool tcg_mem_sync_pending(void)
     return g_atomic_int_get(&mem_changed);
 }
 
+/* Does physical @page hold other bytes in mem_view than in @opaque? */
+static bool mem_page_moved(uint64_t page, void *opaque)
+{
+    return !flatview_same_backing(opaque, mem_view, page, X86_PAGE_SIZE);
+}
+
 void tcg_mem_sync(void)
 {
     FlatView *old = mem_view;
@@ -273,8 +279,7 @@ void tcg_mem_sync(void)
     }
     mem_view = address_space_get_flatview(&address_space_memory);
     mem_gen++;
-    flatview_unref(old);
-    /* Host pointers and code behind old translations may be stale. */
+    /* The TLBs hold host pointers into the old map. */
     for (int i = 0; i < cpu_count(); i++) {
         CPUState *cs = cpu_get(i);
 
@@ -282,5 +287,15 @@ void tcg_mem_sync(void)
             x86_tlb_flush(x86_env(cs), true);
         }
     }
-    tcg_tb_flush_all();
+    /*
+     * Blocks stay where RAM stays: a PCI BAR moving (Linux's probe moves
+     * them some thirty times a boot) drops no code.  Blocks from pages
+     * the new map backs otherwise (PAM, SMRAM, a ROM swapped) go.
+     */
+    if (old) {
+        tcg_tb_invalidate_pages_if(mem_page_moved, old);
+        flatview_unref(old);
+    } else {
+        tcg_tb_flush_all();
+    }
 }

@@ -273,6 +273,23 @@ void tcg_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len)
     g_mutex_unlock(&tb_lock);
 }
 
+void tcg_tb_invalidate_pages_if(bool (*stale)(uint64_t page, void *opaque),
+                                void *opaque)
+{
+    g_mutex_lock(&tb_lock);
+    for (uint64_t l1 = 0; l1 < G_N_ELEMENTS(tb_pages); l1++) {
+        for (uint64_t l2 = 0; tb_pages[l1] && l2 < 1u << TB_PAGE_L2_BITS;
+             l2++) {
+            uint64_t page = (l1 << TB_PAGE_L2_BITS | l2) << X86_PAGE_BITS;
+
+            if (tb_pages[l1][l2] && stale(page, opaque)) {
+                tb_invalidate_page_range(page, page, page + X86_PAGE_SIZE);
+            }
+        }
+    }
+    g_mutex_unlock(&tb_lock);
+}
+
 static bool tb_page_has_code(X86CPUState *env, uint64_t paddr)
 {
     TcgBlock **head = tb_page_head(paddr & X86_PAGE_MASK, false);

@@ -155,6 +155,13 @@ const FlatRange *address_space_lookup(AddressSpace *as, uint64_t addr);
 FlatView *address_space_get_flatview(AddressSpace *as);   /* +ref */
 void flatview_unref(FlatView *view);
 const FlatRange *flatview_lookup(FlatView *view, uint64_t addr);
+/*
+ * Do views @a and @b back [addr, addr + size) alike: the same terminal
+ * region at the same offset, or nothing, throughout?  Reads only the
+ * views, not their regions (those of an old view may be gone).
+ */
+bool flatview_same_backing(FlatView *a, FlatView *b, uint64_t addr,
+                           uint64_t size);
 
 /* Byte-buffer access; spans regions, splits I/O into allowed sizes. */
 MemTxResult address_space_read(AddressSpace *as, uint64_t addr, void *buf,

@@ -123,6 +123,9 @@ void tcg_tb_gc(void);
 extern bool tcg_tb_gc_wanted;
 /* Code at @paddr changed: drop the blocks overlapping it. */
 void tcg_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len);
+/* Invalidate the blocks of every page holding some for which @stale says so. */
+void tcg_tb_invalidate_pages_if(bool (*stale)(uint64_t page, void *opaque),
+                                void *opaque);
 /* Drop every block (memory map change, reset, cache full). */
 void tcg_tb_flush_all(void);
 /*

@@ -1257,6 +1257,70 @@ static void test_flatview_ref(void)
     memory_region_destroy(&a);
 }
 
+/* What the translator keeps across a new map (tcg_mem_sync()). */
+static void test_flatview_same_backing(void)
+{
+    Space s;
+    MemoryRegion ram, ram2, al, io;
+    TestDev dev;
+    FlatView *v0, *v1, *v2;
+
+    testdev_fill(&dev);
+    space_init(&s, 0x100000);
+    ram_init(&ram, "ram", 0x10000);
+    ram_init(&ram2, "ram2", 0x10000);
+    memory_region_add_subregion(&s.root, 0, &ram);
+    memory_region_init_io(&io, &ops_wide, &dev, "bar", 0x1000);
+    memory_region_add_subregion(&s.root, 0x20000, &io);
+    v0 = address_space_get_flatview(&s.as);
+    g_assert_true(flatview_same_backing(v0, v0, 0, 0x100000));
+
+    /* A BAR moves: the RAM and the holes stay alike, its pages do not. */
+    memory_region_set_address(&io, 0x30000);
+    v1 = address_space_get_flatview(&s.as);
+    g_assert_true(flatview_same_backing(v0, v1, 0, 0x10000));
+    g_assert_true(flatview_same_backing(v0, v1, 0x10000, 0x10000));
+    g_assert_false(flatview_same_backing(v0, v1, 0x20000, 0x1000));
+    g_assert_false(flatview_same_backing(v0, v1, 0x30000, 0x1000));
+    g_assert_false(flatview_same_backing(v0, v1, 0, 0x100000));
+    g_assert_true(flatview_same_backing(v0, v1, 0xfffff, 1));
+
+    /* RAM aliased over RAM: alike only at the offset it had. */
+    memory_region_init_alias(&al, "al", &ram, 0x4000, 0x1000);
+    memory_region_add_subregion_overlap(&s.root, 0x4000, &al, 1);
+    g_assert_true(flatview_same_backing(v1, s.as.view, 0, 0x10000));
+    memory_region_set_alias_offset(&al, 0x1000);
+    g_assert_false(flatview_same_backing(v1, s.as.view, 0x4000, 0x1000));
+    /* Only the bytes in [addr, addr + size) count. */
+    g_assert_true(flatview_same_backing(v1, s.as.view, 0x3000, 0x1000));
+    g_assert_true(flatview_same_backing(v1, s.as.view, 0x5000, 0xb000));
+    g_assert_false(flatview_same_backing(v1, s.as.view, 0x3fff, 2));
+
+    /* I/O over part of a page makes the page differ. */
+    memory_region_del_subregion(&s.root, &al);
+    memory_region_set_address(&io, 0x8800);
+    v2 = address_space_get_flatview(&s.as);
+    g_assert_false(flatview_same_backing(v0, v2, 0x8000, 0x1000));
+    g_assert_true(flatview_same_backing(v0, v2, 0x7000, 0x1000));
+
+    /* Another RAM in its place, at the same offset: other bytes. */
+    memory_region_set_enabled(&ram, false);
+    memory_region_add_subregion(&s.root, 0, &ram2);
+    g_assert_false(flatview_same_backing(v0, s.as.view, 0x7000, 0x1000));
+
+    /* RAM disabled: nothing where it was. */
+    memory_region_del_subregion(&s.root, &ram2);
+    g_assert_false(flatview_same_backing(v0, s.as.view, 0, 0x1000));
+    flatview_unref(v0);
+    flatview_unref(v1);
+    flatview_unref(v2);
+    space_destroy(&s);
+    memory_region_destroy(&al);
+    memory_region_destroy(&io);
+    memory_region_destroy(&ram2);
+    memory_region_destroy(&ram);
+}
+
 /* ---- system spaces and info mtree -------------------------------------- */
 
 static void test_system_and_mtree(void)
@@ -1366,6 +1430,8 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/listener/commit", test_listener_commit);
     g_test_add_func("/memory/listener/reentrant", test_listener_reentrant);
     g_test_add_func("/memory/flatview/ref", test_flatview_ref);
+    g_test_add_func("/memory/flatview/same-backing",
+                    test_flatview_same_backing);
     g_test_add_func("/memory/system/mtree", test_system_and_mtree);
     return g_test_run();
 }

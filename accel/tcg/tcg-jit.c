@@ -391,10 +391,21 @@ static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
  * returns its code, or NULL to leave.  The chain registers restart with
  * that block.
  */
+static void jit_exit_next_code(JitCtx *c)
+{
+    JitAsm *a = &c->a;
+
+    jit_call_env(c, tcg_jit_next_code, false, 0);
+    ja_test_rr(a, 8, JA_RAX, JA_RAX);
+    ja_jcc_to(a, CC_E, c->epilogue);
+    ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
+    ja_jmp_reg(a, JA_RAX);
+}
+
 void jit_exit_lookup(JitCtx *c)
 {
     JitAsm *a = &c->a;
-    uint8_t *slow[8], *out[2] = { NULL, NULL }, *leave;
+    uint8_t *slow[8], *out[2] = { NULL, NULL };
     unsigned nslow = 0;
 
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
@@ -404,12 +415,7 @@ void jit_exit_lookup(JitCtx *c)
     for (unsigned k = 0; k < nslow; k++) {
         ja_patch(a, slow[k], a->p);
     }
-    jit_call_env(c, tcg_jit_next_code, false, 0);
-    ja_test_rr(a, 8, JA_RAX, JA_RAX);
-    leave = ja_jcc(a, CC_E);
-    ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
-    ja_jmp_reg(a, JA_RAX);
-    ja_patch(a, leave, c->epilogue);
+    jit_exit_next_code(c);
     for (int k = 0; k < 2; k++) {
         if (out[k]) {
             ja_patch(a, out[k], c->epilogue);
@@ -460,7 +466,7 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
     if (jit_x86_op_leaves(op)) {
         /* A branch, a mode change: it set rip, the block is done. */
         if (op->insn.op == X86_OP_JMP_IND || op->insn.op == X86_OP_CALL_IND) {
-            jit_exit_lookup(c);
+            jit_exit_next_code(c);
         } else {
             ja_jmp_to(&c->a, c->epilogue);
         }
@@ -565,8 +571,8 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
                                                  : (void *)x86_exec_generic,
                      true, (uintptr_t)s->insn);
         if (!s->back) {
-            /* CALL, RET: the handler set rip. */
-            jit_exit_lookup(c);
+            /* CALL, RET: the handler set rip (a slow path: no inline hit). */
+            jit_exit_next_code(c);
             return;
         }
         jit_check_stale(c, false);

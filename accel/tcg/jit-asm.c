@@ -414,6 +414,14 @@ void ja_patch(JitAsm *a, uint8_t *rel, const uint8_t *target)
     }
 }
 
+void ja_call_to(JitAsm *a, const uint8_t *target)
+{
+    ja_byte(a, 0xe8);                               /* CALL rel32 */
+    uint8_t *rel = a->p;
+    ja_u32(a, 0);
+    ja_patch(a, rel, target);
+}
+
 void ja_jmp_to(JitAsm *a, const uint8_t *target)
 {
     ja_patch(a, ja_jmp(a), target);

@@ -55,6 +55,15 @@ static size_t jit_used;
 static bool jit_reset_wanted;
 static size_t jit_buf_size;
 static int jit_state = -1;          /* -1 not yet decided, 0 off, 1 on */
+/*
+ * Code every block shares, at the start of the buffer, which a reset
+ * keeps (jit_emit_shared()): the epilogue, and the checks of a chained
+ * exit, within the block's page or not (jit_exit_chain()).
+ */
+static uint8_t *jit_epilogue;
+static uint8_t *jit_chain_check[2];
+static size_t jit_shared_size;
+static void jit_emit_shared(void);
 /* vCPUs: each link slot has one copy per vCPU (env->exec_link_off). */
 static unsigned jit_ncpus = 1;
 static size_t tcg_jit_buf_mib;      /* -accel tcg,tb-size= (0: default) */
@@ -101,6 +110,8 @@ bool tcg_jit_enabled(void)
                             "code (%s); interpreting", g_strerror(errno));
                 jit_buf = NULL;
                 jit_state = 0;
+            } else {
+                jit_emit_shared();
             }
         }
     }
@@ -147,7 +158,7 @@ void tcg_jit_gc(void)
          * link, whose slot lies in the code about to be overwritten.
          */
         jit_reset_wanted = false;
-        jit_used = 0;
+        jit_used = jit_shared_size;
         stats_inc(&tcg_vm_stats[TCG_VM_STAT_CODE_FLUSHES]);
         for (int i = 0; i < cpu_count(); i++) {
             if (cpu_get(i)->arch) {
@@ -264,6 +275,77 @@ static bool jit_same_page(const JitCtx *c, uint32_t rip_off)
 }
 
 /*
+ * The checks of a chained exit, shared by every block: called with R12 =
+ * the target rip and RAX = the exit's link slot (vCPU 0's copy), they
+ * return in RAX where to jump: the target's code, or the epilogue (after
+ * asking the loop to fill the slot, on a miss).  @same_page: the target
+ * lies in the page of the block that jumps (jit_same_page()).
+ */
+static void jit_emit_chain_check(JitCtx *c, bool same_page)
+{
+    JitAsm *a = &c->a;
+    uint8_t *miss[4], *out[2];
+
+    ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
+    ja_alu_rm(a, JA_ADD, 8, JA_RAX, env_mem(ENV_OFF(exec_link_off)));
+    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
+    ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
+    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+              ja_mem(JA_RAX, offsetof(TcgJitLink, epoch)));
+    miss[0] = ja_jcc(a, CC_NE);
+    ja_alu_rm(a, JA_CMP, 8, JA_R12, ja_mem(JA_RAX, offsetof(TcgJitLink, pc)));
+    miss[1] = ja_jcc(a, CC_NE);
+    if (same_page) {
+        /* The mapping this block was entered under holds the target. */
+        ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+    } else {
+        ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
+        ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+                  ja_mem(JA_RAX, offsetof(TcgJitLink, gen)));
+    }
+    miss[2] = ja_jcc(a, CC_NE);
+    ja_load(a, 8, JA_RDX, ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
+    ja_alu_mi(a, JA_CMP, 1, ja_mem(JA_RDX, offsetof(TcgBlock, valid)), 0);
+    miss[3] = ja_jcc(a, CC_E);
+    jit_check_leave(c, out);
+    ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgJitLink, code)));
+    ja_ret(a);
+    for (int k = 0; k < 4; k++) {
+        ja_patch(a, miss[k], a->p);
+    }
+    ja_store(a, 8, env_mem(ENV_OFF(exec_pending_link)), JA_RAX);
+    for (int k = 0; k < 2; k++) {
+        ja_patch(a, out[k], a->p);
+    }
+    ja_mov_imm(a, JA_RAX, (uintptr_t)jit_epilogue);
+    ja_ret(a);
+}
+
+/* The buffer's shared code (see jit_epilogue); once, before any block. */
+static void jit_emit_shared(void)
+{
+    JitCtx *c = g_new0(JitCtx, 1);
+    JitAsm *a = &c->a;
+
+    ja_init(a, jit_buf, jit_buf_size);
+    jit_epilogue = a->p;
+    ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
+    ja_pop(a, JA_R13);
+    ja_pop(a, JA_RBP);
+    ja_pop(a, JA_R12);
+    ja_pop(a, JA_RBX);
+    ja_ret(a);
+    for (int same_page = 0; same_page < 2; same_page++) {
+        jit_chain_check[same_page] = a->p;
+        jit_emit_chain_check(c, same_page);
+    }
+    g_assert(!a->overflow);
+    jit_shared_size = ((size_t)(a->p - jit_buf) + 15) & ~(size_t)15;
+    jit_used = jit_shared_size;
+    g_free(c);
+}
+
+/*
  * Go on at the block's rip + @rip_off, through a link slot
  * (TcgJitLink): while the slot's epoch is current (no block was
  * freed since it was filled, so its target still exists) and its target
@@ -271,12 +353,13 @@ static bool jit_same_page(const JitCtx *c, uint32_t rip_off)
  * the block's page, none came since the block began), no kick is pending and
  * the budget lasts, jump straight into the target's code.  Otherwise
  * leave, asking the loop to fill the slot with the block it runs next.
+ * The checks are shared code (jit_emit_chain_check()); the jump to
+ * the target is the exit's own, which the host predicts exit by exit.
  */
 void jit_exit_chain(JitCtx *c, uint32_t rip_off)
 {
     JitAsm *a = &c->a;
     TcgJitLink *link;
-    uint8_t *miss[4], *out[2];
 
     if (rip_off == 0) {
         jit_exit_loop(c);
@@ -292,39 +375,9 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
         link[i].epoch = tcg_tb_epoch - 1;   /* not linked yet */
     }
     jit_rip_lea(c, JA_R12, rip_off);
-    ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
     ja_mov_imm(a, JA_RAX, (uintptr_t)link);
-    ja_alu_rm(a, JA_ADD, 8, JA_RAX, env_mem(ENV_OFF(exec_link_off)));
-    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
-    ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
-    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
-              ja_mem(JA_RAX, offsetof(TcgJitLink, epoch)));
-    miss[0] = ja_jcc(a, CC_NE);
-    ja_alu_rm(a, JA_CMP, 8, JA_R12, ja_mem(JA_RAX, offsetof(TcgJitLink, pc)));
-    miss[1] = ja_jcc(a, CC_NE);
-    if (jit_same_page(c, rip_off)) {
-        /* The mapping this block was entered under holds the target. */
-        ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
-    } else {
-        ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
-        ja_alu_rm(a, JA_CMP, 4, JA_RCX,
-                  ja_mem(JA_RAX, offsetof(TcgJitLink, gen)));
-    }
-    miss[2] = ja_jcc(a, CC_NE);
-    ja_load(a, 8, JA_RDX, ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
-    ja_alu_mi(a, JA_CMP, 1, ja_mem(JA_RDX, offsetof(TcgBlock, valid)), 0);
-    miss[3] = ja_jcc(a, CC_E);
-    jit_check_leave(c, out);
-    ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgJitLink, code)));
+    ja_call_to(a, jit_chain_check[jit_same_page(c, rip_off)]);
     ja_jmp_reg(a, JA_RAX);
-    for (int k = 0; k < 4; k++) {
-        ja_patch(a, miss[k], a->p);
-    }
-    ja_store(a, 8, env_mem(ENV_OFF(exec_pending_link)), JA_RAX);
-    for (int k = 0; k < 2; k++) {
-        ja_patch(a, out[k], a->p);
-    }
-    ja_jmp_to(a, c->epilogue);
 }
 
 G_STATIC_ASSERT(sizeof(TcgJumpEntry) == 32);
@@ -624,8 +677,8 @@ static void jit_check_segs(JitCtx *c)
 }
 
 /*
- * The block's code: link slots, the epilogue, the entry (prologue),
- * the body (where chained jumps enter) and the stubs.
+ * The block's code: link slots, the entry (prologue), the body (where
+ * chained jumps enter) and the stubs; the epilogue is shared.
  */
 static void jit_translate(JitCtx *c)
 {
@@ -642,13 +695,7 @@ static void jit_translate(JitCtx *c)
     }
 
     c->cc_group = -1;           /* flags from before the block */
-    c->epilogue = a->p;
-    ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
-    ja_pop(a, JA_R13);
-    ja_pop(a, JA_RBP);
-    ja_pop(a, JA_R12);
-    ja_pop(a, JA_RBX);
-    ja_ret(a);
+    c->epilogue = jit_epilogue;
 
     c->entry = a->p;
     ja_push(a, JA_RBX);

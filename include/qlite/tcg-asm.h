@@ -110,6 +110,8 @@ void ja_setcc(JitAsm *a, int cc, JaReg r);
 uint8_t *ja_jcc(JitAsm *a, int cc);
 uint8_t *ja_jmp(JitAsm *a);
 void ja_jmp_to(JitAsm *a, const uint8_t *target);
+/* Call code within 2 GiB (the code buffer's shared routines). */
+void ja_call_to(JitAsm *a, const uint8_t *target);
 void ja_jcc_to(JitAsm *a, int cc, const uint8_t *target);
 void ja_jmp_reg(JitAsm *a, JaReg r);
 void ja_patch(JitAsm *a, uint8_t *rel, const uint8_t *target);

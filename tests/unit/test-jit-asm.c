@@ -339,6 +339,7 @@ static void asm_emit_branches(void)
     EXPECT("jo 0x0", rel = ja_jcc(&A, 0); ja_patch(&A, rel, A.start));
     EXPECT("jmp 0x0", rel = ja_jmp(&A); ja_patch(&A, rel, A.start));
     EXPECT("jmp 0x0", ja_jmp_to(&A, A.start));
+    EXPECT("call 0x0", ja_call_to(&A, A.start));
     EXPECT("js 0x0", ja_jcc_to(&A, 8, A.start));
     EXPECT("jg 0x0", ja_jcc_to(&A, 15, A.start));
     EXPECT("jmp rax", ja_jmp_reg(&A, JA_RAX));

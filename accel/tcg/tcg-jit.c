@@ -57,11 +57,13 @@ static size_t jit_buf_size;
 static int jit_state = -1;          /* -1 not yet decided, 0 off, 1 on */
 /*
  * Code every block shares, at the start of the buffer, which a reset
- * keeps (jit_emit_shared()): the epilogue, and the checks of a chained
- * exit, within the block's page or not (jit_exit_chain()).
+ * keeps (jit_emit_shared()): the epilogue, the checks of a chained
+ * exit, within the block's page or not (jit_exit_chain()), and the
+ * lookup of the next block (jit_exit_lookup()).
  */
 static uint8_t *jit_epilogue;
 static uint8_t *jit_chain_check[2];
+static uint8_t *jit_lookup;
 static size_t jit_shared_size;
 static void jit_emit_shared(void);
 /* vCPUs: each link slot has one copy per vCPU (env->exec_link_off). */
@@ -321,30 +323,6 @@ static void jit_emit_chain_check(JitCtx *c, bool same_page)
     ja_ret(a);
 }
 
-/* The buffer's shared code (see jit_epilogue); once, before any block. */
-static void jit_emit_shared(void)
-{
-    JitCtx *c = g_new0(JitCtx, 1);
-    JitAsm *a = &c->a;
-
-    ja_init(a, jit_buf, jit_buf_size);
-    jit_epilogue = a->p;
-    ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
-    ja_pop(a, JA_R13);
-    ja_pop(a, JA_RBP);
-    ja_pop(a, JA_R12);
-    ja_pop(a, JA_RBX);
-    ja_ret(a);
-    for (int same_page = 0; same_page < 2; same_page++) {
-        jit_chain_check[same_page] = a->p;
-        jit_emit_chain_check(c, same_page);
-    }
-    g_assert(!a->overflow);
-    jit_shared_size = ((size_t)(a->p - jit_buf) + 15) & ~(size_t)15;
-    jit_used = jit_shared_size;
-    g_free(c);
-}
-
 /*
  * Go on at the block's rip + @rip_off, through a link slot
  * (TcgJitLink): while the slot's epoch is current (no block was
@@ -384,10 +362,10 @@ G_STATIC_ASSERT(sizeof(TcgJumpEntry) == 32);
 
 /*
  * The jump cache's hit, as tcg_block_next_inline() and tcg_jit_usable()
- * make it, inline for 64-bit code: the entry for env->rip (R12) holds a
- * block of this pc, TLB generation, hflags and epoch, still valid and
- * translated for this guard; then jump into it unless kicked or out of
- * budget (@out).
+ * make it, for 64-bit code: the entry for env->rip (R12) holds a block
+ * of this pc, TLB generation, hflags and epoch, still valid and
+ * translated for this guard; then return its code unless kicked or out
+ * of budget (@out).
  * Anything else branches to one of the returned @slow (up to 8).
  */
 static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
@@ -433,17 +411,11 @@ static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
     jit_check_leave(c, out);
     ja_store_imm(a, 1, env_mem(ENV_OFF(int_shadow)), 0);
     ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgBlock, jit_body)));
-    ja_jmp_reg(a, JA_RAX);
+    ja_ret(a);
     return n;
 }
 
-/*
- * Go on at env->rip, which the instruction computed (RET, an indirect
- * JMP or CALL): in 64-bit code through the jump cache's hit inline,
- * else tcg_jit_next_code() finds the block as the loop would and
- * returns its code, or NULL to leave.  The chain registers restart with
- * that block.
- */
+/* tcg_jit_next_code(): on into the block it returns, or leave on NULL. */
 static void jit_exit_next_code(JitCtx *c)
 {
     JitAsm *a = &c->a;
@@ -455,25 +427,77 @@ static void jit_exit_next_code(JitCtx *c)
     ja_jmp_reg(a, JA_RAX);
 }
 
-void jit_exit_lookup(JitCtx *c)
+/*
+ * Where to go on at env->rip, shared by every block (64-bit code): it
+ * returns in RAX the next block's code, R12 its rip, through the jump
+ * cache's hit or else tcg_jit_next_code(), or the epilogue.
+ */
+static void jit_emit_lookup(JitCtx *c)
 {
     JitAsm *a = &c->a;
-    uint8_t *slow[8], *out[2] = { NULL, NULL };
-    unsigned nslow = 0;
+    uint8_t *slow[8], *out[2], *leave;
+    unsigned nslow;
 
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
-    if (!c->segmented) {
-        nslow = jit_jc_hit(c, slow, out);
-    }
+    nslow = jit_jc_hit(c, slow, out);
     for (unsigned k = 0; k < nslow; k++) {
         ja_patch(a, slow[k], a->p);
     }
-    jit_exit_next_code(c);
+    ja_alu_ri(a, JA_SUB, 8, JA_RSP, 8);     /* aligned again for the call */
+    jit_call_env(c, tcg_jit_next_code, false, 0);
+    ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
+    ja_test_rr(a, 8, JA_RAX, JA_RAX);
+    leave = ja_jcc(a, CC_E);
+    ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
+    ja_ret(a);
+    ja_patch(a, leave, a->p);
     for (int k = 0; k < 2; k++) {
-        if (out[k]) {
-            ja_patch(a, out[k], c->epilogue);
-        }
+        ja_patch(a, out[k], a->p);
     }
+    ja_mov_imm(a, JA_RAX, (uintptr_t)jit_epilogue);
+    ja_ret(a);
+}
+
+/*
+ * Go on at env->rip, which the instruction computed (RET, an indirect
+ * JMP or CALL): in 64-bit code through the shared lookup, with the jump
+ * into the block this exit's own; else tcg_jit_next_code() finds the
+ * block as the loop would and returns its code, or NULL to leave.
+ */
+void jit_exit_lookup(JitCtx *c)
+{
+    if (c->segmented) {
+        jit_exit_next_code(c);
+        return;
+    }
+    ja_call_to(&c->a, jit_lookup);
+    ja_jmp_reg(&c->a, JA_RAX);
+}
+
+/* The buffer's shared code (see jit_epilogue); once, before any block. */
+static void jit_emit_shared(void)
+{
+    JitCtx *c = g_new0(JitCtx, 1);
+    JitAsm *a = &c->a;
+
+    ja_init(a, jit_buf, jit_buf_size);
+    jit_epilogue = a->p;
+    ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
+    ja_pop(a, JA_R13);
+    ja_pop(a, JA_RBP);
+    ja_pop(a, JA_R12);
+    ja_pop(a, JA_RBX);
+    ja_ret(a);
+    for (int same_page = 0; same_page < 2; same_page++) {
+        jit_chain_check[same_page] = a->p;
+        jit_emit_chain_check(c, same_page);
+    }
+    jit_lookup = a->p;
+    jit_emit_lookup(c);
+    g_assert(!a->overflow);
+    jit_shared_size = ((size_t)(a->p - jit_buf) + 15) & ~(size_t)15;
+    jit_used = jit_shared_size;
+    g_free(c);
 }
 
 /* A conditional exit to rip_off (host condition @cc), chained. */

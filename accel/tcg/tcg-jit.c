@@ -62,7 +62,14 @@ static int jit_state = -1;          /* -1 not yet decided, 0 off, 1 on */
  * lookup of the next block (jit_exit_lookup()).
  */
 static uint8_t *jit_epilogue;
-static uint8_t *jit_chain_check[2];
+/* How a chained exit's target is known to be what the link says. */
+enum {
+    CHAIN_SAME_PAGE,    /* in the jumping block's page: no flush since */
+    CHAIN_TLB,          /* 64-bit: no flush since, or the TLB says so */
+    CHAIN_GEN,          /* no flush since the link was filled */
+    CHAIN_KINDS
+};
+static uint8_t *jit_chain_check[CHAIN_KINDS];
 static uint8_t *jit_lookup;
 static size_t jit_shared_size;
 static void jit_emit_shared(void);
@@ -276,17 +283,55 @@ static bool jit_same_page(const JitCtx *c, uint32_t rip_off)
     return !c->segmented && in_page >= 0 && in_page < X86_PAGE_SIZE;
 }
 
+
 /*
- * The checks of a chained exit, shared by every block: called with R12 =
- * the target rip and RAX = the exit's link slot (vCPU 0's copy), they
- * return in RAX where to jump: the target's code, or the epilogue (after
- * asking the loop to fill the slot, on a miss).  @same_page: the target
- * lies in the page of the block that jumps (jit_same_page()).
+ * Is the target's page (R12) mapped, for fetching, to the physical page
+ * the target block lies in (one page only) by the TLB at offset EDI of
+ * env?  Then the link holds whatever flushes came since it was filled:
+ * a flush empties the TLB but for global pages, which the kernel's code
+ * is in, so links across its pages survive the context switches (they
+ * were half a million trips through the loop to fill them again in a
+ * boot).  Branches to @miss when not; clobbers RCX RDX RSI RDI R8.
  */
-static void jit_emit_chain_check(JitCtx *c, bool same_page)
+static void jit_chain_tlb_check(JitCtx *c, uint8_t **miss)
 {
     JitAsm *a = &c->a;
-    uint8_t *miss[4], *out[2];
+
+    ja_mov_rr(a, 4, JA_RSI, JA_R12);
+    ja_shift_ri(a, JA_SHR, 4, JA_RSI, 6);
+    ja_alu_ri(a, JA_AND, 4, JA_RSI, (X86_TLB_SIZE - 1) << 6);
+    ja_alu_rr(a, JA_ADD, 8, JA_RSI, JA_RDI);
+    ja_alu_rr(a, JA_ADD, 8, JA_RSI, JA_RBX);     /* the entry */
+    ja_mov_rr(a, 8, JA_R8, JA_R12);
+    ja_alu_ri(a, JA_AND, 8, JA_R8, (int32_t)X86_PAGE_MASK);
+    ja_alu_rm(a, JA_CMP, 8, JA_R8,
+              ja_mem(JA_RSI, offsetof(X86TLBEntry, tag_code)));
+    miss[0] = ja_jcc(a, CC_NE);
+    ja_load(a, 8, JA_RDX, ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
+    ja_load(a, 8, JA_R8, ja_mem(JA_RSI, offsetof(X86TLBEntry, paddr)));
+    ja_alu_rm(a, JA_CMP, 8, JA_R8, ja_mem(JA_RDX, offsetof(TcgBlock, page)));
+    miss[1] = ja_jcc(a, CC_NE);
+    ja_alu_mi(a, JA_CMP, 8,
+              ja_mem(JA_RDX, offsetof(TcgBlock, page) + sizeof(uint64_t)),
+              (int32_t)TCG_NO_PAGE);
+    miss[2] = ja_jcc(a, CC_NE);
+    /* Good under this generation too: the next check is the short one. */
+    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
+    ja_store(a, 4, ja_mem(JA_RAX, offsetof(TcgJitLink, gen)), JA_RCX);
+}
+
+/*
+ * The checks of a chained exit, shared by every block: called with R12 =
+ * the target rip, RAX = the exit's link slot (vCPU 0's copy) and, for
+ * CHAIN_TLB, EDI = the offset in env of the block's TLB, they return in
+ * RAX where to jump: the target's code, or the epilogue (after asking
+ * the loop to fill the slot, on a miss).
+ */
+static void jit_emit_chain_check(JitCtx *c, int kind)
+{
+    JitAsm *a = &c->a;
+    uint8_t *miss[7], *out[2], *gen_ok = NULL;
+    unsigned nmiss = 0;
 
     ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
     ja_alu_rm(a, JA_ADD, 8, JA_RAX, env_mem(ENV_OFF(exec_link_off)));
@@ -294,25 +339,33 @@ static void jit_emit_chain_check(JitCtx *c, bool same_page)
     ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
     ja_alu_rm(a, JA_CMP, 4, JA_RCX,
               ja_mem(JA_RAX, offsetof(TcgJitLink, epoch)));
-    miss[0] = ja_jcc(a, CC_NE);
+    miss[nmiss++] = ja_jcc(a, CC_NE);
     ja_alu_rm(a, JA_CMP, 8, JA_R12, ja_mem(JA_RAX, offsetof(TcgJitLink, pc)));
-    miss[1] = ja_jcc(a, CC_NE);
-    if (same_page) {
+    miss[nmiss++] = ja_jcc(a, CC_NE);
+    if (kind == CHAIN_SAME_PAGE) {
         /* The mapping this block was entered under holds the target. */
         ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+        miss[nmiss++] = ja_jcc(a, CC_NE);
     } else {
         ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
         ja_alu_rm(a, JA_CMP, 4, JA_RCX,
                   ja_mem(JA_RAX, offsetof(TcgJitLink, gen)));
+        if (kind == CHAIN_TLB) {
+            gen_ok = ja_jcc(a, CC_E);
+            jit_chain_tlb_check(c, &miss[nmiss]);
+            nmiss += 3;
+            ja_patch(a, gen_ok, a->p);
+        } else {
+            miss[nmiss++] = ja_jcc(a, CC_NE);
+        }
     }
-    miss[2] = ja_jcc(a, CC_NE);
     ja_load(a, 8, JA_RDX, ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
     ja_alu_mi(a, JA_CMP, 1, ja_mem(JA_RDX, offsetof(TcgBlock, valid)), 0);
-    miss[3] = ja_jcc(a, CC_E);
+    miss[nmiss++] = ja_jcc(a, CC_E);
     jit_check_leave(c, out);
     ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgJitLink, code)));
     ja_ret(a);
-    for (int k = 0; k < 4; k++) {
+    for (unsigned k = 0; k < nmiss; k++) {
         ja_patch(a, miss[k], a->p);
     }
     ja_store(a, 8, env_mem(ENV_OFF(exec_pending_link)), JA_RAX);
@@ -338,6 +391,7 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
 {
     JitAsm *a = &c->a;
     TcgJitLink *link;
+    int kind;
 
     if (rip_off == 0) {
         jit_exit_loop(c);
@@ -354,7 +408,15 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
     }
     jit_rip_lea(c, JA_R12, rip_off);
     ja_mov_imm(a, JA_RAX, (uintptr_t)link);
-    ja_call_to(a, jit_chain_check[jit_same_page(c, rip_off)]);
+    if (jit_same_page(c, rip_off)) {
+        kind = CHAIN_SAME_PAGE;
+    } else if (!c->segmented) {
+        kind = CHAIN_TLB;
+        ja_mov_imm(a, JA_RDI, (uint32_t)c->tlb);
+    } else {
+        kind = CHAIN_GEN;
+    }
+    ja_call_to(a, jit_chain_check[kind]);
     ja_jmp_reg(a, JA_RAX);
 }
 
@@ -488,9 +550,9 @@ static void jit_emit_shared(void)
     ja_pop(a, JA_R12);
     ja_pop(a, JA_RBX);
     ja_ret(a);
-    for (int same_page = 0; same_page < 2; same_page++) {
-        jit_chain_check[same_page] = a->p;
-        jit_emit_chain_check(c, same_page);
+    for (int kind = 0; kind < CHAIN_KINDS; kind++) {
+        jit_chain_check[kind] = a->p;
+        jit_emit_chain_check(c, kind);
     }
     jit_lookup = a->p;
     jit_emit_lookup(c);

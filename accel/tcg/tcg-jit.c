@@ -291,7 +291,7 @@ static bool jit_same_page(const JitCtx *c, uint32_t rip_off)
  * a flush empties the TLB but for global pages, which the kernel's code
  * is in, so links across its pages survive the context switches (they
  * were half a million trips through the loop to fill them again in a
- * boot).  Branches to @miss when not; clobbers RCX RDX RSI RDI R8.
+ * boot).  Branches to @miss when not; clobbers RDX RSI R8.
  */
 static void jit_chain_tlb_check(JitCtx *c, uint8_t **miss)
 {
@@ -315,9 +315,11 @@ static void jit_chain_tlb_check(JitCtx *c, uint8_t **miss)
               ja_mem(JA_RDX, offsetof(TcgBlock, page) + sizeof(uint64_t)),
               (int32_t)TCG_NO_PAGE);
     miss[2] = ja_jcc(a, CC_NE);
-    /* Good under this generation too: the next check is the short one. */
-    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
-    ja_store(a, 4, ja_mem(JA_RAX, offsetof(TcgJitLink, gen)), JA_RCX);
+    /*
+     * The link keeps its old generation: only the loop notes the code's
+     * region under the new one (x86_tlb_note_code()), without which an
+     * INVLPG of the target's page would not bump it.
+     */
 }
 
 /*

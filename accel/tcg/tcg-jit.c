@@ -335,7 +335,6 @@ static void jit_emit_chain_check(JitCtx *c, int kind)
     uint8_t *miss[7], *out[2], *gen_ok = NULL;
     unsigned nmiss = 0;
 
-    ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
     ja_alu_rm(a, JA_ADD, 8, JA_RAX, env_mem(ENV_OFF(exec_link_off)));
     ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
     ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
@@ -374,6 +373,8 @@ static void jit_emit_chain_check(JitCtx *c, int kind)
     for (int k = 0; k < 2; k++) {
         ja_patch(a, out[k], a->p);
     }
+    /* Only leaving needs env->rip: the target's code has it in R12. */
+    ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
     ja_mov_imm(a, JA_RAX, (uintptr_t)jit_epilogue);
     ja_ret(a);
 }

@@ -223,15 +223,27 @@ void jit_exit(JitCtx *c, uint32_t rip_off)
     ja_jmp_to(&c->a, c->epilogue);
 }
 
-/* Leave when kicked or out of budget (two memory operations, no register). */
+/*
+ * Leave when kicked or out of budget.  Translated code keeps
+ * env->exec_budget in JIT_BUDGET (loaded by the prologue, stored by the
+ * epilogue and around tcg_jit_next_code(), which takes one too).
+ */
 static void jit_check_leave(JitCtx *c, uint8_t **out)
 {
     JitAsm *a = &c->a;
 
     ja_alu_mi(a, JA_CMP, 4, env_mem(ENV_OFF(exec_kicked)), 0);
     out[0] = ja_jcc(a, CC_NE);
-    ja_alu_mi(a, JA_SUB, 4, env_mem(ENV_OFF(exec_budget)), 1);
+    ja_alu_ri(a, JA_SUB, 4, JIT_BUDGET, 1);
     out[1] = ja_jcc(a, CC_S);
+}
+
+/* tcg_jit_next_code() with env->exec_budget current around it. */
+static void jit_call_next_code(JitCtx *c)
+{
+    ja_store(&c->a, 4, env_mem(ENV_OFF(exec_budget)), JIT_BUDGET);
+    jit_call_env(c, tcg_jit_next_code, false, 0);
+    ja_load(&c->a, 4, JIT_BUDGET, env_mem(ENV_OFF(exec_budget)));
 }
 
 /*
@@ -485,7 +497,7 @@ static void jit_exit_next_code(JitCtx *c)
 {
     JitAsm *a = &c->a;
 
-    jit_call_env(c, tcg_jit_next_code, false, 0);
+    jit_call_next_code(c);
     ja_test_rr(a, 8, JA_RAX, JA_RAX);
     ja_jcc_to(a, CC_E, c->epilogue);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
@@ -509,7 +521,7 @@ static void jit_emit_lookup(JitCtx *c)
         ja_patch(a, slow[k], a->p);
     }
     ja_alu_ri(a, JA_SUB, 8, JA_RSP, 8);     /* aligned again for the call */
-    jit_call_env(c, tcg_jit_next_code, false, 0);
+    jit_call_next_code(c);
     ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
     ja_test_rr(a, 8, JA_RAX, JA_RAX);
     leave = ja_jcc(a, CC_E);
@@ -547,7 +559,8 @@ static void jit_emit_shared(void)
 
     ja_init(a, jit_buf, jit_buf_size);
     jit_epilogue = a->p;
-    ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
+    ja_store(a, 4, env_mem(ENV_OFF(exec_budget)), JIT_BUDGET);
+    ja_pop(a, JIT_BUDGET);
     ja_pop(a, JA_R13);
     ja_pop(a, JA_RBP);
     ja_pop(a, JA_R12);
@@ -791,8 +804,9 @@ static void jit_translate(JitCtx *c)
     ja_push(a, JA_R12);
     ja_push(a, JA_RBP);
     ja_push(a, JA_R13);
-    ja_alu_ri(a, JA_SUB, 8, JA_RSP, 8);     /* 16-byte aligned for calls */
+    ja_push(a, JIT_BUDGET);                 /* and 16-byte aligned for calls */
     ja_mov_rr(a, 8, JA_RBX, JA_RDI);
+    ja_load(a, 4, JIT_BUDGET, env_mem(ENV_OFF(exec_budget)));
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
     ja_load(a, 4, JA_RBP, env_mem(ENV_OFF(hflags)));
     if (c->segmented) {

@@ -72,6 +72,9 @@ typedef struct JitCtx {
     JitStub stubs[JIT_MAX_STUBS];
 } JitCtx;
 
+/* env->exec_budget while translated code runs (jit_check_leave()). */
+#define JIT_BUDGET      JA_R14
+
 static inline JaMem env_mem(int32_t off)
 {
     return ja_mem(JA_RBX, off);

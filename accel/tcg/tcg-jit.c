@@ -238,12 +238,25 @@ static void jit_check_leave(JitCtx *c, uint8_t **out)
     out[1] = ja_jcc(a, CC_S);
 }
 
+/*
+ * What translated code keeps in registers while it runs: the budget,
+ * and the blocks' epoch (JIT_EPOCH), which changes only while no vCPU
+ * runs (tcg_tb_gc()) but for a block translated again for other
+ * segments, whose old code stays valid: links to it may go on.
+ */
+static void jit_load_run_state(JitCtx *c)
+{
+    ja_load(&c->a, 4, JIT_BUDGET, env_mem(ENV_OFF(exec_budget)));
+    ja_mov_imm(&c->a, JIT_EPOCH, (uintptr_t)&tcg_tb_epoch);
+    ja_load(&c->a, 4, JIT_EPOCH, ja_mem(JIT_EPOCH, 0));
+}
+
 /* tcg_jit_next_code() with env->exec_budget current around it. */
 static void jit_call_next_code(JitCtx *c)
 {
     ja_store(&c->a, 4, env_mem(ENV_OFF(exec_budget)), JIT_BUDGET);
     jit_call_env(c, tcg_jit_next_code, false, 0);
-    ja_load(&c->a, 4, JIT_BUDGET, env_mem(ENV_OFF(exec_budget)));
+    jit_load_run_state(c);
 }
 
 /*
@@ -348,9 +361,7 @@ static void jit_emit_chain_check(JitCtx *c, int kind)
     unsigned nmiss = 0;
 
     ja_alu_rm(a, JA_ADD, 8, JA_RAX, env_mem(ENV_OFF(exec_link_off)));
-    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
-    ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
-    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+    ja_alu_rm(a, JA_CMP, 4, JIT_EPOCH,
               ja_mem(JA_RAX, offsetof(TcgJitLink, epoch)));
     miss[nmiss++] = ja_jcc(a, CC_NE);
     ja_alu_rm(a, JA_CMP, 8, JA_R12, ja_mem(JA_RAX, offsetof(TcgJitLink, pc)));
@@ -468,9 +479,7 @@ static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
     ja_alu_rm(a, JA_CMP, 4, JA_RSI,
               ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, hflags)));
     slow[n++] = ja_jcc(a, CC_NE);
-    ja_mov_imm(a, JA_RDX, (uintptr_t)&tcg_tb_epoch);
-    ja_load(a, 4, JA_RCX, ja_mem(JA_RDX, 0));
-    ja_alu_rm(a, JA_CMP, 4, JA_RCX,
+    ja_alu_rm(a, JA_CMP, 4, JIT_EPOCH,
               ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, epoch)));
     slow[n++] = ja_jcc(a, CC_NE);
     ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, tb)));
@@ -560,6 +569,8 @@ static void jit_emit_shared(void)
     ja_init(a, jit_buf, jit_buf_size);
     jit_epilogue = a->p;
     ja_store(a, 4, env_mem(ENV_OFF(exec_budget)), JIT_BUDGET);
+    ja_alu_ri(a, JA_ADD, 8, JA_RSP, 8);
+    ja_pop(a, JIT_EPOCH);
     ja_pop(a, JIT_BUDGET);
     ja_pop(a, JA_R13);
     ja_pop(a, JA_RBP);
@@ -804,9 +815,11 @@ static void jit_translate(JitCtx *c)
     ja_push(a, JA_R12);
     ja_push(a, JA_RBP);
     ja_push(a, JA_R13);
-    ja_push(a, JIT_BUDGET);                 /* and 16-byte aligned for calls */
+    ja_push(a, JIT_BUDGET);
+    ja_push(a, JIT_EPOCH);
+    ja_alu_ri(a, JA_SUB, 8, JA_RSP, 8);     /* 16-byte aligned for calls */
     ja_mov_rr(a, 8, JA_RBX, JA_RDI);
-    ja_load(a, 4, JIT_BUDGET, env_mem(ENV_OFF(exec_budget)));
+    jit_load_run_state(c);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
     ja_load(a, 4, JA_RBP, env_mem(ENV_OFF(hflags)));
     if (c->segmented) {

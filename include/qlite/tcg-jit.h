@@ -72,8 +72,9 @@ typedef struct JitCtx {
     JitStub stubs[JIT_MAX_STUBS];
 } JitCtx;
 
-/* env->exec_budget while translated code runs (jit_check_leave()). */
+/* env->exec_budget and tcg_tb_epoch while translated code runs. */
 #define JIT_BUDGET      JA_R14
+#define JIT_EPOCH       JA_R15
 
 static inline JaMem env_mem(int32_t off)
 {

@@ -360,7 +360,9 @@ static void jit_emit_chain_check(JitCtx *c, int kind)
     uint8_t *miss[7], *out[2], *gen_ok = NULL;
     unsigned nmiss = 0;
 
-    ja_alu_rm(a, JA_ADD, 8, JA_RAX, env_mem(ENV_OFF(exec_link_off)));
+    if (jit_ncpus > 1) {
+        ja_alu_rm(a, JA_ADD, 8, JA_RAX, env_mem(ENV_OFF(exec_link_off)));
+    }
     ja_alu_rm(a, JA_CMP, 4, JIT_EPOCH,
               ja_mem(JA_RAX, offsetof(TcgJitLink, epoch)));
     miss[nmiss++] = ja_jcc(a, CC_NE);

@@ -308,7 +308,6 @@ static bool jit_same_page(const JitCtx *c, uint32_t rip_off)
     return !c->segmented && in_page >= 0 && in_page < X86_PAGE_SIZE;
 }
 
-
 /*
  * Is the target's page (R12) mapped, for fetching, to the physical page
  * the target block lies in (one page only) by the TLB at offset EDI of

@@ -317,7 +317,7 @@ static bool jit_same_page(const JitCtx *c, uint32_t rip_off)
  * were half a million trips through the loop to fill them again in a
  * boot).  Branches to @miss when not; clobbers RDX RSI R8.
  */
-static void jit_chain_tlb_check(JitCtx *c, uint8_t **miss)
+static void jit_chain_tlb_check(JitCtx *c, uint8_t **miss, JaMem tb)
 {
     JitAsm *a = &c->a;
 
@@ -331,7 +331,7 @@ static void jit_chain_tlb_check(JitCtx *c, uint8_t **miss)
     ja_alu_rm(a, JA_CMP, 8, JA_R8,
               ja_mem(JA_RSI, offsetof(X86TLBEntry, tag_code)));
     miss[0] = ja_jcc(a, CC_NE);
-    ja_load(a, 8, JA_RDX, ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
+    ja_load(a, 8, JA_RDX, tb);
     ja_load(a, 8, JA_R8, ja_mem(JA_RSI, offsetof(X86TLBEntry, paddr)));
     ja_alu_rm(a, JA_CMP, 8, JA_R8, ja_mem(JA_RDX, offsetof(TcgBlock, page)));
     miss[1] = ja_jcc(a, CC_NE);
@@ -340,9 +340,10 @@ static void jit_chain_tlb_check(JitCtx *c, uint8_t **miss)
               (int32_t)TCG_NO_PAGE);
     miss[2] = ja_jcc(a, CC_NE);
     /*
-     * The link keeps its old generation: only the loop notes the code's
-     * region under the new one (x86_tlb_note_code()), without which an
-     * INVLPG of the target's page would not bump it.
+     * The link (or jump-cache entry) keeps its old generation: only the
+     * loop notes the code's region under the new one
+     * (x86_tlb_note_code()), without which an INVLPG of the target's
+     * page would not bump it.
      */
 }
 
@@ -377,7 +378,8 @@ static void jit_emit_chain_check(JitCtx *c, int kind)
                   ja_mem(JA_RAX, offsetof(TcgJitLink, gen)));
         if (kind == CHAIN_TLB) {
             gen_ok = ja_jcc(a, CC_E);
-            jit_chain_tlb_check(c, &miss[nmiss]);
+            jit_chain_tlb_check(c, &miss[nmiss],
+                                ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
             nmiss += 3;
             ja_patch(a, gen_ok, a->p);
         } else {
@@ -452,15 +454,17 @@ G_STATIC_ASSERT(sizeof(TcgJumpEntry) == 32);
 /*
  * The jump cache's hit, as tcg_block_next_inline() and tcg_jit_usable()
  * make it, for 64-bit code: the entry for env->rip (R12) holds a block
- * of this pc, TLB generation, hflags and epoch, still valid and
- * translated for this guard; then return its code unless kicked or out
- * of budget (@out).
- * Anything else branches to one of the returned @slow (up to 8).
+ * of this pc, TLB generation (or the TLB at offset EDI maps the pc's
+ * page where the block is, jit_chain_tlb_check()), hflags and epoch,
+ * still valid and translated for this guard; then return its code
+ * unless kicked or out of budget (@out).
+ * Anything else branches to one of the returned @slow (up to 12).
  */
 static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
 {
     JitAsm *a = &c->a;
     int32_t jc = offsetof(TcgCPU, jc);
+    uint8_t *gen_ok;
     unsigned n = 0;
 
     ja_mov_rr(a, 8, JA_RAX, JA_R12);
@@ -475,7 +479,12 @@ static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
     ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
     ja_alu_rm(a, JA_CMP, 4, JA_RCX,
               ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, gen)));
-    slow[n++] = ja_jcc(a, CC_NE);
+    gen_ok = ja_jcc(a, CC_E);
+    /* Or the TLB at EDI maps the page where the block is (as links). */
+    jit_chain_tlb_check(c, &slow[n],
+                        ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, tb)));
+    n += 3;
+    ja_patch(a, gen_ok, a->p);
     ja_load(a, 4, JA_RSI, env_mem(ENV_OFF(hflags)));
     ja_alu_rm(a, JA_CMP, 4, JA_RSI,
               ja_mem(JA_RAX, jc + offsetof(TcgJumpEntry, hflags)));
@@ -515,14 +524,15 @@ static void jit_exit_next_code(JitCtx *c)
 }
 
 /*
- * Where to go on at env->rip, shared by every block (64-bit code): it
- * returns in RAX the next block's code, R12 its rip, through the jump
- * cache's hit or else tcg_jit_next_code(), or the epilogue.
+ * Where to go on at env->rip, shared by every block (64-bit code; EDI =
+ * the offset in env of the calling block's TLB): it returns in RAX the
+ * next block's code, R12 its rip, through the jump cache's hit or else
+ * tcg_jit_next_code(), or the epilogue.
  */
 static void jit_emit_lookup(JitCtx *c)
 {
     JitAsm *a = &c->a;
-    uint8_t *slow[8], *out[2], *leave;
+    uint8_t *slow[12], *out[2], *leave;
     unsigned nslow;
 
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
@@ -557,6 +567,7 @@ void jit_exit_lookup(JitCtx *c)
         jit_exit_next_code(c);
         return;
     }
+    ja_mov_imm(&c->a, JA_RDI, (uint32_t)c->tlb);
     ja_call_to(&c->a, jit_lookup);
     ja_jmp_reg(&c->a, JA_RAX);
 }

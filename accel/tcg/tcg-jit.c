@@ -278,15 +278,24 @@ static uint8_t *jit_if_invalid(JitCtx *c)
 static void jit_exit_loop(JitCtx *c)
 {
     JitAsm *a = &c->a;
-    uint8_t *out[4];
+    uint8_t *out[4] = { NULL };
 
-    out[2] = jit_if_invalid(c);
+    /*
+     * Only another vCPU running meanwhile can invalidate the running
+     * block unseen: its own stores check (jit_check_stale()), and
+     * devices writing RAM kick.
+     */
+    if (tcg_threads_multi && jit_ncpus > 1) {
+        out[2] = jit_if_invalid(c);
+    }
     ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
     out[3] = ja_jcc(a, CC_NE);
     jit_check_leave(c, out);
     ja_jmp_to(a, c->body);
     for (int k = 0; k < 4; k++) {
-        ja_patch(a, out[k], a->p);
+        if (out[k]) {
+            ja_patch(a, out[k], a->p);
+        }
     }
     jit_exit(c, 0);
 }

@@ -384,21 +384,24 @@ void ja_setcc(JitAsm *a, int cc, JaReg r)
     ja_insn(a, 1, 0x0f90 + cc, 0, rm_reg(r), 2);
 }
 
-uint8_t *ja_jcc(JitAsm *a, int cc)
+/* Opcode @op with a rel32 to patch; returns where the rel32 is. */
+static uint8_t *ja_rel32_op(JitAsm *a, uint8_t op)
 {
-    ja_byte(a, 0x0f);
-    ja_byte(a, 0x80 + cc);
+    ja_byte(a, op);
     uint8_t *rel = a->p;
     ja_u32(a, 0);
     return rel;
 }
 
+uint8_t *ja_jcc(JitAsm *a, int cc)
+{
+    ja_byte(a, 0x0f);
+    return ja_rel32_op(a, 0x80 + cc);               /* Jcc rel32 */
+}
+
 uint8_t *ja_jmp(JitAsm *a)
 {
-    ja_byte(a, 0xe9);
-    uint8_t *rel = a->p;
-    ja_u32(a, 0);
-    return rel;
+    return ja_rel32_op(a, 0xe9);                    /* JMP rel32 */
 }
 
 void ja_patch(JitAsm *a, uint8_t *rel, const uint8_t *target)
@@ -416,10 +419,7 @@ void ja_patch(JitAsm *a, uint8_t *rel, const uint8_t *target)
 
 void ja_call_to(JitAsm *a, const uint8_t *target)
 {
-    ja_byte(a, 0xe8);                               /* CALL rel32 */
-    uint8_t *rel = a->p;
-    ja_u32(a, 0);
-    ja_patch(a, rel, target);
+    ja_patch(a, ja_rel32_op(a, 0xe8), target);      /* CALL rel32 */
 }
 
 void ja_jmp_to(JitAsm *a, const uint8_t *target)

@@ -7,14 +7,18 @@
  * integer instructions become host instructions (jit-ops.c); everything
  * else is a call to the instruction's handler, exactly as exec_block()
  * makes it (jit_generic() here).  This file holds the code buffer, the
- * block's layout (link slots, epilogue, prologue, body, stubs), the
- * exits and the chaining between blocks, and the slow-path stubs.
+ * code all blocks share at its start (the epilogue, the checks of a
+ * chained exit, the next block's lookup), the block's layout (link
+ * slots, prologue, body, stubs), the exits and the chaining between
+ * blocks, and the slow-path stubs.
  *
  * Registers in the generated code: RBX = env, R12 = the block's first
  * rip, EBP = hflags when the chain of blocks was entered, R13D =
- * env->tlb_gen when the block's body began; RAX RCX RDX RSI RDI R8-R11
- * are scratch (and clobbered by calls).  Blocks jump to each other
- * through link slots (jit_exit_chain()) without returning to the loop.
+ * env->tlb_gen when the block's body began, R14D = the chain budget,
+ * R15D = tcg_tb_epoch (jit_load_run_state()); RAX RCX RDX RSI RDI
+ * R8-R11 are scratch (and clobbered by calls).  Blocks jump to each
+ * other through link slots (jit_exit_chain()) without returning to the
+ * loop.
  *
  * Code is specialised for the CPL (which TLB) with EFLAGS.AC alignment
  * checks off; tcg-exec.c runs the block in the interpreter when the
@@ -220,7 +224,7 @@ void jit_set_rip(JitCtx *c, uint32_t off)
 void jit_exit(JitCtx *c, uint32_t rip_off)
 {
     jit_set_rip(c, rip_off);
-    ja_jmp_to(&c->a, c->epilogue);
+    ja_jmp_to(&c->a, jit_epilogue);
 }
 
 /*
@@ -527,7 +531,7 @@ static void jit_exit_next_code(JitCtx *c)
 
     jit_call_next_code(c);
     ja_test_rr(a, 8, JA_RAX, JA_RAX);
-    ja_jcc_to(a, CC_E, c->epilogue);
+    ja_jcc_to(a, CC_E, jit_epilogue);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
     ja_jmp_reg(a, JA_RAX);
 }
@@ -655,7 +659,7 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
         if (op->insn.op == X86_OP_JMP_IND || op->insn.op == X86_OP_CALL_IND) {
             jit_exit_next_code(c);
         } else {
-            ja_jmp_to(&c->a, c->epilogue);
+            ja_jmp_to(&c->a, jit_epilogue);
         }
         return;
     }
@@ -664,7 +668,7 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
         if (!sets_rip) {
             jit_set_rip(c, c->next);
         }
-        ja_jmp_to(&c->a, c->epilogue);
+        ja_jmp_to(&c->a, jit_epilogue);
         return;
     }
     if (sets_rip) {
@@ -731,7 +735,7 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
         if (!s->keep_rip) {
             jit_set_rip(c, s->rip_off);
         }
-        ja_jmp_to(a, c->epilogue);
+        ja_jmp_to(a, jit_epilogue);
         return;
     case STUB_CHAIN:
         jit_exit_chain(c, s->rip_off);
@@ -780,10 +784,10 @@ static void jit_check_seg(JitCtx *c, unsigned seg)
 
     ja_mov_imm(a, JA_RAX, sc->base);
     ja_alu_rm(a, JA_CMP, 8, JA_RAX, env_mem(ENV_OFF(segs[seg].base)));
-    ja_jcc_to(a, CC_NE, c->epilogue);
+    ja_jcc_to(a, CC_NE, jit_epilogue);
     ja_mov_imm(a, JA_RAX, (uint64_t)sc->flags << 32 | sc->limit);
     ja_alu_rm(a, JA_CMP, 8, JA_RAX, env_mem(ENV_OFF(segs[seg].limit)));
-    ja_jcc_to(a, CC_NE, c->epilogue);
+    ja_jcc_to(a, CC_NE, jit_epilogue);
 }
 
 /*
@@ -807,7 +811,7 @@ static void jit_check_segs(JitCtx *c)
     }
     ja_mov_imm(a, JA_RAX, limit - (c->tb->size - 1u));
     ja_alu_rr(a, JA_CMP, 8, JA_R12, JA_RAX);
-    ja_jcc_to(a, CC_A, c->epilogue);
+    ja_jcc_to(a, CC_A, jit_epilogue);
 }
 
 /*
@@ -829,7 +833,6 @@ static void jit_translate(JitCtx *c)
     }
 
     c->cc_group = -1;           /* flags from before the block */
-    c->epilogue = jit_epilogue;
 
     c->entry = a->p;
     ja_push(a, JA_RBX);

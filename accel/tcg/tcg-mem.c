@@ -292,10 +292,6 @@ void tcg_mem_sync(void)
      * them some thirty times a boot) drops no code.  Blocks from pages
      * the new map backs otherwise (PAM, SMRAM, a ROM swapped) go.
      */
-    if (old) {
-        tcg_tb_invalidate_pages_if(mem_page_moved, old);
-        flatview_unref(old);
-    } else {
-        tcg_tb_flush_all();
-    }
+    tcg_tb_invalidate_pages_if(mem_page_moved, old);
+    flatview_unref(old);
 }

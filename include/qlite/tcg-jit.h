@@ -44,7 +44,6 @@ typedef struct JitCtx {
     JitAsm a;
     const TcgBlock *tb;
     int32_t tlb;            /* offset of the TLB of the block's CPL */
-    uint8_t *epilogue;
     uint8_t *entry;         /* the prologue: TcgBlock.jit once published */
     uint8_t *body;          /* where a chained jump enters */
     bool hf_live;           /* host flags hold the guest flags */

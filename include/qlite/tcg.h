@@ -126,7 +126,7 @@ void tcg_tb_invalidate_phys(X86CPUState *env, uint64_t paddr, unsigned len);
 /* Invalidate the blocks of every page holding some for which @stale says so. */
 void tcg_tb_invalidate_pages_if(bool (*stale)(uint64_t page, void *opaque),
                                 void *opaque);
-/* Drop every block (memory map change, reset, cache full). */
+/* Drop every block (reset, cache full). */
 void tcg_tb_flush_all(void);
 /*
  * The block this thread's interpreter is executing: invalidating it (a

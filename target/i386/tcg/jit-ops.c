@@ -426,9 +426,10 @@ static void jit_flags_of_record(JitCtx *c, int group, unsigned size);
 /*
  * The host CF = the guest's, from env's lazy flags whatever recorded
  * them (the block's start): inline when the record is a SUB (CMP) of 1,
- * 4 or 8 bytes (jit_flags_of_record()), else through x86_get_cf().  CMP of a byte then a block that
- * begins with INC is the -Os loop (inc; cmp byte [..]; jne): 50 million
- * calls to x86_get_cf() in the parallel workload, 80% of them.
+ * 4 or 8 bytes (jit_flags_of_record()), else through x86_get_cf().  CMP
+ * of a byte then a block that begins with INC is the -Os loop (inc; cmp
+ * byte [..]; jne): 50 million calls to x86_get_cf() in the parallel
+ * workload, 80% of them.
  */
 static void jit_carry_from_env(JitCtx *c)
 {
@@ -724,12 +725,6 @@ static bool jit_adc(JitCtx *c, const TcgOp *op, bool live)
 }
 
 /*
- * The host flags again from the lazy flags of an ADD, SUB or logic
- * operation this block recorded: redo the operation (for SUB: a - b
- * with a = result + b; for ADD: a + b with a = result - b; logic: TEST
- * of the result).  False when the record is of another kind.
- */
-/*
  * The host flags of env's lazy record of @group (ADD, SUB or LOGIC) and
  * @size, redone from its operands (clobbers RAX RCX): the operation
  * again, or for SUB the first operand compared with the second.
@@ -753,6 +748,12 @@ static void jit_flags_of_record(JitCtx *c, int group, unsigned size)
     }
 }
 
+/*
+ * The host flags again from the lazy flags of an ADD, SUB or logic
+ * operation this block recorded: redo the operation (for SUB: a - b
+ * with a = result + b; for ADD: a + b with a = result - b; logic: TEST
+ * of the result).  False when the record is of another kind.
+ */
 static bool jit_flags_redo(JitCtx *c)
 {
     if (c->cc_group != CC_OP_ADDB && c->cc_group != CC_OP_SUBB &&

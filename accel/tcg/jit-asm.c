@@ -404,6 +404,20 @@ uint8_t *ja_jmp(JitAsm *a)
     return ja_rel32_op(a, 0xe9);                    /* JMP rel32 */
 }
 
+uint8_t *ja_jmp_patchable(JitAsm *a)
+{
+    /* Multi-byte NOPs (SDM vol 2B, NOP): one instruction to skip. */
+    static const uint8_t nops[4][3] = {
+        { 0 }, { 0x90 }, { 0x66, 0x90 }, { 0x0f, 0x1f, 0x00 },
+    };
+    unsigned pad = (3 - (uintptr_t)a->p % 4) % 4;   /* the opcode at 3 mod 4 */
+
+    for (unsigned i = 0; i < pad; i++) {
+        ja_byte(a, nops[pad][i]);
+    }
+    return ja_jmp(a);
+}
+
 void ja_patch(JitAsm *a, uint8_t *rel, const uint8_t *target)
 {
     int64_t d = target - (rel + 4);

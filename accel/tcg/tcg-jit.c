@@ -68,13 +68,15 @@ static int jit_state = -1;          /* -1 not yet decided, 0 off, 1 on */
 static uint8_t *jit_epilogue;
 /* How a chained exit's target is known to be what the link says. */
 enum {
-    CHAIN_SAME_PAGE,    /* in the jumping block's page: no flush since */
     CHAIN_TLB,          /* 64-bit: no flush since, or the TLB says so */
     CHAIN_GEN,          /* no flush since the link was filled */
     CHAIN_KINDS
 };
 static uint8_t *jit_chain_check[CHAIN_KINDS];
 static uint8_t *jit_lookup;
+/* Leave with env->rip = R12; and so, asking to fill the link at RAX. */
+static uint8_t *jit_leave_at_r12;
+static uint8_t *jit_leave_to_fill;
 static size_t jit_shared_size;
 static void jit_emit_shared(void);
 /* vCPUs: each link slot has one copy per vCPU (env->exec_link_off). */
@@ -381,23 +383,16 @@ static void jit_emit_chain_check(JitCtx *c, int kind)
     miss[nmiss++] = ja_jcc(a, CC_NE);
     ja_alu_rm(a, JA_CMP, 8, JA_R12, ja_mem(JA_RAX, offsetof(TcgJitLink, pc)));
     miss[nmiss++] = ja_jcc(a, CC_NE);
-    if (kind == CHAIN_SAME_PAGE) {
-        /* The mapping this block was entered under holds the target. */
-        ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
-        miss[nmiss++] = ja_jcc(a, CC_NE);
+    ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
+    ja_alu_rm(a, JA_CMP, 4, JA_RCX, ja_mem(JA_RAX, offsetof(TcgJitLink, gen)));
+    if (kind == CHAIN_TLB) {
+        gen_ok = ja_jcc(a, CC_E);
+        jit_chain_tlb_check(c, &miss[nmiss],
+                            ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
+        nmiss += 3;
+        ja_patch(a, gen_ok, a->p);
     } else {
-        ja_load(a, 4, JA_RCX, env_mem(ENV_OFF(tlb_gen)));
-        ja_alu_rm(a, JA_CMP, 4, JA_RCX,
-                  ja_mem(JA_RAX, offsetof(TcgJitLink, gen)));
-        if (kind == CHAIN_TLB) {
-            gen_ok = ja_jcc(a, CC_E);
-            jit_chain_tlb_check(c, &miss[nmiss],
-                                ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
-            nmiss += 3;
-            ja_patch(a, gen_ok, a->p);
-        } else {
-            miss[nmiss++] = ja_jcc(a, CC_NE);
-        }
+        miss[nmiss++] = ja_jcc(a, CC_NE);
     }
     ja_load(a, 8, JA_RDX, ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
     ja_alu_mi(a, JA_CMP, 1, ja_mem(JA_RDX, offsetof(TcgBlock, valid)), 0);
@@ -416,6 +411,37 @@ static void jit_emit_chain_check(JitCtx *c, int kind)
     ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
     ja_mov_imm(a, JA_RAX, (uintptr_t)jit_epilogue);
     ja_ret(a);
+}
+
+/*
+ * A jump within the block's page (R12 = its rip): the target is the
+ * block at this one's physical address plus the offset, whatever the
+ * linear address this one runs at, while no TLB flush came since the
+ * body began (R13).  So the jump is patched, once the loop has found
+ * the target, to go straight there (tcg_jit_link_pending()), checking
+ * only for a kick and the budget; invalidating the target points it
+ * back here, at leaving to have it patched again (tcg_jit_unlink()).
+ */
+static void jit_exit_patchable(JitCtx *c, TcgJitLink *link, TcgJitPatch *p,
+                               uint32_t rip_off)
+{
+    JitAsm *a = &c->a;
+    uint8_t *out[2];
+
+    ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+    ja_jcc_to(a, CC_NE, jit_leave_at_r12);
+    jit_check_leave(c, out);
+    ja_patch(a, out[0], jit_leave_at_r12);
+    ja_patch(a, out[1], jit_leave_at_r12);
+    p->rel = ja_jmp_patchable(a);
+    p->unlinked = a->p;
+    p->phys = c->tb->phys + (int32_t)rip_off;
+    p->mode = c->tb->mode;
+    for (unsigned i = 0; i < jit_ncpus; i++) {
+        link[i].patch = p;
+    }
+    ja_mov_imm(a, JA_RAX, (uintptr_t)link);
+    ja_jmp_to(a, jit_leave_to_fill);
 }
 
 /*
@@ -444,15 +470,18 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
         return;
     }
     /* One slot per vCPU, each written by its own vCPU's thread only. */
-    link = &c->links[c->nlinks++ * jit_ncpus];
+    link = &c->links[c->nlinks * jit_ncpus];
     for (unsigned i = 0; i < jit_ncpus; i++) {
         link[i].epoch = tcg_tb_epoch - 1;   /* not linked yet */
     }
     jit_rip_lea(c, JA_R12, rip_off);
-    ja_mov_imm(a, JA_RAX, (uintptr_t)link);
     if (jit_same_page(c, rip_off)) {
-        kind = CHAIN_SAME_PAGE;
-    } else if (!c->segmented) {
+        jit_exit_patchable(c, link, &c->patches[c->nlinks++], rip_off);
+        return;
+    }
+    c->nlinks++;
+    ja_mov_imm(a, JA_RAX, (uintptr_t)link);
+    if (!c->segmented) {
         kind = CHAIN_TLB;
         ja_mov_imm(a, JA_RDI, (uint32_t)c->tlb);
     } else {
@@ -608,6 +637,14 @@ static void jit_emit_shared(void)
     }
     jit_lookup = a->p;
     jit_emit_lookup(c);
+    jit_leave_to_fill = a->p;
+    if (jit_ncpus > 1) {
+        ja_alu_rm(a, JA_ADD, 8, JA_RAX, env_mem(ENV_OFF(exec_link_off)));
+    }
+    ja_store(a, 8, env_mem(ENV_OFF(exec_pending_link)), JA_RAX);
+    jit_leave_at_r12 = a->p;
+    ja_store(a, 8, env_mem(ENV_OFF(rip)), JA_R12);
+    ja_jmp_to(a, jit_epilogue);
     g_assert(!a->overflow);
     jit_shared_size = ((size_t)(a->p - jit_buf) + 15) & ~(size_t)15;
     jit_used = jit_shared_size;
@@ -815,6 +852,30 @@ static void jit_check_segs(JitCtx *c)
 }
 
 /*
+ * A block whose instruction crosses into a second page, entered through
+ * a jump within its first page (jit_exit_patchable()), which checks only
+ * the first: leave unless the TLB maps the second where it was.
+ */
+static void jit_check_second_page(JitCtx *c)
+{
+    JitAsm *a = &c->a;
+
+    ja_lea(a, JA_RSI, ja_mem(JA_R12, X86_PAGE_SIZE));
+    ja_alu_ri(a, JA_AND, 8, JA_RSI, (int32_t)X86_PAGE_MASK);
+    ja_mov_rr(a, 4, JA_RAX, JA_RSI);
+    ja_shift_ri(a, JA_SHR, 4, JA_RAX, X86_PAGE_BITS - 6);
+    ja_alu_ri(a, JA_AND, 4, JA_RAX, (X86_TLB_SIZE - 1) << 6);
+    ja_alu_rr(a, JA_ADD, 8, JA_RAX, JA_RBX);
+    ja_alu_rm(a, JA_CMP, 8, JA_RSI,
+              ja_mem(JA_RAX, c->tlb + offsetof(X86TLBEntry, tag_code)));
+    ja_jcc_to(a, CC_NE, jit_leave_at_r12);
+    ja_mov_imm(a, JA_RSI, c->tb->page[1]);
+    ja_alu_rm(a, JA_CMP, 8, JA_RSI,
+              ja_mem(JA_RAX, c->tlb + offsetof(X86TLBEntry, paddr)));
+    ja_jcc_to(a, CC_NE, jit_leave_at_r12);
+}
+
+/*
  * The block's code: link slots, the entry (prologue), the body (where
  * chained jumps enter) and the stubs; the epilogue is shared.
  */
@@ -828,7 +889,8 @@ static void jit_translate(JitCtx *c)
     /* One slot per exit with a static target: Jcc, JMP, CALL, the end. */
     c->max_links = jit_x86_count_links(tb);
     c->links = ja_reserve(a, c->max_links * jit_ncpus * sizeof(TcgJitLink));
-    if (!c->links) {
+    c->patches = ja_reserve(a, c->max_links * sizeof(TcgJitPatch));
+    if (!c->links || !c->patches) {
         return;
     }
 
@@ -852,6 +914,9 @@ static void jit_translate(JitCtx *c)
     /* Loops to the start skip the checks: nothing changed the segments. */
     c->body = a->p;
     ja_load(a, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+    if (tb->page[1] != TCG_NO_PAGE && !c->segmented) {
+        jit_check_second_page(c);
+    }
 
     for (unsigned i = 0; i < tb->n && !left; i++) {
         const TcgOp *op = &tb->ops[i];
@@ -1013,11 +1078,51 @@ bool tcg_jit_usable(X86CPUState *env, TcgBlock *tb)
  * fill the slot with it.  If something came between (an interrupt), the
  * slot's pc does not match the exit's next time, and it is filled again.
  */
+/* Point @p's jump at @target's code. */
+static void jit_patch_jump(TcgJitPatch *p, const uint8_t *target)
+{
+    int32_t d = (int32_t)(target - (p->rel + 4));
+
+    /* One aligned store: a vCPU running the jump sees old or new. */
+    __atomic_store_n((int32_t *)(void *)p->rel, d, __ATOMIC_RELEASE);
+}
+
+/* The loop runs @tb after leaving through @p's jump: patch it there. */
+static void jit_link_patch(X86CPUState *env, TcgJitPatch *p, TcgBlock *tb)
+{
+    if (tb->phys != p->phys || tb->mode != p->mode || !tb->jit_body ||
+        !jit_state_matches(env, tb)) {
+        /* Something came between (an interrupt), or not for a link. */
+        return;
+    }
+    tcg_tb_lock();
+    if (!p->target && __atomic_load_n(&tb->valid, __ATOMIC_ACQUIRE)) {
+        p->target = tb;
+        p->next = tb->jit_in;
+        tb->jit_in = p;
+        jit_patch_jump(p, tb->jit_body);
+    }
+    tcg_tb_unlock();
+}
+
+void tcg_jit_unlink(TcgBlock *tb)
+{
+    for (TcgJitPatch *p = tb->jit_in; p; p = p->next) {
+        jit_patch_jump(p, p->unlinked);
+        p->target = NULL;
+    }
+    tb->jit_in = NULL;
+}
+
 void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb)
 {
     TcgJitLink *link = env->exec_pending_link;
 
     env->exec_pending_link = NULL;
+    if (link->patch) {
+        jit_link_patch(env, link->patch, tb);
+        return;
+    }
     if (tb->jit_body && jit_state_matches(env, tb)) {
         link->code = tb->jit_body;
         link->tb = tb;

@@ -208,6 +208,7 @@ static void tb_invalidate(TcgBlock *tb)
         }
     }
     __atomic_store_n(&tb->valid, false, __ATOMIC_RELEASE);
+    tcg_jit_unlink(tb);
     if (tb == tcg_tb_running) {
         tcg_tb_running_stale = true;
     }

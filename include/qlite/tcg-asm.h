@@ -109,6 +109,12 @@ void ja_setcc(JitAsm *a, int cc, JaReg r);
  * known; they return where the displacement is. */
 uint8_t *ja_jcc(JitAsm *a, int cc);
 uint8_t *ja_jmp(JitAsm *a);
+/*
+ * A JMP rel32 to the next instruction whose displacement is 4-byte
+ * aligned (NOPs before it), so that one aligned store retargets it
+ * while other threads run it; returns where the displacement is.
+ */
+uint8_t *ja_jmp_patchable(JitAsm *a);
 void ja_jmp_to(JitAsm *a, const uint8_t *target);
 /* Call code within 2 GiB (the code buffer's shared routines). */
 void ja_call_to(JitAsm *a, const uint8_t *target);

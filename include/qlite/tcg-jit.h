@@ -55,6 +55,7 @@ typedef struct JitCtx {
     uint32_t next;          /* the next one's */
     unsigned nstubs;
     TcgJitLink *links;      /* the block's link slots */
+    TcgJitPatch *patches;   /* one per link slot, for those in the page */
     unsigned nlinks;
     unsigned max_links;
     bool failed;            /* something did not fit: no code */

@@ -58,7 +58,23 @@ typedef struct TcgJitLink {
     const TcgBlock *tb;
     uint32_t epoch;
     uint32_t gen;
+    struct TcgJitPatch *patch;  /* a jump within the page: patched */
 } TcgJitLink;
+
+/*
+ * A jump in translated code to the block at @phys (in the jumping
+ * block's page, of its mode), patched to go there directly: while it
+ * does, @target holds it on its jit_in list, and invalidating @target
+ * points it back at @unlinked (tb_lock guards all of it).
+ */
+typedef struct TcgJitPatch {
+    uint8_t *rel;               /* the JMP's displacement, aligned */
+    uint8_t *unlinked;          /* where it goes when not patched */
+    uint64_t phys;
+    TcgBlock *target;           /* NULL while not patched */
+    struct TcgJitPatch *next;   /* on target->jit_in */
+    uint8_t mode;
+} TcgJitPatch;
 
 /* A segment as translated code was made for it (TcgBlock.jit_segs). */
 typedef struct TcgJitSeg {
@@ -85,6 +101,7 @@ struct TcgBlock {
      */
     TcgJitFn *jit;
     void *jit_body;             /* after the prologue: where links enter */
+    struct TcgJitPatch *jit_in; /* jumps patched to come here */
     uint32_t jit_guard;
     bool jit_failed;
     /*
@@ -189,6 +206,8 @@ void tcg_jit_gc(void);
  * link slot; the loop fills it with the block it runs next.
  */
 void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb);
+/* @tb is being invalidated, tb_lock held: no jump may come to it. */
+void tcg_jit_unlink(TcgBlock *tb);
 /*
  * Translated code, after an indirect branch: the translated code of the
  * block at env->rip, or NULL when the loop should run (tcg-exec.c).

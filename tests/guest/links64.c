@@ -8,12 +8,19 @@
  * ret" in frame 0 and "mov $2, %eax; ret" in frame 1; the kernel calls
  * it 100 times in a row each time, the call site linked after the first,
  * and 100 times through a register (the vCPU's jump cache).
+ *
+ * Then a jump within a page to an instruction that crosses into the
+ * next one: code at LOOP_VA jumps to an ADD whose immediate's high half
+ * lies in the next page, which is remapped to a frame with another
+ * high half.  Such a jump may be taken without a look at the TLB, but
+ * the instruction must be checked for its second page.
  */
 #include "guest.h"
 
 extern uint64_t pds[];          /* entry64.S: 4 page directories */
 static uint64_t pt[512] __attribute__((aligned(4096)));
 static uint8_t frames[2][4096] __attribute__((aligned(4096)));
+static uint8_t loop_frames[3][4096] __attribute__((aligned(4096)));
 
 /* pt[] maps 0x40000000.. (PD 1, entry 0) with 4K pages. */
 #define FN_VA       0x40000000ul
@@ -63,6 +70,76 @@ static uint32_t call_fn_100(void)
 
 #define BOTH(n)     ((n) << 16 | (n))
 
+/* pt[1] and pt[2]: the loop's page and the one its ADD crosses into. */
+#define LOOP_VA     (FN_VA + 0x1000)
+#define ADD_OFF     0xffd
+
+/*
+ * LOOP_VA:          mov $100, %ecx; xor %eax, %eax
+ * LOOP_VA + 7:      jmp LOOP_VA + ADD_OFF        (within the page)
+ * LOOP_VA + ADD_OFF: add $imm32, %eax            (crosses: 2 + 3 bytes)
+ * next page + 2:    dec %ecx; jnz LOOP_VA + 7; ret
+ * The immediate's low half is 1, its high half 0 in loop_frames[1] and
+ * 1 in loop_frames[2]: 100 rounds add 100 or 0x640064.
+ */
+static void loop_code(void)
+{
+    static const uint8_t start[] = { 0xb9, 100, 0, 0, 0, 0x31, 0xc0, 0xe9 };
+    uint8_t *p = loop_frames[0];
+    int32_t rel = ADD_OFF - 12;
+    int32_t back = 7 - (0x1000 + 10);
+
+    memcpy(p, start, sizeof(start));
+    memcpy(p + 8, &rel, 4);
+    p[ADD_OFF] = 0x05;
+    p[ADD_OFF + 1] = 1;
+    p[ADD_OFF + 2] = 0;
+    for (int f = 1; f <= 2; f++) {
+        static const uint8_t tail[] = { 0xff, 0xc9, 0x0f, 0x85 };
+        uint8_t *q = loop_frames[f];
+
+        q[0] = f - 1;
+        q[1] = 0;
+        memcpy(q + 2, tail, sizeof(tail));
+        memcpy(q + 6, &back, 4);
+        q[10] = 0xc3;
+    }
+}
+
+static uint32_t __attribute__((noinline)) run_loop(void)
+{
+    uint32_t v;
+
+    __asm__ volatile("call *%1"
+                     : "=a"(v)
+                     : "r"(LOOP_VA)
+                     : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+                       "memory");
+    return v;
+}
+
+static void map_loop(unsigned frame)
+{
+    pt[1] = (uintptr_t)loop_frames[0] | PTE_P | PTE_W;
+    pt[2] = (uintptr_t)loop_frames[frame] | PTE_P | PTE_W;
+}
+
+/* The jump to the crossing instruction sees the second page remapped. */
+static void check_crossing(void)
+{
+    loop_code();
+    map_loop(1);
+    write_cr3(read_cr3());
+    CHECK_EQ(run_loop(), 100, "a jump to an instruction crossing pages");
+    CHECK_EQ(run_loop(), 100, "  again, linked");
+    map_loop(2);
+    invlpg((const volatile void *)(LOOP_VA + 0x1000));
+    CHECK_EQ(run_loop(), 0x640064, "  its second page remapped, INVLPG");
+    map_loop(1);
+    write_cr3(read_cr3());
+    CHECK_EQ(run_loop(), 100, "  and back, CR3 written");
+}
+
 static void map_fn(unsigned frame)
 {
     pt[0] = (uintptr_t)frames[frame] | PTE_P | PTE_W | PTE_G;
@@ -104,4 +181,6 @@ void kernel_main(void)
     invlpg((const volatile void *)FN_VA);
     CHECK_EQ(call_fn_indirect(), 2, "remapped to frame 1 again and INVLPG");
     CHECK_EQ(call_fn_100(), BOTH(200), "  and 2 x 100 calls");
+
+    check_crossing();
 }

@@ -162,6 +162,7 @@ static TcgBlock *block_build(X86CPUState *env, uint64_t pc, uint64_t phys,
         tb->ops[i].flags_dead = dead;
     }
     tb->jit = NULL;
+    tb->jit_in = NULL;
     tb->jit_guard = 0;
     tb->jit_failed = false;
     tb->jit_seg_mask = 0;

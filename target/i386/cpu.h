@@ -472,9 +472,12 @@ typedef struct X86CPUState {
      */
     uint64_t tlb_large_lo[X86_MMU_NB], tlb_large_hi[X86_MMU_NB];
     uint64_t tlb_large_max[X86_MMU_NB];
-    /* Slots filled since the last flush (mmu.c: mmu_tlb_used()). */
-    uint16_t tlb_used[X86_MMU_NB][X86_TLB_SIZE];
-    uint32_t tlb_nused[X86_MMU_NB];
+    /*
+     * Slots filled since the last flush, with non-global and global
+     * translations apart (mmu.c: mmu_tlb_used()).
+     */
+    uint16_t tlb_used[2][X86_MMU_NB][X86_TLB_SIZE];
+    uint32_t tlb_nused[2][X86_MMU_NB];
     /*
      * Recent walks that ended in a large page (2M/4M/1G): a TLB miss
      * elsewhere in the page reuses the walk, as a real TLB keeps one

@@ -459,27 +459,37 @@ static bool mmu_tlb_in_use(const X86TLBEntry *e)
  * The slots of TLB @idx that were filled since its last flush, so that
  * a flush (a MOV to CR3 on every context switch) visits those instead
  * of all X86_TLB_SIZE; past X86_TLB_SIZE of them (a slot refilled after
- * INVLPG counts again), all slots.
+ * INVLPG counts again), all slots.  Two lists: slots filled with a
+ * non-global translation (TLB_LOCAL), which every flush visits, and
+ * with a global one, which only a flush of everything does, so that a
+ * context switch does not walk the kernel's pages.  A slot in use is on
+ * the list of its translation (and may be on the other from before).
  */
-static unsigned mmu_tlb_used_count(const X86CPUState *env, int idx)
+enum { TLB_LOCAL, TLB_GLOBAL };
+
+static unsigned mmu_tlb_used_count(const X86CPUState *env, int list, int idx)
 {
-    return MIN(env->tlb_nused[idx], X86_TLB_SIZE);
+    return MIN(env->tlb_nused[list][idx], X86_TLB_SIZE);
 }
 
-static X86TLBEntry *mmu_tlb_used(X86CPUState *env, int idx, unsigned k)
+static X86TLBEntry *mmu_tlb_used(X86CPUState *env, int list, int idx,
+                                 unsigned k)
 {
-    bool all = env->tlb_nused[idx] > X86_TLB_SIZE;
+    bool all = env->tlb_nused[list][idx] > X86_TLB_SIZE;
 
-    return &env->tlb[idx][all ? k : env->tlb_used[idx][k]];
+    return &env->tlb[idx][all ? k : env->tlb_used[list][idx][k]];
 }
 
-static void mmu_tlb_note_fill(X86CPUState *env, int idx, X86TLBEntry *e)
+static void mmu_tlb_note_fill(X86CPUState *env, int list, int idx,
+                              X86TLBEntry *e)
 {
-    if (env->tlb_nused[idx] < X86_TLB_SIZE) {
-        env->tlb_used[idx][env->tlb_nused[idx]] = e - env->tlb[idx];
+    uint32_t *n = &env->tlb_nused[list][idx];
+
+    if (*n < X86_TLB_SIZE) {
+        env->tlb_used[list][idx][*n] = e - env->tlb[idx];
     }
-    if (env->tlb_nused[idx] <= X86_TLB_SIZE) {
-        env->tlb_nused[idx]++;
+    if (*n <= X86_TLB_SIZE) {
+        (*n)++;
     }
 }
 
@@ -492,44 +502,45 @@ void x86_tlb_flush(X86CPUState *env, bool global)
     stats_inc(&env->stat_tlb_flushes);
     mmu_tlb_new_gen(env);
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
-        unsigned kept = 0;
-
         if (global) {
             /* Every slot: this is also how a new TLB starts empty. */
             for (unsigned i = 0; i < X86_TLB_SIZE; i++) {
                 mmu_tlb_invalidate(&env->tlb[idx][i]);
             }
-            env->tlb_nused[idx] = 0;
+            env->tlb_nused[TLB_LOCAL][idx] = 0;
+            env->tlb_nused[TLB_GLOBAL][idx] = 0;
             env->tlb_large_lo[idx] = UINT64_MAX;
             env->tlb_large_hi[idx] = 0;
             env->tlb_large_max[idx] = 0;
             continue;
         }
-        /* Global pages stay, listed again (@kept <= k: in place). */
-        for (unsigned k = 0, n = mmu_tlb_used_count(env, idx); k < n; k++) {
-            X86TLBEntry *e = mmu_tlb_used(env, idx, k);
+        /* Global pages stay (on their list, and maybe on this one). */
+        for (unsigned k = 0, n = mmu_tlb_used_count(env, TLB_LOCAL, idx);
+             k < n; k++) {
+            X86TLBEntry *e = mmu_tlb_used(env, TLB_LOCAL, idx, k);
 
-            if (e->global && mmu_tlb_in_use(e)) {
-                env->tlb_used[idx][kept++] = e - env->tlb[idx];
-            } else {
+            if (!e->global) {
                 mmu_tlb_invalidate(e);
             }
         }
         /* Large global entries may remain around their bounds. */
-        env->tlb_nused[idx] = kept;
+        env->tlb_nused[TLB_LOCAL][idx] = 0;
     }
 }
 
 void x86_tlb_protect_phys(X86CPUState *env, uint64_t page)
 {
     for (int idx = 0; idx < X86_MMU_NB; idx++) {
-        for (unsigned k = 0, n = mmu_tlb_used_count(env, idx); k < n; k++) {
-            X86TLBEntry *e = mmu_tlb_used(env, idx, k);
+        for (int list = TLB_LOCAL; list <= TLB_GLOBAL; list++) {
+            for (unsigned k = 0, n = mmu_tlb_used_count(env, list, idx);
+                 k < n; k++) {
+                X86TLBEntry *e = mmu_tlb_used(env, list, idx, k);
 
-            if (e->tag_write != X86_TLB_INVALID && e->paddr == page) {
-                /* Still writable, through the slow path. */
-                e->tag_write_code = e->tag_write;
-                e->tag_write = X86_TLB_INVALID;
+                if (e->tag_write != X86_TLB_INVALID && e->paddr == page) {
+                    /* Still writable, through the slow path. */
+                    e->tag_write_code = e->tag_write;
+                    e->tag_write = X86_TLB_INVALID;
+                }
             }
         }
     }
@@ -713,8 +724,9 @@ static uint64_t mmu_fill(X86CPUState *env, uint64_t linear, int access,
     paddr = w.paddr & env->a20_mask;
     ppage = paddr & X86_PAGE_MASK;
     host = env->io->ram_ptr(env->io->opaque, ppage, false);
-    if (!mmu_tlb_in_use(e)) {
-        mmu_tlb_note_fill(env, idx, e);
+    /* On the list of its new translation, unless already there. */
+    if (!mmu_tlb_in_use(e) || e->global != w.global) {
+        mmu_tlb_note_fill(env, w.global ? TLB_GLOBAL : TLB_LOCAL, idx, e);
     }
     mmu_tlb_invalidate(e);
     e->page_mask = ~(uint64_t)(w.page_size - 1);

@@ -310,6 +310,42 @@ static void test_global_pages(void)
 }
 
 /*
+ * A TLB slot that held a global page and then a page that is not (two
+ * linear addresses 16 MiB apart share a slot): a MOV to CR3 drops it.
+ */
+static void test_global_slot_reused(void)
+{
+    Fixture f;
+
+    fixture_init(&f);
+    setup_legacy(&f);
+    f.env->cr[4] |= CR4_PGE;
+    f.env->hflags = HF_PE | HF_PG | HF_CS32 | HF_SS32;
+    put32(&f, 0x1000 + 5 * 4, 0x3000 | 7);                  /* 20M..24M */
+    put32(&f, 0x2000 + 4 * 4, 0x303000 | 0x103);    /* 0x404000 global */
+    put32(&f, 0x3000 + 4 * 4, 0x306000 | 0x003);    /* 0x1404000 not */
+    f.ram[0x303010] = 0x11;
+    f.ram[0x305010] = 0x33;
+    f.ram[0x306010] = 0x44;
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x404010, 1, X86_MMU_KERNEL), ==,
+                     0x11);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x1404010, 1, X86_MMU_KERNEL), ==,
+                     0x44);
+    put32(&f, 0x3000 + 4 * 4, 0x305000 | 0x003);
+    x86_tlb_flush(f.env, false);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x1404010, 1, X86_MMU_KERNEL), ==,
+                     0x33);
+    /* And back to the global page, which a MOV to CR3 keeps. */
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x404010, 1, X86_MMU_KERNEL), ==,
+                     0x11);
+    put32(&f, 0x2000 + 4 * 4, 0x305000 | 0x103);
+    x86_tlb_flush(f.env, false);
+    g_assert_cmpuint(x86_mmu_ld(f.env, 0x404010, 1, X86_MMU_KERNEL), ==,
+                     0x11);
+    fixture_free(&f);
+}
+
+/*
  * A TLB miss elsewhere in a large page reuses the walk (as one TLB entry
  * would cover the whole page), except for a first write, which walks to
  * set D; any flush ends it.
@@ -438,6 +474,7 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/mmu/translate-tlb", test_translate_and_tlb);
     g_test_add_func("/x86/mmu/large-page-reuse", test_large_page_reuse);
     g_test_add_func("/x86/mmu/global-pages", test_global_pages);
+    g_test_add_func("/x86/mmu/global-slot-reused", test_global_slot_reused);
     g_test_add_func("/x86/mmu/smap", test_smap);
     g_test_add_func("/x86/mmu/protection-keys", test_protection_keys);
     return g_test_run();

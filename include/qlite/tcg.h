@@ -20,7 +20,7 @@
 #define TCG_BLOCK_MAX_INSNS 64
 #define TCG_NO_PAGE         UINT64_MAX
 /* Entries of a vCPU's jump cache (linear pc -> block). */
-#define TCG_JC_BITS         10
+#define TCG_JC_BITS         12
 #define TCG_JC_SIZE         (1u << TCG_JC_BITS)
 
 /*

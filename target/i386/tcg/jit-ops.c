@@ -510,6 +510,57 @@ static bool jit_unop(JitCtx *c, const TcgOp *op, bool live)
 }
 
 /*
+ * INC DEC NEG NOT of memory (not locked): the kernel's preempt count,
+ * "incl/decl %gs:...", around every spinlock, was 190k calls to the
+ * handler in a boot.  INC and DEC take CF in RCX before the address and
+ * the TLB check (which clobber RDX and the flags); on a TLB miss the
+ * handler does it all.
+ */
+static bool jit_unop_mem(JitCtx *c, const TcgOp *op, bool live)
+{
+    const X86Insn *in = &op->insn;
+    unsigned size = in->loc[0].size;
+    bool dead = op->flags_dead;
+    bool incdec = in->op == X86_OP_INC || in->op == X86_OP_DEC;
+    JitStub *st;
+
+    if (incdec && !dead) {
+        jit_carry_in(c, live);
+        ja_mov_rr(&c->a, 4, JA_RCX, JA_RDX);
+    }
+    if (!jit_mem_addr(c, in, size, true)) {
+        return false;
+    }
+    st = jit_tlb(c, size, true, STUB_GENERIC);
+    st->insn = in;
+    ja_load(&c->a, size, JA_RAX, ja_mem(JA_RSI, 0));
+    switch (in->op) {
+    case X86_OP_INC: case X86_OP_DEC:
+        ja_incdec(&c->a, in->op == X86_OP_INC ? JA_INC : JA_DEC, size,
+                  JA_RAX);
+        if (!dead) {
+            jit_cc(c, in->op == X86_OP_INC ? CC_OP_INCB : CC_OP_DECB, size,
+                   JA_RAX, JA_RCX);
+        }
+        break;
+    case X86_OP_NOT:
+        ja_unary(&c->a, JA_NOT, size, JA_RAX);
+        break;
+    default:    /* NEG: flags of 0 - a */
+        ja_mov_rr(&c->a, 8, JA_RCX, JA_RAX);
+        ja_unary(&c->a, JA_NEG, size, JA_RAX);
+        if (!dead) {
+            jit_cc(c, CC_OP_SUBB, size, JA_RAX, JA_RCX);
+        }
+        break;
+    }
+    ja_store(&c->a, size, ja_mem(JA_RSI, 0), JA_RAX);
+    /* The slow path rejoins here: the host flags are not the guest's. */
+    st->back = c->a.p;
+    return true;
+}
+
+/*
  * RDX = the guest's arithmetic flags as EFLAGS bits, from the host flags
  * when the last record is one whose flags the host computes alike (AF of
  * a logic operation aside: the guest's is 0), else from the record.
@@ -1136,6 +1187,11 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     }
     if (jit_is_shift_cl(in)) {
         return jit_shift_cl(c, op);
+    }
+    if ((in->op == X86_OP_INC || in->op == X86_OP_DEC ||
+         in->op == X86_OP_NEG || in->op == X86_OP_NOT) &&
+        in->loc[0].kind == X86_LOC_MEM) {
+        return jit_unop_mem(c, op, live);
     }
     if (!x86_exec_fast_handler(in, false)) {
         return false;

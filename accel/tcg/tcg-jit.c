@@ -185,6 +185,13 @@ void tcg_jit_gc(void)
 
 /* ---- small pieces ---------------------------------------------------- */
 
+void jit_tlb_slot(JitCtx *c, JaReg dst, JaReg linear)
+{
+    ja_mov_rr(&c->a, 4, dst, linear);
+    ja_shift_ri(&c->a, JA_SHR, 4, dst, X86_PAGE_BITS - 6);
+    ja_alu_ri(&c->a, JA_AND, 4, dst, (X86_TLB_SIZE - 1) << 6);
+}
+
 JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from)
 {
     JitStub *s;
@@ -308,12 +315,11 @@ static void jit_exit_loop(JitCtx *c)
 
 /*
  * Does the exit to @rip_off stay in the page the block starts in (64-bit
- * code, where rip does not wrap)?  Then the TLB generation need not be
- * the one the link was filled under: the block was entered under the
- * mapping of its page (looked up, or linked under a current one), and
- * while no flush came since (R13), that page still holds the target,
- * at the same physical address as when the link was filled.  So links
- * within a page survive the TLB flushes of context switches.
+ * code, where rip does not wrap)?  Then its target is known by physical
+ * address: the block was entered under the mapping of its page, and
+ * while no flush came since (R13), that page still holds the target.
+ * So such a jump is patched (jit_exit_patchable()), and survives the
+ * TLB flushes of context switches.
  */
 static bool jit_same_page(const JitCtx *c, uint32_t rip_off)
 {
@@ -336,9 +342,7 @@ static void jit_chain_tlb_check(JitCtx *c, uint8_t **miss, JaMem tb)
 {
     JitAsm *a = &c->a;
 
-    ja_mov_rr(a, 4, JA_RSI, JA_R12);
-    ja_shift_ri(a, JA_SHR, 4, JA_RSI, 6);
-    ja_alu_ri(a, JA_AND, 4, JA_RSI, (X86_TLB_SIZE - 1) << 6);
+    jit_tlb_slot(c, JA_RSI, JA_R12);
     ja_alu_rr(a, JA_ADD, 8, JA_RSI, JA_RDI);
     ja_alu_rr(a, JA_ADD, 8, JA_RSI, JA_RBX);     /* the entry */
     ja_mov_rr(a, 8, JA_R8, JA_R12);
@@ -445,13 +449,15 @@ static void jit_exit_patchable(JitCtx *c, TcgJitLink *link, TcgJitPatch *p,
 }
 
 /*
- * Go on at the block's rip + @rip_off, through a link slot
+ * Go on at the block's rip + @rip_off: within the block's page through
+ * a patched jump (jit_exit_patchable()), else through a link slot
  * (TcgJitLink): while the slot's epoch is current (no block was
  * freed since it was filled, so its target still exists) and its target
  * valid, it was filled for this rip under this TLB generation (or, in
- * the block's page, none came since the block began), no kick is pending and
- * the budget lasts, jump straight into the target's code.  Otherwise
- * leave, asking the loop to fill the slot with the block it runs next.
+ * 64-bit code, the TLB maps its page where the target is), no kick is
+ * pending and the budget lasts, jump straight into the target's code.
+ * Otherwise leave, asking the loop to fill the slot with the block it
+ * runs next.
  * The checks are shared code (jit_emit_chain_check()); the jump to
  * the target is the exit's own, which the host predicts exit by exit.
  */
@@ -862,9 +868,7 @@ static void jit_check_second_page(JitCtx *c)
 
     ja_lea(a, JA_RSI, ja_mem(JA_R12, X86_PAGE_SIZE));
     ja_alu_ri(a, JA_AND, 8, JA_RSI, (int32_t)X86_PAGE_MASK);
-    ja_mov_rr(a, 4, JA_RAX, JA_RSI);
-    ja_shift_ri(a, JA_SHR, 4, JA_RAX, X86_PAGE_BITS - 6);
-    ja_alu_ri(a, JA_AND, 4, JA_RAX, (X86_TLB_SIZE - 1) << 6);
+    jit_tlb_slot(c, JA_RAX, JA_RSI);
     ja_alu_rr(a, JA_ADD, 8, JA_RAX, JA_RBX);
     ja_alu_rm(a, JA_CMP, 8, JA_RSI,
               ja_mem(JA_RAX, c->tlb + offsetof(X86TLBEntry, tag_code)));
@@ -1073,11 +1077,6 @@ bool tcg_jit_usable(X86CPUState *env, TcgBlock *tb)
     return tb->jit && jit_state_matches(env, tb);
 }
 
-/*
- * The loop is about to run @tb after an exit whose link slot was stale:
- * fill the slot with it.  If something came between (an interrupt), the
- * slot's pc does not match the exit's next time, and it is filled again.
- */
 /* Point @p's jump at @target's code. */
 static void jit_patch_jump(TcgJitPatch *p, const uint8_t *target)
 {
@@ -1114,6 +1113,12 @@ void tcg_jit_unlink(TcgBlock *tb)
     tb->jit_in = NULL;
 }
 
+/*
+ * The loop is about to run @tb after an exit whose link slot was stale:
+ * fill the slot with it (or patch the exit's jump).  If something came
+ * between (an interrupt), the slot's pc does not match the exit's next
+ * time, and it is filled again.
+ */
 void tcg_jit_link_pending(X86CPUState *env, TcgBlock *tb)
 {
     TcgJitLink *link = env->exec_pending_link;

@@ -106,6 +106,11 @@ void jit_exit_lookup(JitCtx *c);
 void jit_exit_if(JitCtx *c, int cc, uint32_t rip_off);
 /* Call @fn(env[, @arg]) (clobbers the caller-saved registers). */
 void jit_call_env(JitCtx *c, const void *fn, bool with_arg, uint64_t arg);
+/*
+ * @dst = the offset in a TLB of the slot of the linear address @linear
+ * (its page number mod X86_TLB_SIZE, times the entry's 64 bytes).
+ */
+void jit_tlb_slot(JitCtx *c, JaReg dst, JaReg linear);
 /* Leave after this instruction if it invalidated its own block. */
 void jit_check_stale(JitCtx *c, bool keep_rip);
 

@@ -37,14 +37,14 @@ static uint32_t __attribute__((noinline)) call_fn(void)
     return v;
 }
 
-/* The same through a register: an indirect CALL. */
-static uint32_t __attribute__((noinline)) call_fn_indirect(void)
+/* A call through a register (an indirect CALL) to @va. */
+static uint32_t __attribute__((noinline)) call_at(uintptr_t va)
 {
     uint32_t v;
 
     __asm__ volatile("call *%1"
                      : "=a"(v)
-                     : "r"(FN_VA)
+                     : "r"(va)
                      : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
                        "memory");
     return v;
@@ -60,7 +60,7 @@ static uint32_t call_fn_100(void)
     uint32_t sum = 0, ind = 0;
 
     for (int i = 0; i < 100; i++) {
-        ind += call_fn_indirect();
+        ind += call_at(FN_VA);
     }
     for (int i = 0; i < 100; i++) {
         sum += call_fn();
@@ -106,18 +106,6 @@ static void loop_code(void)
     }
 }
 
-static uint32_t __attribute__((noinline)) run_loop(void)
-{
-    uint32_t v;
-
-    __asm__ volatile("call *%1"
-                     : "=a"(v)
-                     : "r"(LOOP_VA)
-                     : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
-                       "memory");
-    return v;
-}
-
 static void map_loop(unsigned frame)
 {
     pt[1] = (uintptr_t)loop_frames[0] | PTE_P | PTE_W;
@@ -130,14 +118,14 @@ static void check_crossing(void)
     loop_code();
     map_loop(1);
     write_cr3(read_cr3());
-    CHECK_EQ(run_loop(), 100, "a jump to an instruction crossing pages");
-    CHECK_EQ(run_loop(), 100, "  again, linked");
+    CHECK_EQ(call_at(LOOP_VA), 100, "a jump to an instruction crossing pages");
+    CHECK_EQ(call_at(LOOP_VA), 100, "  again, linked");
     map_loop(2);
     invlpg((const volatile void *)(LOOP_VA + 0x1000));
-    CHECK_EQ(run_loop(), 0x640064, "  its second page remapped, INVLPG");
+    CHECK_EQ(call_at(LOOP_VA), 0x640064, "  its second page remapped, INVLPG");
     map_loop(1);
     write_cr3(read_cr3());
-    CHECK_EQ(run_loop(), 100, "  and back, CR3 written");
+    CHECK_EQ(call_at(LOOP_VA), 100, "  and back, CR3 written");
 }
 
 static void map_fn(unsigned frame)
@@ -166,7 +154,7 @@ void kernel_main(void)
 
     map_fn(1);
     invlpg((const volatile void *)FN_VA);
-    CHECK_EQ(call_fn_indirect(), 2,
+    CHECK_EQ(call_at(FN_VA), 2,
              "remapped to frame 1 and INVLPG: its code");
     CHECK_EQ(call_fn_100(), BOTH(200), "  and 2 x 100 calls");
     write_cr3(read_cr3());
@@ -179,7 +167,7 @@ void kernel_main(void)
     write_cr4(read_cr4() | CR4_PGE);
     map_fn(1);
     invlpg((const volatile void *)FN_VA);
-    CHECK_EQ(call_fn_indirect(), 2, "remapped to frame 1 again and INVLPG");
+    CHECK_EQ(call_at(FN_VA), 2, "remapped to frame 1 again and INVLPG");
     CHECK_EQ(call_fn_100(), BOTH(200), "  and 2 x 100 calls");
 
     check_crossing();

@@ -140,10 +140,7 @@ JitStub *jit_tlb(JitCtx *c, unsigned size, bool write, JitStubKind kind)
     JaMem entry_addend = { .base = JA_RBX, .index = JA_RAX, .disp = addend };
     JitStub *s;
 
-    /* RAX = the entry's offset: page number mod TLB size, * 64. */
-    ja_mov_rr(&c->a, 4, JA_RAX, JA_RSI);
-    ja_shift_ri(&c->a, JA_SHR, 4, JA_RAX, X86_PAGE_BITS - 6);
-    ja_alu_ri(&c->a, JA_AND, 4, JA_RAX, (X86_TLB_SIZE - 1) << 6);
+    jit_tlb_slot(c, JA_RAX, JA_RSI);
     if (size > 1) {
         ja_lea(&c->a, JA_RDX, ja_mem(JA_RSI, size - 1));
     } else {
@@ -470,27 +467,47 @@ static void jit_carry_in(JitCtx *c, bool live)
     ja_movx_rr(&c->a, false, 1, JA_RDX, JA_RDX);
 }
 
-/* INC DEC NEG NOT of a register. */
+/*
+ * INC DEC NEG NOT of a register, or of memory (not locked: the kernel's
+ * preempt count, "incl/decl %gs:...", around every spinlock, was 190k
+ * calls to the handler in a boot).  INC and DEC keep CF: it goes in
+ * their lazy flags, taken before the memory form's address and TLB
+ * check, which clobber RDX and the flags (so it moves to RCX).  On a TLB
+ * miss the handler does it all, and rejoins with other host flags.
+ */
 static bool jit_unop(JitCtx *c, const TcgOp *op, bool live)
 {
     const X86Insn *in = &op->insn;
     unsigned size = in->loc[0].size, reg = in->loc[0].reg;
-    bool dead = op->flags_dead;
+    bool dead = op->flags_dead, mem = in->loc[0].kind == X86_LOC_MEM;
     bool incdec = in->op == X86_OP_INC || in->op == X86_OP_DEC;
+    JaReg carry = mem ? JA_RCX : JA_RDX;
+    JitStub *st = NULL;
 
     if (incdec && !dead) {
-        /* INC and DEC keep CF: it goes in their lazy flags. */
         jit_carry_in(c, live);
+        if (mem) {
+            ja_mov_rr(&c->a, 4, carry, JA_RDX);
+        }
     }
-    ja_load(&c->a, size, JA_RAX, greg(reg));
+    if (mem) {
+        if (!jit_mem_addr(c, in, size, true)) {
+            return false;
+        }
+        st = jit_tlb(c, size, true, STUB_GENERIC);
+        st->insn = in;
+        ja_load(&c->a, size, JA_RAX, ja_mem(JA_RSI, 0));
+    } else {
+        ja_load(&c->a, size, JA_RAX, greg(reg));
+    }
     switch (in->op) {
     case X86_OP_INC: case X86_OP_DEC:
         ja_incdec(&c->a, in->op == X86_OP_INC ? JA_INC : JA_DEC, size,
                   JA_RAX);
         if (!dead) {
             jit_cc(c, in->op == X86_OP_INC ? CC_OP_INCB : CC_OP_DECB, size,
-                   JA_RAX, JA_RDX);
-            c->hf_live = true;
+                   JA_RAX, carry);
+            c->hf_live = !mem;
         }
         break;
     case X86_OP_NOT:
@@ -501,62 +518,16 @@ static bool jit_unop(JitCtx *c, const TcgOp *op, bool live)
         ja_unary(&c->a, JA_NEG, size, JA_RAX);
         if (!dead) {
             jit_cc(c, CC_OP_SUBB, size, JA_RAX, JA_RCX);
-            c->hf_live = true;
+            c->hf_live = !mem;
         }
         break;
     }
-    jit_greg_store(c, size, reg, JA_RAX);
-    return true;
-}
-
-/*
- * INC DEC NEG NOT of memory (not locked): the kernel's preempt count,
- * "incl/decl %gs:...", around every spinlock, was 190k calls to the
- * handler in a boot.  INC and DEC take CF in RCX before the address and
- * the TLB check (which clobber RDX and the flags); on a TLB miss the
- * handler does it all.
- */
-static bool jit_unop_mem(JitCtx *c, const TcgOp *op, bool live)
-{
-    const X86Insn *in = &op->insn;
-    unsigned size = in->loc[0].size;
-    bool dead = op->flags_dead;
-    bool incdec = in->op == X86_OP_INC || in->op == X86_OP_DEC;
-    JitStub *st;
-
-    if (incdec && !dead) {
-        jit_carry_in(c, live);
-        ja_mov_rr(&c->a, 4, JA_RCX, JA_RDX);
+    if (mem) {
+        ja_store(&c->a, size, ja_mem(JA_RSI, 0), JA_RAX);
+        st->back = c->a.p;
+    } else {
+        jit_greg_store(c, size, reg, JA_RAX);
     }
-    if (!jit_mem_addr(c, in, size, true)) {
-        return false;
-    }
-    st = jit_tlb(c, size, true, STUB_GENERIC);
-    st->insn = in;
-    ja_load(&c->a, size, JA_RAX, ja_mem(JA_RSI, 0));
-    switch (in->op) {
-    case X86_OP_INC: case X86_OP_DEC:
-        ja_incdec(&c->a, in->op == X86_OP_INC ? JA_INC : JA_DEC, size,
-                  JA_RAX);
-        if (!dead) {
-            jit_cc(c, in->op == X86_OP_INC ? CC_OP_INCB : CC_OP_DECB, size,
-                   JA_RAX, JA_RCX);
-        }
-        break;
-    case X86_OP_NOT:
-        ja_unary(&c->a, JA_NOT, size, JA_RAX);
-        break;
-    default:    /* NEG: flags of 0 - a */
-        ja_mov_rr(&c->a, 8, JA_RCX, JA_RAX);
-        ja_unary(&c->a, JA_NEG, size, JA_RAX);
-        if (!dead) {
-            jit_cc(c, CC_OP_SUBB, size, JA_RAX, JA_RCX);
-        }
-        break;
-    }
-    ja_store(&c->a, size, ja_mem(JA_RSI, 0), JA_RAX);
-    /* The slow path rejoins here: the host flags are not the guest's. */
-    st->back = c->a.p;
     return true;
 }
 
@@ -1191,7 +1162,7 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     if ((in->op == X86_OP_INC || in->op == X86_OP_DEC ||
          in->op == X86_OP_NEG || in->op == X86_OP_NOT) &&
         in->loc[0].kind == X86_LOC_MEM) {
-        return jit_unop_mem(c, op, live);
+        return jit_unop(c, op, live);
     }
     if (!x86_exec_fast_handler(in, false)) {
         return false;

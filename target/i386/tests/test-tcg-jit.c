@@ -33,6 +33,7 @@
 #include "x86-fake-mem.h"
 #include "qlite/tcg.h"
 #include "../cpuid.h"
+#include "../mmu.h"
 #include "../tcg/jit-ops.h"
 
 #include <setjmp.h>
@@ -113,6 +114,21 @@ static void state_reset(X86CPUState *e, unsigned cpl, bool am)
     e->exc_prev = -1;
     x86_update_hflags(e);
     x86_tlb_flush(e, true);
+}
+
+/*
+ * Fill tmpl's TLB entry for writes to @linear, unless that would fault:
+ * x86_translate() raises #PF by longjmp() to tmpl.jmp_env, which here
+ * would land in a setjmp() frame long gone (state_prelude()'s).
+ */
+static void tlb_warm(uint64_t linear)
+{
+    X86Walk w;
+
+    if (x86_mmu_walk_idx(&tmpl, linear, X86_ACC_WRITE, x86_mmu_index(&tmpl),
+                         &w)) {
+        x86_translate(&tmpl, linear, X86_ACC_WRITE);
+    }
 }
 
 /*
@@ -397,6 +413,8 @@ static bool state_random(BlockGen *g)
     tmpl.cc_src = tmpl.eflags & CC_MASK;
     state_xmm(g, &tmpl);
     simd_off = state_simd_off(g, &tmpl);
+    /* Intact tables: a block without paging may have written them. */
+    diff_build_page_tables();
     state_shuffle_pages(g);
     state_prelude(g);
     memcpy(diff_emu_mem + CODE_OFF, g->code, g->len + 16);
@@ -408,7 +426,7 @@ static bool state_random(BlockGen *g)
 
         for (unsigned p = 0; p < DIFF_MEM_SIZE / 0x1000; p++) {
             if (all || blockgen_chance(g, 2)) {
-                x86_translate(&tmpl, DIFF_MEM + p * 0x1000, X86_ACC_WRITE);
+                tlb_warm(DIFF_MEM + p * 0x1000);
             }
         }
     }

@@ -13,8 +13,9 @@
  * blocks, and the slow-path stubs.
  *
  * Registers in the generated code: RBX = env, R12 = the block's first
- * rip, EBP = hflags when the chain of blocks was entered, R13D =
- * env->tlb_gen when the block's body began, R14D = the chain budget,
+ * rip, EBP = hflags when the chain of blocks was entered, R13 =
+ * env->tlb_gen when the block's body began (zero-extended, see
+ * jit_check_gen_leave()), R14D = the chain budget,
  * R15D = tcg_tb_epoch (jit_load_run_state()); RAX RCX RDX RSI RDI
  * R8-R11 are scratch (and clobbered by calls).  Blocks jump to each
  * other through link slots (jit_exit_chain()) without returning to the
@@ -251,6 +252,26 @@ static void jit_check_leave(JitCtx *c, uint8_t **out)
     out[1] = ja_jcc(a, CC_S);
 }
 
+G_STATIC_ASSERT(offsetof(X86CPUState, exec_kicked) ==
+                offsetof(X86CPUState, tlb_gen) + 4);
+G_STATIC_ASSERT(offsetof(X86CPUState, tlb_gen) % 8 == 0);
+
+/*
+ * The same where the code also needs the TLB generation the body began
+ * with (R13, zero-extended): one 8-byte compare of R13 with tlb_gen and
+ * the kick after it is equal only while both hold.  @out[0] is taken
+ * when either changed, @out[1] when out of budget.
+ */
+static void jit_check_gen_leave(JitCtx *c, uint8_t **out)
+{
+    JitAsm *a = &c->a;
+
+    ja_alu_rm(a, JA_CMP, 8, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+    out[0] = ja_jcc(a, CC_NE);
+    ja_alu_ri(a, JA_SUB, 4, JIT_BUDGET, 1);
+    out[1] = ja_jcc(a, CC_S);
+}
+
 /*
  * What translated code keeps in registers while it runs: the budget,
  * and the blocks' epoch (JIT_EPOCH), which changes only while no vCPU
@@ -291,7 +312,7 @@ static uint8_t *jit_if_invalid(JitCtx *c)
 static void jit_exit_loop(JitCtx *c)
 {
     JitAsm *a = &c->a;
-    uint8_t *out[4] = { NULL };
+    uint8_t *out[3] = { NULL };
 
     /*
      * Only another vCPU running meanwhile can invalidate the running
@@ -301,11 +322,9 @@ static void jit_exit_loop(JitCtx *c)
     if (tcg_threads_multi && jit_ncpus > 1) {
         out[2] = jit_if_invalid(c);
     }
-    ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
-    out[3] = ja_jcc(a, CC_NE);
-    jit_check_leave(c, out);
+    jit_check_gen_leave(c, out);
     ja_jmp_to(a, c->body);
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 3; k++) {
         if (out[k]) {
             ja_patch(a, out[k], a->p);
         }
@@ -432,9 +451,7 @@ static void jit_exit_patchable(JitCtx *c, TcgJitLink *link, TcgJitPatch *p,
     JitAsm *a = &c->a;
     uint8_t *out[2];
 
-    ja_alu_rm(a, JA_CMP, 4, JA_R13, env_mem(ENV_OFF(tlb_gen)));
-    ja_jcc_to(a, CC_NE, jit_leave_at_r12);
-    jit_check_leave(c, out);
+    jit_check_gen_leave(c, out);
     ja_patch(a, out[0], jit_leave_at_r12);
     ja_patch(a, out[1], jit_leave_at_r12);
     p->rel = ja_jmp_patchable(a);
@@ -690,6 +707,7 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
     JitStub *s;
 
     c->cc_group = -1;           /* the handler may record anything */
+    c->cc_op_known = -1;
     if (!op->pure) {
         jit_set_rip(c, c->off);
     }
@@ -899,6 +917,7 @@ static void jit_translate(JitCtx *c)
     }
 
     c->cc_group = -1;           /* flags from before the block */
+    c->cc_op_known = -1;
 
     c->entry = a->p;
     ja_push(a, JA_RBX);
@@ -941,6 +960,12 @@ static void jit_translate(JitCtx *c)
             c->hf_live = false;
             c->limit_from = NULL;
             jit_generic(c, op);
+        }
+        for (unsigned k = nstubs; k < c->nstubs; k++) {
+            /* A handler that rejoins may record flags as it will. */
+            if (c->stubs[k].kind == STUB_GENERIC && c->stubs[k].back) {
+                c->cc_op_known = -1;
+            }
         }
         off = c->next;
         left = jit_x86_op_leaves(op);

@@ -50,6 +50,8 @@ typedef struct JitCtx {
     /* The CC_OP_xxxB and size this block last recorded, or -1: unknown. */
     int cc_group;
     unsigned cc_size;
+    /* env->cc_op on every path to here, or -1: unknown (jit_cc()). */
+    int cc_op_known;
     unsigned i;             /* instruction being translated */
     uint32_t off;           /* its offset in the block */
     uint32_t next;          /* the next one's */

@@ -464,6 +464,12 @@ typedef struct X86CPUState {
      * linear->physical code translation while it is unchanged.
      */
     uint32_t tlb_gen;
+    /*
+     * The execution loop's kick (accel/tcg; atomic, set from any
+     * thread).  Right after tlb_gen, in the same aligned 8 bytes, so
+     * that translated code checks both with one compare.
+     */
+    int32_t exec_kicked;
     uint64_t tlb_code_regions[X86_CODE_REGION_WORDS];
     bool tlb_code_huge;
     /*
@@ -492,11 +498,10 @@ typedef struct X86CPUState {
     X86LockState lock;          /* exec-atomic.c */
     /*
      * The execution loop's own words for this vCPU that translated code
-     * reads and writes through env (accel/tcg): a kick (atomic, set from
-     * any thread), the chained jumps left, the link slot a stale exit
-     * asks the loop to fill, and where this vCPU's link slots lie.
+     * reads and writes through env (accel/tcg): the chained jumps left,
+     * the link slot a stale exit asks the loop to fill, and where this
+     * vCPU's link slots lie (the kick is by tlb_gen).
      */
-    int32_t exec_kicked;
     int32_t exec_budget;
     void *exec_pending_link;
     uint64_t exec_link_off;

@@ -202,15 +202,26 @@ void jit_store(JitCtx *c, unsigned size, unsigned seg)
     s->back = c->a.p;
 }
 
-/* The lazy flags, as fast_cc() in exec-fast.c records them. */
+/*
+ * The lazy flags, as fast_cc() in exec-fast.c records them; without the
+ * stores that change nothing: cc_op when every path here left it so
+ * (a loop's SUB after SUB), cc_src of a logic operation (never read).
+ */
 static void jit_cc(JitCtx *c, unsigned ccop, unsigned size, JaReg dst,
                    JaReg src)
 {
-    ja_store_imm(&c->a, 4, env_mem(ENV_OFF(cc_op)),
-                 ccop + __builtin_ctz(size));
+    int op = (int)(ccop + __builtin_ctz(size));
+
+    if (c->cc_op_known != op) {
+        ja_store_imm(&c->a, 4, env_mem(ENV_OFF(cc_op)), op);
+        c->cc_op_known = op;
+    }
     c->cc_group = ccop;
     c->cc_size = size;
     ja_store(&c->a, 8, env_mem(ENV_OFF(cc_dst)), dst);
+    if (ccop == CC_OP_LOGICB) {
+        return;
+    }
     if (src == JA_NOREG) {
         ja_store_imm(&c->a, 8, env_mem(ENV_OFF(cc_src)), 0);
     } else {
@@ -227,7 +238,12 @@ static bool jit_imm32(uint64_t imm, unsigned size, int32_t *out)
     return v == (int32_t)v;
 }
 
-static bool jit_mov(JitCtx *c, const X86Insn *in)
+/*
+ * MOV, MOVZX, MOVSX and LEA without a memory access leave the host
+ * flags alone (moves and LEA only): @live goes on past them, so that
+ * CMP; MOV; Jcc branches on the host flags.
+ */
+static bool jit_mov(JitCtx *c, const X86Insn *in, bool live)
 {
     const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
     unsigned size = d->size;
@@ -235,8 +251,10 @@ static bool jit_mov(JitCtx *c, const X86Insn *in)
     if (d->kind == X86_LOC_REG) {
         if (s->kind == X86_LOC_REG) {
             ja_load(&c->a, size, JA_RAX, greg(s->reg));
+            c->hf_live = live;
         } else if (s->kind == X86_LOC_IMM) {
             ja_mov_imm(&c->a, JA_RAX, in->imm & x86_size_mask(size));
+            c->hf_live = live;
         } else {
             if (!jit_mem_addr(c, in, size, false)) {
                 return false;
@@ -258,12 +276,13 @@ static bool jit_mov(JitCtx *c, const X86Insn *in)
     return true;
 }
 
-static bool jit_movx(JitCtx *c, const X86Insn *in)
+static bool jit_movx(JitCtx *c, const X86Insn *in, bool live)
 {
     const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
 
     if (s->kind == X86_LOC_REG) {
         ja_load(&c->a, s->size, JA_RAX, greg(s->reg));
+        c->hf_live = live;
     } else {
         if (!jit_mem_addr(c, in, s->size, false)) {
             return false;
@@ -280,11 +299,12 @@ static bool jit_movx(JitCtx *c, const X86Insn *in)
     return true;
 }
 
-static bool jit_lea(JitCtx *c, const X86Insn *in)
+static bool jit_lea(JitCtx *c, const X86Insn *in, bool live)
 {
     if (!jit_ea(c, in, JA_RAX)) {
         return false;
     }
+    c->hf_live = live;
     if (in->loc[0].size == 4 && in->asize == 8) {
         jit_wrap(c, 4, JA_RAX);
     }
@@ -595,6 +615,7 @@ static bool jit_rotate(JitCtx *c, const TcgOp *op, bool live, unsigned cnt)
     ja_store_imm(a, 4, env_mem(ENV_OFF(cc_op)), CC_OP_EFLAGS);
     ja_store(a, 8, env_mem(ENV_OFF(cc_src)), JA_RDX);
     c->cc_group = -1;
+    c->cc_op_known = CC_OP_EFLAGS;
     jit_greg_store(c, size, reg, JA_RAX);
     return true;
 }
@@ -1174,11 +1195,11 @@ bool jit_native(JitCtx *c, const TcgOp *op, bool live)
     }
     switch (in->op) {
     case X86_OP_MOV:
-        return jit_mov(c, in);
+        return jit_mov(c, in, live);
     case X86_OP_MOVZX: case X86_OP_MOVSX: case X86_OP_MOVSXD:
-        return jit_movx(c, in);
+        return jit_movx(c, in, live);
     case X86_OP_LEA:
-        return jit_lea(c, in);
+        return jit_lea(c, in, live);
     case X86_OP_ADD: case X86_OP_OR: case X86_OP_AND: case X86_OP_SUB:
     case X86_OP_XOR: case X86_OP_CMP: case X86_OP_TEST:
         return jit_binop(c, op);

@@ -205,8 +205,92 @@ JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from)
     }
     *s = (JitStub){
         .kind = kind, .from = from, .rip_off = c->off, .next_off = c->next,
+        .dirty = c->dirty,
     };
     return s;
+}
+
+/* ---- guest registers in host registers ------------------------------ */
+
+/* A register worth caching is used this much (jit_cache_choose()). */
+#define JIT_CACHE_MIN_SCORE 4
+
+/* Free in the translators; a call clobbers them (jit_call_env()). */
+const JaReg jit_cache_regs[JIT_NCACHE] = { JA_R10, JA_R11, JA_R8 };
+
+/*
+ * The dirty slots stay dirty: code may branch around the flush (a call
+ * on a slow path only), and a second store of the same value is
+ * harmless.  Only the body's start makes them clean.
+ */
+void jit_cache_flush(JitCtx *c)
+{
+    for (unsigned k = 0; k < c->ncache; k++) {
+        if (c->dirty & (1u << k)) {
+            ja_store(&c->a, 8, greg(c->cache_guest[k]), jit_cache_regs[k]);
+        }
+    }
+}
+
+/* The cached registers from env (where the body begins, after calls). */
+static void jit_cache_reload(JitCtx *c)
+{
+    for (unsigned k = 0; k < c->ncache; k++) {
+        ja_load(&c->a, 8, jit_cache_regs[k], greg(c->cache_guest[k]));
+    }
+}
+
+/*
+ * Which guest registers to cache: the most used, a write counting
+ * twice (it saves a store until the next exit), if used enough to pay
+ * for the loads where the body begins.
+ */
+static void jit_cache_choose(JitCtx *c)
+{
+    unsigned score[16] = { 0 };
+    const TcgBlock *tb = c->tb;
+
+    for (unsigned i = 0; i < tb->n; i++) {
+        const X86Insn *in = &tb->ops[i].insn;
+
+        for (int n = 0; n < 3; n++) {
+            if (in->loc[n].kind == X86_LOC_REG && in->loc[n].reg < 16) {
+                score[in->loc[n].reg] += n == 0 && in->op != X86_OP_CMP &&
+                                         in->op != X86_OP_TEST ? 2 : 1;
+            }
+        }
+        if (in->base < 16) {
+            score[in->base]++;
+        }
+        if (in->index < 16) {
+            score[in->index]++;
+        }
+        switch (in->op) {
+        case X86_OP_PUSH: case X86_OP_POP: case X86_OP_CALL: case X86_OP_RET:
+            score[R_ESP] += 3;
+            break;
+        default:
+            break;
+        }
+    }
+    memset(c->cache_slot, -1, sizeof(c->cache_slot));
+    c->ncache = 0;
+    c->dirty = 0;
+    while (c->ncache < JIT_NCACHE) {
+        unsigned best = 0;
+
+        for (unsigned g = 1; g < 16; g++) {
+            if (score[g] > score[best]) {
+                best = g;
+            }
+        }
+        if (score[best] < JIT_CACHE_MIN_SCORE) {
+            break;
+        }
+        c->cache_slot[best] = (int8_t)c->ncache;
+        c->cache_guest[c->ncache++] = (uint8_t)best;
+        score[best] = 0;
+    }
 }
 
 void jit_wrap(JitCtx *c, unsigned size, JaReg r)
@@ -233,6 +317,7 @@ void jit_set_rip(JitCtx *c, uint32_t off)
 
 void jit_exit(JitCtx *c, uint32_t rip_off)
 {
+    jit_cache_flush(c);
     jit_set_rip(c, rip_off);
     ja_jmp_to(&c->a, jit_epilogue);
 }
@@ -484,6 +569,7 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
     TcgJitLink *link;
     int kind;
 
+    jit_cache_flush(c);
     if (rip_off == 0) {
         jit_exit_loop(c);
         return;
@@ -628,6 +714,7 @@ static void jit_emit_lookup(JitCtx *c)
  */
 void jit_exit_lookup(JitCtx *c)
 {
+    jit_cache_flush(c);
     if (c->segmented) {
         jit_exit_next_code(c);
         return;
@@ -749,11 +836,14 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
 
 void jit_call_env(JitCtx *c, const void *fn, bool with_arg, uint64_t arg)
 {
+    jit_cache_flush(c);
     ja_mov_rr(&c->a, 8, JA_RDI, JA_RBX);
     if (with_arg) {
         ja_mov_imm(&c->a, JA_RSI, arg);
     }
     ja_call(&c->a, fn);
+    /* It may have changed guest registers, and clobbered the cache's. */
+    jit_cache_reload(c);
 }
 
 /* RDX = the access's effective address: RSI less the segment base. */
@@ -791,6 +881,13 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
     /* Exits made here belong to the stub's instruction. */
     c->off = s->rip_off;
     c->next = s->next_off;
+    /*
+     * Anything the stub does reads env: the registers as they were.
+     * Then nothing is dirty here (the stub's arguments may use R8).
+     */
+    c->dirty = s->dirty;
+    jit_cache_flush(c);
+    c->dirty = 0;
     switch (s->kind) {
     case STUB_EXIT:
         if (!s->keep_rip) {
@@ -918,6 +1015,7 @@ static void jit_translate(JitCtx *c)
 
     c->cc_group = -1;           /* flags from before the block */
     c->cc_op_known = -1;
+    jit_cache_choose(c);
 
     c->entry = a->p;
     ja_push(a, JA_RBX);
@@ -940,6 +1038,8 @@ static void jit_translate(JitCtx *c)
     if (tb->page[1] != TCG_NO_PAGE && !c->segmented) {
         jit_check_second_page(c);
     }
+    jit_cache_reload(c);
+    c->dirty = 0;
 
     for (unsigned i = 0; i < tb->n && !left; i++) {
         const TcgOp *op = &tb->ops[i];
@@ -947,6 +1047,7 @@ static void jit_translate(JitCtx *c)
         uint8_t *start = a->p;
         unsigned nstubs = c->nstubs;
         int cc_group = c->cc_group;
+        uint8_t dirty = c->dirty;
 
         c->hf_live = false;
         c->i = i;
@@ -957,6 +1058,7 @@ static void jit_translate(JitCtx *c)
             a->p = start;
             c->nstubs = nstubs;
             c->cc_group = cc_group;
+            c->dirty = dirty;
             c->hf_live = false;
             c->limit_from = NULL;
             jit_generic(c, op);

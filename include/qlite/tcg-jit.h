@@ -11,6 +11,7 @@
 #include "qlite/tcg.h"
 
 #define JIT_MAX_STUBS   (4 * TCG_BLOCK_MAX_INSNS + 4)
+#define JIT_NCACHE      3
 
 #define ENV_OFF(f)      ((int32_t)offsetof(X86CPUState, f))
 #define REG_OFF(g)      (ENV_OFF(regs) + 8 * (int32_t)(g))
@@ -35,6 +36,7 @@ typedef struct JitStub {
     uint32_t rip_off;       /* EXIT: new rip; others: the instruction's */
     uint32_t next_off;      /* the next instruction's offset */
     bool keep_rip;          /* EXIT: the handler set env->rip */
+    uint8_t dirty;          /* JitCtx.dirty where the branch is */
     uint8_t size;
     uint8_t seg;
     const X86Insn *insn;
@@ -47,6 +49,17 @@ typedef struct JitCtx {
     uint8_t *entry;         /* the prologue: TcgBlock.jit once published */
     uint8_t *body;          /* where a chained jump enters */
     bool hf_live;           /* host flags hold the guest flags */
+    /*
+     * Guest registers the block keeps in host registers (jit_cache_regs
+     * in tcg-jit.c): slot k holds guest register cache_guest[k], loaded
+     * where the body begins; the slots in @dirty are newer than env's
+     * copy, which gets them before anything reads env (a call, a stub,
+     * an exit).  cache_slot[g]: g's slot, or -1.
+     */
+    unsigned ncache;
+    uint8_t cache_guest[JIT_NCACHE];
+    int8_t cache_slot[16];
+    uint8_t dirty;
     /* The CC_OP_xxxB and size this block last recorded, or -1: unknown. */
     int cc_group;
     unsigned cc_size;
@@ -74,6 +87,9 @@ typedef struct JitCtx {
     JitStub stubs[JIT_MAX_STUBS];
 } JitCtx;
 
+/* The host registers that cache guest ones (caller-saved: reloaded). */
+extern const JaReg jit_cache_regs[JIT_NCACHE];
+
 /* env->exec_budget and tcg_tb_epoch while translated code runs. */
 #define JIT_BUDGET      JA_R14
 #define JIT_EPOCH       JA_R15
@@ -92,6 +108,25 @@ static inline JaMem greg(unsigned g)
 
 /* A stub of @kind reached by the branch whose displacement is @from. */
 JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from);
+/*
+ * The host register that holds guest register @g in this block, or
+ * JA_NOREG: it is in env.
+ */
+static inline JaReg jit_greg_host(const JitCtx *c, unsigned g)
+{
+    return g < 16 && c->cache_slot[g] >= 0 ? jit_cache_regs[c->cache_slot[g]]
+                                           : JA_NOREG;
+}
+/* Mark @g's cached copy newer than env's. */
+static inline void jit_greg_dirty(JitCtx *c, unsigned g)
+{
+    c->dirty |= 1u << c->cache_slot[g];
+}
+/*
+ * Store the dirty cached registers to env (before env is read); they
+ * stay marked dirty (jit_cache_flush() in tcg-jit.c).
+ */
+void jit_cache_flush(JitCtx *c);
 /* Truncate @r to @size bytes (4 or 2; 8 keeps it). */
 void jit_wrap(JitCtx *c, unsigned size, JaReg r);
 /* @r = the block's rip + @off, wrapped as rip wraps in this mode. */

@@ -15,7 +15,28 @@
  */
 void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r)
 {
-    ja_store(&c->a, size == 4 ? 8 : size, greg(g), r);
+    JaReg h = jit_greg_host(c, g);
+
+    if (h == JA_NOREG) {
+        ja_store(&c->a, size == 4 ? 8 : size, greg(g), r);
+        return;
+    }
+    /* As the guest's writes: 1 and 2 bytes merge, 4 zero-extend. */
+    ja_mov_rr(&c->a, size, h, r);
+    jit_greg_dirty(c, g);
+}
+
+void jit_greg_load(JitCtx *c, unsigned size, JaReg r, unsigned g)
+{
+    JaReg h = jit_greg_host(c, g);
+
+    if (h == JA_NOREG) {
+        ja_load(&c->a, size, r, greg(g));
+    } else if (size >= 4) {
+        ja_mov_rr(&c->a, size, r, h);
+    } else {
+        ja_movx_rr(&c->a, false, size, r, h);
+    }
 }
 
 /* The effective address of @in's memory operand into @r (uses RDX). */
@@ -29,9 +50,9 @@ static bool jit_ea(JitCtx *c, const X86Insn *in, JaReg r)
         }
         ja_lea(&c->a, r, ja_mem(JA_R12, d));
     } else if (in->base != X86_NOREG) {
-        ja_load(&c->a, 8, r, greg(in->base));
+        jit_greg_load(c, 8, r, in->base);
         if (in->index != X86_NOREG) {
-            ja_load(&c->a, 8, JA_RDX, greg(in->index));
+            jit_greg_load(c, 8, JA_RDX, in->index);
             ja_lea(&c->a, r, (JaMem){ .base = r, .index = JA_RDX,
                                       .scale = in->scale,
                                       .disp = in->disp });
@@ -39,7 +60,7 @@ static bool jit_ea(JitCtx *c, const X86Insn *in, JaReg r)
             ja_lea(&c->a, r, ja_mem(r, in->disp));
         }
     } else if (in->index != X86_NOREG) {
-        ja_load(&c->a, 8, r, greg(in->index));
+        jit_greg_load(c, 8, r, in->index);
         ja_lea(&c->a, r, (JaMem){ .base = JA_NOREG, .index = r,
                                   .scale = in->scale, .disp = in->disp });
     } else {
@@ -250,7 +271,7 @@ static bool jit_mov(JitCtx *c, const X86Insn *in, bool live)
 
     if (d->kind == X86_LOC_REG) {
         if (s->kind == X86_LOC_REG) {
-            ja_load(&c->a, size, JA_RAX, greg(s->reg));
+            jit_greg_load(c, size, JA_RAX, s->reg);
             c->hf_live = live;
         } else if (s->kind == X86_LOC_IMM) {
             ja_mov_imm(&c->a, JA_RAX, in->imm & x86_size_mask(size));
@@ -268,7 +289,7 @@ static bool jit_mov(JitCtx *c, const X86Insn *in, bool live)
         return false;
     }
     if (s->kind == X86_LOC_REG) {
-        ja_load(&c->a, size, JA_RCX, greg(s->reg));
+        jit_greg_load(c, size, JA_RCX, s->reg);
     } else {
         ja_mov_imm(&c->a, JA_RCX, in->imm & x86_size_mask(size));
     }
@@ -281,7 +302,7 @@ static bool jit_movx(JitCtx *c, const X86Insn *in, bool live)
     const X86OpndLoc *d = &in->loc[0], *s = &in->loc[1];
 
     if (s->kind == X86_LOC_REG) {
-        ja_load(&c->a, s->size, JA_RAX, greg(s->reg));
+        jit_greg_load(c, s->size, JA_RAX, s->reg);
         c->hf_live = live;
     } else {
         if (!jit_mem_addr(c, in, s->size, false)) {
@@ -399,9 +420,9 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
             jit_load(c, size, in->seg);
             ja_mov_rr(&c->a, 8, JA_RCX, JA_RAX);
         } else if (s->kind == X86_LOC_REG) {
-            ja_load(&c->a, size, JA_RCX, greg(s->reg));
+            jit_greg_load(c, size, JA_RCX, s->reg);
         }
-        ja_load(&c->a, size, JA_RAX, greg(d->reg));
+        jit_greg_load(c, size, JA_RAX, d->reg);
         jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm,
                       op->flags_dead || jit_next_records_cf(c));
         if (!ro) {
@@ -417,7 +438,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
     if (ro) {
         jit_load(c, size, in->seg);
         if (!imm_src) {
-            ja_load(&c->a, size, JA_RCX, greg(s->reg));
+            jit_greg_load(c, size, JA_RCX, s->reg);
         }
         jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm,
                       op->flags_dead || jit_next_records_cf(c));
@@ -428,7 +449,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
     st = jit_tlb(c, size, true, STUB_GENERIC);
     st->insn = in;
     if (!imm_src) {
-        ja_load(&c->a, size, JA_RCX, greg(s->reg));
+        jit_greg_load(c, size, JA_RCX, s->reg);
     }
     ja_load(&c->a, size, JA_RAX, ja_mem(JA_RSI, 0));
     jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm, op->flags_dead);
@@ -518,7 +539,7 @@ static bool jit_unop(JitCtx *c, const TcgOp *op, bool live)
         st->insn = in;
         ja_load(&c->a, size, JA_RAX, ja_mem(JA_RSI, 0));
     } else {
-        ja_load(&c->a, size, JA_RAX, greg(reg));
+        jit_greg_load(c, size, JA_RAX, reg);
     }
     switch (in->op) {
     case X86_OP_INC: case X86_OP_DEC:
@@ -588,14 +609,14 @@ static bool jit_rotate(JitCtx *c, const TcgOp *op, bool live, unsigned cnt)
 
     if (cnt == 0) {
         /* Flags (host ones too) unchanged; a 32-bit register is written. */
-        ja_load(a, size, JA_RAX, greg(reg));
+        jit_greg_load(c, size, JA_RAX, reg);
         jit_greg_store(c, size, reg, JA_RAX);
         c->hf_live = live;
         return true;
     }
     jit_flags_to_rdx(c, live);
     ja_alu_ri(a, JA_AND, 4, JA_RDX, CC_MASK & ~(CF_MASK | OF_MASK));
-    ja_load(a, size, JA_RAX, greg(reg));
+    jit_greg_load(c, size, JA_RAX, reg);
     ja_shift_ri(a, rol ? JA_ROL : JA_ROR, size, JA_RAX, cnt);
     /* RCX = CF, RSI = OF, from the zero-extended result in RAX. */
     ja_mov_rr(a, 8, JA_RCX, JA_RAX);
@@ -636,7 +657,7 @@ static bool jit_shift(JitCtx *c, const TcgOp *op, bool live)
         return jit_rotate(c, op, live, cnt);
     }
 
-    ja_load(&c->a, size, JA_RAX, greg(reg));
+    jit_greg_load(c, size, JA_RAX, reg);
     if (cnt != 0) {
         if (op->flags_dead) {
             ja_shift_ri(&c->a, hop, size, JA_RAX, cnt);
@@ -676,11 +697,11 @@ static bool jit_shift_cl(JitCtx *c, const TcgOp *op)
               in->op == X86_OP_SAR ? JA_SAR : JA_SHL;
     JitStub *s;
 
-    ja_load(a, 1, JA_RCX, greg(R_ECX));
+    jit_greg_load(c, 1, JA_RCX, R_ECX);
     ja_alu_ri(a, JA_AND, 4, JA_RCX, size == 8 ? 0x3f : 0x1f);
     s = jit_stub(c, STUB_GENERIC, ja_jcc(a, CC_E));
     s->insn = in;
-    ja_load(a, size, JA_RAX, greg(reg));
+    jit_greg_load(c, size, JA_RAX, reg);
     if (op->flags_dead) {
         ja_shift_cl(a, hop, size, JA_RAX);
     } else {
@@ -719,12 +740,12 @@ static bool jit_imul(JitCtx *c, const TcgOp *op)
         jit_load(c, size, in->seg);
         ja_mov_rr(&c->a, 8, JA_RCX, JA_RAX);
     } else {
-        ja_load(&c->a, size, JA_RCX, greg(s->reg));
+        jit_greg_load(c, size, JA_RCX, s->reg);
     }
     if (in->op == X86_OP_IMUL3) {
         ja_imul_rri(&c->a, size, JA_RAX, JA_RCX, imm);
     } else {
-        ja_load(&c->a, size, JA_RAX, greg(d->reg));
+        jit_greg_load(c, size, JA_RAX, d->reg);
         ja_imul_rr(&c->a, size, JA_RAX, JA_RCX);
     }
     if (!op->flags_dead) {
@@ -752,11 +773,11 @@ static bool jit_adc(JitCtx *c, const TcgOp *op, bool live)
     }
     jit_carry_in(c, live);
     if (s->kind == X86_LOC_REG) {
-        ja_load(&c->a, size, JA_RCX, greg(s->reg));
+        jit_greg_load(c, size, JA_RCX, s->reg);
     } else {
         ja_mov_imm(&c->a, JA_RCX, (uint64_t)(int64_t)imm);
     }
-    ja_load(&c->a, size, JA_RAX, greg(d->reg));
+    jit_greg_load(c, size, JA_RAX, d->reg);
     ja_alu_rr(&c->a, adc ? JA_ADC : JA_SBB, size, JA_RAX, JA_RCX);
     if (!op->flags_dead) {
         jit_cc(c, adc ? CC_OP_ADCB : CC_OP_SBBB, size, JA_RAX, JA_RCX);
@@ -839,12 +860,12 @@ static bool jit_cond_move(JitCtx *c, const X86Insn *in, bool live)
     }
     cc = jit_cond(c, in->opcode & 15, &live);
     if (in->op == X86_OP_SETCC) {
-        ja_load(&c->a, 1, JA_RAX, greg(d->reg));
+        jit_greg_load(c, 1, JA_RAX, d->reg);
         ja_setcc(&c->a, cc, JA_RAX);
-        ja_store(&c->a, 1, greg(d->reg), JA_RAX);
+        jit_greg_store(c, 1, d->reg, JA_RAX);
     } else {
-        ja_load(&c->a, d->size, JA_RAX, greg(d->reg));
-        ja_load(&c->a, d->size, JA_RCX, greg(s->reg));
+        jit_greg_load(c, d->size, JA_RAX, d->reg);
+        jit_greg_load(c, d->size, JA_RCX, s->reg);
         ja_cmov(&c->a, cc, d->size == 2 ? 2 : 8, JA_RAX, JA_RCX);
         jit_greg_store(c, d->size, d->reg, JA_RAX);
     }
@@ -941,7 +962,7 @@ static bool jit_branch_target(JitCtx *c, const X86Insn *in, JaReg r)
         return false;
     }
     if (t->kind == X86_LOC_REG) {
-        ja_load(&c->a, 8, r, greg(t->reg));
+        jit_greg_load(c, 8, r, t->reg);
         return true;
     }
     if (t->kind != X86_LOC_MEM || !jit_mem_addr(c, in, 8, false)) {
@@ -964,7 +985,7 @@ static bool jit_jmp_ind(JitCtx *c, const X86Insn *in)
 }
 
 /*
- * The stack, 64-bit operands: RSI = the slot, R8 = the new RSP, RCX =
+ * The stack, 64-bit operands: RSI = the slot, RDI = the new RSP, RCX =
  * the value (R9 = an indirect CALL's target).  A TLB miss runs the whole
  * instruction generically.
  */
@@ -982,16 +1003,16 @@ static bool jit_stack(JitCtx *c, const X86Insn *in)
         return false;
     }
     if (in->op == X86_OP_PUSH) {
-        ja_load(&c->a, 8, JA_RCX, greg(in->loc[0].reg));
+        jit_greg_load(c, 8, JA_RCX, in->loc[0].reg);
     } else if (in->op != X86_OP_POP && in->op != X86_OP_RET) {
         ja_lea(&c->a, JA_RCX, ja_mem(JA_R12, c->next));  /* CALL */
     }
-    ja_load(&c->a, 8, JA_RSI, greg(R_ESP));
+    jit_greg_load(c, 8, JA_RSI, R_ESP);
     if (push) {
         ja_lea(&c->a, JA_RSI, ja_mem(JA_RSI, -8));
-        ja_mov_rr(&c->a, 8, JA_R8, JA_RSI);
+        ja_mov_rr(&c->a, 8, JA_RDI, JA_RSI);
     } else {
-        ja_lea(&c->a, JA_R8, ja_mem(JA_RSI, 8));
+        ja_lea(&c->a, JA_RDI, ja_mem(JA_RSI, 8));
     }
     s = jit_tlb(c, 8, push, STUB_GENERIC);
     s->insn = in;
@@ -1001,14 +1022,14 @@ static bool jit_stack(JitCtx *c, const X86Insn *in)
         ja_load(&c->a, 8, JA_RCX, ja_mem(JA_RSI, 0));
     }
     /* POP RSP: the popped value wins over the increment. */
-    ja_store(&c->a, 8, greg(R_ESP), JA_R8);
+    jit_greg_store(c, 8, R_ESP, JA_RDI);
     return jit_stack_finish(c, in, s, target, 8);
 }
 
 /*
  * The stack outside 64-bit mode: through SS as the block was made for
  * it, a 32-bit (SS.B) or 16-bit stack pointer, 32- or 16-bit operands
- * (x86_push(), x86_pop()).  RSI = the slot, R8 = the new stack pointer,
+ * (x86_push(), x86_pop()).  RSI = the slot, RDI = the new stack pointer,
  * RCX = the value.  A TLB miss or a limit violation runs the whole
  * instruction generically (which raises #SS).
  */
@@ -1025,19 +1046,19 @@ static bool jit_stack_seg(JitCtx *c, const X86Insn *in)
         return false;
     }
     if (in->op == X86_OP_PUSH) {
-        ja_load(&c->a, os, JA_RCX, greg(in->loc[0].reg));
+        jit_greg_load(c, os, JA_RCX, in->loc[0].reg);
     } else if (in->op == X86_OP_CALL) {
         jit_rip_lea(c, JA_RCX, c->next);
     }
-    ja_load(&c->a, 8, JA_RSI, greg(R_ESP));
+    jit_greg_load(c, 8, JA_RSI, R_ESP);
     if (push) {
         ja_lea(&c->a, JA_RSI, ja_mem(JA_RSI, -(int32_t)os));
         jit_wrap(c, w, JA_RSI);
-        ja_mov_rr(&c->a, 8, JA_R8, JA_RSI);
+        ja_mov_rr(&c->a, 8, JA_RDI, JA_RSI);
     } else {
         jit_wrap(c, w, JA_RSI);
-        ja_lea(&c->a, JA_R8, ja_mem(JA_RSI, os));
-        jit_wrap(c, w, JA_R8);
+        ja_lea(&c->a, JA_RDI, ja_mem(JA_RSI, os));
+        jit_wrap(c, w, JA_RDI);
     }
     jit_seg_offset(c, R_SS, os);
     s = jit_tlb(c, os, push, STUB_GENERIC);
@@ -1049,9 +1070,9 @@ static bool jit_stack_seg(JitCtx *c, const X86Insn *in)
     }
     /* A 16-bit stack keeps the upper half of ESP; POP ESP's value wins. */
     if (w == 4) {
-        jit_greg_store(c, 4, R_ESP, JA_R8);
+        jit_greg_store(c, 4, R_ESP, JA_RDI);
     } else {
-        ja_store(&c->a, 2, greg(R_ESP), JA_R8);
+        jit_greg_store(c, 2, R_ESP, JA_RDI);
     }
     return jit_stack_finish(c, in, s, target, os);
 }
@@ -1073,8 +1094,8 @@ static bool jit_cmpxchg(JitCtx *c, const TcgOp *op)
         !jit_mem_whole(c, in, size, true, size, stubs)) {
         return false;
     }
-    ja_load(&c->a, size, JA_RAX, greg(R_EAX));
-    ja_load(&c->a, size, JA_RCX, greg(in->loc[1].reg));
+    jit_greg_load(c, size, JA_RAX, R_EAX);
+    jit_greg_load(c, size, JA_RCX, in->loc[1].reg);
     ja_mov_rr(&c->a, 8, JA_RDX, JA_RAX);
     ja_lock_cmpxchg_mr(&c->a, size, ja_mem(JA_RSI, 0), JA_RCX);
     equal = ja_jcc(&c->a, CC_E);
@@ -1114,8 +1135,8 @@ static bool jit_xchg(JitCtx *c, const X86Insn *in)
         return false;
     }
     if (m->kind == X86_LOC_REG) {
-        ja_load(&c->a, size, JA_RAX, greg(m->reg));
-        ja_load(&c->a, size, JA_RCX, greg(r->reg));
+        jit_greg_load(c, size, JA_RAX, m->reg);
+        jit_greg_load(c, size, JA_RCX, r->reg);
         jit_greg_store(c, size, m->reg, JA_RCX);
         jit_greg_store(c, size, r->reg, JA_RAX);
         return true;
@@ -1124,7 +1145,7 @@ static bool jit_xchg(JitCtx *c, const X86Insn *in)
         !jit_mem_whole(c, in, size, true, size, stubs)) {
         return false;
     }
-    ja_load(&c->a, size, JA_RCX, greg(r->reg));
+    jit_greg_load(c, size, JA_RCX, r->reg);
     ja_xchg_mr(&c->a, size, ja_mem(JA_RSI, 0), JA_RCX);
     jit_greg_store(c, size, r->reg, JA_RCX);
     jit_whole_rejoin(c, stubs);

@@ -8,8 +8,14 @@
 
 #include "qlite/tcg-jit.h"
 
-/* Store a guest register from a host one (4 bytes: zero-extended in @r). */
+/*
+ * Store a guest register from a host one (4 bytes: zero-extended in @r),
+ * or load one into @r zero-extended, wherever the block keeps it (env,
+ * or a host register: JitCtx.cache_slot).  Every access to a guest
+ * register in translated code goes through these.
+ */
 void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r);
+void jit_greg_load(JitCtx *c, unsigned size, JaReg r, unsigned g);
 /*
  * The linear address of @in's memory operand into RSI for @size bytes
  * (@write: stored); false: the handler must do it.  Uses RDX.

@@ -257,7 +257,7 @@ static bool sse_movd(JitCtx *c, const X86Insn *in)
 
     if (!store) {
         if (in->mod == 3) {
-            ja_load(&c->a, size, JA_RAX, greg(in->rm));
+            jit_greg_load(c, size, JA_RAX, in->rm);
         } else {
             if (!jit_mem_addr(c, in, size, false)) {
                 return false;

@@ -13,11 +13,13 @@
  * blocks, and the slow-path stubs.
  *
  * Registers in the generated code: RBX = env, R12 = the block's first
- * rip, EBP = hflags when the chain of blocks was entered, R13 =
+ * rip, R13 =
  * env->tlb_gen when the block's body began (zero-extended, see
  * jit_check_gen_leave()), R14D = the chain budget,
- * R15D = tcg_tb_epoch (jit_load_run_state()); RAX RCX RDX RSI RDI
- * R8-R11 are scratch (and clobbered by calls).  Blocks jump to each
+ * R15D = tcg_tb_epoch (jit_load_run_state()); R10 R11 R8 RBP hold
+ * guest registers (jit_cache_regs); RAX RCX RDX RSI RDI R9 are scratch
+ * (and calls clobber all but RBP).  The hflags when the chain of blocks
+ * was entered are in the stack slot at RSP (JIT_CHAIN_HFLAGS).  Blocks jump to each
  * other through link slots (jit_exit_chain()) without returning to the
  * loop.
  *
@@ -216,7 +218,7 @@ JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from)
 #define JIT_CACHE_MIN_SCORE 4
 
 /* Free in the translators; a call clobbers them (jit_call_env()). */
-const JaReg jit_cache_regs[JIT_NCACHE] = { JA_R10, JA_R11, JA_R8 };
+const JaReg jit_cache_regs[JIT_NCACHE] = { JA_R10, JA_R11, JA_R8, JA_RBP };
 
 /*
  * The dirty slots stay dirty: code may branch around the flush (a call
@@ -825,7 +827,8 @@ static void jit_generic(JitCtx *c, const TcgOp *op)
         s = jit_stub(c, STUB_EXIT, ja_jcc(&c->a, CC_NE));
         s->keep_rip = true;
     }
-    ja_alu_rm(&c->a, JA_CMP, 4, JA_RBP, env_mem(ENV_OFF(hflags)));
+    ja_load(&c->a, 4, JA_RAX, env_mem(ENV_OFF(hflags)));
+    ja_alu_rm(&c->a, JA_CMP, 4, JA_RAX, JIT_CHAIN_HFLAGS);
     s = jit_stub(c, STUB_EXIT, ja_jcc(&c->a, CC_NE));
     s->rip_off = c->next;
     s->keep_rip = sets_rip;
@@ -1028,7 +1031,8 @@ static void jit_translate(JitCtx *c)
     ja_mov_rr(a, 8, JA_RBX, JA_RDI);
     jit_load_run_state(c);
     ja_load(a, 8, JA_R12, env_mem(ENV_OFF(rip)));
-    ja_load(a, 4, JA_RBP, env_mem(ENV_OFF(hflags)));
+    ja_load(a, 4, JA_RAX, env_mem(ENV_OFF(hflags)));
+    ja_store(a, 4, JIT_CHAIN_HFLAGS, JA_RAX);
     if (c->segmented) {
         jit_check_segs(c);
     }

@@ -11,7 +11,7 @@
 #include "qlite/tcg.h"
 
 #define JIT_MAX_STUBS   (4 * TCG_BLOCK_MAX_INSNS + 4)
-#define JIT_NCACHE      3
+#define JIT_NCACHE      4
 
 #define ENV_OFF(f)      ((int32_t)offsetof(X86CPUState, f))
 #define REG_OFF(g)      (ENV_OFF(regs) + 8 * (int32_t)(g))
@@ -89,6 +89,9 @@ typedef struct JitCtx {
 
 /* The host registers that cache guest ones (caller-saved: reloaded). */
 extern const JaReg jit_cache_regs[JIT_NCACHE];
+
+/* The hflags when the chain of blocks was entered (the prologue's). */
+#define JIT_CHAIN_HFLAGS    ja_mem(JA_RSP, 0)
 
 /* env->exec_budget and tcg_tb_epoch while translated code runs. */
 #define JIT_BUDGET      JA_R14

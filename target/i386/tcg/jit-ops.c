@@ -49,20 +49,29 @@ static bool jit_ea(JitCtx *c, const X86Insn *in, JaReg r)
             return false;
         }
         ja_lea(&c->a, r, ja_mem(JA_R12, d));
-    } else if (in->base != X86_NOREG) {
-        jit_greg_load(c, 8, r, in->base);
-        if (in->index != X86_NOREG) {
-            jit_greg_load(c, 8, JA_RDX, in->index);
-            ja_lea(&c->a, r, (JaMem){ .base = r, .index = JA_RDX,
-                                      .scale = in->scale,
-                                      .disp = in->disp });
-        } else if (in->disp) {
-            ja_lea(&c->a, r, ja_mem(r, in->disp));
+    } else if (in->base != X86_NOREG || in->index != X86_NOREG) {
+        /* Cached registers take part as they are (jit_greg_host()). */
+        JaReg b = JA_NOREG, x = JA_NOREG;
+
+        if (in->base != X86_NOREG) {
+            b = jit_greg_host(c, in->base);
+            if (b == JA_NOREG) {
+                ja_load(&c->a, 8, r, greg(in->base));
+                b = r;
+            }
         }
-    } else if (in->index != X86_NOREG) {
-        jit_greg_load(c, 8, r, in->index);
-        ja_lea(&c->a, r, (JaMem){ .base = JA_NOREG, .index = r,
-                                  .scale = in->scale, .disp = in->disp });
+        if (in->index != X86_NOREG) {
+            x = jit_greg_host(c, in->index);
+            if (x == JA_NOREG) {
+                x = b == r ? JA_RDX : r;
+                ja_load(&c->a, 8, x, greg(in->index));
+            }
+        }
+        if (x != JA_NOREG || in->disp || b != r) {
+            ja_lea(&c->a, r, (JaMem){ .base = b, .index = x,
+                                      .scale = x != JA_NOREG ? in->scale : 0,
+                                      .disp = in->disp });
+        }
     } else {
         ja_mov_imm(&c->a, r, (uint64_t)(int64_t)in->disp);
     }

@@ -125,14 +125,14 @@ static uint8_t sse_prefix(const X86Insn *in)
 
 /*
  * Go to @in's handler unless SSE may run: CR0.EM clear, CR4.OSFXSR set
- * and CR0.TS clear, in the hflags of the running chain (EBP).
+ * and CR0.TS clear, in the hflags of the running chain.
  */
 static JitStub *sse_check_enabled(JitCtx *c, const X86Insn *in)
 {
     JitAsm *a = &c->a;
     JitStub *s;
 
-    ja_mov_rr(a, 4, JA_RAX, JA_RBP);
+    ja_load(a, 4, JA_RAX, JIT_CHAIN_HFLAGS);
     ja_alu_ri(a, JA_AND, 4, JA_RAX, HF_EM | HF_OSFXSR | HF_TS);
     ja_alu_ri(a, JA_CMP, 4, JA_RAX, HF_OSFXSR);
     s = jit_stub(c, STUB_GENERIC, ja_jcc(a, CC_NE));

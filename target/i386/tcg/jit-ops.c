@@ -21,9 +21,26 @@ void jit_greg_store(JitCtx *c, unsigned size, unsigned g, JaReg r)
         ja_store(&c->a, size == 4 ? 8 : size, greg(g), r);
         return;
     }
-    /* As the guest's writes: 1 and 2 bytes merge, 4 zero-extend. */
-    ja_mov_rr(&c->a, size, h, r);
+    /*
+     * As the guest's writes: 1 and 2 bytes merge, 4 zero-extend (@r
+     * itself when the value was made in place, zero-extended).
+     */
+    if (r != h) {
+        ja_mov_rr(&c->a, size, h, r);
+    }
     jit_greg_dirty(c, g);
+}
+
+/*
+ * Where to make a @size-byte value for guest register @g: its cached
+ * register when the value fills it (4 and 8 bytes, zero-extended), else
+ * RAX (for jit_greg_store() to merge).
+ */
+static JaReg jit_greg_target(const JitCtx *c, unsigned size, unsigned g)
+{
+    JaReg h = jit_greg_host(c, g);
+
+    return h != JA_NOREG && size >= 4 ? h : JA_RAX;
 }
 
 void jit_greg_load(JitCtx *c, unsigned size, JaReg r, unsigned g)
@@ -279,19 +296,22 @@ static bool jit_mov(JitCtx *c, const X86Insn *in, bool live)
     unsigned size = d->size;
 
     if (d->kind == X86_LOC_REG) {
+        JaReg t = jit_greg_target(c, size, d->reg);
+
         if (s->kind == X86_LOC_REG) {
-            jit_greg_load(c, size, JA_RAX, s->reg);
+            jit_greg_load(c, size, t, s->reg);
             c->hf_live = live;
         } else if (s->kind == X86_LOC_IMM) {
-            ja_mov_imm(&c->a, JA_RAX, in->imm & x86_size_mask(size));
+            ja_mov_imm(&c->a, t, in->imm & x86_size_mask(size));
             c->hf_live = live;
         } else {
             if (!jit_mem_addr(c, in, size, false)) {
                 return false;
             }
             jit_load(c, size, in->seg);
+            t = JA_RAX;
         }
-        jit_greg_store(c, size, d->reg, JA_RAX);
+        jit_greg_store(c, size, d->reg, t);
         return true;
     }
     if (!jit_mem_addr(c, in, size, true)) {
@@ -331,14 +351,22 @@ static bool jit_movx(JitCtx *c, const X86Insn *in, bool live)
 
 static bool jit_lea(JitCtx *c, const X86Insn *in, bool live)
 {
-    if (!jit_ea(c, in, JA_RAX)) {
+    unsigned size = in->loc[0].size;
+    JaReg t = jit_greg_target(c, size, in->loc[0].reg);
+
+    /* Straight into a cached register unless jit_ea() needs scratch. */
+    if ((in->base != X86_NOREG && jit_greg_host(c, in->base) == JA_NOREG) ||
+        (in->index != X86_NOREG && jit_greg_host(c, in->index) == JA_NOREG)) {
+        t = JA_RAX;
+    }
+    if (!jit_ea(c, in, t)) {
         return false;
     }
     c->hf_live = live;
-    if (in->loc[0].size == 4 && in->asize == 8) {
-        jit_wrap(c, 4, JA_RAX);
+    if (size == 4 && in->asize == 8) {
+        jit_wrap(c, 4, t);
     }
-    jit_greg_store(c, in->loc[0].size, in->loc[0].reg, JA_RAX);
+    jit_greg_store(c, size, in->loc[0].reg, t);
     return true;
 }
 
@@ -358,17 +386,17 @@ static bool jit_alu_op(unsigned op, int *hop, unsigned *ccop)
 }
 
 /*
- * RAX op RCX (or the immediate), then the lazy flags.  CMP and TEST
+ * @r op RCX (or the immediate), then the lazy flags.  CMP and TEST
  * (@ro) work on a copy in RDX: their result is only for the flags.
  */
 static void jit_alu_apply(JitCtx *c, int hop, unsigned ccop, unsigned size,
-                          bool ro, bool imm_src, int32_t imm, bool dead)
+                          JaReg r, bool ro, bool imm_src, int32_t imm,
+                          bool dead)
 {
     bool logic = ccop == CC_OP_LOGICB;
-    JaReg r = JA_RAX;
 
     if (ro) {
-        ja_mov_rr(&c->a, 8, JA_RDX, JA_RAX);
+        ja_mov_rr(&c->a, 8, JA_RDX, r);
         r = JA_RDX;
     }
     if (imm_src && !logic && !dead) {
@@ -416,6 +444,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
     int32_t imm = 0;
     int hop;
     JitStub *st;
+    JaReg dst;
 
     if (!jit_alu_op(in->op, &hop, &ccop) ||
         (imm_src && !jit_imm32(in->imm, size, &imm))) {
@@ -431,11 +460,16 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
         } else if (s->kind == X86_LOC_REG) {
             jit_greg_load(c, size, JA_RCX, s->reg);
         }
-        jit_greg_load(c, size, JA_RAX, d->reg);
-        jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm,
+        dst = jit_greg_host(c, d->reg);
+        if (dst == JA_NOREG || size < 4) {
+            /* (A cached byte or word would record its upper bits.) */
+            dst = JA_RAX;
+            jit_greg_load(c, size, dst, d->reg);
+        }
+        jit_alu_apply(c, hop, ccop, size, dst, ro, imm_src, imm,
                       op->flags_dead || jit_next_records_cf(c));
         if (!ro) {
-            jit_greg_store(c, size, d->reg, JA_RAX);
+            jit_greg_store(c, size, d->reg, dst);
         }
         c->hf_live = true;
         return true;
@@ -449,7 +483,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
         if (!imm_src) {
             jit_greg_load(c, size, JA_RCX, s->reg);
         }
-        jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm,
+        jit_alu_apply(c, hop, ccop, size, JA_RAX, ro, imm_src, imm,
                       op->flags_dead || jit_next_records_cf(c));
         c->hf_live = true;
         return true;
@@ -461,7 +495,8 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
         jit_greg_load(c, size, JA_RCX, s->reg);
     }
     ja_load(&c->a, size, JA_RAX, ja_mem(JA_RSI, 0));
-    jit_alu_apply(c, hop, ccop, size, ro, imm_src, imm, op->flags_dead);
+    jit_alu_apply(c, hop, ccop, size, JA_RAX, ro, imm_src, imm,
+                  op->flags_dead);
     ja_store(&c->a, size, ja_mem(JA_RSI, 0), JA_RAX);
     st->back = c->a.p;
     return true;

@@ -410,7 +410,8 @@ static void jit_exit_loop(JitCtx *c)
         out[2] = jit_if_invalid(c);
     }
     jit_check_gen_leave(c, out);
-    ja_jmp_to(a, c->body);
+    /* The cached registers are still in theirs (and env has them). */
+    ja_jmp_to(a, c->body_cached);
     for (int k = 0; k < 3; k++) {
         if (out[k]) {
             ja_patch(a, out[k], a->p);
@@ -1044,6 +1045,7 @@ static void jit_translate(JitCtx *c)
     }
     jit_cache_reload(c);
     c->dirty = 0;
+    c->body_cached = a->p;
 
     for (unsigned i = 0; i < tb->n && !left; i++) {
         const TcgOp *op = &tb->ops[i];

@@ -48,6 +48,7 @@ typedef struct JitCtx {
     int32_t tlb;            /* offset of the TLB of the block's CPL */
     uint8_t *entry;         /* the prologue: TcgBlock.jit once published */
     uint8_t *body;          /* where a chained jump enters */
+    uint8_t *body_cached;   /* past the cache's loads: a loop's back edge */
     bool hf_live;           /* host flags hold the guest flags */
     /*
      * Guest registers the block keeps in host registers (jit_cache_regs

@@ -386,12 +386,12 @@ static bool jit_alu_op(unsigned op, int *hop, unsigned *ccop)
 }
 
 /*
- * @r op RCX (or the immediate), then the lazy flags.  CMP and TEST
+ * @r op @src (or the immediate), then the lazy flags.  CMP and TEST
  * (@ro) work on a copy in RDX: their result is only for the flags.
  */
 static void jit_alu_apply(JitCtx *c, int hop, unsigned ccop, unsigned size,
-                          JaReg r, bool ro, bool imm_src, int32_t imm,
-                          bool dead)
+                          JaReg r, JaReg src, bool ro, bool imm_src,
+                          int32_t imm, bool dead)
 {
     bool logic = ccop == CC_OP_LOGICB;
 
@@ -403,14 +403,15 @@ static void jit_alu_apply(JitCtx *c, int hop, unsigned ccop, unsigned size,
         /* ADD/SUB record the source for the flags: put it in RCX. */
         ja_mov_imm(&c->a, JA_RCX, (uint64_t)(int64_t)imm);
         imm_src = false;
+        src = JA_RCX;
     }
     if (imm_src) {
         ja_alu_ri(&c->a, hop, size, r, imm);
     } else {
-        ja_alu_rr(&c->a, hop, size, r, JA_RCX);
+        ja_alu_rr(&c->a, hop, size, r, src);
     }
     if (!dead) {
-        jit_cc(c, ccop, size, r, logic ? JA_NOREG : JA_RCX);
+        jit_cc(c, ccop, size, r, logic ? JA_NOREG : src);
     }
 }
 
@@ -444,7 +445,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
     int32_t imm = 0;
     int hop;
     JitStub *st;
-    JaReg dst;
+    JaReg dst, src = JA_RCX;
 
     if (!jit_alu_op(in->op, &hop, &ccop) ||
         (imm_src && !jit_imm32(in->imm, size, &imm))) {
@@ -458,7 +459,18 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
             jit_load(c, size, in->seg);
             ja_mov_rr(&c->a, 8, JA_RCX, JA_RAX);
         } else if (s->kind == X86_LOC_REG) {
-            jit_greg_load(c, size, JA_RCX, s->reg);
+            /*
+             * A cached source as it is, where the flags record no more
+             * than its @size bytes (logic: none; 8 bytes: all of it),
+             * unless it is the destination (the record wants it as it
+             * was).
+             */
+            src = jit_greg_host(c, s->reg);
+            if (src == JA_NOREG || s->reg == d->reg ||
+                (size != 8 && ccop != CC_OP_LOGICB)) {
+                src = JA_RCX;
+                jit_greg_load(c, size, src, s->reg);
+            }
         }
         dst = jit_greg_host(c, d->reg);
         if (dst == JA_NOREG || size < 4) {
@@ -466,7 +478,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
             dst = JA_RAX;
             jit_greg_load(c, size, dst, d->reg);
         }
-        jit_alu_apply(c, hop, ccop, size, dst, ro, imm_src, imm,
+        jit_alu_apply(c, hop, ccop, size, dst, src, ro, imm_src, imm,
                       op->flags_dead || jit_next_records_cf(c));
         if (!ro) {
             jit_greg_store(c, size, d->reg, dst);
@@ -483,7 +495,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
         if (!imm_src) {
             jit_greg_load(c, size, JA_RCX, s->reg);
         }
-        jit_alu_apply(c, hop, ccop, size, JA_RAX, ro, imm_src, imm,
+        jit_alu_apply(c, hop, ccop, size, JA_RAX, JA_RCX, ro, imm_src, imm,
                       op->flags_dead || jit_next_records_cf(c));
         c->hf_live = true;
         return true;
@@ -495,7 +507,7 @@ static bool jit_binop(JitCtx *c, const TcgOp *op)
         jit_greg_load(c, size, JA_RCX, s->reg);
     }
     ja_load(&c->a, size, JA_RAX, ja_mem(JA_RSI, 0));
-    jit_alu_apply(c, hop, ccop, size, JA_RAX, ro, imm_src, imm,
+    jit_alu_apply(c, hop, ccop, size, JA_RAX, JA_RCX, ro, imm_src, imm,
                   op->flags_dead);
     ja_store(&c->a, size, ja_mem(JA_RSI, 0), JA_RAX);
     st->back = c->a.p;

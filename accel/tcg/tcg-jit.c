@@ -16,8 +16,8 @@
  * rip, R13 =
  * env->tlb_gen when the block's body began (zero-extended, see
  * jit_check_gen_leave()), R14D = the chain budget,
- * R15D = tcg_tb_epoch (jit_load_run_state()); R10 R11 R8 RBP hold
- * guest registers (jit_cache_regs); RAX RCX RDX RSI RDI R9 are scratch
+ * R15D = tcg_tb_epoch (jit_load_run_state()); R10 R11 R8 RBP R9 hold
+ * guest registers (jit_cache_regs); RAX RCX RDX RSI RDI are scratch
  * (and calls clobber all but RBP).  The hflags when the chain of blocks
  * was entered are in the stack slot at RSP (JIT_CHAIN_HFLAGS).  Blocks jump to each
  * other through link slots (jit_exit_chain()) without returning to the
@@ -218,7 +218,9 @@ JitStub *jit_stub(JitCtx *c, JitStubKind kind, uint8_t *from)
 #define JIT_CACHE_MIN_SCORE 4
 
 /* Free in the translators; a call clobbers them (jit_call_env()). */
-const JaReg jit_cache_regs[JIT_NCACHE] = { JA_R10, JA_R11, JA_R8, JA_RBP };
+const JaReg jit_cache_regs[JIT_NCACHE] = {
+    JA_R10, JA_R11, JA_R8, JA_RBP, JA_R9,
+};
 
 /*
  * The dirty slots stay dirty: code may branch around the flush (a call

@@ -11,7 +11,7 @@
 #include "qlite/tcg.h"
 
 #define JIT_MAX_STUBS   (4 * TCG_BLOCK_MAX_INSNS + 4)
-#define JIT_NCACHE      4
+#define JIT_NCACHE      5
 
 #define ENV_OFF(f)      ((int32_t)offsetof(X86CPUState, f))
 #define REG_OFF(g)      (ENV_OFF(regs) + 8 * (int32_t)(g))

@@ -995,8 +995,7 @@ static bool jit_stack_finish(JitCtx *c, const X86Insn *in, JitStub *s,
         jit_exit_chain(c, target);
         return true;
     case X86_OP_CALL_IND:
-        ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_R9);
-        jit_exit_lookup(c);
+        jit_exit_lookup(c);     /* jit_stack() set rip */
         return true;
     default:
         ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
@@ -1042,7 +1041,7 @@ static bool jit_jmp_ind(JitCtx *c, const X86Insn *in)
 
 /*
  * The stack, 64-bit operands: RSI = the slot, RDI = the new RSP, RCX =
- * the value (R9 = an indirect CALL's target).  A TLB miss runs the whole
+ * the value (an indirect CALL's target goes to env->rip first).  A TLB miss runs the whole
  * instruction generically.
  */
 static bool jit_stack(JitCtx *c, const X86Insn *in)
@@ -1055,8 +1054,12 @@ static bool jit_stack(JitCtx *c, const X86Insn *in)
     if (in->osize != 8 ||
         (in->op == X86_OP_CALL && !jit_rel_target(c, in, &target)) ||
         (in->op == X86_OP_CALL_IND &&
-         !jit_branch_target(c, in, JA_R9))) {
+         !jit_branch_target(c, in, JA_RCX))) {
         return false;
+    }
+    if (in->op == X86_OP_CALL_IND) {
+        /* Now: a miss below runs the whole CALL, which sets rip anew. */
+        ja_store(&c->a, 8, env_mem(ENV_OFF(rip)), JA_RCX);
     }
     if (in->op == X86_OP_PUSH) {
         jit_greg_load(c, 8, JA_RCX, in->loc[0].reg);

@@ -245,6 +245,46 @@ static void jit_cache_reload(JitCtx *c)
 }
 
 /*
+ * For a block that branches back to its start: the cached registers it
+ * may write (any register operand, ModRM's, RAX and RSP: more than it
+ * does is only stores to spare), else none.
+ */
+static uint8_t jit_cache_loop_dirty(const JitCtx *c)
+{
+    const TcgBlock *tb = c->tb;
+    uint32_t off = 0;
+    bool loops = false;
+    uint32_t regs = 1u << R_EAX | 1u << R_ESP;
+    uint8_t mask = 0;
+
+    for (unsigned i = 0; i < tb->n; i++) {
+        const X86Insn *in = &tb->ops[i].insn;
+
+        off += in->len;
+        if ((in->op == X86_OP_JCC || in->op == X86_OP_JMP) &&
+            (uint32_t)(off + in->imm) == 0) {
+            loops = true;
+        }
+        for (int n = 0; n < 3; n++) {
+            if (in->loc[n].kind == X86_LOC_REG && in->loc[n].reg < 16) {
+                regs |= 1u << in->loc[n].reg;
+            }
+        }
+        regs |= (in->reg < 16 ? 1u << in->reg : 0) |
+                (in->rm < 16 ? 1u << in->rm : 0);
+    }
+    if (!loops) {
+        return 0;
+    }
+    for (unsigned k = 0; k < c->ncache; k++) {
+        if (regs & (1u << c->cache_guest[k])) {
+            mask |= 1u << k;
+        }
+    }
+    return mask;
+}
+
+/*
  * Which guest registers to cache: the most used, a write counting
  * twice (it saves a store until the next exit), if used enough to pay
  * for the loads where the body begins.
@@ -280,6 +320,7 @@ static void jit_cache_choose(JitCtx *c)
     memset(c->cache_slot, -1, sizeof(c->cache_slot));
     c->ncache = 0;
     c->dirty = 0;
+    c->loop_dirty = 0;
     while (c->ncache < JIT_NCACHE) {
         unsigned best = 0;
 
@@ -295,6 +336,7 @@ static void jit_cache_choose(JitCtx *c)
         c->cache_guest[c->ncache++] = (uint8_t)best;
         score[best] = 0;
     }
+    c->loop_dirty = jit_cache_loop_dirty(c);
 }
 
 void jit_wrap(JitCtx *c, unsigned size, JaReg r)
@@ -408,11 +450,17 @@ static void jit_exit_loop(JitCtx *c)
      * block unseen: its own stores check (jit_check_stale()), and
      * devices writing RAM kick.
      */
+    /*
+     * The cached registers are still in theirs, and the body assumes
+     * loop_dirty dirty: what else is dirty goes to env first.
+     */
+    if (c->dirty & ~c->loop_dirty) {
+        jit_cache_flush(c);
+    }
     if (tcg_threads_multi && jit_ncpus > 1) {
         out[2] = jit_if_invalid(c);
     }
     jit_check_gen_leave(c, out);
-    /* The cached registers are still in theirs (and env has them). */
     ja_jmp_to(a, c->body_cached);
     for (int k = 0; k < 3; k++) {
         if (out[k]) {
@@ -574,11 +622,11 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
     TcgJitLink *link;
     int kind;
 
-    jit_cache_flush(c);
     if (rip_off == 0) {
         jit_exit_loop(c);
         return;
     }
+    jit_cache_flush(c);
     if (c->nlinks == c->max_links) {
         jit_exit(c, rip_off);
         return;
@@ -890,10 +938,13 @@ static void jit_emit_stub(JitCtx *c, JitStub *s)
     /*
      * Anything the stub does reads env: the registers as they were.
      * Then nothing is dirty here (the stub's arguments may use R8).
+     * But for a loop's back edge, which stores what it must.
      */
     c->dirty = s->dirty;
-    jit_cache_flush(c);
-    c->dirty = 0;
+    if (s->kind != STUB_CHAIN || s->rip_off != 0) {
+        jit_cache_flush(c);
+        c->dirty = 0;
+    }
     switch (s->kind) {
     case STUB_EXIT:
         if (!s->keep_rip) {
@@ -1046,8 +1097,8 @@ static void jit_translate(JitCtx *c)
         jit_check_second_page(c);
     }
     jit_cache_reload(c);
-    c->dirty = 0;
     c->body_cached = a->p;
+    c->dirty = c->loop_dirty;
 
     for (unsigned i = 0; i < tb->n && !left; i++) {
         const TcgOp *op = &tb->ops[i];

@@ -61,6 +61,12 @@ typedef struct JitCtx {
     uint8_t cache_guest[JIT_NCACHE];
     int8_t cache_slot[16];
     uint8_t dirty;
+    /*
+     * The dirty set where the body_cached begins: in a block that loops
+     * to its start, the slots it may write, so that its back edge need
+     * not store them (jit_exit_loop()).
+     */
+    uint8_t loop_dirty;
     /* The CC_OP_xxxB and size this block last recorded, or -1: unknown. */
     int cc_group;
     unsigned cc_size;

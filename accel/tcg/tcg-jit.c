@@ -320,7 +320,6 @@ static void jit_cache_choose(JitCtx *c)
     memset(c->cache_slot, -1, sizeof(c->cache_slot));
     c->ncache = 0;
     c->dirty = 0;
-    c->loop_dirty = 0;
     while (c->ncache < JIT_NCACHE) {
         unsigned best = 0;
 
@@ -446,17 +445,17 @@ static void jit_exit_loop(JitCtx *c)
     uint8_t *out[3] = { NULL };
 
     /*
-     * Only another vCPU running meanwhile can invalidate the running
-     * block unseen: its own stores check (jit_check_stale()), and
-     * devices writing RAM kick.
-     */
-    /*
      * The cached registers are still in theirs, and the body assumes
      * loop_dirty dirty: what else is dirty goes to env first.
      */
     if (c->dirty & ~c->loop_dirty) {
         jit_cache_flush(c);
     }
+    /*
+     * Only another vCPU running meanwhile can invalidate the running
+     * block unseen: its own stores check (jit_check_stale()), and
+     * devices writing RAM kick.
+     */
     if (tcg_threads_multi && jit_ncpus > 1) {
         out[2] = jit_if_invalid(c);
     }
@@ -626,11 +625,11 @@ void jit_exit_chain(JitCtx *c, uint32_t rip_off)
         jit_exit_loop(c);
         return;
     }
-    jit_cache_flush(c);
     if (c->nlinks == c->max_links) {
         jit_exit(c, rip_off);
         return;
     }
+    jit_cache_flush(c);
     /* One slot per vCPU, each written by its own vCPU's thread only. */
     link = &c->links[c->nlinks * jit_ncpus];
     for (unsigned i = 0; i < jit_ncpus; i++) {

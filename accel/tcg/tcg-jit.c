@@ -13,15 +13,13 @@
  * blocks, and the slow-path stubs.
  *
  * Registers in the generated code: RBX = env, R12 = the block's first
- * rip, R13 =
- * env->tlb_gen when the block's body began (zero-extended, see
- * jit_check_gen_leave()), R14D = the chain budget,
- * R15D = tcg_tb_epoch (jit_load_run_state()); R10 R11 R8 RBP R9 hold
- * guest registers (jit_cache_regs); RAX RCX RDX RSI RDI are scratch
- * (and calls clobber all but RBP).  The hflags when the chain of blocks
- * was entered are in the stack slot at RSP (JIT_CHAIN_HFLAGS).  Blocks jump to each
- * other through link slots (jit_exit_chain()) without returning to the
- * loop.
+ * rip, R13 = env->tlb_gen when the block's body began (zero-extended,
+ * see jit_check_leave()), R14D = the chain budget, R15D = tcg_tb_epoch
+ * (jit_load_run_state()); R10 R11 R8 RBP R9 hold guest registers
+ * (jit_cache_regs); RAX RCX RDX RSI RDI are scratch (and calls clobber
+ * all but RBP).  The hflags when the chain of blocks was entered are in
+ * the stack slot at RSP (JIT_CHAIN_HFLAGS).  Blocks jump to each other
+ * through link slots (jit_exit_chain()) without returning to the loop.
  *
  * Code is specialised for the CPL (which TLB) with EFLAGS.AC alignment
  * checks off; tcg-exec.c runs the block in the interpreter when the
@@ -245,54 +243,19 @@ static void jit_cache_reload(JitCtx *c)
 }
 
 /*
- * For a block that branches back to its start: the cached registers it
- * may write (any register operand, ModRM's, RAX and RSP: more than it
- * does is only stores to spare), else none.
- */
-static uint8_t jit_cache_loop_dirty(const JitCtx *c)
-{
-    const TcgBlock *tb = c->tb;
-    uint32_t off = 0;
-    bool loops = false;
-    uint32_t regs = 1u << R_EAX | 1u << R_ESP;
-    uint8_t mask = 0;
-
-    for (unsigned i = 0; i < tb->n; i++) {
-        const X86Insn *in = &tb->ops[i].insn;
-
-        off += in->len;
-        if ((in->op == X86_OP_JCC || in->op == X86_OP_JMP) &&
-            (uint32_t)(off + in->imm) == 0) {
-            loops = true;
-        }
-        for (int n = 0; n < 3; n++) {
-            if (in->loc[n].kind == X86_LOC_REG && in->loc[n].reg < 16) {
-                regs |= 1u << in->loc[n].reg;
-            }
-        }
-        regs |= (in->reg < 16 ? 1u << in->reg : 0) |
-                (in->rm < 16 ? 1u << in->rm : 0);
-    }
-    if (!loops) {
-        return 0;
-    }
-    for (unsigned k = 0; k < c->ncache; k++) {
-        if (regs & (1u << c->cache_guest[k])) {
-            mask |= 1u << k;
-        }
-    }
-    return mask;
-}
-
-/*
  * Which guest registers to cache: the most used, a write counting
  * twice (it saves a store until the next exit), if used enough to pay
- * for the loads where the body begins.
+ * for the loads where the body begins.  For a block that branches back
+ * to its start, also the cached ones it may write (loop_dirty: any
+ * register operand, ModRM's, RAX and RSP; more is only stores to spare).
  */
 static void jit_cache_choose(JitCtx *c)
 {
     unsigned score[16] = { 0 };
+    uint32_t written = 1u << R_EAX | 1u << R_ESP;
     const TcgBlock *tb = c->tb;
+    uint32_t off = 0;
+    bool loops = false;
 
     for (unsigned i = 0; i < tb->n; i++) {
         const X86Insn *in = &tb->ops[i].insn;
@@ -301,6 +264,7 @@ static void jit_cache_choose(JitCtx *c)
             if (in->loc[n].kind == X86_LOC_REG && in->loc[n].reg < 16) {
                 score[in->loc[n].reg] += n == 0 && in->op != X86_OP_CMP &&
                                          in->op != X86_OP_TEST ? 2 : 1;
+                written |= 1u << in->loc[n].reg;
             }
         }
         if (in->base < 16) {
@@ -309,6 +273,8 @@ static void jit_cache_choose(JitCtx *c)
         if (in->index < 16) {
             score[in->index]++;
         }
+        written |= (in->reg < 16 ? 1u << in->reg : 0) |
+                   (in->rm < 16 ? 1u << in->rm : 0);
         switch (in->op) {
         case X86_OP_PUSH: case X86_OP_POP: case X86_OP_CALL: case X86_OP_RET:
             score[R_ESP] += 3;
@@ -316,10 +282,16 @@ static void jit_cache_choose(JitCtx *c)
         default:
             break;
         }
+        off += in->len;
+        if ((in->op == X86_OP_JCC || in->op == X86_OP_JMP) &&
+            (uint32_t)(off + in->imm) == 0) {
+            loops = true;
+        }
     }
     memset(c->cache_slot, -1, sizeof(c->cache_slot));
     c->ncache = 0;
     c->dirty = 0;
+    c->loop_dirty = 0;
     while (c->ncache < JIT_NCACHE) {
         unsigned best = 0;
 
@@ -331,11 +303,13 @@ static void jit_cache_choose(JitCtx *c)
         if (score[best] < JIT_CACHE_MIN_SCORE) {
             break;
         }
+        if (loops && (written & (1u << best))) {
+            c->loop_dirty |= 1u << c->ncache;
+        }
         c->cache_slot[best] = (int8_t)c->ncache;
         c->cache_guest[c->ncache++] = (uint8_t)best;
         score[best] = 0;
     }
-    c->loop_dirty = jit_cache_loop_dirty(c);
 }
 
 void jit_wrap(JitCtx *c, unsigned size, JaReg r)
@@ -367,36 +341,27 @@ void jit_exit(JitCtx *c, uint32_t rip_off)
     ja_jmp_to(&c->a, jit_epilogue);
 }
 
-/*
- * Leave when kicked or out of budget.  Translated code keeps
- * env->exec_budget in JIT_BUDGET (loaded by the prologue, stored by the
- * epilogue and around tcg_jit_next_code(), which takes one too).
- */
-static void jit_check_leave(JitCtx *c, uint8_t **out)
-{
-    JitAsm *a = &c->a;
-
-    ja_alu_mi(a, JA_CMP, 4, env_mem(ENV_OFF(exec_kicked)), 0);
-    out[0] = ja_jcc(a, CC_NE);
-    ja_alu_ri(a, JA_SUB, 4, JIT_BUDGET, 1);
-    out[1] = ja_jcc(a, CC_S);
-}
-
 G_STATIC_ASSERT(offsetof(X86CPUState, exec_kicked) ==
                 offsetof(X86CPUState, tlb_gen) + 4);
 G_STATIC_ASSERT(offsetof(X86CPUState, tlb_gen) % 8 == 0);
 
 /*
- * The same where the code also needs the TLB generation the body began
- * with (R13, zero-extended): one 8-byte compare of R13 with tlb_gen and
- * the kick after it is equal only while both hold.  @out[0] is taken
- * when either changed, @out[1] when out of budget.
+ * Leave when kicked (@out[0]) or out of budget (@out[1]).  Translated
+ * code keeps env->exec_budget in JIT_BUDGET (loaded by the prologue,
+ * stored by the epilogue and around tcg_jit_next_code(), which takes
+ * one too).  With @gen, also when a TLB flush came since the body began
+ * (@out[0] too): one 8-byte compare of R13 (tlb_gen then, zero-extended)
+ * with tlb_gen and the kick after it.
  */
-static void jit_check_gen_leave(JitCtx *c, uint8_t **out)
+static void jit_check_leave(JitCtx *c, uint8_t **out, bool gen)
 {
     JitAsm *a = &c->a;
 
-    ja_alu_rm(a, JA_CMP, 8, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+    if (gen) {
+        ja_alu_rm(a, JA_CMP, 8, JA_R13, env_mem(ENV_OFF(tlb_gen)));
+    } else {
+        ja_alu_mi(a, JA_CMP, 4, env_mem(ENV_OFF(exec_kicked)), 0);
+    }
     out[0] = ja_jcc(a, CC_NE);
     ja_alu_ri(a, JA_SUB, 4, JIT_BUDGET, 1);
     out[1] = ja_jcc(a, CC_S);
@@ -459,7 +424,7 @@ static void jit_exit_loop(JitCtx *c)
     if (tcg_threads_multi && jit_ncpus > 1) {
         out[2] = jit_if_invalid(c);
     }
-    jit_check_gen_leave(c, out);
+    jit_check_leave(c, out, true);
     ja_jmp_to(a, c->body_cached);
     for (int k = 0; k < 3; k++) {
         if (out[k]) {
@@ -557,7 +522,7 @@ static void jit_emit_chain_check(JitCtx *c, int kind)
     ja_load(a, 8, JA_RDX, ja_mem(JA_RAX, offsetof(TcgJitLink, tb)));
     ja_alu_mi(a, JA_CMP, 1, ja_mem(JA_RDX, offsetof(TcgBlock, valid)), 0);
     miss[nmiss++] = ja_jcc(a, CC_E);
-    jit_check_leave(c, out);
+    jit_check_leave(c, out, false);
     ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgJitLink, code)));
     ja_ret(a);
     for (unsigned k = 0; k < nmiss; k++) {
@@ -588,7 +553,7 @@ static void jit_exit_patchable(JitCtx *c, TcgJitLink *link, TcgJitPatch *p,
     JitAsm *a = &c->a;
     uint8_t *out[2];
 
-    jit_check_gen_leave(c, out);
+    jit_check_leave(c, out, true);
     ja_patch(a, out[0], jit_leave_at_r12);
     ja_patch(a, out[1], jit_leave_at_r12);
     p->rel = ja_jmp_patchable(a);
@@ -707,7 +672,7 @@ static unsigned jit_jc_hit(JitCtx *c, uint8_t **slow, uint8_t **out)
     ja_alu_rm(a, JA_CMP, 4, JA_RSI,
               ja_mem(JA_RAX, offsetof(TcgBlock, jit_guard)));
     slow[n++] = ja_jcc(a, CC_NE);
-    jit_check_leave(c, out);
+    jit_check_leave(c, out, false);
     ja_store_imm(a, 1, env_mem(ENV_OFF(int_shadow)), 0);
     ja_load(a, 8, JA_RAX, ja_mem(JA_RAX, offsetof(TcgBlock, jit_body)));
     ja_ret(a);

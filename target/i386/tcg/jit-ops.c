@@ -1041,8 +1041,8 @@ static bool jit_jmp_ind(JitCtx *c, const X86Insn *in)
 
 /*
  * The stack, 64-bit operands: RSI = the slot, RDI = the new RSP, RCX =
- * the value (an indirect CALL's target goes to env->rip first).  A TLB miss runs the whole
- * instruction generically.
+ * the value (an indirect CALL's target goes to env->rip first).  A TLB
+ * miss runs the whole instruction generically.
  */
 static bool jit_stack(JitCtx *c, const X86Insn *in)
 {
